@@ -1,0 +1,1 @@
+fn main() { println!("dash-qrsync {}", dash_qrsync::VERSION); }

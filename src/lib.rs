@@ -1,0 +1,29 @@
+//! # dash-qrsync
+//!
+//! Fast, fully validated Dash masternode-list and LLMQ quorum sync for mobile wallets.
+//!
+//! Layers, from the pure core outwards (dependencies point inward):
+//! - [`hashes`], [`network`]: primitives and network parameters.
+//! - [`wire`]: P2P framing and message codecs (pure).
+//! - [`chain`]: block headers, X11, proof of work, checkpoints, the header chain (pure).
+//! - [`sml`]: simplified masternode lists, diff application, merkle roots, CbTx proofs (pure).
+//! - [`quorum`]: LLMQ parameters, member selection, commitments and BLS (pure).
+//! - [`engine`]: the masternode list engine (pure).
+//! - `c_api`: the C ABI (thin).
+#![deny(missing_docs)]
+
+pub mod chain;
+pub mod engine;
+pub mod hashes;
+pub mod network;
+pub mod quorum;
+pub mod sml;
+pub mod wire;
+
+pub mod c_api;
+
+pub use hashes::Hash256;
+pub use network::Network;
+
+/// The library version (the crate version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,114 @@
+//! The Dash P2P wire format: framing and every message codec a light client uses
+//! (PROTOCOL.md §1, §3.2, §3.4, §3.5, §4.1–§4.3, §5.1, §9.1, §9.3).
+//!
+//! Pure and I/O-free. Decoders take the negotiated protocol version explicitly (through
+//! [`codec::Reader`]); every layout that depends on it follows PROTOCOL.md for 70218 … 70240.
+//! Types keep the exact bytes they were given where Core hashes them (service addresses, BLS
+//! keys and signatures), so re-encoding is byte-identical.
+
+pub mod codec;
+pub mod commitment;
+pub mod mnlistdiff;
+pub mod qrinfo;
+pub mod sml_entry;
+pub mod tx;
+
+pub use codec::{BitSet, Decode, Encode, Reader, Writer};
+
+/// Protocol version constants (PROTOCOL.md §1.3).
+pub mod version {
+    /// `mnlistdiff` gains a `nVersion` u16 after the cbTx (70225 ≤ P < 70229).
+    pub const BLS_SCHEME_PROTO_VERSION: u32 = 70225;
+    /// SML entries of version ≥ 2 carry `nType` and evonode fields.
+    pub const DMN_TYPE_PROTO_VERSION: u32 = 70227;
+    /// Every SML entry starts with its own `nVersion`.
+    pub const SMNLE_VERSIONED_PROTO_VERSION: u32 = 70228;
+    /// The `mnlistdiff` `nVersion` moves to the front.
+    pub const MNLISTDIFF_VERSION_ORDER: u32 = 70229;
+    /// `mnlistdiff` ends with `quorumsCLSigs`.
+    pub const MNLISTDIFF_CHAINLOCKS_PROTO_VERSION: u32 = 70230;
+    /// `headers2` may carry up to 8000 headers.
+    pub const INCREASE_MAX_HEADERS2_VERSION: u32 = 70235;
+    /// QRINFO diffs are chained by v23 servers.
+    pub const EFFICIENT_QRINFO_VERSION: u32 = 70236;
+    /// The version this library advertises.
+    pub const OUR_PROTOCOL_VERSION: u32 = 70237;
+    /// The lowest negotiated version at which masternode-list sync is done (see §1.3).
+    pub const MIN_MNLIST_SYNC_VERSION: u32 = 70230;
+    /// The versions at which vectors and tests exercise every layout.
+    pub const ALL_LAYOUTS: [u32; 6] = [70218, 70225, 70227, 70228, 70229, 70230];
+}
+
+/// Everything that can go wrong decoding wire data. Every variant says where in the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The input ended before a field was complete.
+    #[error("unexpected end of input at byte {at}: needed {needed} more bytes, {remaining} left")]
+    UnexpectedEof {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes left.
+        remaining: usize,
+        /// Offset.
+        at: usize,
+    },
+    /// Decoding finished with bytes left over.
+    #[error("{remaining} trailing bytes after the message (decoded up to byte {at})")]
+    TrailingBytes {
+        /// Bytes left.
+        remaining: usize,
+        /// Offset.
+        at: usize,
+    },
+    /// A compactSize used a longer encoding than needed.
+    #[error("non-canonical compactSize at byte {at}")]
+    NonCanonicalCompactSize {
+        /// Offset.
+        at: usize,
+    },
+    /// A size above Core's MAX_SIZE (32 MiB).
+    #[error("size {size} at byte {at} exceeds the 32 MiB limit")]
+    SizeTooLarge {
+        /// The size read.
+        size: u64,
+        /// Offset.
+        at: usize,
+    },
+    /// A count larger than the remaining input could possibly hold.
+    #[error("count {count} at byte {at} cannot fit in the {remaining} bytes left")]
+    CountExceedsInput {
+        /// The count read.
+        count: u64,
+        /// Bytes left.
+        remaining: usize,
+        /// Offset.
+        at: usize,
+    },
+    /// A set padding bit in a dynamic bitset.
+    #[error("bitset at byte {at} has padding bits set")]
+    BitsetPadding {
+        /// Offset.
+        at: usize,
+    },
+    /// A field holds a value its layout does not allow.
+    #[error("invalid {field}: {reason}")]
+    InvalidValue {
+        /// Field name.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A P2P message header problem (magic, command, length, checksum).
+    #[error("bad message frame: {0}")]
+    Frame(String),
+}
+
+impl WireError {
+    /// Shorthand for [`WireError::InvalidValue`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        WireError::InvalidValue {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
