@@ -1,1 +1,3 @@
-fn main() { println!("dash-qrsync {}", dash_qrsync::VERSION); }
+fn main() {
+    println!("dash-qrsync {}", dash_qrsync::VERSION);
+}

@@ -492,7 +492,16 @@ mod tests {
 
     #[test]
     fn compact_size_round_trip_and_canonical() {
-        for v in [0u64, 1, 0xfc, 0xfd, 0xffff, 0x1_0000, 0xffff_ffff, 0x1_0000_0000] {
+        for v in [
+            0u64,
+            1,
+            0xfc,
+            0xfd,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            0x1_0000_0000,
+        ] {
             let mut w = Writer::new(0);
             w.compact_size(v);
             let b = w.into_bytes();

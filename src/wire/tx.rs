@@ -1,1 +1,317 @@
-//! placeholder
+//! Transactions (Dash serialization, no segwit), the coinbase special payload (CbTx) and the
+//! partial merkle tree that proves the coinbase into a block (PROTOCOL.md §3.3–§3.4).
+
+use super::codec::{Decode, Encode, Reader, Writer};
+use super::WireError;
+use crate::hashes::{sha256d, Hash256};
+use serde::{Deserialize, Serialize};
+
+/// Special transaction type of a coinbase carrying a CbTx payload.
+pub const TRANSACTION_COINBASE: u16 = 5;
+
+/// A transaction input.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TxIn {
+    /// Previous output's txid.
+    pub prev_hash: Hash256,
+    /// Previous output's index.
+    pub prev_index: u32,
+    /// Unlocking script.
+    pub script_sig: Vec<u8>,
+    /// Sequence number.
+    pub sequence: u32,
+}
+
+/// A transaction output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TxOut {
+    /// Amount in duffs.
+    pub value: i64,
+    /// Locking script.
+    pub script_pubkey: Vec<u8>,
+}
+
+/// A Dash transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Transaction {
+    /// Transaction version (low 16 bits of the first field).
+    pub version: i16,
+    /// Special transaction type (high 16 bits; 0 = normal).
+    pub tx_type: u16,
+    /// Inputs.
+    pub inputs: Vec<TxIn>,
+    /// Outputs.
+    pub outputs: Vec<TxOut>,
+    /// Lock time.
+    pub lock_time: u32,
+    /// Special payload (present iff version ≥ 3 and type ≠ 0).
+    pub extra_payload: Option<Vec<u8>>,
+}
+
+impl Transaction {
+    /// The txid: SHA256d of the serialization.
+    pub fn txid(&self) -> Hash256 {
+        sha256d(&self.to_bytes(0))
+    }
+
+    /// True when the layout carries an extra payload.
+    pub fn has_extra_payload_field(version: i16, tx_type: u16) -> bool {
+        version >= 3 && tx_type != 0
+    }
+
+    /// True for a coinbase (one input spending the null outpoint).
+    pub fn is_coinbase(&self) -> bool {
+        self.inputs.len() == 1
+            && self.inputs[0].prev_hash.is_zero()
+            && self.inputs[0].prev_index == u32::MAX
+    }
+
+    /// Decodes the CbTx payload of a special coinbase (type 5).
+    pub fn coinbase_payload(&self) -> Result<CbTx, WireError> {
+        if self.tx_type != TRANSACTION_COINBASE {
+            return Err(WireError::invalid(
+                "coinbase",
+                format!("transaction type {} is not a CbTx (5)", self.tx_type),
+            ));
+        }
+        let p = self
+            .extra_payload
+            .as_deref()
+            .ok_or_else(|| WireError::invalid("coinbase", "no extra payload"))?;
+        CbTx::from_bytes(p, 0)
+    }
+}
+
+impl Encode for Transaction {
+    fn encode(&self, w: &mut Writer) {
+        w.u32_le((self.version as u16 as u32) | ((self.tx_type as u32) << 16));
+        w.compact_size(self.inputs.len() as u64);
+        for i in &self.inputs {
+            w.hash(&i.prev_hash);
+            w.u32_le(i.prev_index);
+            w.var_bytes(&i.script_sig);
+            w.u32_le(i.sequence);
+        }
+        w.compact_size(self.outputs.len() as u64);
+        for o in &self.outputs {
+            w.i64_le(o.value);
+            w.var_bytes(&o.script_pubkey);
+        }
+        w.u32_le(self.lock_time);
+        if let Some(p) = &self.extra_payload {
+            w.var_bytes(p);
+        }
+    }
+}
+
+impl Decode for Transaction {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let n = r.u32_le()?;
+        let version = (n & 0xffff) as u16 as i16;
+        let tx_type = (n >> 16) as u16;
+        let nin = r.read_count(32 + 4 + 1 + 4)?;
+        let mut inputs = Vec::with_capacity(nin);
+        for _ in 0..nin {
+            inputs.push(TxIn {
+                prev_hash: r.hash()?,
+                prev_index: r.u32_le()?,
+                script_sig: r.var_bytes()?.to_vec(),
+                sequence: r.u32_le()?,
+            });
+        }
+        let nout = r.read_count(8 + 1)?;
+        let mut outputs = Vec::with_capacity(nout);
+        for _ in 0..nout {
+            outputs.push(TxOut {
+                value: r.i64_le()?,
+                script_pubkey: r.var_bytes()?.to_vec(),
+            });
+        }
+        let lock_time = r.u32_le()?;
+        let extra_payload = if Transaction::has_extra_payload_field(version, tx_type) {
+            Some(r.var_bytes()?.to_vec())
+        } else {
+            None
+        };
+        Ok(Transaction {
+            version,
+            tx_type,
+            inputs,
+            outputs,
+            lock_time,
+            extra_payload,
+        })
+    }
+}
+
+/// The coinbase special payload (PROTOCOL.md §3.4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CbTx {
+    /// 1 (MN list root), 2 (+ quorum root), 3 (+ best ChainLock and credit pool).
+    pub version: u16,
+    /// Block height (must equal the block's height).
+    pub height: i32,
+    /// SML merkle root.
+    pub merkle_root_mn_list: Hash256,
+    /// Quorum merkle root (version ≥ 2).
+    pub merkle_root_quorums: Option<Hash256>,
+    /// Version ≥ 3: the best ChainLock known to the miner.
+    pub best_cl: Option<BestChainLock>,
+    /// Version ≥ 3: credit pool balance in duffs.
+    pub credit_pool_balance: Option<i64>,
+}
+
+/// The best ChainLock carried by a CbTx v3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BestChainLock {
+    /// The signature is for block `height − height_diff − 1`.
+    pub height_diff: u32,
+    /// BLS signature (basic), all-zero when none.
+    #[serde(with = "serde_arr96")]
+    pub signature: [u8; 96],
+}
+
+impl BestChainLock {
+    /// True when the signature is all zero ("no ChainLock").
+    pub fn is_null(&self) -> bool {
+        self.signature.iter().all(|&b| b == 0)
+    }
+}
+
+impl Encode for CbTx {
+    fn encode(&self, w: &mut Writer) {
+        w.u16_le(self.version);
+        w.i32_le(self.height);
+        w.hash(&self.merkle_root_mn_list);
+        if self.version >= 2 {
+            w.hash(&self.merkle_root_quorums.unwrap_or_default());
+        }
+        if self.version >= 3 {
+            let cl = self.best_cl.unwrap_or(BestChainLock {
+                height_diff: 0,
+                signature: [0; 96],
+            });
+            w.compact_size(cl.height_diff as u64);
+            w.bytes(&cl.signature);
+            w.i64_le(self.credit_pool_balance.unwrap_or(0));
+        }
+    }
+}
+
+impl Decode for CbTx {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let version = r.u16_le()?;
+        if !(1..=3).contains(&version) {
+            return Err(WireError::invalid(
+                "CbTx version",
+                format!("{version} (expected 1..3)"),
+            ));
+        }
+        let height = r.i32_le()?;
+        let merkle_root_mn_list = r.hash()?;
+        let merkle_root_quorums = if version >= 2 { Some(r.hash()?) } else { None };
+        let (best_cl, credit_pool_balance) = if version >= 3 {
+            let d = r.compact_size()?;
+            let height_diff = u32::try_from(d)
+                .map_err(|_| WireError::invalid("bestCLHeightDiff", format!("{d} > u32")))?;
+            let signature = r.array()?;
+            (
+                Some(BestChainLock {
+                    height_diff,
+                    signature,
+                }),
+                Some(r.i64_le()?),
+            )
+        } else {
+            (None, None)
+        };
+        Ok(CbTx {
+            version,
+            height,
+            merkle_root_mn_list,
+            merkle_root_quorums,
+            best_cl,
+            credit_pool_balance,
+        })
+    }
+}
+
+/// `CPartialMerkleTree` as sent in `mnlistdiff` (the coinbase inclusion proof).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PartialMerkleTree {
+    /// Number of transactions in the block.
+    pub n_transactions: u32,
+    /// Hashes used by the traversal.
+    pub hashes: Vec<Hash256>,
+    /// Flag bits packed LSB-first.
+    pub flags: Vec<u8>,
+}
+
+impl Encode for PartialMerkleTree {
+    fn encode(&self, w: &mut Writer) {
+        w.u32_le(self.n_transactions);
+        w.vec(&self.hashes);
+        w.var_bytes(&self.flags);
+    }
+}
+
+impl Decode for PartialMerkleTree {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(PartialMerkleTree {
+            n_transactions: r.u32_le()?,
+            hashes: r.vec(32)?,
+            flags: r.var_bytes()?.to_vec(),
+        })
+    }
+}
+
+/// serde helpers for 96-byte arrays (BLS signatures).
+pub(crate) mod serde_arr96 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8; 96], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(b)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 96], D::Error> {
+        let v = <Vec<u8>>::deserialize(d)?;
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom("expected 96 bytes"))
+    }
+}
+
+/// serde helpers for 48-byte arrays (BLS public keys).
+pub(crate) mod serde_arr48 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8; 48], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(b)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 48], D::Error> {
+        let v = <Vec<u8>>::deserialize(d)?;
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom("expected 48 bytes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cbtx_round_trip_all_versions() {
+        for v in 1..=3u16 {
+            let c = CbTx {
+                version: v,
+                height: 1234,
+                merkle_root_mn_list: Hash256([1; 32]),
+                merkle_root_quorums: (v >= 2).then_some(Hash256([2; 32])),
+                best_cl: (v >= 3).then_some(BestChainLock {
+                    height_diff: 300,
+                    signature: [7; 96],
+                }),
+                credit_pool_balance: (v >= 3).then_some(99),
+            };
+            let b = c.to_bytes(0);
+            assert_eq!(CbTx::from_bytes(&b, 0).unwrap(), c);
+        }
+        assert!(CbTx::from_bytes(&[4, 0, 0, 0, 0, 0], 0).is_err());
+    }
+}
