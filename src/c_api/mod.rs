@@ -15,7 +15,7 @@ pub extern "C" fn dqs_version() -> *const c_char {
     VERSION_CSTR.as_ptr() as *const c_char
 }
 
-/// Returns [`DQS_ABI_VERSION`], so a program can check that the header it was compiled against
+/// Returns DQS_ABI_VERSION as compiled into the library, so a program can check that the header it was compiled against
 /// matches the library it loaded.
 #[no_mangle]
 pub extern "C" fn dqs_abi_version() -> u32 {

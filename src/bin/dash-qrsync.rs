@@ -1,3 +1,0 @@
-fn main() {
-    println!("dash-qrsync {}", dash_qrsync::VERSION);
-}

@@ -1,0 +1,44 @@
+//! `dash-qrsync` command-line tool.
+//!
+//! ```text
+//! dash-qrsync verify FILE [--network mainnet|testnet] [--protocol-version N]
+//!                         [--type mnlistdiff|qrinfo|headers|clsig|isdlock]
+//! ```
+//! Decodes a raw payload, a full P2P message or hex text of either, verifies everything that can
+//! be verified offline, prints a JSON summary and exits 0 only if no check failed.
+
+mod verify;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  dash-qrsync verify FILE [--network mainnet|testnet|devnet|regtest] [--protocol-version N]
+                          [--type mnlistdiff|qrinfo|headers|clsig|isdlock]
+      Decode a raw payload, a full P2P message, or hex text of either; verify what can be
+      verified offline; print a JSON summary. Exit 0 only if every check passed.
+  dash-qrsync --version";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("verify") => match verify::Options::parse(&args[1..]) {
+            Ok(opts) => verify::run(&opts),
+            Err(e) => {
+                eprintln!("error: {e}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("--version") | Some("-V") => {
+            println!("dash-qrsync {}", dash_qrsync::VERSION);
+            ExitCode::SUCCESS
+        }
+        Some("--help") | Some("-h") | Some("help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

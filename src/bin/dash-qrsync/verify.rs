@@ -1,0 +1,554 @@
+//! `dash-qrsync verify`: offline decoding and verification of captured Dash payloads.
+
+use dash_qrsync::hashes::Hash256;
+use dash_qrsync::network::Network;
+use dash_qrsync::sml::{DiffCheck, MasternodeList};
+use dash_qrsync::wire::mnlistdiff::MnListDiff;
+use dash_qrsync::wire::qrinfo::QrInfo;
+use dash_qrsync::wire::version::ALL_LAYOUTS;
+use dash_qrsync::wire::{Decode, Encode};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What kind of payload a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    MnListDiff,
+    QrInfo,
+    Headers,
+    ClSig,
+    IsDLock,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Result<Kind, String> {
+        Ok(match s {
+            "mnlistdiff" => Kind::MnListDiff,
+            "qrinfo" => Kind::QrInfo,
+            "headers" => Kind::Headers,
+            "clsig" => Kind::ClSig,
+            "isdlock" => Kind::IsDLock,
+            _ => return Err(format!("unknown --type {s:?}")),
+        })
+    }
+
+    fn from_command(c: &str) -> Option<Kind> {
+        Some(match c {
+            "mnlistdiff" => Kind::MnListDiff,
+            "qrinfo" => Kind::QrInfo,
+            "headers" => Kind::Headers,
+            "clsig" => Kind::ClSig,
+            "isdlock" => Kind::IsDLock,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::MnListDiff => "mnlistdiff",
+            Kind::QrInfo => "qrinfo",
+            Kind::Headers => "headers",
+            Kind::ClSig => "clsig",
+            Kind::IsDLock => "isdlock",
+        }
+    }
+}
+
+/// Parsed command-line options of `verify`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    file: PathBuf,
+    network: Option<Network>,
+    protocol: Option<u32>,
+    kind: Option<Kind>,
+}
+
+impl Options {
+    /// Parses the arguments after `verify`.
+    pub fn parse(args: &[String]) -> Result<Options, String> {
+        let mut file = None;
+        let mut network = None;
+        let mut protocol = None;
+        let mut kind = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match a.as_str() {
+                "--network" => {
+                    network = Some(
+                        value("--network")?
+                            .parse::<Network>()
+                            .map_err(|e| e.to_string())?,
+                    )
+                }
+                "--protocol-version" => {
+                    let v = value("--protocol-version")?;
+                    protocol = Some(
+                        v.parse::<u32>()
+                            .map_err(|_| format!("--protocol-version {v:?} is not a number"))?,
+                    )
+                }
+                "--type" => kind = Some(Kind::parse(&value("--type")?)?),
+                s if s.starts_with("--") => return Err(format!("unknown option {s}")),
+                s => {
+                    if file.replace(PathBuf::from(s)).is_some() {
+                        return Err("only one FILE may be given".into());
+                    }
+                }
+            }
+        }
+        Ok(Options {
+            file: file.ok_or("missing FILE")?,
+            network,
+            protocol,
+            kind,
+        })
+    }
+}
+
+/// A list of named checks with their outcome.
+#[derive(Default)]
+struct Checks {
+    items: Vec<Value>,
+    failed: usize,
+    skipped: usize,
+}
+
+impl Checks {
+    fn add(&mut self, name: &str, ok: bool, detail: impl Into<Value>) {
+        if !ok {
+            self.failed += 1;
+        }
+        self.items
+            .push(json!({"check": name, "ok": ok, "detail": detail.into()}));
+    }
+
+    fn skip(&mut self, name: &str, why: &str) {
+        self.skipped += 1;
+        self.items
+            .push(json!({"check": name, "ok": Value::Null, "skipped": why}));
+    }
+}
+
+/// The input after removing hex encoding and a P2P frame, with what was learnt on the way.
+struct Input {
+    payload: Vec<u8>,
+    network_from_magic: Option<Network>,
+    command: Option<String>,
+    encoding: &'static str,
+}
+
+fn unwrap_input(raw: Vec<u8>, checks: &mut Checks) -> Input {
+    let is_hex_text = !raw.is_empty()
+        && raw
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+    let (bytes, encoding) = if is_hex_text {
+        let text: String = raw
+            .iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .map(|&b| b as char)
+            .collect();
+        match hex::decode(&text) {
+            Ok(b) => (b, "hex"),
+            Err(_) => (raw, "binary"),
+        }
+    } else {
+        (raw, "binary")
+    };
+    if bytes.len() >= 24 {
+        let magic: [u8; 4] = bytes[..4].try_into().expect("4 bytes");
+        if let Some(net) = Network::from_magic(magic) {
+            let cmd_bytes = &bytes[4..16];
+            let cmd_len = cmd_bytes.iter().position(|&b| b == 0).unwrap_or(12);
+            let len = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes")) as usize;
+            if cmd_bytes[cmd_len..].iter().all(|&b| b == 0)
+                && cmd_bytes[..cmd_len].iter().all(|b| b.is_ascii_graphic())
+                && len == bytes.len() - 24
+            {
+                let command = String::from_utf8_lossy(&cmd_bytes[..cmd_len]).to_string();
+                let payload = bytes[24..].to_vec();
+                let sum = dash_qrsync::hashes::sha256d(&payload);
+                checks.add(
+                    "frame checksum",
+                    sum.0[..4] == bytes[20..24],
+                    format!("command {command}, {len} payload bytes"),
+                );
+                return Input {
+                    payload,
+                    network_from_magic: Some(net),
+                    command: Some(command),
+                    encoding: if encoding == "hex" {
+                        "hex P2P message"
+                    } else {
+                        "P2P message"
+                    },
+                };
+            }
+        }
+    }
+    Input {
+        payload: bytes,
+        network_from_magic: None,
+        command: None,
+        encoding: if encoding == "hex" {
+            "hex payload"
+        } else {
+            "raw payload"
+        },
+    }
+}
+
+fn genesis_hash(n: Network) -> Hash256 {
+    // TODO(merge): use chain::params once the chain module lands.
+    let s = match n {
+        Network::Mainnet => "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6",
+        Network::Testnet => "00000bafbc94add76cb75e2ec92894837288a481e5c005f6563d91623bf8bc2c",
+        _ => "000008ca1832a4baf228eb1553c03d3a2c8e02399550dd6ea8d65cec3ef23d2e",
+    };
+    Hash256::from_display_hex(s).expect("valid constant")
+}
+
+fn guess_network(opts: &Options, input: &Input) -> (Network, &'static str) {
+    if let Some(n) = opts.network {
+        return (n, "--network");
+    }
+    if let Some(n) = input.network_from_magic {
+        return (n, "message magic");
+    }
+    let name = opts.file.to_string_lossy().to_ascii_lowercase();
+    for n in Network::ALL {
+        if name.contains(n.name()) {
+            return (n, "file name");
+        }
+    }
+    (Network::Mainnet, "default (not detectable; pass --network)")
+}
+
+fn protocol_from_name(opts: &Options) -> Option<u32> {
+    let name = opts.file.file_name()?.to_string_lossy().to_string();
+    let i = name.find("_p")?;
+    let digits: String = name[i + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok().filter(|p| *p >= 70000)
+}
+
+fn candidate_protocols(opts: &Options) -> (Vec<u32>, &'static str) {
+    if let Some(p) = opts.protocol {
+        (vec![p], "--protocol-version")
+    } else if let Some(p) = protocol_from_name(opts) {
+        (vec![p], "file name")
+    } else {
+        let mut v = ALL_LAYOUTS.to_vec();
+        v.reverse();
+        (
+            v,
+            "auto-detected (first layout that decodes exactly, newest first)",
+        )
+    }
+}
+
+fn kind_from_name(opts: &Options) -> Option<Kind> {
+    let name = opts.file.to_string_lossy().to_ascii_lowercase();
+    [
+        Kind::MnListDiff,
+        Kind::QrInfo,
+        Kind::Headers,
+        Kind::ClSig,
+        Kind::IsDLock,
+    ]
+    .into_iter()
+    .find(|k| name.contains(k.name()))
+}
+
+/// Decodes with the first protocol version that consumes the payload exactly.
+fn decode_first<T: Decode>(payload: &[u8], protocols: &[u32]) -> Result<(T, u32), String> {
+    let mut last = String::from("no protocol version to try");
+    for &p in protocols {
+        match T::from_bytes(payload, p) {
+            Ok(v) => return Ok((v, p)),
+            Err(e) => last = format!("at protocol {p}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// Runs `verify` and returns the process exit code.
+pub fn run(opts: &Options) -> ExitCode {
+    let raw = match std::fs::read(&opts.file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", opts.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut checks = Checks::default();
+    let input = unwrap_input(raw, &mut checks);
+    let (network, network_source) = guess_network(opts, &input);
+    let kind = opts
+        .kind
+        .or_else(|| input.command.as_deref().and_then(Kind::from_command))
+        .or_else(|| kind_from_name(opts));
+    let (protocols, protocol_source) = candidate_protocols(opts);
+
+    let mut summary = json!({
+        "file": opts.file.display().to_string(),
+        "input": input.encoding,
+        "payload_bytes": input.payload.len(),
+        "network": network.name(),
+        "network_from": network_source,
+    });
+    let detail = match kind {
+        Some(Kind::MnListDiff) => {
+            verify_mnlistdiff(&input.payload, &protocols, network, &mut checks)
+        }
+        Some(Kind::QrInfo) => verify_qrinfo(&input.payload, &protocols, network, &mut checks),
+        Some(k) => {
+            checks.add(
+                "decode",
+                false,
+                format!("{} is not supported yet", k.name()),
+            );
+            json!({"type": k.name()})
+        }
+        None => {
+            // Try what the bytes decode as.
+            if decode_first::<MnListDiff>(&input.payload, &protocols).is_ok() {
+                verify_mnlistdiff(&input.payload, &protocols, network, &mut checks)
+            } else if decode_first::<QrInfo>(&input.payload, &protocols).is_ok() {
+                verify_qrinfo(&input.payload, &protocols, network, &mut checks)
+            } else {
+                checks.add(
+                    "decode",
+                    false,
+                    "could not detect the payload type; pass --type",
+                );
+                json!({"type": Value::Null})
+            }
+        }
+    };
+    let obj = summary.as_object_mut().expect("object");
+    if let Value::Object(d) = detail {
+        obj.extend(d);
+    }
+    obj.insert("protocol_version_from".into(), protocol_source.into());
+    obj.insert(
+        "result".into(),
+        json!({
+            "passed": checks.failed == 0,
+            "checks_failed": checks.failed,
+            "checks_skipped": checks.skipped,
+            "checks_total": checks.items.len(),
+        }),
+    );
+    obj.insert("checks".into(), Value::Array(checks.items));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&summary).expect("JSON value serializes")
+    );
+    if checks.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Verifies one diff against `base` when the base is known and returns its summary.
+fn check_one_diff(
+    label: &str,
+    diff: &MnListDiff,
+    base: Option<&MasternodeList>,
+    network: Network,
+    checks: &mut Checks,
+) -> (Value, Option<MasternodeList>) {
+    let cbtx = diff.cb_tx.coinbase_payload();
+    let height = cbtx.as_ref().ok().map(|c| c.height.max(0) as u32);
+    let mut out = json!({
+        "block_hash": diff.block_hash.to_string(),
+        "base_block_hash": diff.base_block_hash.to_string(),
+        "cbtx_height": height,
+        "entries_in_diff": diff.mn_list.len(),
+        "deleted_masternodes": diff.deleted_mns.len(),
+        "new_quorums": diff.new_quorums.len(),
+        "deleted_quorums": diff.deleted_quorums.len(),
+        "quorums_cl_sigs": diff.quorums_cl_sigs.len(),
+    });
+    let (Some(base), Some(height)) = (base, height) else {
+        if let Err(e) = &cbtx {
+            checks.add(&format!("{label}: coinbase payload"), false, e.to_string());
+        } else {
+            checks.skip(
+                &format!("{label}: roots"),
+                "the base list is not in this input (diff is not from genesis)",
+            );
+        }
+        return (out, None);
+    };
+    let list = match base.apply_diff(diff, height) {
+        Ok(l) => l,
+        Err(e) => {
+            checks.add(&format!("{label}: apply to base"), false, e.to_string());
+            return (out, None);
+        }
+    };
+    let c = DiffCheck::compute(&list, diff, None);
+    let o = out.as_object_mut().expect("object");
+    o.insert("cbtx_version".into(), c.cbtx_version.into());
+    o.insert("list_size".into(), list.entries.len().into());
+    o.insert("list_valid".into(), list.valid_count().into());
+    o.insert("quorums".into(), list.quorums.len().into());
+    o.insert(
+        "sml_root".into(),
+        json!({"computed": c.sml_root_computed.to_string(), "cbtx": c.sml_root_cbtx.to_string()}),
+    );
+    o.insert(
+        "quorum_root".into(),
+        json!({"computed": c.quorum_root_computed.to_string(),
+               "cbtx": c.quorum_root_cbtx.map(|h| h.to_string())}),
+    );
+    o.insert(
+        "merkle_proof".into(),
+        json!({"coinbase_txid": c.coinbase_txid.to_string(),
+               "root": c.pmt_root.as_ref().map(|h| h.to_string()).unwrap_or_default(),
+               "error": c.pmt_root.as_ref().err(),
+               "header_merkle_root": "unavailable offline (no header chain)"}),
+    );
+    checks.add(
+        &format!("{label}: CbTx version allowed at height"),
+        dash_qrsync::sml::check_cbtx_version(network, c.cbtx_version, height).is_ok(),
+        format!("CbTx v{} at height {height}", c.cbtx_version),
+    );
+    checks.add(
+        &format!("{label}: SML root equals CbTx"),
+        c.sml_root_computed == c.sml_root_cbtx,
+        c.sml_root_computed.to_string(),
+    );
+    match c.quorum_root_cbtx {
+        Some(q) => checks.add(
+            &format!("{label}: quorum root equals CbTx"),
+            c.quorum_root_computed == q,
+            c.quorum_root_computed.to_string(),
+        ),
+        None => checks.skip(
+            &format!("{label}: quorum root"),
+            "CbTx v1 has no quorum root",
+        ),
+    }
+    checks.add(
+        &format!("{label}: coinbase merkle proof"),
+        c.pmt_root.is_ok(),
+        c.pmt_root
+            .as_ref()
+            .map(|r| format!("coinbase proven at position 0 into root {r}"))
+            .unwrap_or_else(|e| e.clone()),
+    );
+    (out, Some(list))
+}
+
+fn verify_mnlistdiff(
+    payload: &[u8],
+    protocols: &[u32],
+    network: Network,
+    checks: &mut Checks,
+) -> Value {
+    let (diff, p) = match decode_first::<MnListDiff>(payload, protocols) {
+        Ok(v) => v,
+        Err(e) => {
+            checks.add("decode mnlistdiff", false, e);
+            return json!({"type": "mnlistdiff"});
+        }
+    };
+    checks.add(
+        "decode to the last byte",
+        true,
+        format!("{} bytes at protocol {p}", payload.len()),
+    );
+    checks.add(
+        "re-encodes byte-identically",
+        diff.to_bytes(p) == payload,
+        "",
+    );
+    let empty = MasternodeList::empty();
+    let base = (diff.base_block_hash.is_zero() || diff.base_block_hash == genesis_hash(network))
+        .then_some(&empty);
+    let (d, _) = check_one_diff("mnlistdiff", &diff, base, network, checks);
+    json!({"type": "mnlistdiff", "protocol_version": p, "diff": d})
+}
+
+fn verify_qrinfo(
+    payload: &[u8],
+    protocols: &[u32],
+    network: Network,
+    checks: &mut Checks,
+) -> Value {
+    let (q, p) = match decode_first::<QrInfo>(payload, protocols) {
+        Ok(v) => v,
+        Err(e) => {
+            checks.add("decode qrinfo", false, e);
+            return json!({"type": "qrinfo"});
+        }
+    };
+    checks.add(
+        "decode to the last byte",
+        true,
+        format!("{} bytes at protocol {p}", payload.len()),
+    );
+    checks.add("re-encodes byte-identically", q.to_bytes(p) == payload, "");
+    let mut names: Vec<String> = (0..q.mn_list_diff_list.len())
+        .map(|i| format!("mnListDiffList[{i}]"))
+        .collect();
+    if q.extra_share.is_some() {
+        names.push("mnListDiffAtHMinus4C".into());
+    }
+    for n in [
+        "mnListDiffAtHMinus3C",
+        "mnListDiffAtHMinus2C",
+        "mnListDiffAtHMinusC",
+        "mnListDiffH",
+        "mnListDiffTip",
+    ] {
+        names.push(n.into());
+    }
+    let genesis = genesis_hash(network);
+    let mut lists: HashMap<Hash256, MasternodeList> = HashMap::new();
+    let empty = MasternodeList::empty();
+    let mut diffs = serde_json::Map::new();
+    for (name, diff) in names.iter().zip(q.diffs_in_application_order()) {
+        let base = if diff.base_block_hash.is_zero() || diff.base_block_hash == genesis {
+            Some(&empty)
+        } else {
+            lists.get(&diff.base_block_hash)
+        };
+        let (d, list) = check_one_diff(name, diff, base, network, checks);
+        if let Some(l) = list {
+            lists.insert(l.block_hash, l);
+        }
+        diffs.insert(name.clone(), d);
+    }
+    let snap = |s: &dash_qrsync::wire::qrinfo::QuorumSnapshot| {
+        json!({"mode": s.skip_list_mode, "bits": s.active_quorum_members.len(),
+               "set_bits": s.active_quorum_members.count_ones(), "skip_list": s.skip_list.len()})
+    };
+    json!({
+        "type": "qrinfo",
+        "protocol_version": p,
+        "extra_share": q.extra_share.is_some(),
+        "snapshots": {
+            "h_minus_c": snap(&q.snapshot_h_minus_c),
+            "h_minus_2c": snap(&q.snapshot_h_minus_2c),
+            "h_minus_3c": snap(&q.snapshot_h_minus_3c),
+            "h_minus_4c": q.extra_share.as_ref().map(|e| snap(&e.snapshot_h_minus_4c)),
+            "extra": q.quorum_snapshot_list.len(),
+        },
+        "last_commitment_per_index": q.last_commitment_per_index.len(),
+        "diffs": Value::Object(diffs),
+    })
+}
