@@ -26,7 +26,7 @@ extern "C" {
 // not free it.
 const char *dqs_version(void);
 
-// Returns [`DQS_ABI_VERSION`], so a program can check that the header it was compiled against
+// Returns DQS_ABI_VERSION as compiled into the library, so a program can check that the header it was compiled against
 // matches the library it loaded.
 uint32_t dqs_abi_version(void);
 
