@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod commitment;
+pub mod header;
 pub mod mnlistdiff;
 pub mod qrinfo;
 pub mod sml_entry;

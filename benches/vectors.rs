@@ -1,0 +1,76 @@
+//! Criterion microbenchmarks on the real-network vectors. Run: `cargo bench --bench vectors`.
+//!
+//! Each benchmark prints its own figure; extra context (sizes, counts) goes to stderr. Without
+//! the vectors (`$DASH_QRSYNC_VECTORS`, default `../shared/vectors`) it says so and does nothing.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use dash_qrsync::sml::{DiffCheck, MasternodeList};
+use dash_qrsync::wire::mnlistdiff::MnListDiff;
+use dash_qrsync::wire::qrinfo::QrInfo;
+use dash_qrsync::wire::Decode;
+use std::path::PathBuf;
+
+fn vectors() -> Option<PathBuf> {
+    let dir = std::env::var_os("DASH_QRSYNC_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors"));
+    if dir.join("manifest.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: vectors not found at {}", dir.display());
+        None
+    }
+}
+
+/// Decoding and verifying the largest vector: the 3.5 MB mainnet qrinfo from genesis
+/// (5 full lists of ~4,400 entries): decode, apply every diff, SML and quorum roots, PMT proofs.
+fn largest_qrinfo(c: &mut Criterion) {
+    let Some(dir) = vectors() else { return };
+    let bytes =
+        std::fs::read(dir.join("mainnet/qrinfo/qrinfo_mainnet_0_1739226_p70221.bin")).unwrap();
+    eprintln!("largest vector: {} bytes", bytes.len());
+    let mut g = c.benchmark_group("largest_qrinfo_3.5MB");
+    g.sample_size(10);
+    g.bench_function("decode", |b| {
+        b.iter(|| QrInfo::from_bytes(black_box(&bytes), 70221).unwrap())
+    });
+    let q = QrInfo::from_bytes(&bytes, 70221).unwrap();
+    g.bench_function("apply_and_verify_roots", |b| {
+        b.iter(|| {
+            for d in q.diffs_in_application_order() {
+                let list = MasternodeList::empty().apply_diff(d, 0).unwrap();
+                let check = DiffCheck::compute(&list, d, None);
+                assert_eq!(check.sml_root_computed, check.sml_root_cbtx);
+            }
+        })
+    });
+    g.finish();
+}
+
+/// One full mainnet mnlistdiff (2221605, 3,170 entries): decode, apply, roots.
+fn full_mnlistdiff(c: &mut Criterion) {
+    let Some(dir) = vectors() else { return };
+    let bytes =
+        std::fs::read(dir.join("mainnet/mnlistdiff/mnlistdiff_mainnet_0_2028691_p70230.bin"))
+            .unwrap();
+    let mut g = c.benchmark_group("mnlistdiff_2028691");
+    g.sample_size(20);
+    g.bench_function("decode", |b| {
+        b.iter(|| MnListDiff::from_bytes(black_box(&bytes), 70230).unwrap())
+    });
+    let d = MnListDiff::from_bytes(&bytes, 70230).unwrap();
+    g.bench_function("apply_diff", |b| {
+        b.iter(|| {
+            MasternodeList::empty()
+                .apply_diff(black_box(&d), 2028691)
+                .unwrap()
+        })
+    });
+    let list = MasternodeList::empty().apply_diff(&d, 2028691).unwrap();
+    g.bench_function("sml_root", |b| b.iter(|| black_box(&list).sml_root()));
+    g.bench_function("quorum_root", |b| b.iter(|| black_box(&list).quorum_root()));
+    g.finish();
+}
+
+criterion_group!(benches, largest_qrinfo, full_mnlistdiff);
+criterion_main!(benches);
