@@ -1,1 +1,591 @@
-//! placeholder
+//! The masternode list engine: verified lists and validated quorums by block, fed with
+//! `mnlistdiff` and `qrinfo`, able to say exactly which lists it still lacks, and to pick and
+//! check the quorum that must have signed a ChainLock or an InstantSend lock (PROTOCOL.md §3.9,
+//! §4.6, §8, §9).
+//!
+//! Pure and I/O-free: block heights and merkle roots come from a caller-supplied
+//! [`HeaderIndex`]. Every feed is staged and validated completely before anything is committed;
+//! a feed that fails leaves the engine exactly as it was, so nothing that failed validation is
+//! ever stored.
+
+// mod locks;
+mod missing;
+
+// pub use locks::{LockFailure, LockVerdict};
+pub use missing::MissingLists;
+
+use crate::chain::HeaderIndex;
+use crate::hashes::Hash256;
+use crate::network::Network;
+use crate::quorum::bls::PublicKey;
+use crate::quorum::params::LlmqConfig;
+use crate::quorum::verify::{self, ListSource, QuorumFailure, Verdict};
+use crate::sml::{self, MasternodeList, QuorumKey, SmlError};
+use crate::wire::commitment::FinalCommitment;
+use crate::wire::mnlistdiff::MnListDiff;
+use crate::wire::qrinfo::{QrInfo, QuorumSnapshot};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Why a feed was rejected. The engine is unchanged after any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// A diff's target block is not in the header chain.
+    #[error("block {0} is not in the header chain")]
+    UnknownBlock(Hash256),
+    /// A diff's base list is not held (nor produced earlier in the same qrinfo).
+    #[error("base list {0} is not held")]
+    UnknownBase(Hash256),
+    /// A diff failed list verification (roots, coinbase proof, CbTx rules).
+    #[error("diff to block {block} at height {height} is invalid: {source}")]
+    InvalidDiff {
+        /// Target block.
+        block: Hash256,
+        /// Its height.
+        height: u32,
+        /// What failed.
+        #[source]
+        source: SmlError,
+    },
+    /// A commitment failed validation.
+    #[error("quorum type {llmq_type} {quorum_hash} is invalid: {reason}")]
+    InvalidQuorum {
+        /// LLMQ type.
+        llmq_type: u8,
+        /// Quorum hash.
+        quorum_hash: Hash256,
+        /// Why.
+        reason: QuorumFailure,
+    },
+    /// Two different commitments were given for the same (type, quorum hash).
+    #[error("conflicting commitments for quorum type {llmq_type} {quorum_hash}")]
+    ConflictingCommitment {
+        /// LLMQ type.
+        llmq_type: u8,
+        /// Quorum hash.
+        quorum_hash: Hash256,
+    },
+    /// A qrinfo's structure does not match what was asked or what Core builds.
+    #[error("malformed qrinfo: {0}")]
+    MalformedQrInfo(String),
+}
+
+/// What the wallet learns about a validated quorum.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuorumInfo {
+    /// LLMQ type id.
+    pub llmq_type: u8,
+    /// Quorum hash (hash of its base block).
+    pub quorum_hash: Hash256,
+    /// Height of the base block.
+    pub height: u32,
+    /// Quorum index (rotated types; 0 otherwise).
+    pub index: i16,
+    /// Quorum public key in the basic (IETF) encoding.
+    #[serde(with = "crate::wire::tx::serde_arr48")]
+    pub public_key: [u8; 48],
+    /// True when the commitment uses the legacy BLS scheme (pre-V19).
+    pub legacy_scheme: bool,
+}
+
+/// A validated quorum as held by the engine.
+#[derive(Debug, Clone)]
+pub struct ValidatedQuorum {
+    /// Public facts.
+    pub info: QuorumInfo,
+    /// The commitment.
+    pub commitment: Arc<FinalCommitment>,
+    /// Decoded public key (ready for lock verification).
+    pub public_key: PublicKey,
+}
+
+/// What a successful feed changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedOutcome {
+    /// Lists stored by this feed: (height, block hash), ascending.
+    pub lists_added: Vec<(u32, Hash256)>,
+    /// Quorums validated by this feed (including older pending ones it unblocked).
+    pub quorums_validated: Vec<QuorumInfo>,
+    /// Commitments seen whose validation still needs lists or snapshots that are not held.
+    pub quorums_pending: Vec<QuorumKey>,
+    /// Number of BLS signature verifications performed.
+    pub bls_verifications: usize,
+}
+
+/// Engine configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Network.
+    pub network: Network,
+    /// LLMQ types and roles (overridable for devnets and the simulated network).
+    pub llmq: LlmqConfig,
+}
+
+impl EngineConfig {
+    /// Default configuration of a network.
+    pub fn for_network(network: Network) -> Self {
+        EngineConfig {
+            network,
+            llmq: LlmqConfig::for_network(network),
+        }
+    }
+}
+
+/// A commitment seen in a verified list whose members could not be computed yet.
+#[derive(Debug, Clone)]
+struct Pending {
+    commitment: Arc<FinalCommitment>,
+    /// `None` while the base block is not in the header index (e.g. an old quorum based
+    /// before the sync checkpoint): committed by a verified quorum root, not yet BLS-validated.
+    base_height: Option<u32>,
+}
+
+/// The masternode list engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    cfg: EngineConfig,
+    lists: HashMap<Hash256, Arc<MasternodeList>>,
+    by_height: BTreeMap<u32, Hash256>,
+    /// Snapshots keyed by cycle height: (cycle block hash, snapshot).
+    snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
+    quorums: HashMap<QuorumKey, ValidatedQuorum>,
+    pending: BTreeMap<QuorumKey, Pending>,
+    tip: Option<Hash256>,
+}
+
+/// Lists and snapshots visible during a feed: the staged ones first, then the engine's.
+struct Staged<'a> {
+    engine: &'a Engine,
+    lists: HashMap<Hash256, Arc<MasternodeList>>,
+    by_height: BTreeMap<u32, Hash256>,
+    snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
+    quorums: HashMap<QuorumKey, ValidatedQuorum>,
+    pending: BTreeMap<QuorumKey, Pending>,
+    outcome: FeedOutcome,
+}
+
+/// The owned result of a successful feed, applied by `Engine::commit`.
+struct Changes {
+    lists: HashMap<Hash256, Arc<MasternodeList>>,
+    by_height: BTreeMap<u32, Hash256>,
+    snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
+    quorums: HashMap<QuorumKey, ValidatedQuorum>,
+    pending: BTreeMap<QuorumKey, Pending>,
+    outcome: FeedOutcome,
+}
+
+impl Staged<'_> {
+    fn into_changes(self) -> Changes {
+        Changes {
+            lists: self.lists,
+            by_height: self.by_height,
+            snapshots: self.snapshots,
+            quorums: self.quorums,
+            pending: self.pending,
+            outcome: self.outcome,
+        }
+    }
+}
+
+impl ListSource for Staged<'_> {
+    fn list_at(&self, height: u32) -> Option<&MasternodeList> {
+        if let Some(h) = self.by_height.get(&height) {
+            return self.lists.get(h).map(|l| l.as_ref());
+        }
+        self.engine.list_at_height(height)
+    }
+
+    fn snapshot_at(&self, cycle_height: u32) -> Option<&QuorumSnapshot> {
+        if let Some((_, s)) = self.snapshots.get(&cycle_height) {
+            return Some(s);
+        }
+        self.engine
+            .snapshots
+            .get(&cycle_height)
+            .map(|(_, s)| s.as_ref())
+    }
+}
+
+impl ListSource for Engine {
+    fn list_at(&self, height: u32) -> Option<&MasternodeList> {
+        self.list_at_height(height)
+    }
+
+    fn snapshot_at(&self, cycle_height: u32) -> Option<&QuorumSnapshot> {
+        self.snapshots.get(&cycle_height).map(|(_, s)| s.as_ref())
+    }
+}
+
+impl Staged<'_> {
+    fn list_by_hash(&self, h: &Hash256) -> Option<Arc<MasternodeList>> {
+        self.lists
+            .get(h)
+            .cloned()
+            .or_else(|| self.engine.lists.get(h).cloned())
+    }
+
+    /// Applies one diff, verifying it completely against the header chain.
+    fn apply(
+        &mut self,
+        diff: &MnListDiff,
+        headers: &dyn HeaderIndex,
+    ) -> Result<Arc<MasternodeList>, EngineError> {
+        let height = headers
+            .height_of(&diff.block_hash)
+            .ok_or(EngineError::UnknownBlock(diff.block_hash))?;
+        let merkle_root = headers
+            .merkle_root_of(&diff.block_hash)
+            .ok_or(EngineError::UnknownBlock(diff.block_hash))?;
+        let genesis = crate::chain::params::genesis_hash(self.engine.cfg.network);
+        let base = if diff.base_block_hash.is_zero() || diff.base_block_hash == genesis {
+            Arc::new(MasternodeList::empty())
+        } else {
+            self.list_by_hash(&diff.base_block_hash)
+                .ok_or(EngineError::UnknownBase(diff.base_block_hash))?
+        };
+        let list = sml::apply_and_verify(
+            self.engine.cfg.network,
+            &base,
+            diff,
+            height,
+            Some(merkle_root),
+        )
+        .map_err(|source| EngineError::InvalidDiff {
+            block: diff.block_hash,
+            height,
+            source,
+        })?;
+        let list = Arc::new(list);
+        if !self.engine.lists.contains_key(&list.block_hash)
+            && !self.lists.contains_key(&list.block_hash)
+        {
+            self.outcome.lists_added.push((height, list.block_hash));
+        }
+        self.by_height.insert(height, list.block_hash);
+        self.lists.insert(list.block_hash, list.clone());
+        // Every new commitment becomes a candidate for validation.
+        for q in &diff.new_quorums {
+            self.note_commitment(q, headers)?;
+        }
+        Ok(list)
+    }
+
+    /// Registers a commitment for validation (no-op when already validated or pending).
+    fn note_commitment(
+        &mut self,
+        q: &FinalCommitment,
+        headers: &dyn HeaderIndex,
+    ) -> Result<(), EngineError> {
+        let key = (q.llmq_type, q.quorum_hash);
+        let known = self
+            .quorums
+            .get(&key)
+            .or_else(|| self.engine.quorums.get(&key))
+            .map(|v| v.commitment.clone())
+            .or_else(|| self.pending.get(&key).map(|p| p.commitment.clone()));
+        if let Some(known) = known {
+            if *known != *q {
+                return Err(EngineError::ConflictingCommitment {
+                    llmq_type: q.llmq_type,
+                    quorum_hash: q.quorum_hash,
+                });
+            }
+            return Ok(());
+        }
+        let base_height = headers.height_of(&q.quorum_hash);
+        self.pending.insert(
+            key,
+            Pending {
+                commitment: Arc::new(q.clone()),
+                base_height,
+            },
+        );
+        Ok(())
+    }
+
+    /// Validates every pending commitment whose lists are now available. Any invalid one fails
+    /// the whole feed.
+    fn validate_pending(&mut self, headers: &dyn HeaderIndex) -> Result<(), EngineError> {
+        let keys: Vec<QuorumKey> = self.pending.keys().copied().collect();
+        for key in keys {
+            let p = self.pending[&key].clone();
+            let Some(base_height) = p.base_height.or_else(|| headers.height_of(&key.1)) else {
+                continue;
+            };
+            let verdict = verify::verify_commitment(
+                &self.engine.cfg.llmq,
+                self.engine.cfg.network,
+                &p.commitment,
+                base_height,
+                headers,
+                self,
+            );
+            match verdict {
+                Verdict::Valid {
+                    public_key,
+                    bls_verifications,
+                } => {
+                    self.outcome.bls_verifications += bls_verifications;
+                    let info = QuorumInfo {
+                        llmq_type: p.commitment.llmq_type,
+                        quorum_hash: p.commitment.quorum_hash,
+                        height: base_height,
+                        index: p.commitment.quorum_index,
+                        public_key: public_key.to_bytes(crate::quorum::bls::Scheme::Basic),
+                        legacy_scheme: !p.commitment.is_basic_scheme(),
+                    };
+                    self.outcome.quorums_validated.push(info.clone());
+                    self.pending.remove(&key);
+                    self.quorums.insert(
+                        key,
+                        ValidatedQuorum {
+                            info,
+                            commitment: p.commitment,
+                            public_key,
+                        },
+                    );
+                }
+                Verdict::Invalid(reason) => {
+                    return Err(EngineError::InvalidQuorum {
+                        llmq_type: key.0,
+                        quorum_hash: key.1,
+                        reason,
+                    })
+                }
+                Verdict::Unverifiable(_) | Verdict::NotApplicable => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine {
+            cfg,
+            lists: HashMap::new(),
+            by_height: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
+            quorums: HashMap::new(),
+            pending: BTreeMap::new(),
+            tip: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The list at a block, if held.
+    pub fn list(&self, block_hash: &Hash256) -> Option<&Arc<MasternodeList>> {
+        self.lists.get(block_hash)
+    }
+
+    /// The list at a height, if held.
+    pub fn list_at_height(&self, height: u32) -> Option<&MasternodeList> {
+        self.by_height
+            .get(&height)
+            .and_then(|h| self.lists.get(h))
+            .map(|l| l.as_ref())
+    }
+
+    /// Held lists as (height, block hash), ascending.
+    pub fn held_lists(&self) -> Vec<(u32, Hash256)> {
+        self.by_height.iter().map(|(h, b)| (*h, *b)).collect()
+    }
+
+    /// The newest list fed with [`Engine::feed_mnlistdiff`] or as a qrinfo tip.
+    pub fn tip_list(&self) -> Option<&Arc<MasternodeList>> {
+        self.tip.and_then(|t| self.lists.get(&t))
+    }
+
+    /// A validated quorum.
+    pub fn quorum(&self, llmq_type: u8, quorum_hash: &Hash256) -> Option<&ValidatedQuorum> {
+        self.quorums.get(&(llmq_type, *quorum_hash))
+    }
+
+    /// All validated quorums of a type, by height.
+    pub fn quorums_of_type(&self, llmq_type: u8) -> Vec<&ValidatedQuorum> {
+        let mut v: Vec<&ValidatedQuorum> = self
+            .quorums
+            .values()
+            .filter(|q| q.info.llmq_type == llmq_type)
+            .collect();
+        v.sort_by_key(|q| (q.info.height, q.info.quorum_hash));
+        v
+    }
+
+    /// Number of validated quorums.
+    pub fn validated_count(&self) -> usize {
+        self.quorums.len()
+    }
+
+    /// Commitments seen but not yet validatable.
+    pub fn pending(&self) -> Vec<QuorumKey> {
+        self.pending.keys().copied().collect()
+    }
+
+    fn stage(&self) -> Staged<'_> {
+        Staged {
+            engine: self,
+            lists: HashMap::new(),
+            by_height: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
+            quorums: HashMap::new(),
+            pending: self.pending.clone(),
+            outcome: FeedOutcome::default(),
+        }
+    }
+
+    fn commit(&mut self, changes: Changes, new_tip: Option<Hash256>) -> FeedOutcome {
+        let Changes {
+            lists,
+            by_height,
+            snapshots,
+            quorums,
+            pending,
+            mut outcome,
+        } = changes;
+        self.lists.extend(lists);
+        self.by_height.extend(by_height);
+        self.snapshots.extend(snapshots);
+        self.quorums.extend(quorums);
+        self.pending = pending;
+        if let Some(t) = new_tip {
+            let newer = match self.tip.and_then(|t| self.lists.get(&t)) {
+                Some(cur) => self.lists.get(&t).is_some_and(|n| n.height >= cur.height),
+                None => true,
+            };
+            if newer {
+                self.tip = Some(t);
+            }
+        }
+        outcome.lists_added.sort();
+        outcome.quorums_pending = self.pending.keys().copied().collect();
+        outcome
+    }
+
+    /// Feeds one `mnlistdiff`. Its target must be in `headers`; its base must be held (or
+    /// zero/genesis). On success the new list is stored and every commitment that can now be
+    /// validated is; on any failure the engine is unchanged.
+    pub fn feed_mnlistdiff(
+        &mut self,
+        diff: &MnListDiff,
+        headers: &dyn HeaderIndex,
+    ) -> Result<FeedOutcome, EngineError> {
+        let mut staged = self.stage();
+        let list = staged.apply(diff, headers)?;
+        staged.validate_pending(headers)?;
+        let tip = list.block_hash;
+        let changes = staged.into_changes();
+        Ok(self.commit(changes, Some(tip)))
+    }
+
+    /// Feeds one `qrinfo`: applies its diffs in Core's build order (W-26), stores its snapshots
+    /// by cycle, and validates its rotated commitments and any other commitment whose lists are
+    /// now held. All or nothing.
+    pub fn feed_qrinfo(
+        &mut self,
+        q: &QrInfo,
+        headers: &dyn HeaderIndex,
+    ) -> Result<FeedOutcome, EngineError> {
+        let mut staged = self.stage();
+        let mut lists = Vec::new();
+        for diff in q.diffs_in_application_order() {
+            lists.push(staged.apply(diff, headers)?);
+        }
+        // Work-block heights of the cycle diffs: H−8, H−C−8, …; snapshots belong to cycles.
+        let c = self
+            .cfg
+            .llmq
+            .params(self.cfg.llmq.instantsend)
+            .map(|p| p.dkg_interval)
+            .ok_or_else(|| EngineError::MalformedQrInfo("no rotated InstantSend type".into()))?;
+        let h_work = q_height(&q.mn_list_diff_h, headers)?;
+        let h = h_work + 8;
+        if h % c != 0 {
+            return Err(EngineError::MalformedQrInfo(format!(
+                "mnListDiffH targets height {h_work}, which is not a cycle block − 8"
+            )));
+        }
+        let mut expect = vec![
+            (&q.mn_list_diff_h_minus_c, &q.snapshot_h_minus_c, 1u32),
+            (&q.mn_list_diff_h_minus_2c, &q.snapshot_h_minus_2c, 2),
+            (&q.mn_list_diff_h_minus_3c, &q.snapshot_h_minus_3c, 3),
+        ];
+        if let Some(e) = &q.extra_share {
+            expect.push((&e.mn_list_diff_h_minus_4c, &e.snapshot_h_minus_4c, 4));
+        }
+        for (diff, snap, k) in expect {
+            let work = q_height(diff, headers)?;
+            if Some(work + 8) != h.checked_sub(k * c) {
+                return Err(EngineError::MalformedQrInfo(format!(
+                    "diff for H−{k}C targets height {work}, expected {}",
+                    h.saturating_sub(k * c).saturating_sub(8)
+                )));
+            }
+            staged.store_snapshot(work + 8, diff.block_hash, snap);
+        }
+        let mut prev = 0;
+        for (diff, snap) in q.mn_list_diff_list.iter().zip(&q.quorum_snapshot_list) {
+            let work = q_height(diff, headers)?;
+            if (work + 8) % c != 0 || work < prev {
+                return Err(EngineError::MalformedQrInfo(format!(
+                    "extra diff targets height {work}, not a work block in ascending order"
+                )));
+            }
+            prev = work;
+            staged.store_snapshot(work + 8, diff.block_hash, snap);
+        }
+        for commitment in &q.last_commitment_per_index {
+            staged.note_commitment(commitment, headers)?;
+        }
+        staged.validate_pending(headers)?;
+        let tip = lists.last().map(|l| l.block_hash);
+        let changes = staged.into_changes();
+        Ok(self.commit(changes, tip))
+    }
+
+    /// What lists (and whether a qrinfo) are needed to validate every active quorum at the tip
+    /// list. See [`MissingLists`].
+    pub fn missing(&self, headers: &dyn HeaderIndex) -> MissingLists {
+        missing::compute(self, headers)
+    }
+
+    /// Forgets lists above `height` (after a reorg below them) and every quorum based above it.
+    pub fn rewind_to(&mut self, height: u32) {
+        let drop: Vec<(u32, Hash256)> = self
+            .by_height
+            .range(height + 1..)
+            .map(|(h, b)| (*h, *b))
+            .collect();
+        for (h, b) in drop {
+            self.by_height.remove(&h);
+            self.lists.remove(&b);
+        }
+        self.snapshots.retain(|h, _| *h <= height);
+        self.quorums.retain(|_, q| q.info.height <= height);
+        self.pending
+            .retain(|_, p| p.base_height.is_none_or(|b| b <= height));
+        if self.tip.is_some_and(|t| !self.lists.contains_key(&t)) {
+            self.tip = self.by_height.values().next_back().copied();
+        }
+    }
+}
+
+impl Staged<'_> {
+    /// Stores the snapshot of the cycle at `cycle_height`, remembering the hash of its work
+    /// block (cycle − 8), which is what the qrinfo's diff proved.
+    fn store_snapshot(&mut self, cycle_height: u32, work_hash: Hash256, snap: &QuorumSnapshot) {
+        self.snapshots
+            .insert(cycle_height, (work_hash, Arc::new(snap.clone())));
+    }
+}
+
+fn q_height(diff: &MnListDiff, headers: &dyn HeaderIndex) -> Result<u32, EngineError> {
+    headers
+        .height_of(&diff.block_hash)
+        .ok_or(EngineError::UnknownBlock(diff.block_hash))
+}

@@ -1,0 +1,312 @@
+//! Quorum member selection (PROTOCOL.md §7): scores and modifiers, non-rotated quorums, and
+//! DIP-0024 rotation (quarters from snapshots, the new quarter of a cycle, and the snapshot a
+//! cycle produces). Pure functions over masternode lists.
+
+use crate::hashes::{sha256, sha256_parts, sha256d_parts, Hash256};
+use crate::network::Network;
+use crate::sml::MasternodeList;
+use crate::wire::codec::BitSet;
+use crate::wire::qrinfo::QuorumSnapshot;
+use crate::wire::sml_entry::SmlEntry;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// A masternode with the score it has for one modifier.
+type Scored = ([u8; 32], Arc<SmlEntry>);
+
+/// `SHA256(proRegTxHash ‖ confirmedHash)` (Core's `confirmedHashWithProRegTxHash`).
+pub fn confirmed_hash_with_pro_reg_tx_hash(e: &SmlEntry) -> [u8; 32] {
+    sha256_parts(&[&e.pro_reg_tx_hash.0, &e.confirmed_hash.0])
+}
+
+/// The score of `e` for `modifier`, as big-endian bytes so that byte order = numeric order
+/// (the hash is read as a little-endian 256-bit number, §7.1).
+pub fn score(e: &SmlEntry, modifier: &Hash256) -> [u8; 32] {
+    let mut s = sha256_parts(&[&confirmed_hash_with_pro_reg_tx_hash(e), &modifier.0]);
+    s.reverse();
+    s
+}
+
+/// Entries that may be selected: valid and confirmed.
+pub fn is_candidate(e: &SmlEntry) -> bool {
+    e.is_valid && !e.confirmed_hash.is_zero()
+}
+
+/// Sorts entries by score for `modifier`, highest first.
+pub fn sort_by_score<'a>(
+    entries: impl Iterator<Item = &'a Arc<SmlEntry>>,
+    modifier: &Hash256,
+) -> Vec<Arc<SmlEntry>> {
+    let mut v: Vec<Scored> = entries.map(|e| (score(e, modifier), e.clone())).collect();
+    v.sort_by_key(|a| std::cmp::Reverse(a.0));
+    v.into_iter().map(|(_, e)| e).collect()
+}
+
+/// The modifier of a quorum (non-rotated) or cycle (rotated) based at `base` (§7.1). `work` is
+/// the list at `base.height − 8`, whose CbTx may carry a ChainLock; it is only consulted when
+/// the table needs it (`None` is fine for pre-V20 non-rotated quorums).
+pub fn modifier(
+    network: Network,
+    llmq_type: u8,
+    rotated: bool,
+    base_hash: &Hash256,
+    work: Option<&MasternodeList>,
+    work_height: u32,
+) -> Option<Hash256> {
+    let v20 = network.activations().v20;
+    if work_height + 1 >= v20 {
+        let work = work?;
+        if let Some(cl) = work
+            .cbtx
+            .as_ref()
+            .and_then(|c| c.best_cl.as_ref())
+            .filter(|cl| !cl.is_null())
+        {
+            return Some(sha256d_parts(&[
+                &[llmq_type],
+                &(work_height as i32).to_le_bytes(),
+                &cl.signature,
+            ]));
+        }
+        return Some(sha256d_parts(&[&[llmq_type], &work.block_hash.0]));
+    }
+    if rotated {
+        let work = work?;
+        return Some(sha256d_parts(&[&[llmq_type], &work.block_hash.0]));
+    }
+    Some(sha256d_parts(&[&[llmq_type], &base_hash.0]))
+}
+
+/// Members of a non-rotated quorum (§7.2): the `size` best-scoring candidates of `list`
+/// (evonodes only when `evo_only`).
+pub fn non_rotated_members(
+    list: &MasternodeList,
+    modifier: &Hash256,
+    size: usize,
+    evo_only: bool,
+) -> Vec<Arc<SmlEntry>> {
+    let cands = list
+        .entries
+        .values()
+        .filter(|e| is_candidate(e) && (!evo_only || e.is_evo()));
+    let mut sorted = sort_by_score(cands, modifier);
+    sorted.truncate(size);
+    sorted
+}
+
+/// `Quarter(X)` reconstructed from the snapshot of cycle X (§7.3.1): `n` quarters of
+/// `quarter_size` members each, from `list` (the list at X − 8) sorted by `modifier`.
+pub fn quarters_from_snapshot(
+    list: &MasternodeList,
+    modifier: &Hash256,
+    snapshot: &QuorumSnapshot,
+    n: usize,
+    quarter_size: usize,
+) -> Vec<Vec<Arc<SmlEntry>>> {
+    let sorted = sort_by_score(list.entries.values().filter(|e| is_candidate(e)), modifier);
+    let mut used = Vec::new();
+    let mut unused = Vec::new();
+    for (k, e) in sorted.into_iter().enumerate() {
+        if snapshot.active_quorum_members.get(k) {
+            used.push(e);
+        } else {
+            unused.push(e);
+        }
+    }
+    let mut combined = unused;
+    combined.extend(used);
+    let mut q: Vec<Vec<Arc<SmlEntry>>> = vec![Vec::new(); n];
+    if combined.is_empty() {
+        return q;
+    }
+    match snapshot.skip_list_mode {
+        0 => {
+            let mut it = 0;
+            for quarter in q.iter_mut() {
+                while quarter.len() < quarter_size {
+                    quarter.push(combined[it].clone());
+                    it = (it + 1) % combined.len();
+                }
+            }
+        }
+        1 => {
+            let mut first: i32 = 0;
+            let mut skips: Vec<i64> = Vec::with_capacity(snapshot.skip_list.len());
+            for &s in &snapshot.skip_list {
+                if first == 0 {
+                    first = s;
+                    skips.push(s as i64);
+                } else {
+                    skips.push(first.wrapping_add(s) as i64);
+                }
+            }
+            let (mut idx, mut k) = (0usize, 0usize);
+            // A malformed skip list could skip forever; bound the walk.
+            let mut budget = (n * quarter_size + skips.len() + 1) * 2 + combined.len();
+            for quarter in q.iter_mut() {
+                while quarter.len() < quarter_size {
+                    if budget == 0 {
+                        return vec![Vec::new(); n];
+                    }
+                    budget -= 1;
+                    if k < skips.len() && idx as i64 == skips[k] {
+                        k += 1;
+                    } else {
+                        quarter.push(combined[idx].clone());
+                    }
+                    idx += 1;
+                    if idx == combined.len() {
+                        idx = 0;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    q
+}
+
+/// The result of building the new quarter of a cycle.
+#[derive(Debug, Clone, Default)]
+pub struct NewQuarter {
+    /// `N` quarters (all empty when there are not enough masternodes).
+    pub quarters: Vec<Vec<Arc<SmlEntry>>>,
+    /// Positions in `combined` that were skipped (absolute, in walk order).
+    pub skipped: Vec<usize>,
+    /// proRegTxHashes already used by the previous three quarters.
+    pub used_all: HashSet<Hash256>,
+}
+
+/// `NewQuarter(H)` (§7.3.2). `list` is the list at H − 8; `prev` holds the quarters of
+/// H − c, H − 2c, H − 3c in that order (missing ones empty).
+pub fn new_quarter(
+    list: &MasternodeList,
+    modifier: &Hash256,
+    prev: &[&[Vec<Arc<SmlEntry>>]],
+    n: usize,
+    quarter_size: usize,
+    skip_removed: bool,
+) -> NewQuarter {
+    let empty = NewQuarter {
+        quarters: vec![Vec::new(); n],
+        ..NewQuarter::default()
+    };
+    if list.entries.values().filter(|e| e.is_valid).count() < quarter_size {
+        return empty;
+    }
+    let mut used_all: Vec<Arc<SmlEntry>> = Vec::new();
+    let mut used_all_set: HashSet<Hash256> = HashSet::new();
+    let mut used_idx: Vec<HashSet<Hash256>> = vec![HashSet::new(); n];
+    for (i, used) in used_idx.iter_mut().enumerate() {
+        for quarters in prev {
+            let Some(members) = quarters.get(i) else {
+                continue;
+            };
+            for m in members {
+                let now = list.entries.get(&m.pro_reg_tx_hash);
+                if skip_removed && now.is_none() {
+                    continue;
+                }
+                if now.is_some_and(|e| !e.is_valid) {
+                    continue;
+                }
+                if used_all_set.insert(m.pro_reg_tx_hash) {
+                    used_all.push(m.clone());
+                }
+                used.insert(m.pro_reg_tx_hash);
+            }
+        }
+    }
+    let not_used = list
+        .entries
+        .values()
+        .filter(|e| !used_all_set.contains(&e.pro_reg_tx_hash) && is_candidate(e));
+    let mut combined = sort_by_score(not_used, modifier);
+    combined.extend(sort_by_score(
+        used_all.iter().filter(|e| is_candidate(e)),
+        modifier,
+    ));
+    let mut quarters: Vec<Vec<Arc<SmlEntry>>> = vec![Vec::new(); n];
+    let mut skipped = Vec::new();
+    if combined.is_empty() {
+        return empty;
+    }
+    let mut idx = 0usize;
+    for (i, quarter) in quarters.iter_mut().enumerate() {
+        let start = idx;
+        let mut progressed = false;
+        while quarter.len() < quarter_size && used_idx[i].len() + quarter.len() < combined.len() {
+            let m = &combined[idx];
+            if used_idx[i].insert(m.pro_reg_tx_hash) {
+                quarter.push(m.clone());
+                progressed = true;
+            } else {
+                skipped.push(idx);
+            }
+            idx += 1;
+            if idx == combined.len() {
+                idx = 0;
+            }
+            if idx == start {
+                if !progressed {
+                    return empty;
+                }
+                progressed = false;
+            }
+        }
+    }
+    NewQuarter {
+        quarters,
+        skipped,
+        used_all: used_all_set,
+    }
+}
+
+/// The snapshot cycle H records for its new quarter (Core `BuildQuorumSnapshot`): which
+/// candidates of `list` (sorted by `modifier`) were used before, and the skip list encoded
+/// as §7.3.2 describes. Used by the simulated network; mirrors [`quarters_from_snapshot`].
+pub fn build_snapshot(
+    list: &MasternodeList,
+    modifier: &Hash256,
+    nq: &NewQuarter,
+) -> QuorumSnapshot {
+    let sorted = sort_by_score(list.entries.values().filter(|e| is_candidate(e)), modifier);
+    let bits: Vec<bool> = sorted
+        .iter()
+        .map(|e| nq.used_all.contains(&e.pro_reg_tx_hash))
+        .collect();
+    let mut skip_list = Vec::with_capacity(nq.skipped.len());
+    let mut first: Option<i64> = None;
+    let mut first_was_zero_pending = false;
+    for &s in &nq.skipped {
+        let s = s as i64;
+        match first {
+            None => {
+                first = Some(s);
+                first_was_zero_pending = s == 0;
+                skip_list.push(s as i32);
+            }
+            Some(_) if first_was_zero_pending => {
+                // Mirror of the decoder: after an absolute 0, the next value is absolute too.
+                first = Some(s);
+                first_was_zero_pending = s == 0;
+                skip_list.push(s as i32);
+            }
+            Some(f) => skip_list.push((s - f) as i32),
+        }
+    }
+    QuorumSnapshot {
+        skip_list_mode: if skip_list.is_empty() { 0 } else { 1 },
+        active_quorum_members: BitSet::from_bools(&bits),
+        skip_list,
+    }
+}
+
+/// The hash a member list commits to (handy for tests and logs).
+pub fn members_digest(members: &[Arc<SmlEntry>]) -> [u8; 32] {
+    let mut all = Vec::with_capacity(members.len() * 32);
+    for m in members {
+        all.extend_from_slice(&m.pro_reg_tx_hash.0);
+    }
+    sha256(&all)
+}

@@ -1,0 +1,313 @@
+//! Final-commitment verification (PROTOCOL.md §5.3, port of `CFinalCommitment::Verify` with
+//! signature checks): structure, members (§7), `membersSig` by secure aggregation of the signers'
+//! operator keys, and `quorumSig`.
+//!
+//! Members are computed from lists the caller holds ([`ListSource`]); when one is missing the
+//! verdict is [`Verdict::Unverifiable`] with the exact [`Requirements`], never a guess.
+
+use super::bls::{self, PublicKey, Scheme, Signature};
+use super::members;
+use super::params::LlmqConfig;
+use crate::chain::HeaderIndex;
+use crate::network::Network;
+use crate::sml::MasternodeList;
+use crate::wire::commitment::FinalCommitment;
+use crate::wire::qrinfo::QuorumSnapshot;
+use crate::wire::sml_entry::SmlEntry;
+use std::sync::Arc;
+
+/// Lists and snapshots available to member computation.
+pub trait ListSource {
+    /// The verified list at a height (best chain), if held.
+    fn list_at(&self, height: u32) -> Option<&MasternodeList>;
+    /// The snapshot of the rotation cycle starting at `cycle_height`, if held.
+    fn snapshot_at(&self, cycle_height: u32) -> Option<&QuorumSnapshot>;
+}
+
+/// What member computation for one commitment needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// Heights of the lists needed.
+    pub list_heights: Vec<u32>,
+    /// Cycle heights of the snapshots needed.
+    pub snapshot_heights: Vec<u32>,
+}
+
+/// Why a commitment is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuorumFailure {
+    /// The LLMQ type is not configured for the network.
+    #[error("LLMQ type {0} is not configured for this network")]
+    UnknownType(u8),
+    /// The quorum's base block is not in the header chain.
+    #[error("the quorum's base block is not in the header chain")]
+    UnknownBaseBlock,
+    /// The commitment version is not the one required at its height.
+    #[error("commitment version {got}, expected {expected}")]
+    WrongVersion {
+        /// Required version.
+        expected: u16,
+        /// Version found.
+        got: u16,
+    },
+    /// `quorumIndex` does not match the base height (W-10) or is out of range.
+    #[error("quorum index {index} does not match base height {height}")]
+    WrongIndex {
+        /// Index in the commitment.
+        index: i16,
+        /// Base block height.
+        height: u32,
+    },
+    /// The bitsets do not have `size` bits.
+    #[error("bitset sizes {signers}/{valid_members}, expected {size}")]
+    WrongBitsetSize {
+        /// Signers bits.
+        signers: usize,
+        /// Valid-members bits.
+        valid_members: usize,
+        /// Quorum size.
+        size: usize,
+    },
+    /// Fewer than `minSize` signers or valid members (W-11).
+    #[error("{signers} signers / {valid_members} valid members, minimum {min_size}")]
+    TooFewMembers {
+        /// Signers.
+        signers: usize,
+        /// Valid members.
+        valid_members: usize,
+        /// Minimum.
+        min_size: usize,
+    },
+    /// The quorum public key is malformed.
+    #[error("invalid quorum public key: {0}")]
+    InvalidPublicKey(String),
+    /// A signature is malformed.
+    #[error("invalid {which} encoding: {reason}")]
+    InvalidSignatureEncoding {
+        /// quorumSig or membersSig.
+        which: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// `quorumVvecHash` is zero.
+    #[error("null verification vector hash")]
+    NullVvecHash,
+    /// The type is disabled at the base block: it has no members.
+    #[error("LLMQ type is not enabled at the base block, so it has no members")]
+    TypeDisabled,
+    /// Bits are set for positions beyond the computed members.
+    #[error("bits set beyond the {members} computed members")]
+    BitsBeyondMembers {
+        /// Number of members computed.
+        members: usize,
+    },
+    /// A signer's operator key is malformed.
+    #[error("member {position} has an invalid operator key: {reason}")]
+    BadOperatorKey {
+        /// Position in the member list.
+        position: usize,
+        /// Why.
+        reason: String,
+    },
+    /// `membersSig` does not verify against the signers' keys.
+    #[error("membersSig does not verify against the signers' operator keys")]
+    MembersSigInvalid,
+    /// `quorumSig` does not verify against the quorum public key.
+    #[error("quorumSig does not verify against the quorum public key")]
+    QuorumSigInvalid,
+}
+
+/// The result of verifying one commitment.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// Every check passed.
+    Valid {
+        /// The decoded quorum public key.
+        public_key: PublicKey,
+        /// BLS verifications performed.
+        bls_verifications: usize,
+    },
+    /// A check failed.
+    Invalid(QuorumFailure),
+    /// Member computation needs lists or snapshots that are not held.
+    Unverifiable(Requirements),
+    /// Not used for the current network configuration (kept for completeness).
+    NotApplicable,
+}
+
+fn scheme_of(c: &FinalCommitment) -> Scheme {
+    if c.is_basic_scheme() {
+        Scheme::Basic
+    } else {
+        Scheme::Legacy
+    }
+}
+
+/// Steps 1–7 of §5.3 (no lists needed). Returns the decoded key and signatures.
+pub fn check_structure(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+) -> Result<(PublicKey, Signature, Signature), QuorumFailure> {
+    if !cfg.configured_types.contains(&c.llmq_type) {
+        return Err(QuorumFailure::UnknownType(c.llmq_type));
+    }
+    let p = cfg
+        .params(c.llmq_type)
+        .ok_or(QuorumFailure::UnknownType(c.llmq_type))?;
+    let a = network.activations();
+    let rotated = cfg.is_rotation_enabled(network, c.llmq_type, base_height);
+    let basic = base_height + 1 >= a.v19;
+    let expected = match (basic, rotated) {
+        (false, false) => 1,
+        (false, true) => 2,
+        (true, false) => 3,
+        (true, true) => 4,
+    };
+    if c.version != expected {
+        return Err(QuorumFailure::WrongVersion {
+            expected,
+            got: c.version,
+        });
+    }
+    let index_ok = c.quorum_index >= 0
+        && base_height % p.dkg_interval == c.quorum_index as u32
+        && (!rotated || (c.quorum_index as u32) < p.signing_active_quorum_count);
+    if !index_ok {
+        return Err(QuorumFailure::WrongIndex {
+            index: c.quorum_index,
+            height: base_height,
+        });
+    }
+    let size = p.size as usize;
+    if c.signers.len() != size || c.valid_members.len() != size {
+        return Err(QuorumFailure::WrongBitsetSize {
+            signers: c.signers.len(),
+            valid_members: c.valid_members.len(),
+            size,
+        });
+    }
+    let (signers, valid) = (c.signers.count_ones(), c.valid_members.count_ones());
+    if signers < p.min_size as usize || valid < p.min_size as usize {
+        return Err(QuorumFailure::TooFewMembers {
+            signers,
+            valid_members: valid,
+            min_size: p.min_size as usize,
+        });
+    }
+    let scheme = scheme_of(c);
+    let pk = PublicKey::from_bytes(&c.quorum_public_key, scheme)
+        .map_err(|e| QuorumFailure::InvalidPublicKey(e.to_string()))?;
+    if c.quorum_vvec_hash.is_zero() && size != 1 {
+        return Err(QuorumFailure::NullVvecHash);
+    }
+    let qsig = Signature::from_bytes(&c.quorum_sig, scheme).map_err(|e| {
+        QuorumFailure::InvalidSignatureEncoding {
+            which: "quorumSig",
+            reason: e.to_string(),
+        }
+    })?;
+    let msig = Signature::from_bytes(&c.members_sig, scheme).map_err(|e| {
+        QuorumFailure::InvalidSignatureEncoding {
+            which: "membersSig",
+            reason: e.to_string(),
+        }
+    })?;
+    Ok((pk, qsig, msig))
+}
+
+/// Verifies `quorumSig` alone (possible without any list).
+pub fn verify_quorum_sig(c: &FinalCommitment) -> Result<(), QuorumFailure> {
+    let scheme = scheme_of(c);
+    let pk = PublicKey::from_bytes(&c.quorum_public_key, scheme)
+        .map_err(|e| QuorumFailure::InvalidPublicKey(e.to_string()))?;
+    let sig = Signature::from_bytes(&c.quorum_sig, scheme).map_err(|e| {
+        QuorumFailure::InvalidSignatureEncoding {
+            which: "quorumSig",
+            reason: e.to_string(),
+        }
+    })?;
+    if bls::verify(&pk, &c.commitment_hash().0, &sig, scheme) {
+        Ok(())
+    } else {
+        Err(QuorumFailure::QuorumSigInvalid)
+    }
+}
+
+/// The lists and snapshots member computation needs for a commitment based at `base_height`.
+pub fn requirements(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+) -> Requirements {
+    members::requirements(cfg, network, c.llmq_type, base_height)
+}
+
+/// Full verification of one commitment (§5.3).
+pub fn verify_commitment(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+    headers: &dyn HeaderIndex,
+    lists: &dyn ListSource,
+) -> Verdict {
+    let (pk, qsig, msig) = match check_structure(cfg, network, c, base_height) {
+        Ok(v) => v,
+        Err(e) => return Verdict::Invalid(e),
+    };
+    if !cfg.is_type_enabled(network, c.llmq_type, base_height) {
+        return Verdict::Invalid(QuorumFailure::TypeDisabled);
+    }
+    let members: Vec<Arc<SmlEntry>> =
+        match members::members_for(cfg, network, c.llmq_type, base_height, headers, lists) {
+            Ok(m) => m,
+            Err(req) => return Verdict::Unverifiable(req),
+        };
+    for i in members.len()..c.signers.len() {
+        if c.signers.get(i) || c.valid_members.get(i) {
+            return Verdict::Invalid(QuorumFailure::BitsBeyondMembers {
+                members: members.len(),
+            });
+        }
+    }
+    let scheme = scheme_of(c);
+    let msg = c.commitment_hash();
+    let mut keys = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        if !c.signers.get(i) {
+            continue;
+        }
+        let key_scheme = if m.has_legacy_operator_key() {
+            Scheme::Legacy
+        } else {
+            Scheme::Basic
+        };
+        match PublicKey::from_bytes(&m.operator_key, key_scheme) {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                return Verdict::Invalid(QuorumFailure::BadOperatorKey {
+                    position: i,
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+    let members_ok = if cfg.params(c.llmq_type).is_some_and(|p| p.size == 1) {
+        keys.len() == 1 && bls::verify(&keys[0], &msg.0, &msig, scheme)
+    } else {
+        bls::verify_secure_aggregate(&keys, &msg.0, &msig, scheme)
+    };
+    if !members_ok {
+        return Verdict::Invalid(QuorumFailure::MembersSigInvalid);
+    }
+    if !bls::verify(&pk, &msg.0, &qsig, scheme) {
+        return Verdict::Invalid(QuorumFailure::QuorumSigInvalid);
+    }
+    Verdict::Valid {
+        public_key: pk,
+        bls_verifications: 2,
+    }
+}
