@@ -1,5 +1,7 @@
 //! `dash-qrsync verify`: offline decoding and verification of captured Dash payloads.
 
+use crate::quorums::{self, OfflineHeaders, OfflineLists};
+use dash_qrsync::chain::HeaderIndex;
 use dash_qrsync::hashes::Hash256;
 use dash_qrsync::network::Network;
 use dash_qrsync::sml::{DiffCheck, MasternodeList};
@@ -63,6 +65,7 @@ pub struct Options {
     network: Option<Network>,
     protocol: Option<u32>,
     kind: Option<Kind>,
+    headers: Option<PathBuf>,
 }
 
 impl Options {
@@ -72,6 +75,7 @@ impl Options {
         let mut network = None;
         let mut protocol = None;
         let mut kind = None;
+        let mut headers = None;
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let mut value = |name: &str| {
@@ -95,6 +99,7 @@ impl Options {
                     )
                 }
                 "--type" => kind = Some(Kind::parse(&value("--type")?)?),
+                "--headers" => headers = Some(PathBuf::from(value("--headers")?)),
                 s if s.starts_with("--") => return Err(format!("unknown option {s}")),
                 s => {
                     if file.replace(PathBuf::from(s)).is_some() {
@@ -108,6 +113,7 @@ impl Options {
             network,
             protocol,
             kind,
+            headers,
         })
     }
 }
@@ -206,13 +212,54 @@ fn unwrap_input(raw: Vec<u8>, checks: &mut Checks) -> Input {
 }
 
 fn genesis_hash(n: Network) -> Hash256 {
-    // TODO(merge): use chain::params once the chain module lands.
-    let s = match n {
-        Network::Mainnet => "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6",
-        Network::Testnet => "00000bafbc94add76cb75e2ec92894837288a481e5c005f6563d91623bf8bc2c",
-        _ => "000008ca1832a4baf228eb1553c03d3a2c8e02399550dd6ea8d65cec3ef23d2e",
-    };
-    Hash256::from_display_hex(s).expect("valid constant")
+    dash_qrsync::chain::params::genesis_hash(n)
+}
+
+/// Loads `--headers`, compares proven coinbase roots with real header merkle roots, and
+/// validates the commitments.
+fn finish(
+    opts: &Options,
+    network: Network,
+    headers: &mut OfflineHeaders,
+    lists: &OfflineLists,
+    commitments: &[dash_qrsync::wire::commitment::FinalCommitment],
+    proven: &[(Hash256, Option<Hash256>)],
+    checks: &mut Checks,
+) -> Value {
+    if let Some(path) = &opts.headers {
+        let anchors = std::mem::take(headers);
+        let mut loaded = OfflineHeaders::default();
+        match loaded.load_headers_file(path, &anchors) {
+            Ok(n) => checks.add("--headers file", true, format!("{n} linked headers")),
+            Err(e) => checks.add("--headers file", false, e),
+        }
+        // Real headers first, then the input's own blocks for what they do not cover.
+        for (hash, root) in proven {
+            if let Some(h) = anchors.height_of(hash) {
+                loaded.add_diff_block(h, *hash, *root);
+            }
+        }
+        *headers = loaded;
+    }
+    for (hash, root) in proven {
+        if let (Some(header_root), Some(root)) = (headers.header_root(hash), root) {
+            checks.add(
+                &format!("coinbase proof of {hash} matches its header"),
+                header_root == *root,
+                header_root.to_string(),
+            );
+        }
+    }
+    let (report, failed) = quorums::validate(network, commitments, headers, lists);
+    checks.add(
+        "quorum commitments",
+        failed == 0,
+        format!(
+            "{} validated, {failed} failed, {} unverifiable",
+            report["validated"], report["unverifiable"]
+        ),
+    );
+    report
 }
 
 fn guess_network(opts: &Options, input: &Input) -> (Network, &'static str) {
@@ -308,9 +355,9 @@ pub fn run(opts: &Options) -> ExitCode {
     });
     let detail = match kind {
         Some(Kind::MnListDiff) => {
-            verify_mnlistdiff(&input.payload, &protocols, network, &mut checks)
+            verify_mnlistdiff(opts, &input.payload, &protocols, network, &mut checks)
         }
-        Some(Kind::QrInfo) => verify_qrinfo(&input.payload, &protocols, network, &mut checks),
+        Some(Kind::QrInfo) => verify_qrinfo(opts, &input.payload, &protocols, network, &mut checks),
         Some(k) => {
             checks.add(
                 "decode",
@@ -322,9 +369,9 @@ pub fn run(opts: &Options) -> ExitCode {
         None => {
             // Try what the bytes decode as.
             if decode_first::<MnListDiff>(&input.payload, &protocols).is_ok() {
-                verify_mnlistdiff(&input.payload, &protocols, network, &mut checks)
+                verify_mnlistdiff(opts, &input.payload, &protocols, network, &mut checks)
             } else if decode_first::<QrInfo>(&input.payload, &protocols).is_ok() {
-                verify_qrinfo(&input.payload, &protocols, network, &mut checks)
+                verify_qrinfo(opts, &input.payload, &protocols, network, &mut checks)
             } else {
                 checks.add(
                     "decode",
@@ -368,7 +415,7 @@ fn check_one_diff(
     base: Option<&MasternodeList>,
     network: Network,
     checks: &mut Checks,
-) -> (Value, Option<MasternodeList>) {
+) -> (Value, Option<(MasternodeList, Option<Hash256>)>) {
     let cbtx = diff.cb_tx.coinbase_payload();
     let height = cbtx.as_ref().ok().map(|c| c.height.max(0) as u32);
     let mut out = json!({
@@ -419,7 +466,7 @@ fn check_one_diff(
         json!({"coinbase_txid": c.coinbase_txid.to_string(),
                "root": c.pmt_root.as_ref().map(|h| h.to_string()).unwrap_or_default(),
                "error": c.pmt_root.as_ref().err(),
-               "header_merkle_root": "unavailable offline (no header chain)"}),
+               "header_merkle_root": "compared below when --headers covers the block"}),
     );
     checks.add(
         &format!("{label}: CbTx version allowed at height"),
@@ -450,10 +497,12 @@ fn check_one_diff(
             .map(|r| format!("coinbase proven at position 0 into root {r}"))
             .unwrap_or_else(|e| e.clone()),
     );
-    (out, Some(list))
+    let root = c.pmt_root.ok();
+    (out, Some((list, root)))
 }
 
 fn verify_mnlistdiff(
+    opts: &Options,
     payload: &[u8],
     protocols: &[u32],
     network: Network,
@@ -479,11 +528,29 @@ fn verify_mnlistdiff(
     let empty = MasternodeList::empty();
     let base = (diff.base_block_hash.is_zero() || diff.base_block_hash == genesis_hash(network))
         .then_some(&empty);
-    let (d, _) = check_one_diff("mnlistdiff", &diff, base, network, checks);
-    json!({"type": "mnlistdiff", "protocol_version": p, "diff": d})
+    let (d, list) = check_one_diff("mnlistdiff", &diff, base, network, checks);
+    let mut headers = OfflineHeaders::default();
+    let mut lists = OfflineLists::default();
+    let mut proven = Vec::new();
+    if let Some((l, root)) = list {
+        headers.add_diff_block(l.height, l.block_hash, root);
+        proven.push((l.block_hash, root));
+        lists.lists.insert(l.height, l);
+    }
+    let quorums = finish(
+        opts,
+        network,
+        &mut headers,
+        &lists,
+        &diff.new_quorums,
+        &proven,
+        checks,
+    );
+    json!({"type": "mnlistdiff", "protocol_version": p, "diff": d, "quorums": quorums})
 }
 
 fn verify_qrinfo(
+    opts: &Options,
     payload: &[u8],
     protocols: &[u32],
     network: Network,
@@ -521,6 +588,9 @@ fn verify_qrinfo(
     let mut lists: HashMap<Hash256, MasternodeList> = HashMap::new();
     let empty = MasternodeList::empty();
     let mut diffs = serde_json::Map::new();
+    let mut headers = OfflineHeaders::default();
+    let mut proven = Vec::new();
+    let mut commitments = Vec::new();
     for (name, diff) in names.iter().zip(q.diffs_in_application_order()) {
         let base = if diff.base_block_hash.is_zero() || diff.base_block_hash == genesis {
             Some(&empty)
@@ -528,11 +598,46 @@ fn verify_qrinfo(
             lists.get(&diff.base_block_hash)
         };
         let (d, list) = check_one_diff(name, diff, base, network, checks);
-        if let Some(l) = list {
+        if let Some((l, root)) = list {
+            headers.add_diff_block(l.height, l.block_hash, root);
+            proven.push((l.block_hash, root));
             lists.insert(l.block_hash, l);
         }
+        commitments.extend(diff.new_quorums.iter().cloned());
         diffs.insert(name.clone(), d);
     }
+    commitments.extend(q.last_commitment_per_index.iter().cloned());
+    let mut offline = OfflineLists::default();
+    // Snapshots belong to the cycle 8 blocks after their diff's block (§4.4).
+    let mut snaps = vec![
+        (&q.mn_list_diff_h_minus_c, &q.snapshot_h_minus_c),
+        (&q.mn_list_diff_h_minus_2c, &q.snapshot_h_minus_2c),
+        (&q.mn_list_diff_h_minus_3c, &q.snapshot_h_minus_3c),
+    ];
+    if let Some(e) = &q.extra_share {
+        snaps.push((&e.mn_list_diff_h_minus_4c, &e.snapshot_h_minus_4c));
+    }
+    snaps.extend(q.mn_list_diff_list.iter().zip(&q.quorum_snapshot_list));
+    for (diff, snap) in snaps {
+        if let Some(l) = lists.get(&diff.block_hash) {
+            offline.snapshots.insert(l.height + 8, snap.clone());
+        }
+    }
+    if let Some(tip) = lists.get(&q.mn_list_diff_tip.block_hash) {
+        commitments.extend(tip.quorums.values().map(|c| (**c).clone()));
+    }
+    for l in lists.into_values() {
+        offline.lists.insert(l.height, l);
+    }
+    let quorums = finish(
+        opts,
+        network,
+        &mut headers,
+        &offline,
+        &commitments,
+        &proven,
+        checks,
+    );
     let snap = |s: &dash_qrsync::wire::qrinfo::QuorumSnapshot| {
         json!({"mode": s.skip_list_mode, "bits": s.active_quorum_members.len(),
                "set_bits": s.active_quorum_members.count_ones(), "skip_list": s.skip_list.len()})
@@ -550,5 +655,6 @@ fn verify_qrinfo(
         },
         "last_commitment_per_index": q.last_commitment_per_index.len(),
         "diffs": Value::Object(diffs),
+        "quorums": quorums,
     })
 }

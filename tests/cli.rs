@@ -1,0 +1,144 @@
+//! The `dash-qrsync verify` command on real captures: exit status, JSON report, quorum counts.
+
+mod common;
+
+use dash_qrsync::wire::qrinfo::QrInfo;
+use dash_qrsync::wire::{Decode, Encode};
+use serde_json::Value;
+use std::process::Command;
+
+const QRINFO: &str = "testnet/qrinfo/qrinfo_testnet_0_905294_p70230.bin";
+const HEADERS: &str = "testnet/headers/headers_testnet_900776_905775.bin";
+
+fn run(args: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dash-qrsync"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json)
+}
+
+#[test]
+fn qrinfo_with_headers_validates_its_quorums() {
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let file = dir.join(QRINFO);
+    let headers = dir.join(HEADERS);
+    let (code, j) = run(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--headers",
+        headers.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["type"], "qrinfo");
+    assert_eq!(j["protocol_version"], 70230);
+    assert_eq!(j["network"], "testnet");
+    // The 32 rotated quorums of cycle 905184 plus the non-rotated ones whose lists it carries.
+    assert_eq!(j["quorums"]["validated"], 40);
+    assert_eq!(j["quorums"]["failed"], 0);
+    assert_eq!(j["quorums"]["bls_verifications"], 80);
+    assert_eq!(j["result"]["passed"], true);
+}
+
+#[test]
+fn without_headers_quorums_are_unverifiable_not_failed() {
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let (code, j) = run(&["verify", dir.join(QRINFO).to_str().unwrap()]);
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["quorums"]["validated"], 0);
+    assert_eq!(j["quorums"]["failed"], 0);
+    assert!(j["quorums"]["unverifiable"].as_u64().unwrap() > 300);
+}
+
+#[test]
+fn a_tampered_members_sig_fails_with_exit_1() {
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let bytes = common::read_payload(&dir, QRINFO);
+    let mut q = QrInfo::from_bytes(&bytes, 70230).unwrap();
+    // Swap two commitments' membersSigs: both stay valid points, neither verifies.
+    let a = q.last_commitment_per_index[0].members_sig;
+    q.last_commitment_per_index[0].members_sig = q.last_commitment_per_index[1].members_sig;
+    q.last_commitment_per_index[1].members_sig = a;
+    let tmp = std::env::temp_dir().join(format!(
+        "dqs_cli_tampered_{}_p70230.bin",
+        std::process::id()
+    ));
+    std::fs::write(&tmp, q.to_bytes(70230)).unwrap();
+    let headers = dir.join(HEADERS);
+    let (code, j) = run(&[
+        "verify",
+        tmp.to_str().unwrap(),
+        "--network",
+        "testnet",
+        "--headers",
+        headers.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{j:#}");
+    // The tampered copies in lastCommitmentPerIndex differ from the ones the diffs carry.
+    assert_eq!(j["quorums"]["failed"], 2);
+    let reasons: Vec<&str> = j["quorums"]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("two different commitments")),
+        "{reasons:?}"
+    );
+    // Tampering the diffs' copies too (the tip list) makes membersSig itself fail.
+    let mut q2 = QrInfo::from_bytes(&bytes, 70230).unwrap();
+    let target = q2.last_commitment_per_index[0].quorum_hash;
+    let other = q2.last_commitment_per_index[1].members_sig;
+    for d in [&mut q2.mn_list_diff_tip, &mut q2.mn_list_diff_h] {
+        for c in d.new_quorums.iter_mut().filter(|c| c.quorum_hash == target) {
+            c.members_sig = other;
+        }
+    }
+    for c in q2
+        .last_commitment_per_index
+        .iter_mut()
+        .filter(|c| c.quorum_hash == target)
+    {
+        c.members_sig = other;
+    }
+    std::fs::write(&tmp, q2.to_bytes(70230)).unwrap();
+    let (code, j) = run(&[
+        "verify",
+        tmp.to_str().unwrap(),
+        "--network",
+        "testnet",
+        "--headers",
+        headers.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&tmp).ok();
+    assert_eq!(code, 1, "{j:#}");
+    let failures = j["quorums"]["failures"].as_array().unwrap();
+    assert!(
+        failures
+            .iter()
+            .any(|f| f["reason"].as_str().unwrap().contains("membersSig")),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn unreadable_and_undecodable_inputs_exit_non_zero() {
+    let (code, _) = run(&["verify", "/nonexistent/file.bin"]);
+    assert_eq!(code, 2);
+    let tmp = std::env::temp_dir().join(format!("dqs_cli_junk_{}.bin", std::process::id()));
+    std::fs::write(&tmp, [1u8, 2, 3, 4, 5]).unwrap();
+    let (code, j) = run(&["verify", tmp.to_str().unwrap(), "--type", "qrinfo"]);
+    std::fs::remove_file(&tmp).ok();
+    assert_eq!(code, 1);
+    assert_eq!(j["result"]["passed"], false);
+}
