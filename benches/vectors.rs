@@ -3,11 +3,17 @@
 //! Each benchmark prints its own figure; extra context (sizes, counts) goes to stderr. Without
 //! the vectors (`$DASH_QRSYNC_VECTORS`, default `../shared/vectors`) it says so and does nothing.
 
+#[allow(dead_code)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use dash_qrsync::engine::{Engine, EngineConfig};
 use dash_qrsync::sml::{DiffCheck, MasternodeList};
 use dash_qrsync::wire::mnlistdiff::MnListDiff;
 use dash_qrsync::wire::qrinfo::QrInfo;
 use dash_qrsync::wire::Decode;
+use dash_qrsync::Network;
 use std::path::PathBuf;
 
 fn vectors() -> Option<PathBuf> {
@@ -72,5 +78,39 @@ fn full_mnlistdiff(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, largest_qrinfo, full_mnlistdiff);
+/// The engine fed the largest qrinfo: parse, apply every diff, verify roots and coinbase
+/// proofs, recompute the members of every quorum whose lists are present and verify both BLS
+/// signatures of each. Prints the BLS verification count of one feed.
+fn engine_feed_largest_qrinfo(c: &mut Criterion) {
+    let Some(dir) = vectors() else { return };
+    let bytes =
+        std::fs::read(dir.join("mainnet/qrinfo/qrinfo_mainnet_0_1739226_p70221.bin")).unwrap();
+    let headers = common::headers::VectorHeaders::load(&dir, "mainnet");
+    let feed = || {
+        let q = QrInfo::from_bytes(&bytes, 70221).unwrap();
+        let mut engine = Engine::new(EngineConfig::for_network(Network::Mainnet));
+        let out = engine.feed_qrinfo(&q, &headers).unwrap();
+        (engine.validated_count(), out.bls_verifications)
+    };
+    let started = std::time::Instant::now();
+    let (validated, bls) = feed();
+    eprintln!(
+        "engine feed of the 3.5 MB mainnet qrinfo: {validated} quorums validated, {bls} BLS \
+         verifications, {:.1} ms (single cold run)",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    g.bench_function("feed_qrinfo_mainnet_1739226", |b| {
+        b.iter(|| black_box(feed()))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    largest_qrinfo,
+    full_mnlistdiff,
+    engine_feed_largest_qrinfo
+);
 criterion_main!(benches);

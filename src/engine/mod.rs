@@ -307,18 +307,20 @@ impl Staged<'_> {
     /// the whole feed.
     fn validate_pending(&mut self, headers: &dyn HeaderIndex) -> Result<(), EngineError> {
         let keys: Vec<QuorumKey> = self.pending.keys().copied().collect();
+        let mut cache = verify::MemberCache::default();
         for key in keys {
             let p = self.pending[&key].clone();
             let Some(base_height) = p.base_height.or_else(|| headers.height_of(&key.1)) else {
                 continue;
             };
-            let verdict = verify::verify_commitment(
+            let verdict = verify::verify_commitment_cached(
                 &self.engine.cfg.llmq,
                 self.engine.cfg.network,
                 &p.commitment,
                 base_height,
                 headers,
                 self,
+                &mut cache,
             );
             match verdict {
                 Verdict::Valid {

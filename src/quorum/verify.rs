@@ -245,7 +245,7 @@ pub fn requirements(
     members::requirements(cfg, network, c.llmq_type, base_height)
 }
 
-/// Full verification of one commitment (§5.3).
+/// Full verification of one commitment (§5.3), computing its members from `lists`.
 pub fn verify_commitment(
     cfg: &LlmqConfig,
     network: Network,
@@ -254,18 +254,75 @@ pub fn verify_commitment(
     headers: &dyn HeaderIndex,
     lists: &dyn ListSource,
 ) -> Verdict {
+    verify_commitment_cached(
+        cfg,
+        network,
+        c,
+        base_height,
+        headers,
+        lists,
+        &mut MemberCache::default(),
+    )
+}
+
+/// Members of rotated cycles already computed, keyed by (type, cycle height): all quorums of a
+/// cycle share the same quarters, so a feed computes them once.
+#[derive(Default)]
+pub struct MemberCache {
+    cycles: std::collections::HashMap<(u8, u32), Vec<Vec<Arc<SmlEntry>>>>,
+}
+
+/// [`verify_commitment`] reusing rotated-cycle members across calls.
+pub fn verify_commitment_cached(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+    headers: &dyn HeaderIndex,
+    lists: &dyn ListSource,
+    cache: &mut MemberCache,
+) -> Verdict {
+    if let Err(e) = check_structure(cfg, network, c, base_height) {
+        return Verdict::Invalid(e);
+    }
+    if !cfg.is_type_enabled(network, c.llmq_type, base_height) {
+        return Verdict::Invalid(QuorumFailure::TypeDisabled);
+    }
+    let members = if cfg.is_rotation_enabled(network, c.llmq_type, base_height) {
+        let p = cfg.params(c.llmq_type).expect("checked by check_structure");
+        let index = (base_height % p.dkg_interval) as usize;
+        let cycle = base_height - index as u32;
+        let key = (c.llmq_type, cycle);
+        if !cache.cycles.contains_key(&key) {
+            match members::rotated_cycle_members(cfg, network, c.llmq_type, cycle, lists) {
+                Ok(m) => {
+                    cache.cycles.insert(key, m);
+                }
+                Err(req) => return Verdict::Unverifiable(req),
+            }
+        }
+        cache.cycles[&key].get(index).cloned().unwrap_or_default()
+    } else {
+        match members::members_for(cfg, network, c.llmq_type, base_height, headers, lists) {
+            Ok(m) => m,
+            Err(req) => return Verdict::Unverifiable(req),
+        }
+    };
+    verify_with_members(cfg, network, c, base_height, &members)
+}
+
+/// Verification of one commitment against an already computed member list.
+pub fn verify_with_members(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+    members: &[Arc<SmlEntry>],
+) -> Verdict {
     let (pk, qsig, msig) = match check_structure(cfg, network, c, base_height) {
         Ok(v) => v,
         Err(e) => return Verdict::Invalid(e),
     };
-    if !cfg.is_type_enabled(network, c.llmq_type, base_height) {
-        return Verdict::Invalid(QuorumFailure::TypeDisabled);
-    }
-    let members: Vec<Arc<SmlEntry>> =
-        match members::members_for(cfg, network, c.llmq_type, base_height, headers, lists) {
-            Ok(m) => m,
-            Err(req) => return Verdict::Unverifiable(req),
-        };
     for i in members.len()..c.signers.len() {
         if c.signers.get(i) || c.valid_members.get(i) {
             return Verdict::Invalid(QuorumFailure::BitsBeyondMembers {
