@@ -293,15 +293,16 @@ pub fn verify_commitment_cached(
         let index = (base_height % p.dkg_interval) as usize;
         let cycle = base_height - index as u32;
         let key = (c.llmq_type, cycle);
-        if !cache.cycles.contains_key(&key) {
-            match members::rotated_cycle_members(cfg, network, c.llmq_type, cycle, lists) {
-                Ok(m) => {
-                    cache.cycles.insert(key, m);
+        let all = match cache.cycles.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                match members::rotated_cycle_members(cfg, network, c.llmq_type, cycle, lists) {
+                    Ok(m) => v.insert(m),
+                    Err(req) => return Verdict::Unverifiable(req),
                 }
-                Err(req) => return Verdict::Unverifiable(req),
             }
-        }
-        cache.cycles[&key].get(index).cloned().unwrap_or_default()
+        };
+        all.get(index).cloned().unwrap_or_default()
     } else {
         match members::members_for(cfg, network, c.llmq_type, base_height, headers, lists) {
             Ok(m) => m,
