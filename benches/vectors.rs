@@ -3,7 +3,6 @@
 //! Each benchmark prints its own figure; extra context (sizes, counts) goes to stderr. Without
 //! the vectors (`$DASH_QRSYNC_VECTORS`, default `../shared/vectors`) it says so and does nothing.
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
