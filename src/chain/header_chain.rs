@@ -322,7 +322,8 @@ impl HeaderChain {
                 );
             }
         }
-        self.headers.truncate((fork - self.anchor_height) as usize + 1);
+        self.headers
+            .truncate((fork - self.anchor_height) as usize + 1);
         for (i, (hdr, hash)) in branch.iter().zip(&branch_hashes).enumerate() {
             self.side.remove(hash);
             self.index.insert(*hash, fork + 1 + i as u32);
@@ -339,7 +340,12 @@ impl HeaderChain {
         Ok(self.outcome(new.len(), false, reorg))
     }
 
-    fn outcome(&self, new_headers: usize, side_branch: bool, reorg: Option<Reorg>) -> ConnectOutcome {
+    fn outcome(
+        &self,
+        new_headers: usize,
+        side_branch: bool,
+        reorg: Option<Reorg>,
+    ) -> ConnectOutcome {
         ConnectOutcome {
             tip_height: self.tip_height(),
             tip_hash: self.tip_hash,

@@ -214,8 +214,8 @@ impl U256 {
             U256::from_u64(word as u64).shl(8 * (size - 3))
         };
         let negative = word != 0 && (compact & 0x0080_0000) != 0;
-        let overflow = word != 0
-            && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32));
+        let overflow =
+            word != 0 && (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32));
         CompactTarget {
             target,
             negative,
@@ -337,8 +337,8 @@ pub fn dark_gravity_wave(past: &[BlockHeader], network: Network) -> u32 {
     let last = &window[n - 1];
     let first = &window[0];
     let target_timespan = params::DGW_PAST_BLOCKS as i64 * params::TARGET_SPACING as i64;
-    let actual = (last.time as i64 - first.time as i64)
-        .clamp(target_timespan / 3, target_timespan * 3);
+    let actual =
+        (last.time as i64 - first.time as i64).clamp(target_timespan / 3, target_timespan * 3);
     let mut new = avg
         .wrapping_mul_u64(actual as u64)
         .div_u64(target_timespan as u64);
@@ -420,7 +420,10 @@ mod tests {
         assert_eq!(U256::from_u64(0x80).to_compact(), 0x0200_8000);
         let lim = params::pow_limit(Network::Mainnet);
         assert_eq!(lim.to_compact(), 0x1e0f_ffff);
-        assert_eq!(params::pow_limit(Network::Regtest).to_compact(), 0x207f_ffff);
+        assert_eq!(
+            params::pow_limit(Network::Regtest).to_compact(),
+            0x207f_ffff
+        );
     }
 
     #[test]
