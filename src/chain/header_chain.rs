@@ -656,3 +656,281 @@ impl HeaderIndex for HeaderChain {
         self.header_at(*h).map(|hdr| hdr.merkle_root)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NET: Network = Network::Regtest;
+    const BITS: u32 = 0x207f_ffff;
+
+    /// Mines a regtest header on `prev` (about two tries per header at the regtest powLimit).
+    fn mine(prev: &BlockHeader, time: u32, bits: u32, tag: u8) -> BlockHeader {
+        let mut h = BlockHeader {
+            version: 0x2000_0000,
+            prev_block_hash: prev.block_hash(),
+            merkle_root: Hash256([tag; 32]),
+            time,
+            bits,
+            nonce: 0,
+        };
+        while pow::check_proof_of_work(&h.block_hash(), bits, NET).is_err() {
+            h.nonce += 1;
+        }
+        h
+    }
+
+    /// `n` headers on `prev`, 150 s apart.
+    fn branch(prev: &BlockHeader, n: usize, tag: u8) -> Vec<BlockHeader> {
+        let mut out: Vec<BlockHeader> = Vec::new();
+        for _ in 0..n {
+            let p = out.last().copied().unwrap_or(*prev);
+            out.push(mine(&p, p.time + 150, BITS, tag));
+        }
+        out
+    }
+
+    fn hashes(hs: &[BlockHeader]) -> Vec<Hash256> {
+        hs.iter().map(|h| h.block_hash()).collect()
+    }
+
+    #[test]
+    fn extend_index_and_locator() {
+        let mut c = HeaderChain::from_genesis(NET);
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 30, 1);
+        let out = c.connect(&a).unwrap();
+        assert_eq!(out.new_headers, 30);
+        assert_eq!(out.tip_height, 30);
+        assert_eq!(c.tip(), (30, a[29].block_hash()));
+        assert_eq!(c.len(), 31);
+        assert!(!c.is_empty());
+        for (i, h) in a.iter().enumerate() {
+            let hash = h.block_hash();
+            assert_eq!(c.height_of(&hash), Some(i as u32 + 1));
+            assert_eq!(c.hash_at(i as u32 + 1), Some(hash));
+            assert_eq!(c.merkle_root_of(&hash), Some(Hash256([1; 32])));
+        }
+        assert_eq!(c.hash_at(0), Some(params::genesis_hash(NET)));
+        assert_eq!(c.hash_at(31), None);
+        let loc = c.locator();
+        let heights: Vec<u32> = loc.iter().map(|h| c.height_of(h).unwrap()).collect();
+        assert_eq!(
+            heights,
+            vec![30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 19, 15, 7, 0]
+        );
+        // Overlapping batch: only the unknown tail is new.
+        let more = branch(&a[29], 3, 1);
+        let mut overlap = a[25..].to_vec();
+        overlap.extend_from_slice(&more);
+        assert_eq!(c.connect(&overlap).unwrap().new_headers, 3);
+        assert_eq!(c.connect(&[]).unwrap().new_headers, 0);
+    }
+
+    #[test]
+    fn reorg_by_work_and_back() {
+        let g = params::genesis_header(NET);
+        let mut c = HeaderChain::from_genesis(NET);
+        let a = branch(&g, 10, 1);
+        c.connect(&a).unwrap();
+        // Shorter competing branch (equal work at best): kept on the side.
+        let s = branch(&a[7], 2, 3);
+        let out = c.connect(&s).unwrap();
+        assert!(out.side_branch && out.reorg.is_none());
+        assert_eq!(out.tip_height, 10);
+        assert_eq!(c.side_len(), 2);
+        // Branch B from height 5 with 7 headers (tip 12) wins.
+        let b = branch(&a[4], 7, 2);
+        let out = c.connect(&b[..5]).unwrap(); // height 10: equal work, stays on the side
+        assert!(out.side_branch);
+        let out = c.connect(&b[5..]).unwrap(); // extends the side branch past the tip
+        assert_eq!(out.tip_height, 12);
+        assert_eq!(out.tip_hash, b[6].block_hash());
+        assert_eq!(
+            out.reorg,
+            Some(Reorg {
+                fork_height: 5,
+                disconnected: hashes(&a[5..])
+            })
+        );
+        assert_eq!(c.hash_at(6), Some(b[0].block_hash()));
+        assert_eq!(c.height_of(&a[9].block_hash()), None);
+        // A extended by 3 (tip 13) takes over again; its blocks come back from the side map.
+        let a2 = branch(&a[9], 3, 1);
+        let out = c.connect(&a2).unwrap();
+        assert_eq!(out.tip_height, 13);
+        assert_eq!(
+            out.reorg,
+            Some(Reorg {
+                fork_height: 5,
+                disconnected: hashes(&b)
+            })
+        );
+        assert_eq!(c.hash_at(10), Some(a[9].block_hash()));
+        assert_eq!(c.hash_at(13), Some(a2[2].block_hash()));
+        // Snapshot of the active chain survives the reorgs.
+        let back = HeaderChain::from_bytes(NET, &c.to_bytes()).unwrap();
+        assert_eq!(back.tip(), c.tip());
+        assert_eq!(back.side_len(), 0);
+    }
+
+    #[test]
+    fn side_branches_are_pruned() {
+        let g = params::genesis_header(NET);
+        let mut c = HeaderChain::from_genesis(NET).with_max_reorg_depth(5);
+        let a = branch(&g, 10, 1);
+        c.connect(&a).unwrap();
+        c.connect(&branch(&a[6], 1, 2)).unwrap();
+        assert_eq!(c.side_len(), 1);
+        c.connect(&branch(&a[9], 4, 1)).unwrap();
+        assert_eq!(c.side_len(), 0);
+    }
+
+    #[test]
+    fn invalid_headers_rejected_chain_unchanged() {
+        let g = params::genesis_header(NET);
+        let mut c = HeaderChain::from_genesis(NET);
+        let a = branch(&g, 12, 1);
+        c.connect(&a).unwrap();
+        let snap = c.to_bytes();
+        let tip = a[11];
+
+        // Wrong bits (valid PoW for them, but regtest never retargets).
+        let bad = mine(&tip, tip.time + 150, 0x2000_ffff, 9);
+        assert!(matches!(
+            c.connect(&[bad]).unwrap_err(),
+            ChainError::BadDifficulty {
+                height: 13,
+                bits: 0x2000_ffff,
+                expected: BITS,
+                ..
+            }
+        ));
+        // Hash above target.
+        let mut hi = mine(&tip, tip.time + 150, BITS, 9);
+        while pow::check_proof_of_work(&hi.block_hash(), BITS, NET).is_ok() {
+            hi.nonce += 1;
+        }
+        assert!(matches!(
+            c.connect(&[hi]).unwrap_err(),
+            ChainError::HighHash { height: 13, .. }
+        ));
+        // Time not after the median of the last 11.
+        let old = mine(&tip, a[6].time, BITS, 9);
+        assert!(matches!(
+            c.connect(&[old]).unwrap_err(),
+            ChainError::TimeTooOld { height: 13, .. }
+        ));
+        // Too far in the future for the caller's clock.
+        let future = mine(&tip, tip.time + 3 * 3600, BITS, 9);
+        assert!(matches!(
+            c.connect_at(&[future], Some(tip.time)).unwrap_err(),
+            ChainError::TimeTooNew { height: 13, .. }
+        ));
+        // Checkpoint mismatch.
+        let next = mine(&tip, tip.time + 150, BITS, 9);
+        let mut strict = c.clone().with_checkpoints(vec![Checkpoint {
+            height: 13,
+            hash: Hash256([5; 32]),
+        }]);
+        assert!(matches!(
+            strict.connect(&[next]).unwrap_err(),
+            ChainError::CheckpointMismatch { height: 13, .. }
+        ));
+        // Unknown parent and broken linkage.
+        let orphan = mine(&next, next.time + 150, BITS, 9);
+        assert!(matches!(
+            c.connect(&[orphan]).unwrap_err(),
+            ChainError::UnknownParent { .. }
+        ));
+        assert!(matches!(
+            c.connect(&[next, next]).unwrap_err(),
+            ChainError::NotLinked { index: 1, .. }
+        ));
+        // A valid batch with one bad header at the end: nothing is kept.
+        let mut batch = branch(&tip, 4, 1);
+        batch[3].bits = 0x2000_ffff;
+        assert!(c.connect(&batch).is_err());
+        assert_eq!(c.to_bytes(), snap);
+        assert_eq!(c.side_len(), 0);
+        // Reorg limits.
+        let mut shallow = c.clone().with_max_reorg_depth(3);
+        let deep = branch(&a[5], 10, 7);
+        assert!(matches!(
+            shallow.connect(&deep).unwrap_err(),
+            ChainError::ForkTooDeep {
+                fork_height: 6,
+                depth: 6,
+                max: 3
+            }
+        ));
+        let mut cp = c.clone().with_checkpoints(vec![Checkpoint {
+            height: 8,
+            hash: a[7].block_hash(),
+        }]);
+        assert!(matches!(
+            cp.connect(&deep).unwrap_err(),
+            ChainError::ForkBeforeCheckpoint {
+                fork_height: 6,
+                checkpoint_height: 8
+            }
+        ));
+        assert_eq!(c.to_bytes(), snap);
+    }
+
+    #[test]
+    fn anchored_chain_rejects_forks_below_anchor() {
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 40, 1);
+        let mut c = HeaderChain::new(NET, 5, a[4]);
+        assert_eq!(c.anchor_height(), 5);
+        c.connect(&a[5..]).unwrap();
+        assert_eq!(c.tip(), (40, a[39].block_hash()));
+        assert_eq!(c.hash_at(4), None);
+        assert_eq!(*c.locator().last().unwrap(), a[4].block_hash());
+        let rival = mine(&a[3], a[3].time + 151, BITS, 8);
+        assert!(matches!(
+            c.connect(&[rival]).unwrap_err(),
+            ChainError::ForkBelowAnchor {
+                anchor_height: 5,
+                ..
+            }
+        ));
+        let back = HeaderChain::from_bytes(NET, &c.to_bytes()).unwrap();
+        assert_eq!(back.tip(), c.tip());
+        assert_eq!(back.anchor_height(), 5);
+    }
+
+    #[test]
+    fn snapshot_errors() {
+        let c = HeaderChain::from_genesis(NET);
+        let b = c.to_bytes();
+        assert_eq!(HeaderChain::from_bytes(NET, &b).unwrap().tip(), c.tip());
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &[]).unwrap_err(),
+            ChainError::SnapshotTruncated { needed: 47, got: 0 }
+        );
+        let mut v = b.clone();
+        v[4] = 9;
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &v).unwrap_err(),
+            ChainError::SnapshotVersion(9)
+        );
+        // Zero headers with a valid checksum.
+        let mut e = b[..15].to_vec();
+        e[11..15].copy_from_slice(&0u32.to_le_bytes());
+        let sum = sha256d(&e);
+        e.extend_from_slice(&sum.0);
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &e).unwrap_err(),
+            ChainError::SnapshotEmpty
+        );
+        // A huge header count does not allocate or panic.
+        let mut huge = b.clone();
+        huge[11..15].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            HeaderChain::from_bytes(NET, &huge).unwrap_err(),
+            ChainError::SnapshotTruncated { .. }
+        ));
+    }
+}
