@@ -464,7 +464,9 @@ impl HeaderChain {
         let last = height - 1;
         // Median time past.
         let mtp = self.window(fork, branch, last, params::MEDIAN_TIME_SPAN as u32);
-        let reaches_genesis = last < params::MEDIAN_TIME_SPAN as u32;
+        // Fewer than 11 predecessors only exist near genesis; near a later anchor the missing
+        // ones are unknown, so the check waits until 11 are known.
+        let reaches_genesis = self.anchor_height == 0 && last < params::MEDIAN_TIME_SPAN as u32;
         if mtp.len() == params::MEDIAN_TIME_SPAN || (reaches_genesis && !mtp.is_empty()) {
             let mut times: Vec<u32> = mtp.iter().map(|h| h.time).collect();
             times.sort_unstable();
@@ -899,6 +901,26 @@ mod tests {
         let back = HeaderChain::from_bytes(NET, &c.to_bytes()).unwrap();
         assert_eq!(back.tip(), c.tip());
         assert_eq!(back.anchor_height(), 5);
+    }
+
+    #[test]
+    fn median_time_past_uses_full_window_only() {
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 5, 1);
+        // Height 6 with a time below its parent's but above the median of heights 0..=5.
+        let t = g.time + 500;
+        let six = mine(&a[4], t, BITS, 1);
+        let mut from_genesis = HeaderChain::from_genesis(NET);
+        from_genesis.connect(&a).unwrap();
+        from_genesis.clone().connect(&[six]).unwrap();
+        let too_old = mine(&a[4], g.time + 450, BITS, 1);
+        assert!(matches!(
+            from_genesis.connect(&[too_old]).unwrap_err(),
+            ChainError::TimeTooOld { height: 6, median, .. } if median == g.time + 450
+        ));
+        // Anchored at 5: the predecessors are unknown, so the header is accepted.
+        let mut anchored = HeaderChain::new(NET, 5, a[4]);
+        anchored.connect(&[six]).unwrap();
     }
 
     #[test]

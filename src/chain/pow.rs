@@ -444,6 +444,27 @@ mod tests {
         assert_eq!(U256::MAX.saturating_add(&U256::ONE), U256::MAX);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn div_agrees_with_div_u64(a: [u64; 4], d in 1u64..) {
+            let x = U256(a);
+            proptest::prop_assert_eq!(x.div(&U256::from_u64(d)), x.div_u64(d));
+            let q = x.div_u64(d);
+            // q*d <= x and x - q*d < d
+            let r = x.wrapping_sub(&q.wrapping_mul_u64(d));
+            proptest::prop_assert!(r < U256::from_u64(d));
+        }
+
+        #[test]
+        fn compact_round_trip(bits in 0u32..) {
+            let c = U256::from_compact(bits);
+            if !c.negative && !c.overflow {
+                let again = U256::from_compact(c.target.to_compact());
+                proptest::prop_assert_eq!(again.target, c.target);
+            }
+        }
+    }
+
     #[test]
     fn work_matches_core() {
         // 0x1d00ffff (Bitcoin's difficulty 1): work 0x100010001.
