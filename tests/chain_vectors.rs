@@ -103,7 +103,7 @@ fn chain_over(f: &VectorFile, upto: usize) -> HeaderChain {
 }
 
 #[test]
-fn genesis_hashes() {
+fn chain_genesis_hashes() {
     assert_eq!(
         params::genesis_header(Network::Mainnet).block_hash(),
         h("00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6")
@@ -122,7 +122,7 @@ fn genesis_hashes() {
 }
 
 #[test]
-fn every_header_hashes_links_and_has_valid_pow_and_dgw_bits() {
+fn chain_every_header_hashes_links_and_has_valid_pow_and_dgw_bits() {
     let Some(dir) = common::vectors_dir() else {
         return;
     };
@@ -190,7 +190,7 @@ fn every_header_hashes_links_and_has_valid_pow_and_dgw_bits() {
 }
 
 #[test]
-fn pure_dgw_matches_mainnet() {
+fn chain_pure_dgw_matches_mainnet() {
     let Some(dir) = common::vectors_dir() else {
         return;
     };
@@ -204,7 +204,7 @@ fn pure_dgw_matches_mainnet() {
 }
 
 #[test]
-fn header_chain_over_every_file() {
+fn chain_over_every_file() {
     let Some(dir) = common::vectors_dir() else {
         return;
     };
@@ -237,7 +237,7 @@ fn header_chain_over_every_file() {
 }
 
 #[test]
-fn orphaned_testnet_branch_and_real_chain() {
+fn chain_orphaned_testnet_branch_and_real_chain() {
     let Some(dir) = common::vectors_dir() else {
         return;
     };
@@ -296,7 +296,7 @@ fn orphaned_testnet_branch_and_real_chain() {
 }
 
 #[test]
-fn tampered_real_headers_are_rejected_and_chain_unchanged() {
+fn chain_tampered_real_headers_are_rejected_and_chain_unchanged() {
     let Some(dir) = common::vectors_dir() else {
         return;
     };
@@ -395,7 +395,7 @@ fn tampered_real_headers_are_rejected_and_chain_unchanged() {
 }
 
 #[test]
-fn snapshot_round_trip_and_corruption() {
+fn chain_snapshot_round_trip_and_corruption() {
     let Some(dir) = common::vectors_dir() else {
         return;
     };
