@@ -1,27 +1,285 @@
-//! Block headers (placeholder until the header chain lands).
+//! Block headers, proof of work, checkpoints and the in-memory header chain (PROTOCOL.md §2).
+//!
+//! - [`params`]: genesis headers, powLimit, DGW constants, checkpoints.
+//! - [`pow`]: 256-bit target arithmetic, `CheckProofOfWork`, Dark Gravity Wave v3.
+//! - [`HeaderChain`]: a header chain grown from a trusted anchor (genesis or a checkpoint), with
+//!   fork choice by chain work, bounded reorgs and a compact persistence snapshot.
+//! - [`HeaderIndex`]: the read-only view other layers need (height ↔ hash, merkle roots);
+//!   [`MapHeaderIndex`] is a trivial implementation for callers that already know the headers.
 
 use crate::hashes::Hash256;
+use std::collections::HashMap;
 
-/// Lookup of the active header chain.
+mod header_chain;
+pub mod params;
+pub mod pow;
+
+pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
+pub use params::Checkpoint;
+pub use pow::U256;
+
+/// Read-only access to the active chain's block hashes (object-safe; used as `&dyn HeaderIndex`).
 pub trait HeaderIndex {
-    /// Height of a block on the active chain.
+    /// Height of the block with this hash, if it is on the active chain.
     fn height_of(&self, hash: &Hash256) -> Option<u32>;
-    /// Hash of the active chain's block at a height.
+    /// Hash of the active-chain block at `height`.
     fn hash_at(&self, height: u32) -> Option<Hash256>;
-    /// Merkle root of a known block.
+    /// Merkle root of the block with this hash, if known.
     fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256>;
 }
 
-/// Chain parameters.
-pub mod params {
-    use crate::hashes::Hash256;
-    use crate::network::Network;
-    /// Genesis block hash.
-    pub fn genesis_hash(network: Network) -> Hash256 {
-        let s = match network {
-            Network::Mainnet => "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6",
-            _ => "00000bafbc94add76cb75e2ec92894837288a481e5c005f6563d91623bf8bc2c",
-        };
-        Hash256::from_display_hex(s).expect("valid")
+/// A [`HeaderIndex`] built from `(height, hash, merkle_root)` triples (for hosts that keep their
+/// own header store, and for tests).
+#[derive(Debug, Clone, Default)]
+pub struct MapHeaderIndex {
+    by_hash: HashMap<Hash256, (u32, Hash256)>,
+    by_height: HashMap<u32, Hash256>,
+}
+
+impl MapHeaderIndex {
+    /// An empty index.
+    pub fn new() -> MapHeaderIndex {
+        MapHeaderIndex::default()
+    }
+
+    /// Records the block at `height`; replaces whatever block was recorded at that height.
+    pub fn insert(&mut self, height: u32, hash: Hash256, merkle_root: Hash256) {
+        if let Some(old) = self.by_height.insert(height, hash) {
+            if old != hash {
+                self.by_hash.remove(&old);
+            }
+        }
+        if let Some((old_height, _)) = self.by_hash.insert(hash, (height, merkle_root)) {
+            if old_height != height {
+                self.by_height.remove(&old_height);
+            }
+        }
+    }
+
+    /// Number of blocks recorded.
+    pub fn len(&self) -> usize {
+        self.by_height.len()
+    }
+
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.by_height.is_empty()
+    }
+}
+
+impl HeaderIndex for MapHeaderIndex {
+    fn height_of(&self, hash: &Hash256) -> Option<u32> {
+        self.by_hash.get(hash).map(|(h, _)| *h)
+    }
+    fn hash_at(&self, height: u32) -> Option<Hash256> {
+        self.by_height.get(&height).copied()
+    }
+    fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256> {
+        self.by_hash.get(hash).map(|(_, m)| *m)
+    }
+}
+
+/// Why headers were rejected or a snapshot could not be loaded. Heights are those the header
+/// would have had; hashes are block hashes (printed in display order).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// A header's bits are negative, zero, overflowing or above the network's powLimit.
+    #[error("header {hash} at height {height}: bits {bits:#010x} are not a valid target")]
+    BadTarget {
+        /// Height of the header.
+        height: u32,
+        /// Its hash.
+        hash: Hash256,
+        /// Its nBits.
+        bits: u32,
+    },
+    /// The header's hash exceeds the target its bits claim.
+    #[error("header {hash} at height {height}: hash above target of bits {bits:#010x}")]
+    HighHash {
+        /// Height of the header.
+        height: u32,
+        /// Its hash.
+        hash: Hash256,
+        /// Its nBits.
+        bits: u32,
+    },
+    /// The header's bits differ from what the retargeting rules (DGW) require.
+    #[error("header {hash} at height {height}: bits {bits:#010x}, required {expected:#010x}")]
+    BadDifficulty {
+        /// Height of the header.
+        height: u32,
+        /// Its hash.
+        hash: Hash256,
+        /// Its nBits.
+        bits: u32,
+        /// The bits the rules require.
+        expected: u32,
+    },
+    /// The header's time is not after the median time of the previous 11 blocks.
+    #[error("header {hash} at height {height}: time {time} not after median time past {median}")]
+    TimeTooOld {
+        /// Height of the header.
+        height: u32,
+        /// Its hash.
+        hash: Hash256,
+        /// Its time.
+        time: u32,
+        /// Median of the previous 11 block times.
+        median: u32,
+    },
+    /// The header's time is more than 2 hours after the caller's clock.
+    #[error("header {hash} at height {height}: time {time} after the allowed maximum {max}")]
+    TimeTooNew {
+        /// Height of the header.
+        height: u32,
+        /// Its hash.
+        hash: Hash256,
+        /// Its time.
+        time: u32,
+        /// now + 2 h.
+        max: u32,
+    },
+    /// A header at a checkpoint height has a different hash.
+    #[error("header {hash} at checkpoint height {height}: expected {expected}")]
+    CheckpointMismatch {
+        /// The checkpoint height.
+        height: u32,
+        /// The header's hash.
+        hash: Hash256,
+        /// The checkpoint's hash.
+        expected: Hash256,
+    },
+    /// Header `index` of a batch does not point at header `index − 1`.
+    #[error("batch header {index} ({hash}) has prev {prev}, expected {expected}")]
+    NotLinked {
+        /// Position in the batch.
+        index: usize,
+        /// Its hash.
+        hash: Hash256,
+        /// Its prev hash.
+        prev: Hash256,
+        /// Hash of the preceding batch header.
+        expected: Hash256,
+    },
+    /// The first header of a batch does not connect to any known header.
+    #[error("header {hash} connects to unknown block {prev}")]
+    UnknownParent {
+        /// The header's hash.
+        hash: Hash256,
+        /// Its prev hash.
+        prev: Hash256,
+    },
+    /// The batch forks off below the trusted anchor (competes with the anchor itself).
+    #[error("header {hash} forks below the anchor at height {anchor_height}")]
+    ForkBelowAnchor {
+        /// The header's hash.
+        hash: Hash256,
+        /// The anchor height.
+        anchor_height: u32,
+    },
+    /// The batch forks off the active chain deeper than the allowed reorg depth.
+    #[error("fork at height {fork_height} is {depth} blocks below the tip (max {max})")]
+    ForkTooDeep {
+        /// Height of the last common block.
+        fork_height: u32,
+        /// Tip height − fork height.
+        depth: u32,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// The batch forks off before a checkpoint the active chain already passed.
+    #[error("fork at height {fork_height} is before checkpoint {checkpoint_height}")]
+    ForkBeforeCheckpoint {
+        /// Height of the last common block.
+        fork_height: u32,
+        /// The checkpoint height.
+        checkpoint_height: u32,
+    },
+    /// Too many side-branch headers are held; the batch is refused.
+    #[error("side branches already hold {held} headers (limit {limit})")]
+    SideBranchLimit {
+        /// Headers held.
+        held: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Heights would exceed u32.
+    #[error("height overflow")]
+    HeightOverflow,
+    /// The snapshot is shorter than its header or its header count says.
+    #[error("snapshot truncated: {needed} bytes needed, {got} present")]
+    SnapshotTruncated {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes present.
+        got: usize,
+    },
+    /// The snapshot has bytes after its checksum.
+    #[error("snapshot has {extra} trailing bytes")]
+    SnapshotTrailing {
+        /// Number of extra bytes.
+        extra: usize,
+    },
+    /// Not a header-chain snapshot.
+    #[error("not a header chain snapshot (bad magic)")]
+    SnapshotMagic,
+    /// Unsupported snapshot version.
+    #[error("unsupported snapshot version {0}")]
+    SnapshotVersion(u16),
+    /// The snapshot is for another network.
+    #[error("snapshot is for network byte {found}, expected {expected}")]
+    SnapshotNetwork {
+        /// Expected network byte.
+        expected: u8,
+        /// Network byte found.
+        found: u8,
+    },
+    /// The snapshot's checksum does not match its contents.
+    #[error("snapshot checksum mismatch")]
+    SnapshotChecksum,
+    /// The snapshot holds no headers.
+    #[error("snapshot holds no headers")]
+    SnapshotEmpty,
+}
+
+impl ChainError {
+    /// The same error with its height field set (for errors produced by [`pow`] helpers).
+    pub(crate) fn at_height(self, h: u32) -> ChainError {
+        match self {
+            ChainError::BadTarget { hash, bits, .. } => ChainError::BadTarget {
+                height: h,
+                hash,
+                bits,
+            },
+            ChainError::HighHash { hash, bits, .. } => ChainError::HighHash {
+                height: h,
+                hash,
+                bits,
+            },
+            e => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_header_index() {
+        let mut m = MapHeaderIndex::new();
+        let (a, b, r) = (Hash256([1; 32]), Hash256([2; 32]), Hash256([9; 32]));
+        m.insert(5, a, r);
+        assert_eq!(m.height_of(&a), Some(5));
+        assert_eq!(m.hash_at(5), Some(a));
+        assert_eq!(m.merkle_root_of(&a), Some(r));
+        m.insert(5, b, r);
+        assert_eq!(m.height_of(&a), None);
+        assert_eq!(m.hash_at(5), Some(b));
+        m.insert(6, b, r);
+        assert_eq!(m.hash_at(5), None);
+        assert_eq!(m.len(), 1);
+        let d: &dyn HeaderIndex = &m;
+        assert_eq!(d.height_of(&b), Some(6));
     }
 }

@@ -1,0 +1,958 @@
+//! The in-memory header chain: grown from a trusted anchor, validated header by header, with
+//! fork choice by chain work and bounded reorgs.
+
+use super::params::{self, Checkpoint};
+use super::pow::{self, U256};
+use super::{ChainError, HeaderIndex};
+use crate::hashes::{sha256d, Hash256};
+use crate::network::Network;
+use crate::wire::header::BlockHeader;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Default maximum reorg depth (blocks below the tip a competing branch may fork off). Dash
+/// ChainLocks make real reorgs of more than a couple of blocks practically impossible.
+pub const DEFAULT_MAX_REORG_DEPTH: u32 = 1000;
+
+/// Maximum number of side-branch headers held at once.
+pub const MAX_SIDE_HEADERS: usize = 10_000;
+
+/// Headers per chunk when revalidating a snapshot.
+const SNAPSHOT_CHUNK: usize = 2000;
+
+const SNAPSHOT_MAGIC: [u8; 4] = *b"DQHC";
+const SNAPSHOT_VERSION: u16 = 1;
+/// magic + version + network + anchor height + count.
+const SNAPSHOT_HEAD: usize = 4 + 2 + 1 + 4 + 4;
+
+/// What a reorg replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reorg {
+    /// Height of the last block both branches share.
+    pub fork_height: u32,
+    /// Hashes of the blocks that left the active chain, ascending by height (fork_height + 1 …
+    /// old tip).
+    pub disconnected: Vec<Hash256>,
+}
+
+/// Result of [`HeaderChain::connect`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectOutcome {
+    /// Height of the active tip afterwards.
+    pub tip_height: u32,
+    /// Hash of the active tip afterwards.
+    pub tip_hash: Hash256,
+    /// Headers of the batch that were not known before (now on the active chain or a side
+    /// branch).
+    pub new_headers: usize,
+    /// True when the new headers were stored on a side branch (not enough work to become active).
+    pub side_branch: bool,
+    /// Set when the active chain switched branches.
+    pub reorg: Option<Reorg>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SideHeader {
+    header: BlockHeader,
+    height: u32,
+}
+
+/// An in-memory header chain starting from a trusted anchor (genesis or a checkpoint header).
+///
+/// Per active header it stores the 80-byte header plus one hash-map entry (hash → height); block
+/// hashes are not stored separately (the hash of block `h` is the next header's prev hash).
+///
+/// Checks on every connected header:
+/// - linkage within a batch and to a known header (active chain or side branch);
+/// - proof of work against the header's own bits, bits a valid target ≤ powLimit;
+/// - bits equal to what Core's `GetNextWorkRequired` gives, whenever this library can compute it:
+///   mainnet/testnet from the DGW height on once the 24 previous headers are known (so **not for
+///   the first 24 headers after the anchor**, which are only checked against their own bits;
+///   testnet's minimum-difficulty exceptions need only the parent and apply from the first
+///   header after the anchor), regtest: equal to the parent's bits; devnet: not checked;
+/// - time greater than the median of the previous 11 block times once 11 predecessors are known
+///   (or the chain reaches genesis);
+/// - time not more than 2 h ahead of `now` — only with [`HeaderChain::connect_at`]; the clock
+///   is the caller's;
+/// - checkpoint hashes (the network's list, or one set with [`HeaderChain::with_checkpoints`]);
+/// - forks: not below the anchor, not deeper than the max reorg depth, not before a checkpoint
+///   the active chain has passed.
+#[derive(Debug, Clone)]
+pub struct HeaderChain {
+    network: Network,
+    anchor_height: u32,
+    headers: Vec<BlockHeader>,
+    tip_hash: Hash256,
+    index: HashMap<Hash256, u32>,
+    side: HashMap<Hash256, SideHeader>,
+    max_reorg_depth: u32,
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl HeaderChain {
+    /// A chain holding only the trusted `anchor` at `anchor_height`.
+    pub fn new(network: Network, anchor_height: u32, anchor: BlockHeader) -> HeaderChain {
+        let hash = anchor.block_hash();
+        let mut index = HashMap::new();
+        index.insert(hash, anchor_height);
+        HeaderChain {
+            network,
+            anchor_height,
+            headers: vec![anchor],
+            tip_hash: hash,
+            index,
+            side: HashMap::new(),
+            max_reorg_depth: DEFAULT_MAX_REORG_DEPTH,
+            checkpoints: params::checkpoints(network).to_vec(),
+        }
+    }
+
+    /// A chain holding only the network's genesis header.
+    pub fn from_genesis(network: Network) -> HeaderChain {
+        HeaderChain::new(network, 0, params::genesis_header(network))
+    }
+
+    /// Sets the maximum reorg depth (default [`DEFAULT_MAX_REORG_DEPTH`]).
+    pub fn with_max_reorg_depth(mut self, depth: u32) -> HeaderChain {
+        self.max_reorg_depth = depth;
+        self
+    }
+
+    /// Replaces the checkpoint list (e.g. for a devnet); must be ascending by height.
+    pub fn with_checkpoints(mut self, checkpoints: Vec<Checkpoint>) -> HeaderChain {
+        self.checkpoints = checkpoints;
+        self
+    }
+
+    /// The network.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// Height of the trusted anchor.
+    pub fn anchor_height(&self) -> u32 {
+        self.anchor_height
+    }
+
+    /// Number of headers on the active chain (anchor included).
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Always false: a chain holds at least its anchor.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    /// Number of side-branch headers held.
+    pub fn side_len(&self) -> usize {
+        self.side.len()
+    }
+
+    /// The maximum reorg depth.
+    pub fn max_reorg_depth(&self) -> u32 {
+        self.max_reorg_depth
+    }
+
+    /// Height and hash of the active tip.
+    pub fn tip(&self) -> (u32, Hash256) {
+        (self.tip_height(), self.tip_hash)
+    }
+
+    fn tip_height(&self) -> u32 {
+        // len ≥ 1 and heights fit in u32 (checked when connecting).
+        self.anchor_height + (self.headers.len() as u32 - 1)
+    }
+
+    /// The active-chain header at `height`.
+    pub fn header_at(&self, height: u32) -> Option<&BlockHeader> {
+        let i = height.checked_sub(self.anchor_height)? as usize;
+        self.headers.get(i)
+    }
+
+    /// The active tip header.
+    pub fn tip_header(&self) -> &BlockHeader {
+        // Never empty.
+        &self.headers[self.headers.len() - 1]
+    }
+
+    /// Total work of the active chain above the anchor (the anchor's own work included).
+    pub fn chain_work(&self) -> U256 {
+        self.headers.iter().fold(U256::ZERO, |acc, h| {
+            acc.saturating_add(&pow::work_from_bits(h.bits))
+        })
+    }
+
+    /// A block locator for `getheaders`: the tip, then back one block at a time for ten entries,
+    /// then with doubling steps, always ending with the anchor.
+    pub fn locator(&self) -> Vec<Hash256> {
+        let mut out = Vec::new();
+        let mut h = self.tip_height();
+        let mut step = 1u32;
+        loop {
+            if let Some(hash) = self.hash_at(h) {
+                out.push(hash);
+            }
+            if h == self.anchor_height {
+                break;
+            }
+            if out.len() >= 10 {
+                step = step.saturating_mul(2);
+            }
+            h = h.saturating_sub(step).max(self.anchor_height);
+        }
+        out
+    }
+
+    /// Connects a batch of headers (a `headers` message) without the future-time check; see
+    /// [`HeaderChain::connect_at`].
+    pub fn connect(&mut self, headers: &[BlockHeader]) -> Result<ConnectOutcome, ChainError> {
+        self.connect_at(headers, None)
+    }
+
+    /// Connects a batch of headers. The headers must be linked to each other and the first must
+    /// connect to a known header; leading headers already known are skipped. Every new header is
+    /// validated (see [`HeaderChain`]); `now` (Unix seconds, the caller's clock) enables the
+    /// "not more than 2 h in the future" rule. All-or-nothing: on error nothing changes.
+    ///
+    /// Fork choice: a branch replaces the active chain when its work since the fork point is
+    /// strictly greater than the active chain's; otherwise its headers are kept as a side branch
+    /// (pruned once they fall more than the max reorg depth behind the tip).
+    pub fn connect_at(
+        &mut self,
+        headers: &[BlockHeader],
+        now: Option<u32>,
+    ) -> Result<ConnectOutcome, ChainError> {
+        let hashes: Vec<Hash256> = headers.iter().map(|h| h.block_hash()).collect();
+        for i in 1..headers.len() {
+            if headers[i].prev_block_hash != hashes[i - 1] {
+                return Err(ChainError::NotLinked {
+                    index: i,
+                    hash: hashes[i],
+                    prev: headers[i].prev_block_hash,
+                    expected: hashes[i - 1],
+                });
+            }
+        }
+        let start = hashes
+            .iter()
+            .take_while(|h| self.index.contains_key(h) || self.side.contains_key(h))
+            .count();
+        if start == headers.len() {
+            return Ok(self.outcome(0, false, None));
+        }
+        let new = &headers[start..];
+        let new_hashes = &hashes[start..];
+        let (fork, mut branch, mut branch_hashes) = self.locate_parent(&new[0], &new_hashes[0])?;
+
+        let tip = self.tip_height();
+        if fork < tip {
+            let depth = tip - fork;
+            if depth > self.max_reorg_depth {
+                return Err(ChainError::ForkTooDeep {
+                    fork_height: fork,
+                    depth,
+                    max: self.max_reorg_depth,
+                });
+            }
+            if let Some(c) = self
+                .checkpoints
+                .iter()
+                .find(|c| c.height > fork && c.height <= tip)
+            {
+                return Err(ChainError::ForkBeforeCheckpoint {
+                    fork_height: fork,
+                    checkpoint_height: c.height,
+                });
+            }
+        }
+
+        for (hdr, hash) in new.iter().zip(new_hashes) {
+            let height = fork
+                .checked_add(branch.len() as u32 + 1)
+                .ok_or(ChainError::HeightOverflow)?;
+            self.validate(fork, &branch, height, hdr, hash, now)?;
+            branch.push(*hdr);
+            branch_hashes.push(*hash);
+        }
+
+        let extends = fork == tip;
+        let wins = extends || {
+            let work = |hs: &[BlockHeader]| {
+                hs.iter().fold(U256::ZERO, |acc, h| {
+                    acc.saturating_add(&pow::work_from_bits(h.bits))
+                })
+            };
+            let active = &self.headers[(fork - self.anchor_height) as usize + 1..];
+            work(&branch) > work(active)
+        };
+
+        if !wins {
+            if self.side.len() + new.len() > MAX_SIDE_HEADERS {
+                return Err(ChainError::SideBranchLimit {
+                    held: self.side.len(),
+                    limit: MAX_SIDE_HEADERS,
+                });
+            }
+            let first_new = fork + (branch.len() - new.len()) as u32 + 1;
+            for (i, (hdr, hash)) in new.iter().zip(new_hashes).enumerate() {
+                self.side.insert(
+                    *hash,
+                    SideHeader {
+                        header: *hdr,
+                        height: first_new + i as u32,
+                    },
+                );
+            }
+            return Ok(self.outcome(new.len(), true, None));
+        }
+
+        // Switch (or extend): move the replaced active blocks to the side map.
+        let mut disconnected = Vec::new();
+        for h in fork + 1..=tip {
+            if let (Some(hash), Some(hdr)) = (self.hash_at(h), self.header_at(h).copied()) {
+                disconnected.push(hash);
+                self.index.remove(&hash);
+                self.side.insert(
+                    hash,
+                    SideHeader {
+                        header: hdr,
+                        height: h,
+                    },
+                );
+            }
+        }
+        self.headers
+            .truncate((fork - self.anchor_height) as usize + 1);
+        for (i, (hdr, hash)) in branch.iter().zip(&branch_hashes).enumerate() {
+            self.side.remove(hash);
+            self.index.insert(*hash, fork + 1 + i as u32);
+            self.headers.push(*hdr);
+        }
+        if let Some(last) = branch_hashes.last() {
+            self.tip_hash = *last;
+        }
+        self.prune_side();
+        let reorg = (!extends).then_some(Reorg {
+            fork_height: fork,
+            disconnected,
+        });
+        Ok(self.outcome(new.len(), false, reorg))
+    }
+
+    fn outcome(
+        &self,
+        new_headers: usize,
+        side_branch: bool,
+        reorg: Option<Reorg>,
+    ) -> ConnectOutcome {
+        ConnectOutcome {
+            tip_height: self.tip_height(),
+            tip_hash: self.tip_hash,
+            new_headers,
+            side_branch,
+            reorg,
+        }
+    }
+
+    /// Finds where a header's parent is: the active height of the fork point, plus the side
+    /// headers (and their hashes) between the fork point and the parent, ascending.
+    #[allow(clippy::type_complexity)]
+    fn locate_parent(
+        &self,
+        first: &BlockHeader,
+        first_hash: &Hash256,
+    ) -> Result<(u32, Vec<BlockHeader>, Vec<Hash256>), ChainError> {
+        let parent = first.prev_block_hash;
+        if let Some(&h) = self.index.get(&parent) {
+            return Ok((h, Vec::new(), Vec::new()));
+        }
+        if self.side.contains_key(&parent) {
+            let mut path = Vec::new();
+            let mut path_hashes = Vec::new();
+            let mut cur = parent;
+            // Bounded: every step consumes one side entry.
+            for _ in 0..=self.side.len() {
+                if let Some(&h) = self.index.get(&cur) {
+                    path.reverse();
+                    path_hashes.reverse();
+                    return Ok((h, path, path_hashes));
+                }
+                match self.side.get(&cur) {
+                    Some(s) => {
+                        path.push(s.header);
+                        path_hashes.push(cur);
+                        cur = s.header.prev_block_hash;
+                    }
+                    None => break,
+                }
+            }
+        } else if self.anchor_height > 0 && parent == self.headers[0].prev_block_hash {
+            return Err(ChainError::ForkBelowAnchor {
+                hash: *first_hash,
+                anchor_height: self.anchor_height,
+            });
+        }
+        Err(ChainError::UnknownParent {
+            hash: *first_hash,
+            prev: parent,
+        })
+    }
+
+    /// The header at `height` as seen from a branch forking at `fork`.
+    fn ancestor<'a>(
+        &'a self,
+        fork: u32,
+        branch: &'a [BlockHeader],
+        height: u32,
+    ) -> Option<&'a BlockHeader> {
+        if height > fork {
+            branch.get((height - fork - 1) as usize)
+        } else {
+            self.header_at(height)
+        }
+    }
+
+    /// Up to `n` known headers ending at height `last` (ascending), as seen from the branch.
+    fn window<'a>(
+        &'a self,
+        fork: u32,
+        branch: &'a [BlockHeader],
+        last: u32,
+        n: u32,
+    ) -> Cow<'a, [BlockHeader]> {
+        let lo = last.saturating_sub(n - 1).max(self.anchor_height);
+        if lo > last {
+            return Cow::Borrowed(&[]);
+        }
+        if lo > fork {
+            let a = (lo - fork - 1) as usize;
+            let b = (last - fork) as usize;
+            return Cow::Borrowed(branch.get(a..b).unwrap_or(&[]));
+        }
+        if last <= fork {
+            let a = (lo - self.anchor_height) as usize;
+            let b = (last - self.anchor_height) as usize + 1;
+            return Cow::Borrowed(self.headers.get(a..b).unwrap_or(&[]));
+        }
+        Cow::Owned(
+            (lo..=last)
+                .filter_map(|h| self.ancestor(fork, branch, h).copied())
+                .collect(),
+        )
+    }
+
+    fn validate(
+        &self,
+        fork: u32,
+        branch: &[BlockHeader],
+        height: u32,
+        hdr: &BlockHeader,
+        hash: &Hash256,
+        now: Option<u32>,
+    ) -> Result<(), ChainError> {
+        pow::check_proof_of_work(hash, hdr.bits, self.network).map_err(|e| e.at_height(height))?;
+        if let Some(c) = self.checkpoints.iter().find(|c| c.height == height) {
+            if c.hash != *hash {
+                return Err(ChainError::CheckpointMismatch {
+                    height,
+                    hash: *hash,
+                    expected: c.hash,
+                });
+            }
+        }
+        let last = height - 1;
+        // Median time past.
+        let mtp = self.window(fork, branch, last, params::MEDIAN_TIME_SPAN as u32);
+        // Fewer than 11 predecessors only exist near genesis; near a later anchor the missing
+        // ones are unknown, so the check waits until 11 are known.
+        let reaches_genesis = self.anchor_height == 0 && last < params::MEDIAN_TIME_SPAN as u32;
+        if mtp.len() == params::MEDIAN_TIME_SPAN || (reaches_genesis && !mtp.is_empty()) {
+            let mut times: Vec<u32> = mtp.iter().map(|h| h.time).collect();
+            times.sort_unstable();
+            let median = times[times.len() / 2];
+            if hdr.time <= median {
+                return Err(ChainError::TimeTooOld {
+                    height,
+                    hash: *hash,
+                    time: hdr.time,
+                    median,
+                });
+            }
+        }
+        if let Some(now) = now {
+            let max = now.saturating_add(params::MAX_FUTURE_BLOCK_TIME);
+            if hdr.time > max {
+                return Err(ChainError::TimeTooNew {
+                    height,
+                    hash: *hash,
+                    time: hdr.time,
+                    max,
+                });
+            }
+        }
+        // Difficulty.
+        let past = self.window(fork, branch, last, params::DGW_PAST_BLOCKS);
+        if let Some(expected) = pow::next_work_required(self.network, last, &past, hdr.time) {
+            if expected != hdr.bits {
+                return Err(ChainError::BadDifficulty {
+                    height,
+                    hash: *hash,
+                    bits: hdr.bits,
+                    expected,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn prune_side(&mut self) {
+        let tip = self.tip_height();
+        let min = tip.saturating_sub(self.max_reorg_depth);
+        self.side.retain(|_, s| s.height > min);
+    }
+
+    /// A compact, versioned snapshot of the active chain for host-side persistence:
+    /// `"DQHC"`, version u16, network u8, anchor height u32, header count u32, the headers
+    /// (80 bytes each, ascending from the anchor), then the SHA256d of everything before.
+    /// Side branches are not included.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SNAPSHOT_HEAD + self.headers.len() * 80 + 32);
+        out.extend_from_slice(&SNAPSHOT_MAGIC);
+        out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+        out.push(network_byte(self.network));
+        out.extend_from_slice(&self.anchor_height.to_le_bytes());
+        out.extend_from_slice(&(self.headers.len() as u32).to_le_bytes());
+        for h in &self.headers {
+            out.extend_from_slice(&h.to_array());
+        }
+        let sum = sha256d(&out);
+        out.extend_from_slice(&sum.0);
+        out
+    }
+
+    /// Loads a snapshot written by [`HeaderChain::to_bytes`] for `network`, rejecting corrupt,
+    /// truncated or wrong-network data, and revalidating every header as
+    /// [`HeaderChain::connect`] would (linkage, PoW, difficulty, times, checkpoints). The first
+    /// header is the trusted anchor; it must still match a checkpoint at its height (genesis at
+    /// height 0) and have valid proof of work.
+    pub fn from_bytes(network: Network, bytes: &[u8]) -> Result<HeaderChain, ChainError> {
+        if bytes.len() < SNAPSHOT_HEAD + 32 {
+            if bytes.len() >= 4 && bytes[..4] != SNAPSHOT_MAGIC {
+                return Err(ChainError::SnapshotMagic);
+            }
+            return Err(ChainError::SnapshotTruncated {
+                needed: SNAPSHOT_HEAD + 32,
+                got: bytes.len(),
+            });
+        }
+        if bytes[..4] != SNAPSHOT_MAGIC {
+            return Err(ChainError::SnapshotMagic);
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != SNAPSHOT_VERSION {
+            return Err(ChainError::SnapshotVersion(version));
+        }
+        if bytes[6] != network_byte(network) {
+            return Err(ChainError::SnapshotNetwork {
+                expected: network_byte(network),
+                found: bytes[6],
+            });
+        }
+        let anchor_height = u32::from_le_bytes([bytes[7], bytes[8], bytes[9], bytes[10]]);
+        let count = u32::from_le_bytes([bytes[11], bytes[12], bytes[13], bytes[14]]) as usize;
+        let needed = count
+            .checked_mul(80)
+            .and_then(|n| n.checked_add(SNAPSHOT_HEAD + 32))
+            .ok_or(ChainError::SnapshotTruncated {
+                needed: usize::MAX,
+                got: bytes.len(),
+            })?;
+        if bytes.len() < needed {
+            return Err(ChainError::SnapshotTruncated {
+                needed,
+                got: bytes.len(),
+            });
+        }
+        if bytes.len() > needed {
+            return Err(ChainError::SnapshotTrailing {
+                extra: bytes.len() - needed,
+            });
+        }
+        let body = &bytes[..needed - 32];
+        if sha256d(body).0[..] != bytes[needed - 32..] {
+            return Err(ChainError::SnapshotChecksum);
+        }
+        if count == 0 {
+            return Err(ChainError::SnapshotEmpty);
+        }
+        anchor_height
+            .checked_add(count as u32 - 1)
+            .ok_or(ChainError::HeightOverflow)?;
+        let headers: Vec<BlockHeader> = body[SNAPSHOT_HEAD..]
+            .chunks_exact(80)
+            .map(|c| {
+                let mut a = [0u8; 80];
+                a.copy_from_slice(c);
+                BlockHeader::from_array(&a)
+            })
+            .collect();
+        let mut chain = HeaderChain::new(network, anchor_height, headers[0]);
+        let anchor_hash = chain.tip_hash;
+        let expected_anchor = if anchor_height == 0 {
+            Some(params::genesis_hash(network))
+        } else {
+            params::checkpoint_at(network, anchor_height)
+        };
+        if let Some(expected) = expected_anchor {
+            if expected != anchor_hash {
+                return Err(ChainError::CheckpointMismatch {
+                    height: anchor_height,
+                    hash: anchor_hash,
+                    expected,
+                });
+            }
+        }
+        pow::check_proof_of_work(&anchor_hash, headers[0].bits, network)
+            .map_err(|e| e.at_height(anchor_height))?;
+        chain.headers.reserve(count - 1);
+        chain.index.reserve(count - 1);
+        for chunk in headers[1..].chunks(SNAPSHOT_CHUNK) {
+            let out = chain.connect(chunk)?;
+            if out.new_headers != chunk.len() || out.side_branch {
+                // Duplicate headers inside a snapshot: not something to_bytes writes.
+                return Err(ChainError::SnapshotChecksum);
+            }
+        }
+        Ok(chain)
+    }
+}
+
+fn network_byte(n: Network) -> u8 {
+    match n {
+        Network::Mainnet => 0,
+        Network::Testnet => 1,
+        Network::Devnet => 2,
+        Network::Regtest => 3,
+    }
+}
+
+impl HeaderIndex for HeaderChain {
+    fn height_of(&self, hash: &Hash256) -> Option<u32> {
+        self.index.get(hash).copied()
+    }
+
+    fn hash_at(&self, height: u32) -> Option<Hash256> {
+        let tip = self.tip_height();
+        if height < self.anchor_height || height > tip {
+            return None;
+        }
+        if height == tip {
+            return Some(self.tip_hash);
+        }
+        self.header_at(height + 1).map(|h| h.prev_block_hash)
+    }
+
+    fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256> {
+        let h = self.index.get(hash)?;
+        self.header_at(*h).map(|hdr| hdr.merkle_root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NET: Network = Network::Regtest;
+    const BITS: u32 = 0x207f_ffff;
+
+    /// Mines a regtest header on `prev` (about two tries per header at the regtest powLimit).
+    fn mine(prev: &BlockHeader, time: u32, bits: u32, tag: u8) -> BlockHeader {
+        let mut h = BlockHeader {
+            version: 0x2000_0000,
+            prev_block_hash: prev.block_hash(),
+            merkle_root: Hash256([tag; 32]),
+            time,
+            bits,
+            nonce: 0,
+        };
+        while pow::check_proof_of_work(&h.block_hash(), bits, NET).is_err() {
+            h.nonce += 1;
+        }
+        h
+    }
+
+    /// `n` headers on `prev`, 150 s apart.
+    fn branch(prev: &BlockHeader, n: usize, tag: u8) -> Vec<BlockHeader> {
+        let mut out: Vec<BlockHeader> = Vec::new();
+        for _ in 0..n {
+            let p = out.last().copied().unwrap_or(*prev);
+            out.push(mine(&p, p.time + 150, BITS, tag));
+        }
+        out
+    }
+
+    fn hashes(hs: &[BlockHeader]) -> Vec<Hash256> {
+        hs.iter().map(|h| h.block_hash()).collect()
+    }
+
+    #[test]
+    fn extend_index_and_locator() {
+        let mut c = HeaderChain::from_genesis(NET);
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 30, 1);
+        let out = c.connect(&a).unwrap();
+        assert_eq!(out.new_headers, 30);
+        assert_eq!(out.tip_height, 30);
+        assert_eq!(c.tip(), (30, a[29].block_hash()));
+        assert_eq!(c.len(), 31);
+        assert!(!c.is_empty());
+        for (i, h) in a.iter().enumerate() {
+            let hash = h.block_hash();
+            assert_eq!(c.height_of(&hash), Some(i as u32 + 1));
+            assert_eq!(c.hash_at(i as u32 + 1), Some(hash));
+            assert_eq!(c.merkle_root_of(&hash), Some(Hash256([1; 32])));
+        }
+        assert_eq!(c.hash_at(0), Some(params::genesis_hash(NET)));
+        assert_eq!(c.hash_at(31), None);
+        let loc = c.locator();
+        let heights: Vec<u32> = loc.iter().map(|h| c.height_of(h).unwrap()).collect();
+        assert_eq!(
+            heights,
+            vec![30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 19, 15, 7, 0]
+        );
+        // Overlapping batch: only the unknown tail is new.
+        let more = branch(&a[29], 3, 1);
+        let mut overlap = a[25..].to_vec();
+        overlap.extend_from_slice(&more);
+        assert_eq!(c.connect(&overlap).unwrap().new_headers, 3);
+        assert_eq!(c.connect(&[]).unwrap().new_headers, 0);
+    }
+
+    #[test]
+    fn reorg_by_work_and_back() {
+        let g = params::genesis_header(NET);
+        let mut c = HeaderChain::from_genesis(NET);
+        let a = branch(&g, 10, 1);
+        c.connect(&a).unwrap();
+        // Shorter competing branch (equal work at best): kept on the side.
+        let s = branch(&a[7], 2, 3);
+        let out = c.connect(&s).unwrap();
+        assert!(out.side_branch && out.reorg.is_none());
+        assert_eq!(out.tip_height, 10);
+        assert_eq!(c.side_len(), 2);
+        // Branch B from height 5 with 7 headers (tip 12) wins.
+        let b = branch(&a[4], 7, 2);
+        let out = c.connect(&b[..5]).unwrap(); // height 10: equal work, stays on the side
+        assert!(out.side_branch);
+        let out = c.connect(&b[5..]).unwrap(); // extends the side branch past the tip
+        assert_eq!(out.tip_height, 12);
+        assert_eq!(out.tip_hash, b[6].block_hash());
+        assert_eq!(
+            out.reorg,
+            Some(Reorg {
+                fork_height: 5,
+                disconnected: hashes(&a[5..])
+            })
+        );
+        assert_eq!(c.hash_at(6), Some(b[0].block_hash()));
+        assert_eq!(c.height_of(&a[9].block_hash()), None);
+        // A extended by 3 (tip 13) takes over again; its blocks come back from the side map.
+        let a2 = branch(&a[9], 3, 1);
+        let out = c.connect(&a2).unwrap();
+        assert_eq!(out.tip_height, 13);
+        assert_eq!(
+            out.reorg,
+            Some(Reorg {
+                fork_height: 5,
+                disconnected: hashes(&b)
+            })
+        );
+        assert_eq!(c.hash_at(10), Some(a[9].block_hash()));
+        assert_eq!(c.hash_at(13), Some(a2[2].block_hash()));
+        // Snapshot of the active chain survives the reorgs.
+        let back = HeaderChain::from_bytes(NET, &c.to_bytes()).unwrap();
+        assert_eq!(back.tip(), c.tip());
+        assert_eq!(back.side_len(), 0);
+    }
+
+    #[test]
+    fn side_branches_are_pruned() {
+        let g = params::genesis_header(NET);
+        let mut c = HeaderChain::from_genesis(NET).with_max_reorg_depth(5);
+        let a = branch(&g, 10, 1);
+        c.connect(&a).unwrap();
+        c.connect(&branch(&a[6], 1, 2)).unwrap();
+        assert_eq!(c.side_len(), 1);
+        c.connect(&branch(&a[9], 4, 1)).unwrap();
+        assert_eq!(c.side_len(), 0);
+    }
+
+    #[test]
+    fn invalid_headers_rejected_chain_unchanged() {
+        let g = params::genesis_header(NET);
+        let mut c = HeaderChain::from_genesis(NET);
+        let a = branch(&g, 12, 1);
+        c.connect(&a).unwrap();
+        let snap = c.to_bytes();
+        let tip = a[11];
+
+        // Wrong bits (valid PoW for them, but regtest never retargets).
+        let bad = mine(&tip, tip.time + 150, 0x2000_ffff, 9);
+        assert!(matches!(
+            c.connect(&[bad]).unwrap_err(),
+            ChainError::BadDifficulty {
+                height: 13,
+                bits: 0x2000_ffff,
+                expected: BITS,
+                ..
+            }
+        ));
+        // Hash above target.
+        let mut hi = mine(&tip, tip.time + 150, BITS, 9);
+        while pow::check_proof_of_work(&hi.block_hash(), BITS, NET).is_ok() {
+            hi.nonce += 1;
+        }
+        assert!(matches!(
+            c.connect(&[hi]).unwrap_err(),
+            ChainError::HighHash { height: 13, .. }
+        ));
+        // Time not after the median of the last 11.
+        let old = mine(&tip, a[6].time, BITS, 9);
+        assert!(matches!(
+            c.connect(&[old]).unwrap_err(),
+            ChainError::TimeTooOld { height: 13, .. }
+        ));
+        // Too far in the future for the caller's clock.
+        let future = mine(&tip, tip.time + 3 * 3600, BITS, 9);
+        assert!(matches!(
+            c.connect_at(&[future], Some(tip.time)).unwrap_err(),
+            ChainError::TimeTooNew { height: 13, .. }
+        ));
+        // Checkpoint mismatch.
+        let next = mine(&tip, tip.time + 150, BITS, 9);
+        let mut strict = c.clone().with_checkpoints(vec![Checkpoint {
+            height: 13,
+            hash: Hash256([5; 32]),
+        }]);
+        assert!(matches!(
+            strict.connect(&[next]).unwrap_err(),
+            ChainError::CheckpointMismatch { height: 13, .. }
+        ));
+        // Unknown parent and broken linkage.
+        let orphan = mine(&next, next.time + 150, BITS, 9);
+        assert!(matches!(
+            c.connect(&[orphan]).unwrap_err(),
+            ChainError::UnknownParent { .. }
+        ));
+        assert!(matches!(
+            c.connect(&[next, next]).unwrap_err(),
+            ChainError::NotLinked { index: 1, .. }
+        ));
+        // A valid batch with one bad header at the end: nothing is kept.
+        let mut batch = branch(&tip, 4, 1);
+        batch[3].bits = 0x2000_ffff;
+        assert!(c.connect(&batch).is_err());
+        assert_eq!(c.to_bytes(), snap);
+        assert_eq!(c.side_len(), 0);
+        // Reorg limits.
+        let mut shallow = c.clone().with_max_reorg_depth(3);
+        let deep = branch(&a[5], 10, 7);
+        assert!(matches!(
+            shallow.connect(&deep).unwrap_err(),
+            ChainError::ForkTooDeep {
+                fork_height: 6,
+                depth: 6,
+                max: 3
+            }
+        ));
+        let mut cp = c.clone().with_checkpoints(vec![Checkpoint {
+            height: 8,
+            hash: a[7].block_hash(),
+        }]);
+        assert!(matches!(
+            cp.connect(&deep).unwrap_err(),
+            ChainError::ForkBeforeCheckpoint {
+                fork_height: 6,
+                checkpoint_height: 8
+            }
+        ));
+        assert_eq!(c.to_bytes(), snap);
+    }
+
+    #[test]
+    fn anchored_chain_rejects_forks_below_anchor() {
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 40, 1);
+        let mut c = HeaderChain::new(NET, 5, a[4]);
+        assert_eq!(c.anchor_height(), 5);
+        c.connect(&a[5..]).unwrap();
+        assert_eq!(c.tip(), (40, a[39].block_hash()));
+        assert_eq!(c.hash_at(4), None);
+        assert_eq!(*c.locator().last().unwrap(), a[4].block_hash());
+        let rival = mine(&a[3], a[3].time + 151, BITS, 8);
+        assert!(matches!(
+            c.connect(&[rival]).unwrap_err(),
+            ChainError::ForkBelowAnchor {
+                anchor_height: 5,
+                ..
+            }
+        ));
+        let back = HeaderChain::from_bytes(NET, &c.to_bytes()).unwrap();
+        assert_eq!(back.tip(), c.tip());
+        assert_eq!(back.anchor_height(), 5);
+    }
+
+    #[test]
+    fn median_time_past_uses_full_window_only() {
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 5, 1);
+        // Height 6 with a time below its parent's but above the median of heights 0..=5.
+        let t = g.time + 500;
+        let six = mine(&a[4], t, BITS, 1);
+        let mut from_genesis = HeaderChain::from_genesis(NET);
+        from_genesis.connect(&a).unwrap();
+        from_genesis.clone().connect(&[six]).unwrap();
+        let too_old = mine(&a[4], g.time + 450, BITS, 1);
+        assert!(matches!(
+            from_genesis.connect(&[too_old]).unwrap_err(),
+            ChainError::TimeTooOld { height: 6, median, .. } if median == g.time + 450
+        ));
+        // Anchored at 5: the predecessors are unknown, so the header is accepted.
+        let mut anchored = HeaderChain::new(NET, 5, a[4]);
+        anchored.connect(&[six]).unwrap();
+    }
+
+    #[test]
+    fn snapshot_errors() {
+        let c = HeaderChain::from_genesis(NET);
+        let b = c.to_bytes();
+        assert_eq!(HeaderChain::from_bytes(NET, &b).unwrap().tip(), c.tip());
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &[]).unwrap_err(),
+            ChainError::SnapshotTruncated { needed: 47, got: 0 }
+        );
+        let mut v = b.clone();
+        v[4] = 9;
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &v).unwrap_err(),
+            ChainError::SnapshotVersion(9)
+        );
+        // Zero headers with a valid checksum.
+        let mut e = b[..15].to_vec();
+        e[11..15].copy_from_slice(&0u32.to_le_bytes());
+        let sum = sha256d(&e);
+        e.extend_from_slice(&sum.0);
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &e).unwrap_err(),
+            ChainError::SnapshotEmpty
+        );
+        // A huge header count does not allocate or panic.
+        let mut huge = b.clone();
+        huge[11..15].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            HeaderChain::from_bytes(NET, &huge).unwrap_err(),
+            ChainError::SnapshotTruncated { .. }
+        ));
+    }
+}
