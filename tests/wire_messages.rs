@@ -855,7 +855,6 @@ proptest! {
                 prop_assert!(r.payload.len() <= MAX_LARGE_MESSAGE_SIZE);
                 let _ = Message::from_raw(&r, P);
             }
-            }
         }
     }
 }
