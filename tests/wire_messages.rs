@@ -412,6 +412,20 @@ fn version_optional_fields_and_limits() {
     assert_eq!(s.relay, None);
     // A partial challenge is an error.
     assert!(Message::decode("version", &full[..full.len() - 10], P).is_err());
+    // A non-UTF-8 user agent of the maximum length is sanitized byte for byte.
+    let mut raw = full[..80].to_vec();
+    raw.extend_from_slice(&[0xfd, 0x00, 0x01]);
+    raw.extend_from_slice(&[0xff; 256]);
+    raw.extend_from_slice(&0i32.to_le_bytes());
+    let Message::Version(s) = Message::decode("version", &raw, P).unwrap() else {
+        panic!()
+    };
+    assert_eq!(s.user_agent, "?".repeat(256));
+    let again = Message::Version(s.clone()).encode_payload(P);
+    assert_eq!(
+        Message::decode("version", &again, P).unwrap(),
+        Message::Version(s)
+    );
     // User agent over 256 bytes is rejected.
     let mut long = v;
     long.user_agent = "x".repeat(257);
@@ -795,6 +809,19 @@ proptest! {
     ) {
         let _ = Message::decode(KNOWN_COMMANDS[ci], &data, VERSIONS[pi]);
         let _ = decode_headers2(&data, VERSIONS[pi]);
+    }
+
+    #[test]
+    fn whatever_decodes_reencodes_stably(
+        data in prop::collection::vec(any::<u8>(), 0..400),
+        ci in 0usize..KNOWN_COMMANDS.len(),
+        pi in 0usize..VERSIONS.len(),
+    ) {
+        let (cmd, p) = (KNOWN_COMMANDS[ci], VERSIONS[pi]);
+        if let Ok(m) = Message::decode(cmd, &data, p) {
+            let again = m.encode_payload(p);
+            prop_assert_eq!(Message::decode(cmd, &again, p).unwrap(), m);
+        }
     }
 
     #[test]

@@ -145,7 +145,8 @@ pub struct VersionMessage {
     pub addr_from: NetAddress,
     /// Nonce for self-connection detection.
     pub nonce: u64,
-    /// User agent (≤ 256 bytes; decoded lossily as UTF-8).
+    /// User agent (≤ 256 bytes). Kept as received when it is UTF-8; otherwise every byte that is
+    /// not printable ASCII becomes `?`.
     pub user_agent: String,
     /// Sender's best height.
     pub start_height: i32,
@@ -224,7 +225,21 @@ fn limited_string(
             format!("{} bytes at byte {at} (max {max})", b.len()),
         ));
     }
-    Ok(String::from_utf8_lossy(b).into_owned())
+    Ok(match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        // Not UTF-8: replace every non-printable-ASCII byte by '?', one byte for one byte, so
+        // the re-encoded string never exceeds the limit it was checked against.
+        Err(_) => b
+            .iter()
+            .map(|&c| {
+                if (0x20..0x7f).contains(&c) {
+                    c as char
+                } else {
+                    '?'
+                }
+            })
+            .collect(),
+    })
 }
 
 fn bounded_count(
@@ -472,7 +487,7 @@ pub struct Reject {
     pub message: String,
     /// Reject code.
     pub code: u8,
-    /// Human-readable reason (≤ 111 bytes).
+    /// Human-readable reason (≤ 111 bytes; non-UTF-8 sanitized as for the user agent).
     pub reason: String,
     /// Hash of the rejected object, present for `block` and `tx` rejects.
     pub data: Option<Hash256>,
