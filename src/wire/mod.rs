@@ -8,13 +8,20 @@
 
 pub mod codec;
 pub mod commitment;
+pub mod frame;
 pub mod header;
+pub mod headers2;
+pub mod locks;
+pub mod message;
 pub mod mnlistdiff;
 pub mod qrinfo;
 pub mod sml_entry;
 pub mod tx;
 
 pub use codec::{BitSet, Decode, Encode, Reader, Writer};
+pub use frame::{encode_frame, FrameDecoder, FrameError, RawMessage, MAX_MESSAGE_SIZE};
+pub use locks::{ClSig, IsDLock, OutPoint};
+pub use message::Message;
 
 /// Protocol version constants (PROTOCOL.md §1.3).
 pub mod version {

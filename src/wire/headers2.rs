@@ -1,0 +1,346 @@
+//! Compressed headers (`headers2`, DIP-0025; PROTOCOL.md §1.7).
+//!
+//! Decoding is two steps: [`decode_headers2`] parses the payload into [`CompressedHeader`]s (the
+//! fields actually present, as selected by each bitfield), and [`decompress_headers`] rebuilds
+//! full [`BlockHeader`]s, which needs the previous header of the message (X11 hash, time, bits)
+//! and the per-message most-recently-used list of up to 7 versions. [`compress_headers`] is the
+//! inverse; its output decompresses to exactly its input.
+
+use super::codec::{Reader, Writer};
+use super::header::BlockHeader;
+use super::version::INCREASE_MAX_HEADERS2_VERSION;
+use super::WireError;
+use crate::hashes::Hash256;
+
+/// Maximum headers in a `headers2` message below protocol 70235 (and in any `headers`).
+pub const MAX_HEADERS: usize = 2000;
+
+/// Maximum headers in a `headers2` message at protocol ≥ 70235.
+pub const MAX_HEADERS2_V2: usize = 8000;
+
+/// Size of the most-recently-used version list.
+pub const VERSION_CACHE_SIZE: usize = 7;
+
+/// Smallest encoded compressed header: bitfield, merkle root, 2-byte time offset, nonce.
+pub const MIN_COMPRESSED_HEADER_SIZE: usize = 1 + 32 + 2 + 4;
+
+const PREV_PRESENT: u8 = 1 << 3;
+const TIME_PRESENT: u8 = 1 << 4;
+const BITS_PRESENT: u8 = 1 << 5;
+const VERSION_MASK: u8 = 0b111;
+
+/// The maximum number of headers in a `headers2` message at protocol version `p`.
+pub fn max_headers2(p: u32) -> usize {
+    if p >= INCREASE_MAX_HEADERS2_VERSION {
+        MAX_HEADERS2_V2
+    } else {
+        MAX_HEADERS
+    }
+}
+
+/// How a compressed header carries its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeaderVersion {
+    /// The full version follows the bitfield (bitfield bits 0–2 = 0).
+    Full(i32),
+    /// Index 1..=7 into the most-recently-used version list (1 = most recent).
+    Cached(u8),
+}
+
+/// How a compressed header carries its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeaderTime {
+    /// The full time (bitfield bit 4 set).
+    Full(u32),
+    /// Offset from the previous header's time (bit 4 clear).
+    Offset(i16),
+}
+
+/// One header of a `headers2` message as encoded: absent fields are `None` / cached / offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CompressedHeader {
+    /// Version, full or by cache index.
+    pub version: HeaderVersion,
+    /// Previous block hash, `None` when it is the hash of the previous header (bit 3 clear).
+    pub prev_block_hash: Option<Hash256>,
+    /// Merkle root (always present).
+    pub merkle_root: Hash256,
+    /// Time, full or as an offset.
+    pub time: HeaderTime,
+    /// Difficulty bits, `None` when equal to the previous header's (bit 5 clear).
+    pub bits: Option<u32>,
+    /// Nonce (always present).
+    pub nonce: u32,
+}
+
+impl CompressedHeader {
+    /// The bitfield byte describing which fields are present.
+    pub fn bitfield(&self) -> u8 {
+        let mut b = match self.version {
+            HeaderVersion::Full(_) => 0,
+            HeaderVersion::Cached(k) => k & VERSION_MASK,
+        };
+        if self.prev_block_hash.is_some() {
+            b |= PREV_PRESENT;
+        }
+        if matches!(self.time, HeaderTime::Full(_)) {
+            b |= TIME_PRESENT;
+        }
+        if self.bits.is_some() {
+            b |= BITS_PRESENT;
+        }
+        b
+    }
+
+    /// A header with every field present.
+    pub fn full(h: &BlockHeader) -> Self {
+        CompressedHeader {
+            version: HeaderVersion::Full(h.version),
+            prev_block_hash: Some(h.prev_block_hash),
+            merkle_root: h.merkle_root,
+            time: HeaderTime::Full(h.time),
+            bits: Some(h.bits),
+            nonce: h.nonce,
+        }
+    }
+
+    /// Appends the encoding.
+    pub fn encode(&self, w: &mut Writer) {
+        w.u8(self.bitfield());
+        if let HeaderVersion::Full(v) = self.version {
+            w.i32_le(v);
+        }
+        if let Some(h) = &self.prev_block_hash {
+            w.hash(h);
+        }
+        w.hash(&self.merkle_root);
+        match self.time {
+            HeaderTime::Full(t) => w.u32_le(t),
+            HeaderTime::Offset(o) => w.i16_le(o),
+        }
+        if let Some(b) = self.bits {
+            w.u32_le(b);
+        }
+        w.u32_le(self.nonce);
+    }
+
+    /// Reads one compressed header. Bitfield bits 6–7 are ignored, as Core does.
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        let bf = r.u8()?;
+        let version = match bf & VERSION_MASK {
+            0 => HeaderVersion::Full(r.i32_le()?),
+            k => HeaderVersion::Cached(k),
+        };
+        let prev_block_hash = if bf & PREV_PRESENT != 0 {
+            Some(r.hash()?)
+        } else {
+            None
+        };
+        let merkle_root = r.hash()?;
+        let time = if bf & TIME_PRESENT != 0 {
+            HeaderTime::Full(r.u32_le()?)
+        } else {
+            HeaderTime::Offset(r.i16_le()?)
+        };
+        let bits = if bf & BITS_PRESENT != 0 {
+            Some(r.u32_le()?)
+        } else {
+            None
+        };
+        Ok(CompressedHeader {
+            version,
+            prev_block_hash,
+            merkle_root,
+            time,
+            bits,
+            nonce: r.u32_le()?,
+        })
+    }
+}
+
+/// Parses a `headers2` payload for protocol version `p`: compactSize count (≤ 2000, or ≤ 8000
+/// when `p` ≥ 70235), then the compressed headers; every byte must be used.
+pub fn decode_headers2(payload: &[u8], p: u32) -> Result<Vec<CompressedHeader>, WireError> {
+    let mut r = Reader::new(payload, p);
+    let at = r.position();
+    let n = r.read_count(MIN_COMPRESSED_HEADER_SIZE)?;
+    if n > max_headers2(p) {
+        return Err(WireError::invalid(
+            "headers2 count",
+            format!("{n} headers at byte {at} (max {})", max_headers2(p)),
+        ));
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(CompressedHeader::decode(&mut r)?);
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// Encodes compressed headers as a `headers2` payload.
+pub fn encode_headers2(headers: &[CompressedHeader]) -> Vec<u8> {
+    let mut w = Writer::new(0);
+    w.compact_size(headers.len() as u64);
+    for h in headers {
+        h.encode(&mut w);
+    }
+    w.into_bytes()
+}
+
+fn push_version(list: &mut Vec<i32>, v: i32) {
+    list.insert(0, v);
+    list.truncate(VERSION_CACHE_SIZE);
+}
+
+/// Rebuilds full headers from one `headers2` message.
+///
+/// `prev` is the header preceding the first one; it is only consulted when the first header
+/// omits a field (Core always sends the first header of a message uncompressed; without `prev`
+/// such a message is an error here rather than Core's zero-filled, invalid header). The version
+/// list starts empty for every message, as in Core, so a cached version that is not in the list
+/// is an error.
+pub fn decompress_headers(
+    headers: &[CompressedHeader],
+    prev: Option<&BlockHeader>,
+) -> Result<Vec<BlockHeader>, WireError> {
+    let mut out: Vec<BlockHeader> = Vec::with_capacity(headers.len());
+    let mut list: Vec<i32> = Vec::with_capacity(VERSION_CACHE_SIZE + 1);
+    let mut prev_hdr: Option<BlockHeader> = prev.copied();
+    for (i, c) in headers.iter().enumerate() {
+        let version = match c.version {
+            HeaderVersion::Full(v) => {
+                push_version(&mut list, v);
+                v
+            }
+            HeaderVersion::Cached(k) => {
+                let idx = (k as usize).wrapping_sub(1);
+                if idx >= list.len() {
+                    return Err(WireError::invalid(
+                        "headers2 version",
+                        format!(
+                            "header {i}: version index {k} not in the list of {}",
+                            list.len()
+                        ),
+                    ));
+                }
+                let v = list.remove(idx);
+                list.insert(0, v);
+                v
+            }
+        };
+        let need_prev = || {
+            WireError::invalid(
+                "headers2",
+                format!("header {i} omits a field but there is no previous header"),
+            )
+        };
+        let prev_block_hash = match c.prev_block_hash {
+            Some(h) => h,
+            None => prev_hdr.as_ref().ok_or_else(need_prev)?.block_hash(),
+        };
+        let time = match c.time {
+            HeaderTime::Full(t) => t,
+            HeaderTime::Offset(o) => prev_hdr
+                .as_ref()
+                .ok_or_else(need_prev)?
+                .time
+                .wrapping_add_signed(o as i32),
+        };
+        let bits = match c.bits {
+            Some(b) => b,
+            None => prev_hdr.as_ref().ok_or_else(need_prev)?.bits,
+        };
+        let h = BlockHeader {
+            version,
+            prev_block_hash,
+            merkle_root: c.merkle_root,
+            time,
+            bits,
+            nonce: c.nonce,
+        };
+        out.push(h);
+        prev_hdr = Some(h);
+    }
+    Ok(out)
+}
+
+/// Compresses consecutive headers for one `headers2` message: the first is sent in full; each
+/// later one omits the previous hash when it links to its predecessor, sends the time as an i16
+/// offset when it fits, omits equal bits and uses the version list. Decompressing the result
+/// (with no `prev`) gives back `headers` exactly.
+pub fn compress_headers(headers: &[BlockHeader]) -> Vec<CompressedHeader> {
+    let mut out = Vec::with_capacity(headers.len());
+    let mut list: Vec<i32> = Vec::with_capacity(VERSION_CACHE_SIZE + 1);
+    let mut prev: Option<(&BlockHeader, Hash256)> = None;
+    for h in headers {
+        let Some((p, p_hash)) = prev else {
+            push_version(&mut list, h.version);
+            out.push(CompressedHeader::full(h));
+            prev = Some((h, h.block_hash()));
+            continue;
+        };
+        let version = match list.iter().position(|&v| v == h.version) {
+            Some(idx) => {
+                let v = list.remove(idx);
+                list.insert(0, v);
+                HeaderVersion::Cached(idx as u8 + 1)
+            }
+            None => {
+                push_version(&mut list, h.version);
+                HeaderVersion::Full(h.version)
+            }
+        };
+        let diff = h.time as i64 - p.time as i64;
+        let time = match i16::try_from(diff) {
+            Ok(o) => HeaderTime::Offset(o),
+            Err(_) => HeaderTime::Full(h.time),
+        };
+        out.push(CompressedHeader {
+            version,
+            prev_block_hash: (h.prev_block_hash != p_hash).then_some(h.prev_block_hash),
+            merkle_root: h.merkle_root,
+            time,
+            bits: (h.bits != p.bits).then_some(h.bits),
+            nonce: h.nonce,
+        });
+        prev = Some((h, h.block_hash()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: usize) -> Vec<BlockHeader> {
+        let mut v: Vec<BlockHeader> = Vec::new();
+        for i in 0..n {
+            let prev = v.last().map(|h| h.block_hash()).unwrap_or_default();
+            v.push(BlockHeader {
+                version: [0x2000_0000, 0x2000_0004, 3, 4, 5, 6, 7, 8, 9][i % 9],
+                prev_block_hash: prev,
+                merkle_root: Hash256([i as u8; 32]),
+                time: 1_600_000_000 + (i as u32) * 150 + if i == 5 { 70_000 } else { 0 },
+                bits: 0x1e0f_fff0 + (i as u32 / 3),
+                nonce: i as u32,
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn compress_round_trip() {
+        let hs = chain(40);
+        let c = compress_headers(&hs);
+        assert!(c[1].prev_block_hash.is_none());
+        let payload = encode_headers2(&c);
+        let d = decode_headers2(&payload, 70230).unwrap();
+        assert_eq!(d, c);
+        assert_eq!(decompress_headers(&d, None).unwrap(), hs);
+        // Without the first header, the rest need the context.
+        assert!(decompress_headers(&d[1..], None).is_err());
+        let tail = decompress_headers(&compress_headers(&hs[1..]), None).unwrap();
+        assert_eq!(tail, hs[1..]);
+    }
+}
