@@ -142,3 +142,50 @@ fn unreadable_and_undecodable_inputs_exit_non_zero() {
     assert_eq!(code, 1);
     assert_eq!(j["result"]["passed"], false);
 }
+
+#[test]
+fn headers_message_and_clsig_verify_and_tampering_is_caught() {
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let headers = dir.join("testnet/headers/headers_msg_testnet_903776_905775.bin");
+    let (code, j) = run(&["verify", headers.to_str().unwrap(), "--network", "testnet"]);
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["type"], "headers");
+    assert_eq!(j["count"], 2000);
+    // Change one nonce: that header's X11 hash no longer meets its target and the next
+    // header no longer links to it.
+    let mut bytes = std::fs::read(&headers).unwrap();
+    let at = 3 + 1000 * 81 + 76; // compactSize(2000) = 3 bytes; 81 bytes per header entry
+    bytes[at] ^= 0x55;
+    let tmp = std::env::temp_dir().join(format!("dqs_cli_headers_{}.bin", std::process::id()));
+    std::fs::write(&tmp, &bytes).unwrap();
+    let (code, j) = run(&[
+        "verify",
+        tmp.to_str().unwrap(),
+        "--type",
+        "headers",
+        "--network",
+        "testnet",
+    ]);
+    std::fs::remove_file(&tmp).ok();
+    assert_eq!(code, 1, "{j:#}");
+    let failed: Vec<&str> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(failed.iter().any(|c| c.contains("link")), "{failed:?}");
+
+    let clsig = dir.join("testnet/locks/clsig_testnet_905775.bin");
+    let (code, j) = run(&["verify", clsig.to_str().unwrap()]);
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["type"], "clsig");
+    assert_eq!(j["height"], 905775);
+    assert_eq!(
+        j["block_hash"],
+        "000000e832ac791591489ccfbb531ace828e1465b68b203158c9974c4c2b23b5"
+    );
+}

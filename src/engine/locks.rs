@@ -78,16 +78,6 @@ impl Engine {
         self.lists.get(hash).map(|l| l.as_ref())
     }
 
-    fn validated_in(&self, list: &MasternodeList, llmq_type: u8) -> Vec<Result<&ValidatedQuorum, Hash256>> {
-        list.quorums_of_type(llmq_type)
-            .map(|c| {
-                self.quorums
-                    .get(&(llmq_type, c.quorum_hash))
-                    .ok_or(c.quorum_hash)
-            })
-            .collect()
-    }
-
     /// Verifies a ChainLock (§9.1): quorum set of the ChainLocks type at `height − 8`, the
     /// quorum with the smallest `SHA256d(type ‖ quorumHash ‖ requestId)`, basic-scheme signature
     /// over `SHA256d(type ‖ quorumHash ‖ requestId ‖ blockHash)`.
@@ -116,25 +106,13 @@ impl Engine {
             ));
         };
         let request_id = clsig.request_id();
-        let mut best: Option<(Hash256, Result<&ValidatedQuorum, Hash256>)> = None;
-        for q in self.validated_in(list, cl_type) {
-            let qh = match &q {
-                Ok(v) => v.info.quorum_hash,
-                Err(h) => *h,
-            };
-            let order = sha256d_parts(&[&[cl_type], &qh.0, &request_id.0]);
-            if best.as_ref().is_none_or(|(b, _)| order < *b) {
-                best = Some((order, q));
-            }
-        }
-        let quorum = match best {
-            None => return LockVerdict::CannotVerify("the ChainLocks quorum set is empty".into()),
-            Some((_, Err(h))) => {
-                return LockVerdict::CannotVerify(format!(
-                    "selected quorum {h} is not validated yet"
-                ))
-            }
-            Some((_, Ok(q))) => q,
+        let Some(selected) = select_non_rotated_quorum(list, cl_type, &request_id) else {
+            return LockVerdict::CannotVerify("the ChainLocks quorum set is empty".into());
+        };
+        let Some(quorum) = self.quorums.get(&(cl_type, selected)) else {
+            return LockVerdict::CannotVerify(format!(
+                "selected quorum {selected} is not validated yet"
+            ));
         };
         let sign_hash = clsig.sign_hash(cl_type, &quorum.info.quorum_hash);
         check_signature(quorum, &sign_hash, &clsig.signature)
@@ -212,6 +190,24 @@ impl Engine {
         }
         last
     }
+}
+
+/// The quorum of a non-rotated type that must sign `request_id` given the active set in `list`
+/// (§9.1 step 3, DIP-0007): the smallest `SHA256d(type ‖ quorumHash ‖ requestId)`.
+pub fn select_non_rotated_quorum(
+    list: &MasternodeList,
+    llmq_type: u8,
+    request_id: &Hash256,
+) -> Option<Hash256> {
+    list.quorums_of_type(llmq_type)
+        .map(|c| {
+            (
+                sha256d_parts(&[&[llmq_type], &c.quorum_hash.0, &request_id.0]),
+                c.quorum_hash,
+            )
+        })
+        .min()
+        .map(|(_, h)| h)
 }
 
 fn check_signature(quorum: &ValidatedQuorum, msg: &Hash256, sig: &[u8; 96]) -> LockVerdict {

@@ -8,10 +8,10 @@
 //! a feed that fails leaves the engine exactly as it was, so nothing that failed validation is
 //! ever stored.
 
-// mod locks;
+mod locks;
 mod missing;
 
-// pub use locks::{LockFailure, LockVerdict};
+pub use locks::{select_non_rotated_quorum, LockFailure, LockVerdict};
 pub use missing::MissingLists;
 
 use crate::chain::HeaderIndex;

@@ -1,10 +1,13 @@
 //! `dash-qrsync verify`: offline decoding and verification of captured Dash payloads.
 
 use crate::quorums::{self, OfflineHeaders, OfflineLists};
-use dash_qrsync::chain::HeaderIndex;
+use dash_qrsync::chain::{pow, HeaderIndex};
 use dash_qrsync::hashes::Hash256;
 use dash_qrsync::network::Network;
+use dash_qrsync::quorum::bls::{Scheme, Signature};
 use dash_qrsync::sml::{DiffCheck, MasternodeList};
+use dash_qrsync::wire::locks::{ClSig, IsDLock};
+use dash_qrsync::wire::message::Message;
 use dash_qrsync::wire::mnlistdiff::MnListDiff;
 use dash_qrsync::wire::qrinfo::QrInfo;
 use dash_qrsync::wire::version::ALL_LAYOUTS;
@@ -211,6 +214,166 @@ fn unwrap_input(raw: Vec<u8>, checks: &mut Checks) -> Input {
     }
 }
 
+/// A `headers` payload: linkage, X11 proof of work, and difficulty (DGW, assuming the batch is
+/// above the DGW activation height) for every header with 24 predecessors in the batch.
+fn verify_headers(
+    payload: &[u8],
+    protocols: &[u32],
+    network: Network,
+    checks: &mut Checks,
+) -> Value {
+    let p = protocols[0];
+    let headers = match Message::decode("headers", payload, p) {
+        Ok(Message::Headers(h)) => h,
+        Ok(_) => unreachable!("the headers command decodes to Message::Headers"),
+        Err(e) => {
+            checks.add("decode headers", false, e.to_string());
+            return json!({"type": "headers"});
+        }
+    };
+    checks.add(
+        "decode to the last byte",
+        true,
+        format!("{} headers", headers.len()),
+    );
+    let hashes: Vec<Hash256> = headers.iter().map(|h| h.block_hash()).collect();
+    let unlinked = (1..headers.len())
+        .filter(|&i| headers[i].prev_block_hash != hashes[i - 1])
+        .count();
+    checks.add(
+        "headers link to each other",
+        unlinked == 0,
+        format!("{unlinked} breaks"),
+    );
+    let bad_pow: Vec<String> = headers
+        .iter()
+        .zip(&hashes)
+        .filter_map(|(h, hash)| pow::check_proof_of_work(hash, h.bits, network).err())
+        .map(|e| e.to_string())
+        .take(5)
+        .collect();
+    checks.add(
+        "proof of work (X11 hash below target)",
+        bad_pow.is_empty(),
+        json!(bad_pow),
+    );
+    let n = dash_qrsync::chain::params::DGW_PAST_BLOCKS as usize;
+    let assumed_height = dash_qrsync::chain::params::dgw_height(network) + n as u32;
+    let mut dgw_checked = 0;
+    let mut dgw_bad = 0;
+    for i in n..headers.len() {
+        if let Some(expected) =
+            pow::next_work_required(network, assumed_height, &headers[..i], headers[i].time)
+        {
+            dgw_checked += 1;
+            if expected != headers[i].bits {
+                dgw_bad += 1;
+            }
+        }
+    }
+    if dgw_checked > 0 {
+        checks.add(
+            "difficulty (DGW) of headers with 24 predecessors in the batch",
+            dgw_bad == 0,
+            format!("{dgw_checked} checked, {dgw_bad} wrong"),
+        );
+    } else {
+        checks.skip(
+            "difficulty (DGW)",
+            "fewer than 25 headers, or a network without retargeting rules",
+        );
+    }
+    json!({
+        "type": "headers",
+        "protocol_version": p,
+        "count": headers.len(),
+        "first_hash": hashes.first().map(|h| h.to_string()),
+        "last_hash": hashes.last().map(|h| h.to_string()),
+        "first_prev_hash": headers.first().map(|h| h.prev_block_hash.to_string()),
+    })
+}
+
+/// A `clsig`: decoding, signature encoding, request id. The signature itself needs the
+/// ChainLocks quorum set at height − 8, which a single message does not carry.
+fn verify_clsig(payload: &[u8], protocols: &[u32], network: Network, checks: &mut Checks) -> Value {
+    let (cl, p) = match decode_first::<ClSig>(payload, protocols) {
+        Ok(v) => v,
+        Err(e) => {
+            checks.add("decode clsig", false, e);
+            return json!({"type": "clsig"});
+        }
+    };
+    checks.add(
+        "decode to the last byte",
+        true,
+        format!("{} bytes", payload.len()),
+    );
+    checks.add(
+        "height is signable (≥ 8)",
+        cl.height >= 8,
+        cl.height.to_string(),
+    );
+    let sig = Signature::from_bytes(&cl.signature, Scheme::Basic);
+    checks.add(
+        "signature is a valid BLS12-381 G2 point (basic scheme)",
+        sig.is_ok(),
+        sig.err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+    checks.skip(
+        "signature against the ChainLocks quorum",
+        "needs the quorum set at height − 8 (the library verifies it during sync)",
+    );
+    json!({
+        "type": "clsig",
+        "protocol_version": p,
+        "height": cl.height,
+        "block_hash": cl.block_hash.to_string(),
+        "request_id": cl.request_id().to_string(),
+        "chainlocks_llmq_type": dash_qrsync::quorum::params::LlmqConfig::for_network(network).chainlocks,
+    })
+}
+
+/// An `isdlock`: decoding, Core's trivial validity, signature encoding, request id.
+fn verify_isdlock(payload: &[u8], protocols: &[u32], checks: &mut Checks) -> Value {
+    let (lock, p) = match decode_first::<IsDLock>(payload, protocols) {
+        Ok(v) => v,
+        Err(e) => {
+            checks.add("decode isdlock", false, e);
+            return json!({"type": "isdlock"});
+        }
+    };
+    checks.add(
+        "decode to the last byte",
+        true,
+        format!("{} bytes", payload.len()),
+    );
+    let trivially = lock.check_trivially_valid();
+    checks.add(
+        "trivially valid (inputs, no duplicates, txid set)",
+        trivially.is_ok(),
+        trivially.err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+    let sig = Signature::from_bytes(&lock.signature, Scheme::Basic);
+    checks.add(
+        "signature is a valid BLS12-381 G2 point (basic scheme)",
+        sig.is_ok(),
+        sig.err().map(|e| e.to_string()).unwrap_or_default(),
+    );
+    checks.skip(
+        "signature against the InstantSend quorum",
+        "needs the cycle's rotated quorums (the library verifies it during sync)",
+    );
+    json!({
+        "type": "isdlock",
+        "protocol_version": p,
+        "version": lock.version,
+        "inputs": lock.inputs.len(),
+        "txid": lock.txid.to_string(),
+        "cycle_hash": lock.cycle_hash.to_string(),
+        "request_id": lock.request_id().to_string(),
+    })
+}
+
 fn genesis_hash(n: Network) -> Hash256 {
     dash_qrsync::chain::params::genesis_hash(n)
 }
@@ -358,20 +521,21 @@ pub fn run(opts: &Options) -> ExitCode {
             verify_mnlistdiff(opts, &input.payload, &protocols, network, &mut checks)
         }
         Some(Kind::QrInfo) => verify_qrinfo(opts, &input.payload, &protocols, network, &mut checks),
-        Some(k) => {
-            checks.add(
-                "decode",
-                false,
-                format!("{} is not supported yet", k.name()),
-            );
-            json!({"type": k.name()})
-        }
+        Some(Kind::Headers) => verify_headers(&input.payload, &protocols, network, &mut checks),
+        Some(Kind::ClSig) => verify_clsig(&input.payload, &protocols, network, &mut checks),
+        Some(Kind::IsDLock) => verify_isdlock(&input.payload, &protocols, &mut checks),
         None => {
             // Try what the bytes decode as.
             if decode_first::<MnListDiff>(&input.payload, &protocols).is_ok() {
                 verify_mnlistdiff(opts, &input.payload, &protocols, network, &mut checks)
             } else if decode_first::<QrInfo>(&input.payload, &protocols).is_ok() {
                 verify_qrinfo(opts, &input.payload, &protocols, network, &mut checks)
+            } else if input.payload.len() == dash_qrsync::wire::locks::CLSIG_SIZE {
+                verify_clsig(&input.payload, &protocols, network, &mut checks)
+            } else if Message::decode("headers", &input.payload, protocols[0]).is_ok() {
+                verify_headers(&input.payload, &protocols, network, &mut checks)
+            } else if decode_first::<IsDLock>(&input.payload, &protocols).is_ok() {
+                verify_isdlock(&input.payload, &protocols, &mut checks)
             } else {
                 checks.add(
                     "decode",
