@@ -9,6 +9,7 @@
 //! - [`sml`]: simplified masternode lists, diff application, merkle roots, CbTx proofs (pure).
 //! - [`quorum`]: LLMQ parameters, member selection, commitments and BLS (pure).
 //! - [`engine`]: the masternode list engine (pure).
+//! - `simnet` (feature `simnet`): the simulated Dash network used by tests, the demo and benches.
 //! - `c_api`: the C ABI (thin).
 #![deny(missing_docs)]
 
@@ -19,6 +20,9 @@ pub mod network;
 pub mod quorum;
 pub mod sml;
 pub mod wire;
+
+#[cfg(feature = "simnet")]
+pub mod simnet;
 
 pub mod c_api;
 

@@ -1,0 +1,8 @@
+//! The built-in simulated Dash network (feature `simnet`): a deterministic chain generator with
+//! real headers, masternodes, quorums and BLS signatures, and a P2P server on loopback that
+//! speaks the real protocol. For tests, the demo and benchmarks; not for app builds.
+
+pub mod server;
+pub mod service;
+
+pub use service::SimService;

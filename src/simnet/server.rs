@@ -1,0 +1,1 @@
+//! The simulated node's P2P server (placeholder; being written).
