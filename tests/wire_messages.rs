@@ -67,10 +67,12 @@ fn real_headers_payload_decodes_to_2000_linked_headers() {
     bad[3 + 80] = 1;
     assert!(Message::decode("headers", &bad, P).is_err());
 
-    // The same headers as a compressed `headers2` message round-trip and are much smaller.
+    // The same headers as a compressed `headers2` message round-trip and are much smaller:
+    // ~43 bytes each instead of 81 (bitfield, merkle root, time offset, nonce, and the bits,
+    // which change every block under DGW).
     let m = Message::Headers2(hs.clone());
     let compressed = m.encode_payload(P);
-    assert!(compressed.len() < payload.len() / 2, "{}", compressed.len());
+    assert!(compressed.len() < payload.len() * 55 / 100, "{}", compressed.len());
     assert_eq!(Message::decode("headers2", &compressed, P).unwrap(), m);
     // The compressed tail needs the header before it.
     let c = decode_headers2(&compressed, P).unwrap();

@@ -2,7 +2,10 @@
 //! are needed (§7.2, §7.3.3) and the ordered member list (what `signers`/`validMembers` index).
 
 use super::params::LlmqConfig;
-use super::selection::{modifier, new_quarter, non_rotated_members, quarters_from_snapshot};
+use super::params::LlmqParams;
+use super::selection::{
+    modifier, new_quarter, non_rotated_members, quarters_from_snapshot, NewQuarter,
+};
 use super::verify::{ListSource, Requirements};
 use crate::chain::HeaderIndex;
 use crate::network::Network;
@@ -162,37 +165,9 @@ pub fn rotated_cycle_members(
     if !gap.list_heights.is_empty() || !gap.snapshot_heights.is_empty() {
         return Err(gap);
     }
+    let (older, nq) = build_cycle(network, llmq_type, cycle_height, p, cfg, lists);
     let n = p.signing_active_quorum_count as usize;
     let q = (p.size / 4) as usize;
-    let mut older: Vec<Vec<Vec<Arc<SmlEntry>>>> = Vec::new();
-    for x in previous_cycles(cfg, network, llmq_type, cycle_height) {
-        let list = lists.list_at(x - 8).expect("checked above");
-        let snap = lists.snapshot_at(x).expect("checked above");
-        let m = modifier(
-            network,
-            llmq_type,
-            true,
-            &list.block_hash,
-            Some(list),
-            x - 8,
-        )
-        .expect("work list given");
-        older.push(quarters_from_snapshot(list, &m, snap, n, q));
-    }
-    let work_height = cycle_height.saturating_sub(8);
-    let list = lists.list_at(work_height).expect("checked above");
-    let m = modifier(
-        network,
-        llmq_type,
-        true,
-        &list.block_hash,
-        Some(list),
-        work_height,
-    )
-    .expect("work list given");
-    let prev: Vec<&[Vec<Arc<SmlEntry>>]> = older.iter().map(|v| v.as_slice()).collect();
-    let skip_removed = cycle_height + 1 >= network.activations().v19 || network == Network::Testnet;
-    let nq = new_quarter(list, &m, &prev, n, q, skip_removed);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let mut members = Vec::with_capacity(q * 4);
@@ -203,4 +178,57 @@ pub fn rotated_cycle_members(
         out.push(members);
     }
     Ok(out)
+}
+
+type Quarters = Vec<Vec<Arc<SmlEntry>>>;
+
+/// The previous cycles' quarters (newest first: H − c, H − 2c, H − 3c) and the new quarter of the
+/// cycle. The caller has checked that every list and snapshot is held.
+fn build_cycle(
+    network: Network,
+    llmq_type: u8,
+    cycle_height: u32,
+    p: &LlmqParams,
+    cfg: &LlmqConfig,
+    lists: &dyn ListSource,
+) -> (Vec<Quarters>, NewQuarter) {
+    let n = p.signing_active_quorum_count as usize;
+    let q = (p.size / 4) as usize;
+    let mut older: Vec<Quarters> = Vec::new();
+    for x in previous_cycles(cfg, network, llmq_type, cycle_height) {
+        let list = lists.list_at(x - 8).expect("checked by the caller");
+        let snap = lists.snapshot_at(x).expect("checked by the caller");
+        let m = modifier(network, llmq_type, true, &list.block_hash, Some(list), x - 8)
+            .expect("work list given");
+        older.push(quarters_from_snapshot(list, &m, snap, n, q));
+    }
+    let work_height = cycle_height.saturating_sub(8);
+    let list = lists.list_at(work_height).expect("checked by the caller");
+    let m = modifier(network, llmq_type, true, &list.block_hash, Some(list), work_height)
+        .expect("work list given");
+    let prev: Vec<&[Vec<Arc<SmlEntry>>]> = older.iter().map(|v| v.as_slice()).collect();
+    let skip_removed =
+        cycle_height + 1 >= network.activations().v19 || network == Network::Testnet;
+    let nq = new_quarter(list, &m, &prev, n, q, skip_removed);
+    (older, nq)
+}
+
+/// The new quarter a rotated cycle builds (what its DKG uses and its snapshot encodes), for
+/// the simulated network and for cross-checking a snapshot.
+pub fn cycle_new_quarter(
+    cfg: &LlmqConfig,
+    network: Network,
+    llmq_type: u8,
+    cycle_height: u32,
+    lists: &dyn ListSource,
+) -> Result<NewQuarter, Requirements> {
+    let Some(p) = super::params::params_of(llmq_type) else {
+        return Ok(NewQuarter::default());
+    };
+    let req = requirements(cfg, network, llmq_type, cycle_height);
+    let gap = missing(&req, lists);
+    if !gap.list_heights.is_empty() || !gap.snapshot_heights.is_empty() {
+        return Err(gap);
+    }
+    Ok(build_cycle(network, llmq_type, cycle_height, p, cfg, lists).1)
 }

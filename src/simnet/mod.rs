@@ -2,7 +2,12 @@
 //! real headers, masternodes, quorums and BLS signatures, and a P2P server on loopback that
 //! speaks the real protocol. For tests, the demo and benchmarks; not for app builds.
 
+pub mod gen;
+pub mod rng;
+pub mod serve;
 pub mod server;
 pub mod service;
 
+pub use gen::{Churn, SimBlock, SimChain, SimConfig};
+pub use serve::SimNode;
 pub use service::SimService;

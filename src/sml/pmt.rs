@@ -230,3 +230,83 @@ mod tests {
         assert_ne!(extract(&p).unwrap().root, merkle_root(&txids));
     }
 }
+
+/// Builds a partial merkle tree proving the transactions whose `matches` flag is set (Core's
+/// `CPartialMerkleTree` constructor). Used by the simulated network to serve coinbase proofs.
+pub fn build(txids: &[Hash256], matches: &[bool]) -> PartialMerkleTree {
+    fn width(n: usize, h: u32) -> usize {
+        (n + (1usize << h) - 1) >> h
+    }
+    fn calc(txids: &[Hash256], h: u32, pos: usize) -> Hash256 {
+        if h == 0 {
+            return txids[pos];
+        }
+        let left = calc(txids, h - 1, pos * 2);
+        let right = if pos * 2 + 1 < width(txids.len(), h - 1) {
+            calc(txids, h - 1, pos * 2 + 1)
+        } else {
+            left
+        };
+        sha256d_parts(&[&left.0, &right.0])
+    }
+    fn walk(
+        txids: &[Hash256],
+        matches: &[bool],
+        h: u32,
+        pos: usize,
+        bits: &mut Vec<bool>,
+        hashes: &mut Vec<Hash256>,
+    ) {
+        let start = pos << h;
+        let end = ((pos + 1) << h).min(txids.len());
+        let parent_of_match = (start..end).any(|i| matches.get(i).copied().unwrap_or(false));
+        bits.push(parent_of_match);
+        if h == 0 || !parent_of_match {
+            hashes.push(calc(txids, h, pos));
+        } else {
+            walk(txids, matches, h - 1, pos * 2, bits, hashes);
+            if pos * 2 + 1 < width(txids.len(), h - 1) {
+                walk(txids, matches, h - 1, pos * 2 + 1, bits, hashes);
+            }
+        }
+    }
+    let mut height = 0;
+    while width(txids.len(), height) > 1 {
+        height += 1;
+    }
+    let mut bits = Vec::new();
+    let mut hashes = Vec::new();
+    if !txids.is_empty() {
+        walk(txids, matches, height, 0, &mut bits, &mut hashes);
+    }
+    let mut flags = vec![0u8; bits.len().div_ceil(8)];
+    for (i, b) in bits.iter().enumerate() {
+        if *b {
+            flags[i / 8] |= 1 << (i % 8);
+        }
+    }
+    PartialMerkleTree {
+        n_transactions: txids.len() as u32,
+        hashes,
+        flags,
+    }
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+    use crate::hashes::merkle_root;
+
+    #[test]
+    fn built_trees_extract_to_the_block_root() {
+        for n in 1..=13usize {
+            let txids: Vec<Hash256> = (0..n).map(|i| Hash256([i as u8 + 1; 32])).collect();
+            let mut matches = vec![false; n];
+            matches[0] = true;
+            let pmt = build(&txids, &matches);
+            let m = extract(&pmt).unwrap();
+            assert_eq!(m.root, merkle_root(&txids), "n = {n}");
+            assert_eq!(m.matches, vec![(0, txids[0])]);
+        }
+    }
+}

@@ -1,0 +1,769 @@
+//! The chain generator: deterministic from a seed, it produces real headers (X11, easy target),
+//! coinbases with CbTx payloads computed from the simulated state, masternodes with real BLS
+//! operator keys, quorum commitments formed with the library's own selection rules (so the
+//! client checks exactly what it would check on mainnet), rotation snapshots, ChainLocks and
+//! InstantSend locks.
+
+use super::rng::Rng;
+use crate::chain::{params as chain_params, pow, HeaderIndex};
+use crate::engine::select_non_rotated_quorum;
+use crate::hashes::{merkle_root, sha256d_parts, Hash256};
+use crate::network::Network;
+use crate::quorum::bls::{sign_secure_aggregate, Scheme, SecretKey};
+use crate::quorum::members;
+use crate::quorum::params::{params_of, LlmqConfig};
+use crate::quorum::selection::{build_snapshot, modifier, quarters_from_snapshot};
+use crate::quorum::verify::ListSource;
+use crate::sml::{MasternodeList, QuorumKey};
+use crate::wire::codec::{BitSet, Encode, Writer};
+use crate::wire::commitment::FinalCommitment;
+use crate::wire::header::BlockHeader;
+use crate::wire::locks::{ClSig, IsDLock, OutPoint};
+use crate::wire::qrinfo::QuorumSnapshot;
+use crate::wire::sml_entry::{NetInfo, SmlEntry};
+use crate::wire::tx::{BestChainLock, CbTx, Transaction, TxIn, TxOut};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Entries of a masternode list, shared between blocks while unchanged.
+pub type Entries = BTreeMap<Hash256, Arc<SmlEntry>>;
+
+/// How the masternode set changes over time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Churn {
+    /// A churn event happens every this many blocks (0 = never).
+    pub every: u32,
+    /// New registrations per event.
+    pub registrations: usize,
+    /// Service updates (new port) per event.
+    pub updates: usize,
+    /// PoSe bans per event.
+    pub bans: usize,
+    /// Revivals of banned masternodes per event.
+    pub revivals: usize,
+    /// Revocations (removal from the list) per event.
+    pub revocations: usize,
+}
+
+/// Everything that determines a simulated chain.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seed: the same config gives byte-identical chains.
+    pub seed: u64,
+    /// Network (magic, activations, genesis).
+    pub network: Network,
+    /// LLMQ types and their uses.
+    pub llmq: LlmqConfig,
+    /// Regular masternodes registered at height 1.
+    pub masternodes: usize,
+    /// Evonodes registered at height 1.
+    pub evonodes: usize,
+    /// Blocks to generate initially (the tip height).
+    pub blocks: u32,
+    /// Masternode churn.
+    pub churn: Churn,
+    /// Seconds between blocks.
+    pub block_time: u32,
+    /// InstantSend locks created per rotation cycle.
+    pub islocks_per_cycle: usize,
+}
+
+impl SimConfig {
+    /// Small and fast: regtest LLMQ test types (LLMQ_TEST for ChainLocks, the rotated
+    /// LLMQ_TEST_DIP0024 for InstantSend), 40 masternodes, a few hundred blocks crossing V20.
+    pub fn regtest(seed: u64) -> SimConfig {
+        SimConfig {
+            seed,
+            network: Network::Regtest,
+            llmq: LlmqConfig::for_network(Network::Regtest),
+            masternodes: 32,
+            evonodes: 8,
+            blocks: 480,
+            churn: Churn {
+                every: 10,
+                registrations: 1,
+                updates: 1,
+                bans: 1,
+                revivals: 1,
+                revocations: 0,
+            },
+            block_time: 150,
+            islocks_per_cycle: 2,
+        }
+    }
+
+    /// Mainnet-sized: a devnet running the mainnet LLMQ types and sizes, 3,600 masternodes of
+    /// which 450 evonodes, and enough history for every active quorum and H − 4C.
+    pub fn mainnet_scale(seed: u64) -> SimConfig {
+        let mut llmq = LlmqConfig::for_network(Network::Mainnet);
+        llmq.network = Network::Devnet;
+        SimConfig {
+            seed,
+            network: Network::Devnet,
+            llmq,
+            masternodes: 3_150,
+            evonodes: 450,
+            blocks: 2_600,
+            churn: Churn {
+                every: 12,
+                registrations: 2,
+                updates: 2,
+                bans: 1,
+                revivals: 1,
+                revocations: 1,
+            },
+            block_time: 150,
+            islocks_per_cycle: 4,
+        }
+    }
+}
+
+/// One generated block.
+#[derive(Debug, Clone)]
+pub struct SimBlock {
+    /// The header.
+    pub header: BlockHeader,
+    /// Its X11 hash.
+    pub hash: Hash256,
+    /// Transactions: the coinbase first, then quorum commitments.
+    pub txs: Vec<Transaction>,
+    /// The coinbase's CbTx payload (None for genesis).
+    pub cbtx: Option<CbTx>,
+    /// The masternode list after this block.
+    pub entries: Arc<Entries>,
+    sml_root: Hash256,
+}
+
+/// A generated chain with every secret needed to extend it and sign for it.
+pub struct SimChain {
+    /// What it was generated from.
+    pub config: SimConfig,
+    blocks: Vec<SimBlock>,
+    index: HashMap<Hash256, u32>,
+    /// Commitments in mining order: (mined height, commitment).
+    mined: Vec<(u32, Arc<FinalCommitment>)>,
+    quorum_keys: HashMap<QuorumKey, SecretKey>,
+    operator_keys: HashMap<Hash256, SecretKey>,
+    registered_at: HashMap<Hash256, u32>,
+    snapshots: BTreeMap<(u8, u32), QuorumSnapshot>,
+    clsigs: BTreeMap<u32, ClSig>,
+    islocks: Vec<(u32, IsDLock)>,
+    /// Branch counter: bumped by [`SimChain::reorg`] so that replacement blocks differ.
+    branch: u64,
+}
+
+impl std::fmt::Debug for SimChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimChain")
+            .field("network", &self.config.network)
+            .field("tip", &self.tip_height())
+            .field("commitments", &self.mined.len())
+            .finish()
+    }
+}
+
+/// Lists prepared for one member computation (the `ListSource` of the generator).
+struct Prepared<'a> {
+    lists: HashMap<u32, MasternodeList>,
+    snapshots: &'a BTreeMap<(u8, u32), QuorumSnapshot>,
+    llmq_type: u8,
+}
+
+impl ListSource for Prepared<'_> {
+    fn list_at(&self, height: u32) -> Option<&MasternodeList> {
+        self.lists.get(&height)
+    }
+    fn snapshot_at(&self, cycle_height: u32) -> Option<&QuorumSnapshot> {
+        self.snapshots.get(&(self.llmq_type, cycle_height))
+    }
+}
+
+impl HeaderIndex for SimChain {
+    fn height_of(&self, hash: &Hash256) -> Option<u32> {
+        self.index.get(hash).copied()
+    }
+    fn hash_at(&self, height: u32) -> Option<Hash256> {
+        self.blocks.get(height as usize).map(|b| b.hash)
+    }
+    fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256> {
+        self.block_by_hash(hash).map(|b| b.header.merkle_root)
+    }
+}
+
+/// Serialized `CService` for 10.a.b.c:port (IPv4-mapped IPv6, big-endian port).
+fn service(i: u64, port: u16) -> NetInfo {
+    let mut b = [0u8; 18];
+    b[10] = 0xff;
+    b[11] = 0xff;
+    b[12] = 10;
+    b[13] = (i >> 16) as u8;
+    b[14] = (i >> 8) as u8;
+    b[15] = i as u8;
+    b[16..].copy_from_slice(&port.to_be_bytes());
+    NetInfo::Service(b)
+}
+
+impl SimChain {
+    /// Generates the chain `config` describes.
+    pub fn generate(config: SimConfig) -> SimChain {
+        let network = config.network;
+        let genesis = chain_params::genesis_header(network);
+        let hash = genesis.block_hash();
+        let mut chain = SimChain {
+            config,
+            blocks: vec![SimBlock {
+                header: genesis,
+                hash,
+                txs: Vec::new(),
+                cbtx: None,
+                entries: Arc::new(Entries::new()),
+                sml_root: Hash256::ZERO,
+            }],
+            index: HashMap::from([(hash, 0)]),
+            mined: Vec::new(),
+            quorum_keys: HashMap::new(),
+            operator_keys: HashMap::new(),
+            registered_at: HashMap::new(),
+            snapshots: BTreeMap::new(),
+            clsigs: BTreeMap::new(),
+            islocks: Vec::new(),
+            branch: 0,
+        };
+        let target = chain.config.blocks;
+        chain.extend(target);
+        chain
+    }
+
+    /// The network.
+    pub fn network(&self) -> Network {
+        self.config.network
+    }
+
+    /// Height of the tip.
+    pub fn tip_height(&self) -> u32 {
+        (self.blocks.len() - 1) as u32
+    }
+
+    /// A block of the chain.
+    pub fn block(&self, height: u32) -> Option<&SimBlock> {
+        self.blocks.get(height as usize)
+    }
+
+    /// A block by hash.
+    pub fn block_by_hash(&self, hash: &Hash256) -> Option<&SimBlock> {
+        self.index.get(hash).and_then(|h| self.block(*h))
+    }
+
+    /// Every commitment mined so far, with its mined height.
+    pub fn mined_commitments(&self) -> &[(u32, Arc<FinalCommitment>)] {
+        &self.mined
+    }
+
+    /// The snapshot the rotated type's cycle at `cycle_height` produced.
+    pub fn snapshot(&self, llmq_type: u8, cycle_height: u32) -> Option<&QuorumSnapshot> {
+        self.snapshots.get(&(llmq_type, cycle_height))
+    }
+
+    /// The ChainLock of the block at `height`.
+    pub fn clsig(&self, height: u32) -> Option<&ClSig> {
+        self.clsigs.get(&height)
+    }
+
+    /// The InstantSend locks created so far, with the height they were created at.
+    pub fn islocks(&self) -> &[(u32, IsDLock)] {
+        &self.islocks
+    }
+
+    /// The masternode list (entries, active quorums, CbTx) after the block at `height`.
+    pub fn list_at(&self, height: u32) -> Option<MasternodeList> {
+        let b = self.block(height)?;
+        Some(MasternodeList {
+            block_hash: b.hash,
+            height,
+            entries: (*b.entries).clone(),
+            quorums: self.active_set(height),
+            cbtx: b.cbtx.clone(),
+        })
+    }
+
+    /// The active quorum set committed by the block at `height` (§3.7).
+    pub fn active_set(&self, height: u32) -> BTreeMap<QuorumKey, Arc<FinalCommitment>> {
+        let mut out = BTreeMap::new();
+        for &t in &self.config.llmq.configured_types {
+            let Some(p) = params_of(t) else { continue };
+            let of_type = self
+                .mined
+                .iter()
+                .filter(|(h, c)| *h <= height && c.llmq_type == t);
+            if p.use_rotation {
+                let mut per_index: BTreeMap<i16, Arc<FinalCommitment>> = BTreeMap::new();
+                for (_, c) in of_type {
+                    per_index.insert(c.quorum_index, c.clone());
+                }
+                for c in per_index.into_values() {
+                    out.insert((t, c.quorum_hash), c);
+                }
+            } else {
+                let all: Vec<_> = of_type.collect();
+                let keep = p.signing_active_quorum_count as usize;
+                for (_, c) in all.iter().skip(all.len().saturating_sub(keep)) {
+                    out.insert((t, c.quorum_hash), c.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The quorum secret key (the simulated network signs with it).
+    pub fn quorum_key(&self, llmq_type: u8, quorum_hash: &Hash256) -> Option<&SecretKey> {
+        self.quorum_keys.get(&(llmq_type, *quorum_hash))
+    }
+
+    /// Generates `n` more blocks.
+    pub fn extend(&mut self, n: u32) {
+        for _ in 0..n {
+            self.next_block();
+        }
+        let tip = self.tip_height();
+        self.make_clsig(tip);
+    }
+
+    /// Replaces the last `depth` blocks with a different branch of `depth + 1` blocks (a reorg
+    /// a client following the tip must handle).
+    pub fn reorg(&mut self, depth: u32) {
+        let depth = depth.min(self.tip_height().saturating_sub(1));
+        let fork = self.tip_height() - depth;
+        for b in self.blocks.drain(fork as usize + 1..) {
+            self.index.remove(&b.hash);
+        }
+        self.mined.retain(|(h, _)| *h <= fork);
+        self.clsigs.retain(|h, _| *h < fork);
+        self.islocks.retain(|(h, _)| *h <= fork);
+        self.snapshots.retain(|(_, cycle), _| *cycle <= fork);
+        self.registered_at.retain(|_, h| *h <= fork);
+        self.branch += 1;
+        self.extend(depth + 1);
+    }
+
+    fn rng_for(&self, height: u32, what: &str) -> Rng {
+        Rng::new(self.config.seed, &[what.as_bytes(), &height.to_le_bytes(), &self.branch.to_le_bytes()])
+    }
+
+    fn next_block(&mut self) {
+        let height = self.tip_height() + 1;
+        let network = self.config.network;
+        let a = network.activations();
+        let entries = self.masternode_events(height);
+        // The ChainLock of the previous block goes into this block's CbTx (V20+).
+        let best_cl = self.make_clsig(height - 1);
+        let commitments = self.form_quorums(height);
+        for c in &commitments {
+            self.mined.push((height, c.clone()));
+        }
+        let prev = &self.blocks[height as usize - 1];
+        let sml_root = if Arc::ptr_eq(&entries, &prev.entries) {
+            prev.sml_root
+        } else {
+            let list = MasternodeList {
+                entries: (*entries).clone(),
+                ..MasternodeList::empty()
+            };
+            list.sml_root()
+        };
+        let quorum_root = MasternodeList {
+            quorums: self.active_set(height),
+            ..MasternodeList::empty()
+        }
+        .quorum_root();
+        let cbtx = if height >= a.v20 {
+            CbTx {
+                version: 3,
+                height: height as i32,
+                merkle_root_mn_list: sml_root,
+                merkle_root_quorums: Some(quorum_root),
+                best_cl: Some(best_cl.map_or(
+                    BestChainLock {
+                        height_diff: 0,
+                        signature: [0; 96],
+                    },
+                    |sig| BestChainLock {
+                        height_diff: 0,
+                        signature: sig,
+                    },
+                )),
+                credit_pool_balance: Some(0),
+            }
+        } else {
+            CbTx {
+                version: 2,
+                height: height as i32,
+                merkle_root_mn_list: sml_root,
+                merkle_root_quorums: Some(quorum_root),
+                best_cl: None,
+                credit_pool_balance: None,
+            }
+        };
+        let mut script_sig = vec![4u8];
+        script_sig.extend_from_slice(&height.to_le_bytes());
+        script_sig.extend_from_slice(&self.branch.to_le_bytes());
+        let coinbase = Transaction {
+            version: 3,
+            tx_type: 5,
+            inputs: vec![TxIn {
+                prev_hash: Hash256::ZERO,
+                prev_index: u32::MAX,
+                script_sig,
+                sequence: u32::MAX,
+            }],
+            outputs: vec![TxOut {
+                value: 500_000_000,
+                script_pubkey: vec![0x51],
+            }],
+            lock_time: 0,
+            extra_payload: Some(cbtx.to_bytes(0)),
+        };
+        let mut txs = vec![coinbase];
+        for c in &commitments {
+            let mut w = Writer::new(0);
+            w.u16_le(1);
+            w.u32_le(height);
+            c.encode(&mut w);
+            txs.push(Transaction {
+                version: 3,
+                tx_type: 6,
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+                lock_time: 0,
+                extra_payload: Some(w.into_bytes()),
+            });
+        }
+        let txids: Vec<Hash256> = txs.iter().map(|t| t.txid()).collect();
+        let prev = &self.blocks[height as usize - 1];
+        let mut header = BlockHeader {
+            version: 0x2000_0000,
+            prev_block_hash: prev.hash,
+            merkle_root: merkle_root(&txids),
+            time: prev.header.time + self.config.block_time,
+            bits: prev.header.bits,
+            nonce: 0,
+        };
+        let hash = loop {
+            let h = header.block_hash();
+            if pow::check_proof_of_work(&h, header.bits, network).is_ok() {
+                break h;
+            }
+            header.nonce += 1;
+        };
+        self.index.insert(hash, height);
+        self.blocks.push(SimBlock {
+            header,
+            hash,
+            txs,
+            cbtx: Some(cbtx),
+            entries,
+            sml_root,
+        });
+        self.make_islocks(height);
+    }
+
+    /// Registrations, confirmations, updates, bans, revivals and revocations for `height`.
+    fn masternode_events(&mut self, height: u32) -> Arc<Entries> {
+        let prev = self.blocks[height as usize - 1].entries.clone();
+        let mut changed: Option<Entries> = None;
+        let prev_hash = self.blocks[height as usize - 1].hash;
+        // Confirm registrations of the previous block: confirmedHash = that block's hash.
+        let to_confirm: Vec<Hash256> = prev
+            .values()
+            .filter(|e| {
+                e.confirmed_hash.is_zero() && self.registered_at.get(&e.pro_reg_tx_hash) == Some(&(height - 1))
+            })
+            .map(|e| e.pro_reg_tx_hash)
+            .collect();
+        for pro in to_confirm {
+            let m = changed.get_or_insert_with(|| (*prev).clone());
+            if let Some(e) = m.get_mut(&pro) {
+                let mut ne = (**e).clone();
+                ne.confirmed_hash = prev_hash;
+                *e = Arc::new(ne);
+            }
+        }
+        let mut rng = self.rng_for(height, "churn");
+        let register = |chain: &mut SimChain, m: &mut Entries, evo: bool, rng: &mut Rng| {
+            let id = rng.next_u64();
+            let pro = Hash256(rng.bytes32());
+            let sk = SecretKey::from_seed(&[&chain.config.seed.to_le_bytes()[..], &pro.0].concat());
+            let entry = SmlEntry {
+                version: 2,
+                pro_reg_tx_hash: pro,
+                confirmed_hash: Hash256::ZERO,
+                net_info: service(id, 19_999),
+                operator_key: sk.public_key().to_bytes(Scheme::Basic),
+                voting_key_id: {
+                    let mut v = [0u8; 20];
+                    v.copy_from_slice(&rng.bytes32()[..20]);
+                    v
+                },
+                is_valid: true,
+                mn_type: if evo { 1 } else { 0 },
+                platform_http_port: if evo { 443 } else { 0 },
+                platform_node_id: if evo {
+                    let mut v = [0u8; 20];
+                    v.copy_from_slice(&rng.bytes32()[..20]);
+                    v
+                } else {
+                    [0; 20]
+                },
+            };
+            chain.operator_keys.insert(pro, sk);
+            chain.registered_at.insert(pro, height);
+            m.insert(pro, Arc::new(entry));
+        };
+        if height == 1 {
+            let mut m = (*prev).clone();
+            for i in 0..self.config.masternodes + self.config.evonodes {
+                register(self, &mut m, i >= self.config.masternodes, &mut rng);
+            }
+            return Arc::new(m);
+        }
+        let churn = self.config.churn.clone();
+        if churn.every > 0 && height % churn.every == 0 {
+            let m = changed.get_or_insert_with(|| (*prev).clone());
+            for _ in 0..churn.registrations {
+                let evo = rng.below(8) == 0;
+                register(self, m, evo, &mut rng);
+            }
+            let pick = |m: &Entries, rng: &mut Rng, f: &dyn Fn(&SmlEntry) -> bool| {
+                let c: Vec<Hash256> = m.values().filter(|e| f(e)).map(|e| e.pro_reg_tx_hash).collect();
+                (!c.is_empty()).then(|| c[rng.below(c.len() as u64) as usize])
+            };
+            for _ in 0..churn.updates {
+                if let Some(pro) = pick(m, &mut rng, &|e| e.is_valid) {
+                    let mut ne = (*m[&pro]).clone();
+                    ne.net_info = service(rng.next_u64(), 20_000 + rng.below(1000) as u16);
+                    m.insert(pro, Arc::new(ne));
+                }
+            }
+            for _ in 0..churn.bans {
+                if let Some(pro) = pick(m, &mut rng, &|e| e.is_valid) {
+                    let mut ne = (*m[&pro]).clone();
+                    ne.is_valid = false;
+                    m.insert(pro, Arc::new(ne));
+                }
+            }
+            for _ in 0..churn.revivals {
+                if let Some(pro) = pick(m, &mut rng, &|e| !e.is_valid) {
+                    let mut ne = (*m[&pro]).clone();
+                    ne.is_valid = true;
+                    m.insert(pro, Arc::new(ne));
+                }
+            }
+            for _ in 0..churn.revocations {
+                if let Some(pro) = pick(m, &mut rng, &|_| true) {
+                    m.remove(&pro);
+                }
+            }
+        }
+        match changed {
+            Some(m) => Arc::new(m),
+            None => prev,
+        }
+    }
+
+    /// Lists and snapshots for a member computation of `llmq_type` based at `base_height`.
+    fn prepare(&self, llmq_type: u8, base_height: u32) -> Prepared<'_> {
+        let req = members::requirements(&self.config.llmq, self.config.network, llmq_type, base_height);
+        let lists = req
+            .list_heights
+            .iter()
+            .filter_map(|h| self.list_at(*h).map(|l| (*h, l)))
+            .collect();
+        Prepared {
+            lists,
+            snapshots: &self.snapshots,
+            llmq_type,
+        }
+    }
+
+    /// DKGs whose commitments are mined in the block at `height`.
+    fn form_quorums(&mut self, height: u32) -> Vec<Arc<FinalCommitment>> {
+        let cfg = self.config.llmq.clone();
+        let network = self.config.network;
+        let mut out = Vec::new();
+        for &t in &cfg.configured_types {
+            let Some(p) = cfg.params(t) else { continue };
+            let cycle = height - height % p.dkg_interval;
+            if height % p.dkg_interval != p.dkg_mining_window_start || cycle < 8 {
+                continue;
+            }
+            if cfg.is_rotation_enabled(network, t, cycle) {
+                // The cycle's new quarter and snapshot, then every index's members.
+                let prepared = self.prepare(t, cycle);
+                let Ok(nq) = members::cycle_new_quarter(&cfg, network, t, cycle, &prepared) else {
+                    continue;
+                };
+                let work = prepared.list_at(cycle - 8).expect("prepared").clone();
+                let m = modifier(network, t, true, &work.block_hash, Some(&work), cycle - 8)
+                    .expect("work list");
+                let snap = build_snapshot(&work, &m, &nq);
+                // The snapshot must reproduce the quarter a client will decode from it.
+                let n = p.signing_active_quorum_count as usize;
+                let decoded = quarters_from_snapshot(&work, &m, &snap, n, (p.size / 4) as usize);
+                let same = decoded.iter().zip(&nq.quarters).all(|(a, b)| {
+                    a.iter().map(|e| e.pro_reg_tx_hash).eq(b.iter().map(|e| e.pro_reg_tx_hash))
+                });
+                assert!(same, "simnet: snapshot of cycle {cycle} does not round-trip");
+                self.snapshots.insert((t, cycle), snap);
+                let prepared = self.prepare(t, cycle);
+                let Ok(all) = members::rotated_cycle_members(&cfg, network, t, cycle, &prepared) else {
+                    continue;
+                };
+                for (i, members) in all.into_iter().enumerate() {
+                    let base = cycle + i as u32;
+                    if cfg.is_type_enabled(network, t, base) && members.len() >= p.min_size as usize {
+                        out.push(self.commit(t, base, i as i16, &members, true));
+                    }
+                }
+            } else {
+                if !cfg.is_type_enabled(network, t, cycle) {
+                    continue;
+                }
+                let prepared = self.prepare(t, cycle);
+                let Ok(members) =
+                    members::members_for(&cfg, network, t, cycle, &*self, &prepared)
+                else {
+                    continue;
+                };
+                if members.len() >= p.min_size as usize {
+                    out.push(self.commit(t, cycle, 0, &members, false));
+                }
+            }
+        }
+        out
+    }
+
+    /// A final commitment signed by its members and its quorum key.
+    fn commit(
+        &mut self,
+        llmq_type: u8,
+        base: u32,
+        index: i16,
+        members: &[Arc<SmlEntry>],
+        rotated: bool,
+    ) -> Arc<FinalCommitment> {
+        let p = params_of(llmq_type).expect("configured");
+        let a = self.config.network.activations();
+        let basic = base + 1 >= a.v19;
+        let scheme = if basic { Scheme::Basic } else { Scheme::Legacy };
+        let quorum_hash = self.blocks[base as usize].hash;
+        let mut rng = self.rng_for(base, "dkg");
+        // Occasionally one member fails to sign (still above minSize).
+        let absent = (members.len() > p.min_size as usize && rng.below(3) == 0)
+            .then(|| rng.below(members.len() as u64) as usize);
+        let mut signers = BitSet::new(p.size as usize);
+        let mut valid = BitSet::new(p.size as usize);
+        let mut signer_keys = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            valid.set(i, true);
+            if Some(i) != absent {
+                signers.set(i, true);
+                signer_keys.push(self.operator_keys[&m.pro_reg_tx_hash].clone());
+            }
+        }
+        let qsk = SecretKey::from_seed(
+            &[&self.config.seed.to_le_bytes()[..], &[llmq_type], &quorum_hash.0].concat(),
+        );
+        let mut c = FinalCommitment {
+            version: match (basic, rotated) {
+                (false, false) => 1,
+                (false, true) => 2,
+                (true, false) => 3,
+                (true, true) => 4,
+            },
+            llmq_type,
+            quorum_hash,
+            quorum_index: index,
+            signers,
+            valid_members: valid,
+            quorum_public_key: qsk.public_key().to_bytes(scheme),
+            quorum_vvec_hash: sha256d_parts(&[b"vvec", &quorum_hash.0, &[llmq_type]]),
+            quorum_sig: [0; 96],
+            members_sig: [0; 96],
+        };
+        let msg = c.commitment_hash();
+        c.quorum_sig = qsk.sign(&msg.0, scheme).to_bytes(scheme);
+        c.members_sig = sign_secure_aggregate(&signer_keys, &msg.0, scheme).to_bytes(scheme);
+        self.quorum_keys.insert((llmq_type, quorum_hash), qsk);
+        Arc::new(c)
+    }
+
+    /// Signs the ChainLock of the block at `height` with the quorum §9.1 selects; returns the
+    /// signature (None when no ChainLocks quorum is active yet).
+    fn make_clsig(&mut self, height: u32) -> Option<[u8; 96]> {
+        if let Some(c) = self.clsigs.get(&height) {
+            return Some(c.signature);
+        }
+        if height < 8 {
+            return None;
+        }
+        let cl_type = self.config.llmq.chainlocks;
+        let set = MasternodeList {
+            quorums: self.active_set(height - 8),
+            ..MasternodeList::empty()
+        };
+        let mut clsig = ClSig {
+            height: height as i32,
+            block_hash: self.blocks[height as usize].hash,
+            signature: [0; 96],
+        };
+        let q = select_non_rotated_quorum(&set, cl_type, &clsig.request_id())?;
+        let sk = self.quorum_keys.get(&(cl_type, q))?;
+        clsig.signature = sk
+            .sign(&clsig.sign_hash(cl_type, &q).0, Scheme::Basic)
+            .to_bytes(Scheme::Basic);
+        let sig = clsig.signature;
+        self.clsigs.insert(height, clsig);
+        Some(sig)
+    }
+
+    /// InstantSend locks signed by the rotated quorum §9.3 selects for the current cycle.
+    fn make_islocks(&mut self, height: u32) {
+        let is_type = self.config.llmq.instantsend;
+        let Some(p) = params_of(is_type) else { return };
+        if self.config.islocks_per_cycle == 0 || height % p.dkg_interval != p.dkg_mining_window_end + 1 {
+            return;
+        }
+        let cycle = height - height % p.dkg_interval;
+        let set = self.active_set(height);
+        let n = p.signing_active_quorum_count.trailing_zeros();
+        let mut rng = self.rng_for(height, "islock");
+        for _ in 0..self.config.islocks_per_cycle {
+            let mut lock = IsDLock {
+                version: 1,
+                inputs: vec![OutPoint {
+                    hash: Hash256(rng.bytes32()),
+                    index: rng.below(4) as u32,
+                }],
+                txid: Hash256(rng.bytes32()),
+                cycle_hash: self.blocks[cycle as usize].hash,
+                signature: [0; 96],
+            };
+            let id = lock.request_id();
+            let b = u64::from_le_bytes(id.0[24..32].try_into().expect("8 bytes"));
+            let signer = ((b >> (64 - n - 1)) & ((1u64 << n) - 1)) as i16;
+            let Some(c) = set
+                .values()
+                .find(|c| c.llmq_type == is_type && c.quorum_index == signer)
+                .cloned()
+            else {
+                continue;
+            };
+            let Some(sk) = self.quorum_keys.get(&(is_type, c.quorum_hash)) else {
+                continue;
+            };
+            lock.signature = sk
+                .sign(&lock.sign_hash(is_type, &c.quorum_hash).0, Scheme::Basic)
+                .to_bytes(Scheme::Basic);
+            self.islocks.push((height, lock));
+        }
+    }
+}
