@@ -72,7 +72,11 @@ fn real_headers_payload_decodes_to_2000_linked_headers() {
     // which change every block under DGW).
     let m = Message::Headers2(hs.clone());
     let compressed = m.encode_payload(P);
-    assert!(compressed.len() < payload.len() * 55 / 100, "{}", compressed.len());
+    assert!(
+        compressed.len() < payload.len() * 55 / 100,
+        "{}",
+        compressed.len()
+    );
     assert_eq!(Message::decode("headers2", &compressed, P).unwrap(), m);
     // The compressed tail needs the header before it.
     let c = decode_headers2(&compressed, P).unwrap();
@@ -81,7 +85,9 @@ fn real_headers_payload_decodes_to_2000_linked_headers() {
     assert_eq!(tail, hs[1..]);
     let mut c2 = compress_headers(&hs[1000..]);
     c2[0].prev_block_hash = None;
-    c2[0].bits = None;
+    if hs[1000].bits == hs[999].bits {
+        c2[0].bits = None;
+    }
     c2[0].time = HeaderTime::Offset((hs[1000].time as i64 - hs[999].time as i64) as i16);
     assert_eq!(decompress_headers(&c2, Some(&hs[999])).unwrap(), hs[1000..]);
     // 2000 headers fit the pre-70235 limit too.

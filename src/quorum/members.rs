@@ -198,17 +198,30 @@ fn build_cycle(
     for x in previous_cycles(cfg, network, llmq_type, cycle_height) {
         let list = lists.list_at(x - 8).expect("checked by the caller");
         let snap = lists.snapshot_at(x).expect("checked by the caller");
-        let m = modifier(network, llmq_type, true, &list.block_hash, Some(list), x - 8)
-            .expect("work list given");
+        let m = modifier(
+            network,
+            llmq_type,
+            true,
+            &list.block_hash,
+            Some(list),
+            x - 8,
+        )
+        .expect("work list given");
         older.push(quarters_from_snapshot(list, &m, snap, n, q));
     }
     let work_height = cycle_height.saturating_sub(8);
     let list = lists.list_at(work_height).expect("checked by the caller");
-    let m = modifier(network, llmq_type, true, &list.block_hash, Some(list), work_height)
-        .expect("work list given");
+    let m = modifier(
+        network,
+        llmq_type,
+        true,
+        &list.block_hash,
+        Some(list),
+        work_height,
+    )
+    .expect("work list given");
     let prev: Vec<&[Vec<Arc<SmlEntry>>]> = older.iter().map(|v| v.as_slice()).collect();
-    let skip_removed =
-        cycle_height + 1 >= network.activations().v19 || network == Network::Testnet;
+    let skip_removed = cycle_height + 1 >= network.activations().v19 || network == Network::Testnet;
     let nq = new_quarter(list, &m, &prev, n, q, skip_removed);
     (older, nq)
 }

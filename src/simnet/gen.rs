@@ -346,7 +346,14 @@ impl SimChain {
     }
 
     fn rng_for(&self, height: u32, what: &str) -> Rng {
-        Rng::new(self.config.seed, &[what.as_bytes(), &height.to_le_bytes(), &self.branch.to_le_bytes()])
+        Rng::new(
+            self.config.seed,
+            &[
+                what.as_bytes(),
+                &height.to_le_bytes(),
+                &self.branch.to_le_bytes(),
+            ],
+        )
     }
 
     fn next_block(&mut self) {
@@ -475,7 +482,8 @@ impl SimChain {
         let to_confirm: Vec<Hash256> = prev
             .values()
             .filter(|e| {
-                e.confirmed_hash.is_zero() && self.registered_at.get(&e.pro_reg_tx_hash) == Some(&(height - 1))
+                e.confirmed_hash.is_zero()
+                    && self.registered_at.get(&e.pro_reg_tx_hash) == Some(&(height - 1))
             })
             .map(|e| e.pro_reg_tx_hash)
             .collect();
@@ -533,7 +541,11 @@ impl SimChain {
                 register(self, m, evo, &mut rng);
             }
             let pick = |m: &Entries, rng: &mut Rng, f: &dyn Fn(&SmlEntry) -> bool| {
-                let c: Vec<Hash256> = m.values().filter(|e| f(e)).map(|e| e.pro_reg_tx_hash).collect();
+                let c: Vec<Hash256> = m
+                    .values()
+                    .filter(|e| f(e))
+                    .map(|e| e.pro_reg_tx_hash)
+                    .collect();
                 (!c.is_empty()).then(|| c[rng.below(c.len() as u64) as usize])
             };
             for _ in 0..churn.updates {
@@ -571,7 +583,12 @@ impl SimChain {
 
     /// Lists and snapshots for a member computation of `llmq_type` based at `base_height`.
     fn prepare(&self, llmq_type: u8, base_height: u32) -> Prepared<'_> {
-        let req = members::requirements(&self.config.llmq, self.config.network, llmq_type, base_height);
+        let req = members::requirements(
+            &self.config.llmq,
+            self.config.network,
+            llmq_type,
+            base_height,
+        );
         let lists = req
             .list_heights
             .iter()
@@ -609,17 +626,24 @@ impl SimChain {
                 let n = p.signing_active_quorum_count as usize;
                 let decoded = quarters_from_snapshot(&work, &m, &snap, n, (p.size / 4) as usize);
                 let same = decoded.iter().zip(&nq.quarters).all(|(a, b)| {
-                    a.iter().map(|e| e.pro_reg_tx_hash).eq(b.iter().map(|e| e.pro_reg_tx_hash))
+                    a.iter()
+                        .map(|e| e.pro_reg_tx_hash)
+                        .eq(b.iter().map(|e| e.pro_reg_tx_hash))
                 });
-                assert!(same, "simnet: snapshot of cycle {cycle} does not round-trip");
+                assert!(
+                    same,
+                    "simnet: snapshot of cycle {cycle} does not round-trip"
+                );
                 self.snapshots.insert((t, cycle), snap);
                 let prepared = self.prepare(t, cycle);
-                let Ok(all) = members::rotated_cycle_members(&cfg, network, t, cycle, &prepared) else {
+                let Ok(all) = members::rotated_cycle_members(&cfg, network, t, cycle, &prepared)
+                else {
                     continue;
                 };
                 for (i, members) in all.into_iter().enumerate() {
                     let base = cycle + i as u32;
-                    if cfg.is_type_enabled(network, t, base) && members.len() >= p.min_size as usize {
+                    if cfg.is_type_enabled(network, t, base) && members.len() >= p.min_size as usize
+                    {
                         out.push(self.commit(t, base, i as i16, &members, true));
                     }
                 }
@@ -628,8 +652,7 @@ impl SimChain {
                     continue;
                 }
                 let prepared = self.prepare(t, cycle);
-                let Ok(members) =
-                    members::members_for(&cfg, network, t, cycle, &*self, &prepared)
+                let Ok(members) = members::members_for(&cfg, network, t, cycle, &*self, &prepared)
                 else {
                     continue;
                 };
@@ -670,7 +693,12 @@ impl SimChain {
             }
         }
         let qsk = SecretKey::from_seed(
-            &[&self.config.seed.to_le_bytes()[..], &[llmq_type], &quorum_hash.0].concat(),
+            &[
+                &self.config.seed.to_le_bytes()[..],
+                &[llmq_type],
+                &quorum_hash.0,
+            ]
+            .concat(),
         );
         let mut c = FinalCommitment {
             version: match (basic, rotated) {
@@ -729,7 +757,9 @@ impl SimChain {
     fn make_islocks(&mut self, height: u32) {
         let is_type = self.config.llmq.instantsend;
         let Some(p) = params_of(is_type) else { return };
-        if self.config.islocks_per_cycle == 0 || height % p.dkg_interval != p.dkg_mining_window_end + 1 {
+        if self.config.islocks_per_cycle == 0
+            || height % p.dkg_interval != p.dkg_mining_window_end + 1
+        {
             return;
         }
         let cycle = height - height % p.dkg_interval;

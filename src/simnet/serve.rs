@@ -195,11 +195,16 @@ impl SimChain {
             diffs.push(d);
         }
         let tip_base = if efficient {
-            known.iter().rev().find(|(bh, _)| *bh <= tip).map_or(genesis, |(_, b)| *b)
+            known
+                .iter()
+                .rev()
+                .find(|(bh, _)| *bh <= tip)
+                .map_or(genesis, |(_, b)| *b)
         } else {
             bases.last().map_or(genesis, |(_, b)| *b)
         };
-        let tip_diff = self.build_mnlistdiff(&tip_base, &self.block(tip)?.hash, protocol_version)?;
+        let tip_diff =
+            self.build_mnlistdiff(&tip_base, &self.block(tip)?.hash, protocol_version)?;
         let mut it = diffs.into_iter();
         let list: Vec<MnListDiff> = (&mut it).take(extra_cycles.len()).collect();
         let extra = if request.extra_share {
@@ -252,12 +257,18 @@ impl SimNode {
 
     /// Mines `n` more blocks.
     pub fn mine(&self, n: u32) {
-        self.chain.write().unwrap_or_else(|e| e.into_inner()).extend(n);
+        self.chain
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(n);
     }
 
     /// Replaces the last `depth` blocks by a longer branch.
     pub fn reorg(&self, depth: u32) {
-        self.chain.write().unwrap_or_else(|e| e.into_inner()).reorg(depth);
+        self.chain
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .reorg(depth);
     }
 
     /// Runs `f` with read access to the chain.
@@ -282,7 +293,12 @@ impl SimService for SimNode {
     fn header(&self, height: u32) -> Option<BlockHeader> {
         self.with_chain(|c| c.block(height).map(|b| b.header))
     }
-    fn mnlistdiff(&self, base: &Hash256, block: &Hash256, protocol_version: u32) -> Option<MnListDiff> {
+    fn mnlistdiff(
+        &self,
+        base: &Hash256,
+        block: &Hash256,
+        protocol_version: u32,
+    ) -> Option<MnListDiff> {
         self.with_chain(|c| c.build_mnlistdiff(base, block, protocol_version))
     }
     fn qrinfo(&self, request: &GetQrInfo, protocol_version: u32) -> Option<QrInfo> {

@@ -21,8 +21,12 @@ pub trait SimService: Send + Sync + 'static {
     fn header(&self, height: u32) -> Option<BlockHeader>;
     /// Answers `getmnlistd` as Core does (`None`: Core ignores the request, e.g. unknown
     /// blocks). `protocol_version` decides the layout of the returned message.
-    fn mnlistdiff(&self, base: &Hash256, block: &Hash256, protocol_version: u32)
-        -> Option<MnListDiff>;
+    fn mnlistdiff(
+        &self,
+        base: &Hash256,
+        block: &Hash256,
+        protocol_version: u32,
+    ) -> Option<MnListDiff>;
     /// Answers `getqrinfo` as Core does, including its choice of each diff's base.
     fn qrinfo(&self, request: &GetQrInfo, protocol_version: u32) -> Option<QrInfo>;
     /// The ChainLock for the block at `height`, if the chain has one.
