@@ -10,15 +10,23 @@
 //! - [`quorum`]: LLMQ parameters, member selection, commitments and BLS (pure).
 //! - [`engine`]: the masternode list engine (pure).
 //! - `simnet` (feature `simnet`): the simulated Dash network used by tests, the demo and benches.
+//! - [`net`], [`sync`], [`store`], [`runtime`]: peers, the orchestrator, host persistence and
+//!   the private tokio runtime.
+//! - [`api`]: [`Client`], the one Rust API the FFI layers wrap.
 //! - `c_api`: the C ABI (thin).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod chain;
 pub mod engine;
 pub mod hashes;
+pub mod net;
 pub mod network;
 pub mod quorum;
+pub mod runtime;
 pub mod sml;
+pub mod store;
+pub mod sync;
 pub mod wire;
 
 #[cfg(feature = "simnet")]
@@ -26,6 +34,7 @@ pub mod simnet;
 
 pub mod c_api;
 
+pub use api::{Client, ClientError, Config, EventListener, SyncState, SyncStrategy};
 pub use hashes::Hash256;
 pub use network::Network;
 

@@ -1,0 +1,413 @@
+//! The one Rust API of the library: [`Client`], [`Config`], events and errors. The C ABI and the
+//! UniFFI bindings are thin translations of this module.
+//!
+//! A client owns a private tokio runtime. [`Client::start`] returns at once; the sync runs in the
+//! background and reports through an [`EventListener`], whose callbacks run in order on one
+//! library thread (`dqs-events`) with no lock held. A slow listener is buffered, never awaited.
+//! [`Client::stop`] ends every task and connection within a bounded time and may be called from
+//! any thread, including from inside a callback; so may dropping the client.
+
+use crate::chain::HeaderIndex;
+use crate::engine::{LockFailure, LockVerdict, QuorumInfo};
+use crate::hashes::Hash256;
+use crate::network::Network;
+use crate::quorum::params::LlmqConfig;
+use crate::runtime::Runtime;
+use crate::store::Store;
+use crate::sync::{self, Shared};
+use crate::wire::header::BlockHeader;
+use crate::wire::locks::{ClSig, IsDLock};
+use crate::wire::Decode;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How masternode lists are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncStrategy {
+    /// One `getqrinfo` with the held lists as bases, then the remaining lists with parallel
+    /// `getmnlistd` against the nearest held base (the default).
+    #[default]
+    QrInfo,
+    /// The measured baseline: one `getmnlistd` at a time, each waiting for the previous one,
+    /// the client choosing the heights (rotation snapshots still come from one `getqrinfo`).
+    Sequential,
+}
+
+/// Where the header sync starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Height of the trusted block.
+    pub height: u32,
+    /// Its header (its hash is what is trusted).
+    pub header: BlockHeader,
+}
+
+/// Client configuration. [`Config::new`] gives sensible defaults for a network.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The network to sync.
+    pub network: Network,
+    /// Peers to connect to.
+    pub peers: Vec<SocketAddr>,
+    /// Also resolve the network's DNS seeds for peers.
+    pub use_dns_seeds: bool,
+    /// Trusted starting point of the header chain; `None` = genesis.
+    pub checkpoint: Option<Checkpoint>,
+    /// Masternode list strategy.
+    pub strategy: SyncStrategy,
+    /// Peers kept connected at once.
+    pub max_peers: usize,
+    /// TCP connect and handshake timeout.
+    pub connect_timeout: Duration,
+    /// Time a peer has to answer one request before it is retried elsewhere.
+    pub request_timeout: Duration,
+    /// Protocol version advertised.
+    pub protocol_version: u32,
+    /// LLMQ types and roles; `None` = the network's (override for devnets and the simulator).
+    pub llmq: Option<LlmqConfig>,
+    /// Keep following the tip after the first sync (new blocks, cycles, ChainLocks).
+    pub follow_tip: bool,
+}
+
+impl Config {
+    /// Defaults for `network`: no peers (add some or enable DNS seeds), QrInfo strategy,
+    /// 3 peers, 10 s connect and 20 s request timeouts, following the tip.
+    pub fn new(network: Network) -> Config {
+        Config {
+            network,
+            peers: Vec::new(),
+            use_dns_seeds: false,
+            checkpoint: None,
+            strategy: SyncStrategy::QrInfo,
+            max_peers: 3,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(20),
+            protocol_version: crate::wire::version::OUR_PROTOCOL_VERSION,
+            llmq: None,
+            follow_tip: true,
+        }
+    }
+
+    /// Checks the configuration; every problem is an [`ErrorKind::InvalidConfig`].
+    pub fn validate(&self) -> Result<(), ClientError> {
+        let bad = |m: &str| Err(ClientError::new(ErrorKind::InvalidConfig, m, false));
+        if self.peers.is_empty() && !self.use_dns_seeds {
+            return bad("no peers configured and DNS seeds disabled");
+        }
+        if self.use_dns_seeds && self.network.dns_seeds().is_empty() {
+            return bad("this network has no DNS seeds; configure peers");
+        }
+        if self.max_peers == 0 || self.max_peers > 16 {
+            return bad("max_peers must be between 1 and 16");
+        }
+        if self.connect_timeout.is_zero() || self.request_timeout.is_zero() {
+            return bad("timeouts must be positive");
+        }
+        if self.protocol_version < crate::wire::version::MIN_MNLIST_SYNC_VERSION {
+            return bad("protocol_version is below the lowest version that can sync lists");
+        }
+        if let Some(l) = &self.llmq {
+            if l.network != self.network {
+                return bad("llmq configuration is for another network");
+            }
+        }
+        Ok(())
+    }
+
+    /// The LLMQ configuration in effect.
+    pub fn llmq_config(&self) -> LlmqConfig {
+        self.llmq
+            .clone()
+            .unwrap_or_else(|| LlmqConfig::for_network(self.network))
+    }
+}
+
+/// What the client is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    /// Created, not started.
+    Idle,
+    /// Connecting to peers.
+    Connecting,
+    /// Downloading headers.
+    Headers,
+    /// Fetching and validating masternode lists and quorums.
+    MasternodeLists,
+    /// Every active quorum validated; following the tip.
+    Synced,
+    /// Stopped (by `stop` or an unrecoverable error).
+    Stopped,
+}
+
+/// A progress report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Current phase.
+    pub state: SyncState,
+    /// Header chain height reached.
+    pub header_height: u32,
+    /// Best height peers announced.
+    pub target_height: u32,
+    /// Masternode lists held.
+    pub lists_held: u32,
+    /// Lists still needed (known so far).
+    pub lists_missing: u32,
+    /// Quorums validated.
+    pub quorums_validated: u32,
+    /// Overall completion, 0–100.
+    pub percent: f32,
+    /// Requests sent and not yet answered.
+    pub requests_in_flight: u32,
+    /// Bytes received from peers.
+    pub bytes_in: u64,
+    /// Bytes sent to peers.
+    pub bytes_out: u64,
+    /// Estimated seconds to completion, when it can be estimated.
+    pub eta_seconds: Option<f64>,
+}
+
+/// A ChainLock the client verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLockEvent {
+    /// Locked height.
+    pub height: u32,
+    /// Locked block.
+    pub block_hash: Hash256,
+}
+
+/// Kinds of error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The configuration cannot work.
+    InvalidConfig,
+    /// Invalid arguments to an API call (bad bytes, wrong sizes, nulls through the FFI).
+    InvalidArgument,
+    /// Network trouble (no peers, timeouts, disconnects).
+    Network,
+    /// A peer sent invalid data; it was disconnected and the data discarded.
+    PeerMisbehaved,
+    /// The host's store failed.
+    Store,
+    /// Stored state was unusable (corrupt, other version or network); a clean resync follows.
+    CorruptState,
+    /// The call needs a running client.
+    NotRunning,
+    /// A bug; please report it.
+    Internal,
+}
+
+/// An error with its kind, a message, and whether the client recovers on its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct ClientError {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// Human-readable detail.
+    pub message: String,
+    /// True when the client keeps going (retries, other peers, resync).
+    pub recoverable: bool,
+}
+
+impl ClientError {
+    /// Builds an error.
+    pub fn new(kind: ErrorKind, message: impl Into<String>, recoverable: bool) -> ClientError {
+        ClientError {
+            kind,
+            message: message.into(),
+            recoverable,
+        }
+    }
+}
+
+/// Receives the client's events. Callbacks run on the `dqs-events` thread, one at a time, in
+/// order; they may call any client method, including `stop` and dropping the client.
+pub trait EventListener: Send + Sync {
+    /// Progress.
+    fn on_progress(&self, progress: &Progress);
+    /// A quorum passed every check (reported once per quorum).
+    fn on_quorum_available(&self, quorum: &QuorumInfo);
+    /// A ChainLock verified.
+    fn on_chain_lock(&self, lock: &ChainLockEvent);
+    /// The state changed.
+    fn on_state(&self, state: SyncState);
+    /// Something went wrong; `recoverable` says whether the client continues on its own.
+    fn on_error(&self, error: &ClientError);
+}
+
+/// A listener that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopListener;
+
+impl EventListener for NoopListener {
+    fn on_progress(&self, _: &Progress) {}
+    fn on_quorum_available(&self, _: &QuorumInfo) {}
+    fn on_chain_lock(&self, _: &ChainLockEvent) {}
+    fn on_state(&self, _: SyncState) {}
+    fn on_error(&self, _: &ClientError) {}
+}
+
+/// A snapshot of the client's status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Current state.
+    pub state: SyncState,
+    /// Header chain tip height.
+    pub header_height: u32,
+    /// Height of the newest masternode list held.
+    pub list_height: Option<u32>,
+    /// Quorums validated.
+    pub quorums_validated: u32,
+    /// Peers connected.
+    pub peers: u32,
+    /// Bytes received / sent.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Requests that waited on an answer (round trips).
+    pub round_trips: u64,
+}
+
+/// The verdict on a lock handed to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockStatus {
+    /// Signed by the quorum the rules select.
+    Valid {
+        /// Signing quorum type.
+        llmq_type: u8,
+        /// Signing quorum.
+        quorum_hash: Hash256,
+    },
+    /// Definitely invalid, with the reason.
+    Invalid(String),
+    /// Not decidable yet (headers, lists or quorums missing); try again after sync.
+    Unknown(String),
+}
+
+impl From<LockVerdict> for LockStatus {
+    fn from(v: LockVerdict) -> LockStatus {
+        match v {
+            LockVerdict::Valid {
+                llmq_type,
+                quorum_hash,
+            } => LockStatus::Valid {
+                llmq_type,
+                quorum_hash,
+            },
+            LockVerdict::Invalid(f) => LockStatus::Invalid(f.to_string()),
+            LockVerdict::CannotVerify(why) => LockStatus::Unknown(why),
+        }
+    }
+}
+
+/// The light client.
+pub struct Client {
+    shared: Arc<Shared>,
+    runtime: Runtime,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("status", &self.status()).finish()
+    }
+}
+
+impl Client {
+    /// Creates a client. Nothing runs until [`Client::start`]. Stored state is loaded at start.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        listener: Arc<dyn EventListener>,
+    ) -> Result<Client, ClientError> {
+        config.validate()?;
+        Ok(Client {
+            shared: Shared::new(config, store, listener),
+            runtime: Runtime::new(),
+        })
+    }
+
+    /// Starts syncing in the background and returns at once. Starting a running client is a
+    /// no-op; a stopped client can be started again.
+    pub fn start(&self) -> Result<(), ClientError> {
+        let shared = self.shared.clone();
+        self.runtime
+            .start(move |handle| sync::spawn(shared, handle))
+            .map_err(|e| ClientError::new(ErrorKind::Internal, e, false))
+    }
+
+    /// Stops every task and connection. Returns within a bounded time (a few seconds at most),
+    /// from any thread, including inside a callback.
+    pub fn stop(&self) {
+        self.shared.request_stop();
+        self.runtime.stop(Duration::from_secs(3));
+        self.shared.set_state(SyncState::Stopped);
+    }
+
+    /// Current status.
+    pub fn status(&self) -> Status {
+        self.shared.status()
+    }
+
+    /// A validated quorum by type and hash.
+    pub fn quorum(&self, llmq_type: u8, quorum_hash: &Hash256) -> Option<QuorumInfo> {
+        self.shared
+            .with_state(|s| s.engine.quorum(llmq_type, quorum_hash).map(|q| q.info.clone()))
+    }
+
+    /// Every validated quorum of a type, newest first.
+    pub fn quorums(&self, llmq_type: u8) -> Vec<QuorumInfo> {
+        self.shared.with_state(|s| {
+            let mut v: Vec<QuorumInfo> = s
+                .engine
+                .quorums_of_type(llmq_type)
+                .into_iter()
+                .map(|q| q.info.clone())
+                .collect();
+            v.sort_by(|a, b| b.height.cmp(&a.height).then(a.index.cmp(&b.index)));
+            v
+        })
+    }
+
+    /// Verifies a serialized `clsig` payload against the validated quorums.
+    pub fn verify_clsig(&self, payload: &[u8]) -> Result<LockStatus, ClientError> {
+        let p = self.shared.config.protocol_version;
+        let cl = ClSig::from_bytes(payload, p).map_err(|e| {
+            ClientError::new(ErrorKind::InvalidArgument, format!("not a clsig: {e}"), false)
+        })?;
+        Ok(self
+            .shared
+            .with_state(|s| s.engine.verify_clsig(&cl, &s.headers))
+            .into())
+    }
+
+    /// Verifies a serialized `isdlock` payload against the validated quorums.
+    pub fn verify_islock(&self, payload: &[u8]) -> Result<LockStatus, ClientError> {
+        let p = self.shared.config.protocol_version;
+        let lock = IsDLock::from_bytes(payload, p).map_err(|e| {
+            ClientError::new(ErrorKind::InvalidArgument, format!("not an isdlock: {e}"), false)
+        })?;
+        Ok(self
+            .shared
+            .with_state(|s| {
+                let tip = s.headers.tip().0;
+                s.engine.verify_islock(&lock, &s.headers, tip)
+            })
+            .into())
+    }
+
+    /// The header chain's block hash at a height (for hosts that want to show it).
+    pub fn block_hash(&self, height: u32) -> Option<Hash256> {
+        self.shared.with_state(|s| s.headers.hash_at(height))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.shared.request_stop();
+        self.runtime.stop(Duration::from_secs(3));
+        self.shared.close_events();
+    }
+}
+
+/// Why a malformed lock failed, for callers matching on reasons.
+pub type LockFailureReason = LockFailure;

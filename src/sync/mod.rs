@@ -1,0 +1,775 @@
+//! The orchestrator: peers → headers → qrinfo-driven masternode sync → follow the tip.
+//!
+//! One task owns the flow; peer I/O runs in each peer's own tasks. The pure core (header chain
+//! and engine) sits behind a mutex that is only held for synchronous steps, never across an
+//! await. Every answer is validated before it changes anything; a peer that sends invalid data is
+//! disconnected and banned for the session, and the request is retried on another peer.
+
+pub mod events;
+
+use crate::api::{
+    ChainLockEvent, ClientError, Config, ErrorKind, EventListener, Progress, Status, SyncState,
+    SyncStrategy,
+};
+use crate::chain::{HeaderChain, HeaderIndex};
+use crate::engine::{Engine, EngineConfig, EngineError, LockVerdict};
+use crate::hashes::Hash256;
+use crate::net::{Expect, NetCounters, NetError, Peer, PeerConfig, Unsolicited};
+use crate::sml::QuorumKey;
+use crate::store::Store;
+use crate::wire::locks::ClSig;
+use crate::wire::message::{inv_type, Inventory, Message};
+use crate::wire::mnlistdiff::GetMnListDiff;
+use events::{Event, EventSink};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, Notify};
+
+/// Headers per `headers` message (Core's limit).
+const MAX_HEADERS: usize = 2000;
+/// Held lists offered as bases in one `getqrinfo`.
+const MAX_QRINFO_BASES: usize = 8;
+/// Rounds of "fetch what is missing" before giving up on this pass.
+const MAX_MISSING_ROUNDS: usize = 6;
+
+/// The pure state the sync drives.
+#[derive(Debug)]
+pub struct SyncData {
+    /// Validated header chain.
+    pub headers: HeaderChain,
+    /// The masternode-list engine.
+    pub engine: Engine,
+}
+
+/// State shared between the client handle, the sync task and event delivery.
+pub struct Shared {
+    /// Configuration.
+    pub config: Config,
+    #[allow(dead_code)]
+    store: Arc<dyn Store>,
+    events: EventSink,
+    data: Mutex<SyncData>,
+    state: Mutex<SyncState>,
+    stop_flag: AtomicBool,
+    stop_notify: Notify,
+    /// Network counters.
+    pub counters: Arc<NetCounters>,
+    peers: AtomicU32,
+    target: AtomicU32,
+    reported: Mutex<HashSet<QuorumKey>>,
+    started: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Fresh state for a client.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        listener: Arc<dyn EventListener>,
+    ) -> Arc<Shared> {
+        let headers = match &config.checkpoint {
+            Some(c) => HeaderChain::new(config.network, c.height, c.header),
+            None => HeaderChain::from_genesis(config.network),
+        };
+        let engine = Engine::new(EngineConfig {
+            network: config.network,
+            llmq: config.llmq_config(),
+        });
+        Arc::new(Shared {
+            config,
+            store,
+            events: EventSink::new(listener),
+            data: Mutex::new(SyncData { headers, engine }),
+            state: Mutex::new(SyncState::Idle),
+            stop_flag: AtomicBool::new(false),
+            stop_notify: Notify::new(),
+            counters: Arc::default(),
+            peers: AtomicU32::new(0),
+            target: AtomicU32::new(0),
+            reported: Mutex::default(),
+            started: Mutex::default(),
+        })
+    }
+
+    /// Asks the sync task to end.
+    pub fn request_stop(&self) {
+        self.stop_flag.store(true, Ordering::SeqCst);
+        self.stop_notify.notify_waiters();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop_flag.load(Ordering::SeqCst)
+    }
+
+    /// Sets and reports the state.
+    pub fn set_state(&self, s: SyncState) {
+        let changed = {
+            let mut cur = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = *cur != s;
+            *cur = s;
+            changed
+        };
+        if changed {
+            self.events.emit(Event::State(s));
+        }
+    }
+
+    fn state(&self) -> SyncState {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the pure state.
+    pub fn with_state<T>(&self, f: impl FnOnce(&SyncData) -> T) -> T {
+        f(&self.data.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn with_state_mut<T>(&self, f: impl FnOnce(&mut SyncData) -> T) -> T {
+        f(&mut self.data.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Ends event delivery (on drop of the client).
+    pub fn close_events(&self) {
+        self.events.close();
+    }
+
+    fn error(&self, kind: ErrorKind, message: impl Into<String>, recoverable: bool) {
+        let e = ClientError::new(kind, message, recoverable);
+        tracing::warn!(kind = ?e.kind, "{}", e.message);
+        self.events.emit(Event::Error(e));
+    }
+
+    /// Status snapshot.
+    pub fn status(&self) -> Status {
+        let (header_height, list_height, quorums) = self.with_state(|s| {
+            (
+                s.headers.tip().0,
+                s.engine.tip_list().map(|l| l.height),
+                s.engine.validated_count() as u32,
+            )
+        });
+        Status {
+            state: self.state(),
+            header_height,
+            list_height,
+            quorums_validated: quorums,
+            peers: self.peers.load(Ordering::Relaxed),
+            bytes_in: self.counters.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.counters.bytes_out.load(Ordering::Relaxed),
+            round_trips: self.counters.round_trips.load(Ordering::Relaxed),
+        }
+    }
+
+    fn progress(&self) {
+        let (h, held, missing, validated, unvalidated) = self.with_state(|s| {
+            let m = s.engine.missing(&s.headers);
+            (
+                s.headers.tip().0,
+                s.engine.held_lists().len() as u32,
+                (m.list_heights.len() + m.snapshot_heights.len()) as u32,
+                s.engine.validated_count() as u32,
+                m.unvalidated_quorums as u32,
+            )
+        });
+        let target = self.target.load(Ordering::Relaxed).max(h);
+        let state = self.state();
+        let header_part = if target == 0 { 1.0 } else { h as f32 / target as f32 };
+        let list_part = if validated + unvalidated == 0 {
+            0.0
+        } else {
+            validated as f32 / (validated + unvalidated) as f32
+        };
+        let percent = match state {
+            SyncState::Synced => 100.0,
+            SyncState::Headers | SyncState::Connecting | SyncState::Idle => 50.0 * header_part,
+            _ => 50.0 + 50.0 * list_part,
+        };
+        let elapsed = self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed().as_secs_f64());
+        let eta = elapsed
+            .filter(|_| percent > 1.0 && percent < 100.0)
+            .map(|e| e * (100.0 - percent as f64) / percent as f64);
+        self.events.emit(Event::Progress(Progress {
+            state,
+            header_height: h,
+            target_height: target,
+            lists_held: held,
+            lists_missing: missing,
+            quorums_validated: validated,
+            percent,
+            requests_in_flight: self.counters.in_flight.load(Ordering::Relaxed) as u32,
+            bytes_in: self.counters.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.counters.bytes_out.load(Ordering::Relaxed),
+            eta_seconds: eta,
+        }));
+    }
+
+    fn report_quorums(&self, validated: &[crate::engine::QuorumInfo]) {
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        for q in validated {
+            if reported.insert((q.llmq_type, q.quorum_hash)) {
+                self.events.emit(Event::Quorum(q.clone()));
+            }
+        }
+    }
+}
+
+/// Spawns the sync task on `handle`.
+pub fn spawn(shared: Arc<Shared>, handle: &Handle) {
+    shared.stop_flag.store(false, Ordering::SeqCst);
+    *shared.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    handle.spawn(async move {
+        let sh = shared.clone();
+        tokio::select! {
+            _ = sh.stop_notify.notified() => {}
+            _ = run(shared.clone()) => {}
+        }
+        sh.peers.store(0, Ordering::Relaxed);
+    });
+}
+
+/// Why a sync pass ended early.
+enum PassError {
+    /// Stop requested.
+    Stopped,
+    /// No usable peer right now.
+    NoPeers,
+}
+
+/// The connected peers and what the sync learnt about the others.
+struct Peers {
+    list: Vec<Arc<Peer>>,
+    banned: HashSet<SocketAddr>,
+    next: usize,
+    tx: mpsc::UnboundedSender<Unsolicited>,
+}
+
+impl Peers {
+    fn remove(&mut self, addr: SocketAddr) {
+        self.list.retain(|p| p.addr != addr);
+    }
+
+    fn pick(&mut self, min_version: u32) -> Option<Arc<Peer>> {
+        self.list.retain(|p| !p.is_closed());
+        let usable: Vec<_> = self
+            .list
+            .iter()
+            .filter(|p| p.version >= min_version)
+            .cloned()
+            .collect();
+        if usable.is_empty() {
+            return None;
+        }
+        self.next = self.next.wrapping_add(1);
+        Some(usable[self.next % usable.len()].clone())
+    }
+}
+
+async fn candidates(sh: &Shared) -> Vec<SocketAddr> {
+    let mut out = sh.config.peers.clone();
+    if sh.config.use_dns_seeds {
+        let port = sh.config.network.default_port();
+        for seed in sh.config.network.dns_seeds() {
+            if let Ok(Ok(addrs)) = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::net::lookup_host((*seed, port)),
+            )
+            .await
+            {
+                out.extend(addrs);
+            }
+        }
+    }
+    out
+}
+
+async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
+    peers.list.retain(|p| !p.is_closed());
+    if peers.list.len() >= sh.config.max_peers {
+        return;
+    }
+    let start_height = sh.with_state(|s| s.headers.tip().0) as i32;
+    let cfg = PeerConfig {
+        network: sh.config.network,
+        protocol_version: sh.config.protocol_version,
+        connect_timeout: sh.config.connect_timeout,
+        start_height,
+    };
+    let connected: HashSet<SocketAddr> = peers.list.iter().map(|p| p.addr).collect();
+    let want = sh.config.max_peers - peers.list.len();
+    let todo: Vec<SocketAddr> = candidates(sh)
+        .await
+        .into_iter()
+        .filter(|a| !connected.contains(a) && !peers.banned.contains(a))
+        .take(want)
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for addr in todo {
+        let (cfg, counters, tx) = (cfg.clone(), sh.counters.clone(), peers.tx.clone());
+        set.spawn(async move { Peer::connect(addr, &cfg, counters, tx).await });
+    }
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(p)) => {
+                sh.target
+                    .fetch_max(p.start_height.max(0) as u32, Ordering::Relaxed);
+                peers.list.push(Arc::new(p));
+            }
+            Ok(Err(e)) => sh.error(ErrorKind::Network, e.to_string(), true),
+            Err(_) => {}
+        }
+    }
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+fn misbehaved(sh: &Shared, peers: &mut Peers, addr: SocketAddr, why: String) {
+    sh.error(
+        ErrorKind::PeerMisbehaved,
+        format!("{addr}: {why}; disconnected and banned"),
+        true,
+    );
+    if let Some(p) = peers.list.iter().find(|p| p.addr == addr) {
+        p.close();
+    }
+    peers.banned.insert(addr);
+    peers.remove(addr);
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
+    let addr = match e {
+        NetError::Connect(a, _)
+        | NetError::Handshake(a, _)
+        | NetError::Timeout(a, _)
+        | NetError::Closed(a)
+        | NetError::Misbehaved(a, _) => *a,
+    };
+    if let NetError::Misbehaved(_, why) = e {
+        misbehaved(sh, peers, addr, why.clone());
+        return;
+    }
+    sh.error(ErrorKind::Network, e.to_string(), true);
+    if let Some(p) = peers.list.iter().find(|p| p.addr == addr) {
+        p.close();
+    }
+    peers.remove(addr);
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+async fn ensure_peers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        if sh.stopping() {
+            return Err(PassError::Stopped);
+        }
+        refill(sh, peers).await;
+        if !peers.list.is_empty() {
+            return Ok(());
+        }
+        if peers.banned.len() >= candidates(sh).await.len() {
+            // Every known peer misbehaved: forgive them after a pause rather than give up.
+            peers.banned.clear();
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Downloads headers until the best peer has nothing newer.
+async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    loop {
+        ensure_peers(sh, peers).await?;
+        let Some(peer) = peers
+            .list
+            .iter()
+            .filter(|p| !p.is_closed())
+            .max_by_key(|p| p.start_height)
+            .cloned()
+        else {
+            return Err(PassError::NoPeers);
+        };
+        let locator = sh.with_state(|s| s.headers.locator());
+        let msg = peer.get_headers_msg(locator);
+        match peer
+            .request(msg, Expect::Headers, sh.config.request_timeout)
+            .await
+        {
+            Ok(Message::Headers(hs)) => {
+                let n = hs.len();
+                if n == 0 {
+                    return Ok(());
+                }
+                let r = sh.with_state_mut(|s| {
+                    let out = s.headers.connect(&hs)?;
+                    if let Some(reorg) = &out.reorg {
+                        s.engine.rewind_to(reorg.fork_height);
+                    }
+                    Ok::<_, crate::chain::ChainError>(out)
+                });
+                match r {
+                    Ok(out) => {
+                        sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
+                        sh.progress();
+                        if n < MAX_HEADERS {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}")),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => lost(sh, peers, &e),
+        }
+        if sh.stopping() {
+            return Err(PassError::Stopped);
+        }
+    }
+}
+
+/// Whether an engine error blames the peer (invalid data) or our own view (unknown block).
+fn blames_peer(e: &EngineError) -> bool {
+    !matches!(e, EngineError::UnknownBlock(_) | EngineError::UnknownBase(_))
+}
+
+/// One `getqrinfo` for the tip with the held lists as bases.
+async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassError> {
+    for _attempt in 0..4 {
+        ensure_peers(sh, peers).await?;
+        let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
+            return Ok(false);
+        };
+        let req = sh.with_state(|s| {
+            let tip = s.headers.tip().1;
+            s.engine.qrinfo_request(tip, MAX_QRINFO_BASES)
+        });
+        match peer
+            .request(
+                Message::GetQrInfo(req),
+                Expect::QrInfo,
+                sh.config.request_timeout,
+            )
+            .await
+        {
+            Ok(Message::QrInfo(q)) => {
+                let r = sh.with_state_mut(|s| s.engine.feed_qrinfo(&q, &s.headers));
+                match r {
+                    Ok(out) => {
+                        sh.report_quorums(&out.quorums_validated);
+                        sh.progress();
+                        return Ok(true);
+                    }
+                    Err(e) if blames_peer(&e) => {
+                        misbehaved(sh, peers, peer.addr, format!("invalid qrinfo: {e}"))
+                    }
+                    Err(_) => {
+                        // The peer is ahead of our headers: catch up and retry.
+                        sync_headers(sh, peers).await?;
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => lost(sh, peers, &e),
+        }
+    }
+    Ok(false)
+}
+
+/// One `getmnlistd` with retries on other peers; feeds the answer.
+async fn fetch_diff(
+    sh: &Arc<Shared>,
+    peer: Arc<Peer>,
+    req: GetMnListDiff,
+) -> (SocketAddr, Result<Message, NetError>, GetMnListDiff) {
+    let r = peer
+        .request(
+            Message::GetMnListD(req.clone()),
+            Expect::MnListDiff(req.block_hash),
+            sh.config.request_timeout,
+        )
+        .await;
+    (peer.addr, r, req)
+}
+
+/// Fetches what the engine still lacks, in parallel across peers (or one at a time for the
+/// sequential strategy), until nothing is missing.
+async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    for _round in 0..MAX_MISSING_ROUNDS {
+        let (missing, reqs) = sh.with_state(|s| {
+            let m = s.engine.missing(&s.headers);
+            let r = s.engine.mnlistdiff_requests(&m, &s.headers);
+            (m, r)
+        });
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if !missing.snapshot_heights.is_empty() && reqs.is_empty() {
+            // Only a qrinfo delivers rotation snapshots.
+            fetch_qrinfo(sh, peers).await?;
+            continue;
+        }
+        if reqs.is_empty() {
+            return Ok(());
+        }
+        ensure_peers(sh, peers).await?;
+        let mut answers = Vec::new();
+        if sh.config.strategy == SyncStrategy::Sequential {
+            for req in reqs {
+                let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
+                    return Err(PassError::NoPeers);
+                };
+                answers.push(fetch_diff(sh, peer, req).await);
+                if sh.stopping() {
+                    return Err(PassError::Stopped);
+                }
+            }
+        } else {
+            let mut set = tokio::task::JoinSet::new();
+            for req in reqs {
+                let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
+                    return Err(PassError::NoPeers);
+                };
+                let sh2 = sh.clone();
+                set.spawn(async move { fetch_diff(&sh2, peer, req).await });
+            }
+            while let Some(r) = set.join_next().await {
+                if let Ok(a) = r {
+                    answers.push(a);
+                }
+            }
+        }
+        // Feed in ascending height order (each against a base held before this round).
+        let mut diffs = Vec::new();
+        for (addr, r, req) in answers {
+            match r {
+                Ok(Message::MnListDiff(d)) => diffs.push((addr, d, req)),
+                Ok(_) => {}
+                Err(e) => lost(sh, peers, &e),
+            }
+        }
+        diffs.sort_by_key(|(_, d, _)| sh.with_state(|s| s.headers.height_of(&d.block_hash)));
+        for (addr, d, _) in diffs {
+            let r = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
+            match r {
+                Ok(out) => sh.report_quorums(&out.quorums_validated),
+                Err(e) if blames_peer(&e) => {
+                    misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
+                }
+                Err(_) => {}
+            }
+        }
+        sh.progress();
+        if sh.stopping() {
+            return Err(PassError::Stopped);
+        }
+    }
+    Ok(())
+}
+
+/// Brings the engine to the header tip: a qrinfo when a new rotation cycle started (or on the
+/// first pass), otherwise one diff from the newest held list; then whatever is missing.
+async fn sync_lists(
+    sh: &Arc<Shared>,
+    peers: &mut Peers,
+    last_qrinfo_cycle: &mut Option<u32>,
+) -> Result<(), PassError> {
+    let (tip_h, tip_hash, held_tip, cycle) = sh.with_state(|s| {
+        let (h, hash) = s.headers.tip();
+        let c = s
+            .engine
+            .config()
+            .llmq
+            .params(s.engine.config().llmq.instantsend)
+            .map_or(24, |p| p.dkg_interval);
+        (h, hash, s.engine.tip_list().map(|l| l.block_hash), h / c)
+    });
+    if held_tip == Some(tip_hash) {
+        return fetch_missing(sh, peers).await;
+    }
+    let use_qrinfo = *last_qrinfo_cycle != Some(cycle);
+    if sh.config.strategy == SyncStrategy::Sequential && last_qrinfo_cycle.is_none() {
+        // Baseline: the full list at the tip first, one request at a time afterwards.
+        let req = GetMnListDiff {
+            base_block_hash: Hash256::ZERO,
+            block_hash: tip_hash,
+        };
+        ensure_peers(sh, peers).await?;
+        if let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) {
+            let (addr, r, _) = fetch_diff(sh, peer, req).await;
+            match r {
+                Ok(Message::MnListDiff(d)) => {
+                    let fed = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
+                    match fed {
+                        Ok(out) => sh.report_quorums(&out.quorums_validated),
+                        Err(e) => misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}")),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => lost(sh, peers, &e),
+            }
+        }
+    }
+    if use_qrinfo {
+        if fetch_qrinfo(sh, peers).await? {
+            *last_qrinfo_cycle = Some(cycle);
+        }
+    } else if let Some(base) = held_tip {
+        let req = GetMnListDiff {
+            base_block_hash: base,
+            block_hash: tip_hash,
+        };
+        ensure_peers(sh, peers).await?;
+        if let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) {
+            let (addr, r, _) = fetch_diff(sh, peer, req).await;
+            match r {
+                Ok(Message::MnListDiff(d)) => {
+                    let fed = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
+                    match fed {
+                        Ok(out) => sh.report_quorums(&out.quorums_validated),
+                        Err(e) if blames_peer(&e) => {
+                            misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
+                        }
+                        Err(_) => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => lost(sh, peers, &e),
+            }
+        }
+    }
+    let _ = tip_h;
+    fetch_missing(sh, peers).await
+}
+
+fn synced(sh: &Shared) -> bool {
+    sh.with_state(|s| {
+        s.engine.tip_list().map(|l| l.block_hash) == Some(s.headers.tip().1)
+            && s.engine.missing(&s.headers).is_empty()
+    })
+}
+
+/// Verifies a ChainLock; reports it once when valid.
+fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash256>) -> LockVerdict {
+    let v = sh.with_state(|s| s.engine.verify_clsig(cl, &s.headers));
+    if let LockVerdict::Valid { .. } = v {
+        let h = cl.height.max(0) as u32;
+        if seen.insert(h, cl.block_hash) != Some(cl.block_hash) {
+            sh.events.emit(Event::ChainLock(ChainLockEvent {
+                height: h,
+                block_hash: cl.block_hash,
+            }));
+        }
+    }
+    v
+}
+
+async fn run(sh: Arc<Shared>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Unsolicited>();
+    let mut peers = Peers {
+        list: Vec::new(),
+        banned: HashSet::new(),
+        next: 0,
+        tx,
+    };
+    let mut last_qrinfo_cycle = None;
+    let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
+    let mut pending_clsig: Option<ClSig> = None;
+    sh.set_state(SyncState::Connecting);
+    loop {
+        // One pass: headers, then lists, until synced.
+        let pass = async {
+            ensure_peers(&sh, &mut peers).await?;
+            if sh.state() != SyncState::Synced {
+                sh.set_state(SyncState::Headers);
+            }
+            sync_headers(&sh, &mut peers).await?;
+            if sh.state() != SyncState::Synced {
+                sh.set_state(SyncState::MasternodeLists);
+            }
+            sync_lists(&sh, &mut peers, &mut last_qrinfo_cycle).await?;
+            Ok::<(), PassError>(())
+        };
+        match pass.await {
+            Err(PassError::Stopped) => return,
+            Err(PassError::NoPeers) => {
+                sh.error(ErrorKind::Network, "no usable peer", true);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Ok(()) => {}
+        }
+        if synced(&sh) {
+            sh.set_state(SyncState::Synced);
+            sh.progress();
+            if let Some(cl) = pending_clsig.take() {
+                if let LockVerdict::CannotVerify(_) = handle_clsig(&sh, &cl, &mut chainlocks) {
+                    pending_clsig = Some(cl);
+                }
+            }
+            if !sh.config.follow_tip {
+                return;
+            }
+        } else {
+            sh.progress();
+        }
+        // Wait for something to do: an announcement, a lock, or a periodic re-check.
+        let mut need_pass = false;
+        while !need_pass {
+            if sh.stopping() {
+                return;
+            }
+            let next = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+            let Ok(Some(u)) = next else {
+                // Periodic: top up peers; re-run a pass if not synced.
+                refill(&sh, &mut peers).await;
+                need_pass = !synced(&sh);
+                continue;
+            };
+            match u.message {
+                Err(e) => {
+                    let known = peers.list.iter().any(|p| p.addr == u.from);
+                    if known {
+                        lost(&sh, &mut peers, &e);
+                    }
+                }
+                Ok(Message::Inv(items)) => {
+                    if items.iter().any(|i| i.inv_type == inv_type::MSG_BLOCK) {
+                        need_pass = true;
+                    }
+                    let cls: Vec<Inventory> = items
+                        .into_iter()
+                        .filter(|i| i.inv_type == inv_type::MSG_CLSIG)
+                        .collect();
+                    if !cls.is_empty() {
+                        if let Some(p) = peers.list.iter().find(|p| p.addr == u.from) {
+                            p.send(Message::GetData(cls));
+                        }
+                    }
+                }
+                Ok(Message::Headers(_)) => need_pass = true,
+                Ok(Message::ClSig(cl)) => match handle_clsig(&sh, &cl, &mut chainlocks) {
+                    LockVerdict::Valid { .. } => {}
+                    LockVerdict::CannotVerify(_) => {
+                        pending_clsig = Some(cl);
+                        need_pass = true;
+                    }
+                    LockVerdict::Invalid(f) => {
+                        misbehaved(&sh, &mut peers, u.from, format!("invalid clsig: {f}"))
+                    }
+                },
+                Ok(_) => {}
+            }
+        }
+    }
+}
