@@ -308,7 +308,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("status", &self.status()).finish()
+        f.debug_struct("Client")
+            .field("status", &self.status())
+            .finish()
     }
 }
 
@@ -350,8 +352,11 @@ impl Client {
 
     /// A validated quorum by type and hash.
     pub fn quorum(&self, llmq_type: u8, quorum_hash: &Hash256) -> Option<QuorumInfo> {
-        self.shared
-            .with_state(|s| s.engine.quorum(llmq_type, quorum_hash).map(|q| q.info.clone()))
+        self.shared.with_state(|s| {
+            s.engine
+                .quorum(llmq_type, quorum_hash)
+                .map(|q| q.info.clone())
+        })
     }
 
     /// Every validated quorum of a type, newest first.
@@ -372,7 +377,11 @@ impl Client {
     pub fn verify_clsig(&self, payload: &[u8]) -> Result<LockStatus, ClientError> {
         let p = self.shared.config.protocol_version;
         let cl = ClSig::from_bytes(payload, p).map_err(|e| {
-            ClientError::new(ErrorKind::InvalidArgument, format!("not a clsig: {e}"), false)
+            ClientError::new(
+                ErrorKind::InvalidArgument,
+                format!("not a clsig: {e}"),
+                false,
+            )
         })?;
         Ok(self
             .shared
@@ -384,7 +393,11 @@ impl Client {
     pub fn verify_islock(&self, payload: &[u8]) -> Result<LockStatus, ClientError> {
         let p = self.shared.config.protocol_version;
         let lock = IsDLock::from_bytes(payload, p).map_err(|e| {
-            ClientError::new(ErrorKind::InvalidArgument, format!("not an isdlock: {e}"), false)
+            ClientError::new(
+                ErrorKind::InvalidArgument,
+                format!("not an isdlock: {e}"),
+                false,
+            )
         })?;
         Ok(self
             .shared

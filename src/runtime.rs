@@ -45,11 +45,7 @@ impl Runtime {
     /// Shuts the runtime down: waits up to `timeout` for tasks to finish, or — when called from
     /// inside a runtime, where blocking is not allowed — lets them finish in the background.
     pub fn stop(&self, timeout: Duration) {
-        let rt = self
-            .inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let rt = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(rt) = rt {
             if Handle::try_current().is_ok() {
                 rt.shutdown_background();

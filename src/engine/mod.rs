@@ -10,6 +10,7 @@
 
 mod locks;
 mod missing;
+pub mod persist;
 
 pub use locks::{select_non_rotated_quorum, LockFailure, LockVerdict};
 pub use missing::MissingLists;

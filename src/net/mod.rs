@@ -160,16 +160,14 @@ async fn read_msg(
         match dec.pop() {
             Ok(Some(raw)) => {
                 counters.messages_in.fetch_add(1, Ordering::Relaxed);
-                return Message::from_raw(&raw, p)
-                    .map_err(|e: WireError| NetError::Misbehaved(addr, format!("{}: {e}", raw.command)));
+                return Message::from_raw(&raw, p).map_err(|e: WireError| {
+                    NetError::Misbehaved(addr, format!("{}: {e}", raw.command))
+                });
             }
             Ok(None) => {}
             Err(e) => return Err(NetError::Misbehaved(addr, frame_error(&e))),
         }
-        let n = stream
-            .read(buf)
-            .await
-            .map_err(|_| NetError::Closed(addr))?;
+        let n = stream.read(buf).await.map_err(|_| NetError::Closed(addr))?;
         if n == 0 {
             return Err(NetError::Closed(addr));
         }
@@ -228,15 +226,21 @@ impl Peer {
             masternode_connection: Some(false),
         };
         let handshake = async {
-            write_msg(&mut wr, &Message::Version(ours), cfg.network, cfg.protocol_version, &counters)
-                .await
-                .map_err(|e| NetError::Handshake(addr, e.to_string()))?;
+            write_msg(
+                &mut wr,
+                &Message::Version(ours),
+                cfg.network,
+                cfg.protocol_version,
+                &counters,
+            )
+            .await
+            .map_err(|e| NetError::Handshake(addr, e.to_string()))?;
             let mut theirs: Option<VersionMessage> = None;
             let mut got_verack = false;
             while theirs.is_none() || !got_verack {
-                let p = theirs
-                    .as_ref()
-                    .map_or(cfg.protocol_version, |v| (v.version as u32).min(cfg.protocol_version));
+                let p = theirs.as_ref().map_or(cfg.protocol_version, |v| {
+                    (v.version as u32).min(cfg.protocol_version)
+                });
                 match read_msg(&mut rd, &mut dec, &mut buf, p, &counters, addr).await? {
                     Message::Version(v) => {
                         if theirs.is_some() {
@@ -274,7 +278,10 @@ impl Peer {
             let network = cfg.network;
             tokio::spawn(async move {
                 while let Some(m) = rx.recv().await {
-                    if write_msg(&mut wr, &m, network, version, &counters).await.is_err() {
+                    if write_msg(&mut wr, &m, network, version, &counters)
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -290,7 +297,8 @@ impl Peer {
             let tx = tx.clone();
             tokio::spawn(async move {
                 let reason = loop {
-                    let m = match read_msg(&mut rd, &mut dec, &mut buf, version, &counters, addr).await
+                    let m = match read_msg(&mut rd, &mut dec, &mut buf, version, &counters, addr)
+                        .await
                     {
                         Ok(m) => m,
                         Err(e) => break e,
@@ -303,7 +311,9 @@ impl Peer {
                     }
                     let waiter = {
                         let mut w = waiters.lock().unwrap_or_else(|e| e.into_inner());
-                        w.iter().position(|(e, _)| e.matches(&m)).map(|i| w.remove(i))
+                        w.iter()
+                            .position(|(e, _)| e.matches(&m))
+                            .map(|i| w.remove(i))
                     };
                     match waiter {
                         Some((_, reply)) => {

@@ -138,8 +138,10 @@ mod tests {
     #[test]
     fn memory_and_dir_stores_round_trip() {
         let dir = std::env::temp_dir().join(format!("dqs-store-test-{}", std::process::id()));
-        let stores: Vec<Box<dyn Store>> =
-            vec![Box::new(MemoryStore::new()), Box::new(DirStore::new(&dir).unwrap())];
+        let stores: Vec<Box<dyn Store>> = vec![
+            Box::new(MemoryStore::new()),
+            Box::new(DirStore::new(&dir).unwrap()),
+        ];
         for s in &stores {
             assert_eq!(s.load("k1").unwrap(), None);
             s.save("k1", b"abc").unwrap();

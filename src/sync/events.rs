@@ -52,15 +52,14 @@ impl EventSink {
                     }
                     // A panicking Rust listener must not take the delivery thread down.
                     let l = listener.clone();
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        match &ev {
+                    let _ =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match &ev {
                             Event::Progress(p) => l.on_progress(p),
                             Event::Quorum(q) => l.on_quorum_available(q),
                             Event::ChainLock(c) => l.on_chain_lock(c),
                             Event::State(s) => l.on_state(*s),
                             Event::Error(e) => l.on_error(e),
-                        }
-                    }));
+                        }));
                 }
             })
             .expect("the OS can start a thread");

@@ -182,7 +182,11 @@ impl Shared {
         });
         let target = self.target.load(Ordering::Relaxed).max(h);
         let state = self.state();
-        let header_part = if target == 0 { 1.0 } else { h as f32 / target as f32 };
+        let header_part = if target == 0 {
+            1.0
+        } else {
+            h as f32 / target as f32
+        };
         let list_part = if validated + unvalidated == 0 {
             0.0
         } else {
@@ -440,7 +444,10 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
 
 /// Whether an engine error blames the peer (invalid data) or our own view (unknown block).
 fn blames_peer(e: &EngineError) -> bool {
-    !matches!(e, EngineError::UnknownBlock(_) | EngineError::UnknownBase(_))
+    !matches!(
+        e,
+        EngineError::UnknownBlock(_) | EngineError::UnknownBase(_)
+    )
 }
 
 /// One `getqrinfo` for the tip with the held lists as bases.

@@ -1,0 +1,403 @@
+//! The engine's snapshot format (for host-side persistence, `docs/STORAGE.md`) and pruning.
+//!
+//! Layout (all integers little-endian, counts are compactSize, wire layouts at
+//! [`STORAGE_WIRE_VERSION`]):
+//! ```text
+//! "DQSE" | u16 format | u8 network | entries[] | commitments[] | lists[] | snapshots[]
+//!        | validated[] | pending[] | tip? | SHA256d(all previous bytes)
+//! ```
+//! Entries and commitments are stored once (deduplicated by content) and referenced by index
+//! from every list that holds them; loading restores the sharing in memory. Loading re-checks the checksum, every count against the
+//! bytes present, every index, every list's SML root against its CbTx, and decodes every quorum
+//! key; anything wrong is a typed error and nothing is returned.
+
+use super::{Engine, EngineConfig, Pending, ValidatedQuorum};
+use crate::engine::QuorumInfo;
+use crate::hashes::{sha256d, Hash256};
+use crate::network::Network;
+use crate::quorum::bls::{PublicKey, Scheme};
+use crate::sml::{MasternodeList, QuorumKey};
+use crate::wire::codec::{Decode, Encode, Reader, Writer};
+use crate::wire::commitment::FinalCommitment;
+use crate::wire::qrinfo::QuorumSnapshot;
+use crate::wire::sml_entry::SmlEntry;
+use crate::wire::tx::CbTx;
+use crate::wire::WireError;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Format version written by this library.
+pub const FORMAT_VERSION: u16 = 1;
+/// Wire layout used for entries and commitments inside the snapshot.
+pub const STORAGE_WIRE_VERSION: u32 = crate::wire::version::OUR_PROTOCOL_VERSION;
+const MAGIC: &[u8; 4] = b"DQSE";
+
+/// Why a stored engine snapshot cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PersistError {
+    /// Too short, or the magic is wrong.
+    #[error("not an engine snapshot")]
+    NotASnapshot,
+    /// Written by an unknown format version.
+    #[error("unsupported engine snapshot format {0}")]
+    Version(u16),
+    /// Written for another network.
+    #[error("engine snapshot is for {found}, expected {expected}")]
+    Network {
+        /// Configured network.
+        expected: Network,
+        /// Network in the snapshot.
+        found: String,
+    },
+    /// The checksum does not match (truncated or corrupted).
+    #[error("engine snapshot checksum mismatch (truncated or corrupted)")]
+    Checksum,
+    /// Structurally invalid content.
+    #[error("engine snapshot is malformed: {0}")]
+    Malformed(String),
+}
+
+impl From<WireError> for PersistError {
+    fn from(e: WireError) -> Self {
+        PersistError::Malformed(e.to_string())
+    }
+}
+
+fn network_byte(n: Network) -> u8 {
+    match n {
+        Network::Mainnet => 0,
+        Network::Testnet => 1,
+        Network::Devnet => 2,
+        Network::Regtest => 3,
+    }
+}
+
+impl Engine {
+    /// Serializes the engine (lists with shared entries stored once, quorums and their
+    /// validation state, snapshots, pending commitments).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let p = STORAGE_WIRE_VERSION;
+        let mut w = Writer::new(p);
+        w.bytes(MAGIC);
+        w.u16_le(FORMAT_VERSION);
+        w.u8(network_byte(self.cfg.network));
+        // Unique entries and commitments.
+        let mut entry_ix: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut entries: Vec<&SmlEntry> = Vec::new();
+        let mut comm_ix: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut comms: Vec<&FinalCommitment> = Vec::new();
+        let lists: Vec<&MasternodeList> = self
+            .by_height
+            .values()
+            .filter_map(|h| self.lists.get(h).map(|l| l.as_ref()))
+            .collect();
+        let mut list_refs: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+        for l in &lists {
+            let mut e_refs = Vec::with_capacity(l.entries.len());
+            for e in l.entries.values() {
+                let ix = *entry_ix.entry(e.to_bytes(p)).or_insert_with(|| {
+                    entries.push(e.as_ref());
+                    (entries.len() - 1) as u32
+                });
+                e_refs.push(ix);
+            }
+            let q_refs = l
+                .quorums
+                .values()
+                .map(|c| intern(c, &mut comm_ix, &mut comms))
+                .collect();
+            list_refs.push((e_refs, q_refs));
+        }
+        let mut sorted: Vec<(&QuorumKey, &ValidatedQuorum)> = self.quorums.iter().collect();
+        sorted.sort_by_key(|(k, _)| **k);
+        let validated: Vec<(u32, &ValidatedQuorum)> = sorted
+            .into_iter()
+            .map(|(_, v)| (intern(&v.commitment, &mut comm_ix, &mut comms), v))
+            .collect();
+        let pending: Vec<(u32, Option<u32>)> = self
+            .pending
+            .values()
+            .map(|pd| {
+                (
+                    intern(&pd.commitment, &mut comm_ix, &mut comms),
+                    pd.base_height,
+                )
+            })
+            .collect();
+        w.compact_size(entries.len() as u64);
+        for e in &entries {
+            e.encode(&mut w);
+        }
+        w.compact_size(comms.len() as u64);
+        for c in &comms {
+            c.encode(&mut w);
+        }
+        w.compact_size(lists.len() as u64);
+        for (l, (e_refs, q_refs)) in lists.iter().zip(&list_refs) {
+            w.u32_le(l.height);
+            w.hash(&l.block_hash);
+            match &l.cbtx {
+                Some(cb) => {
+                    w.u8(1);
+                    w.var_bytes(&cb.to_bytes(p));
+                }
+                None => w.u8(0),
+            }
+            w.compact_size(e_refs.len() as u64);
+            for r in e_refs {
+                w.u32_le(*r);
+            }
+            w.compact_size(q_refs.len() as u64);
+            for r in q_refs {
+                w.u32_le(*r);
+            }
+        }
+        w.compact_size(self.snapshots.len() as u64);
+        for (cycle, (hash, s)) in &self.snapshots {
+            w.u32_le(*cycle);
+            w.hash(hash);
+            s.encode(&mut w);
+        }
+        w.compact_size(validated.len() as u64);
+        for (ix, v) in &validated {
+            w.u32_le(*ix);
+            w.u32_le(v.info.height);
+        }
+        w.compact_size(pending.len() as u64);
+        for (ix, base) in &pending {
+            w.u32_le(*ix);
+            match base {
+                Some(b) => {
+                    w.u8(1);
+                    w.u32_le(*b);
+                }
+                None => w.u8(0),
+            }
+        }
+        match self.tip {
+            Some(t) => {
+                w.u8(1);
+                w.hash(&t);
+            }
+            None => w.u8(0),
+        }
+        let mut out = w.into_bytes();
+        let sum = sha256d(&out);
+        out.extend_from_slice(&sum.0);
+        out
+    }
+
+    /// Restores an engine saved by [`Engine::to_bytes`] for `cfg`'s network.
+    pub fn from_bytes(cfg: EngineConfig, bytes: &[u8]) -> Result<Engine, PersistError> {
+        if bytes.len() < 4 + 2 + 1 + 32 || &bytes[..4] != MAGIC {
+            return Err(PersistError::NotASnapshot);
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != FORMAT_VERSION {
+            return Err(PersistError::Version(version));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 32);
+        if sha256d(body).0 != sum {
+            return Err(PersistError::Checksum);
+        }
+        if body[6] != network_byte(cfg.network) {
+            return Err(PersistError::Network {
+                expected: cfg.network,
+                found: format!("network #{}", body[6]),
+            });
+        }
+        let p = STORAGE_WIRE_VERSION;
+        let mut r = Reader::new(&body[7..], p);
+        let n = r.read_count(crate::wire::sml_entry::MIN_ENTRY_SIZE)?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            entries.push(Arc::new(SmlEntry::decode(&mut r)?));
+        }
+        let n = r.read_count(100)?;
+        let mut comms = Vec::with_capacity(n);
+        for _ in 0..n {
+            comms.push(Arc::new(FinalCommitment::decode(&mut r)?));
+        }
+        let bad = |m: String| PersistError::Malformed(m);
+        let n = r.read_count(4 + 32 + 1 + 2)?;
+        let mut lists = HashMap::new();
+        let mut by_height = BTreeMap::new();
+        for _ in 0..n {
+            let height = r.u32_le()?;
+            let block_hash = r.hash()?;
+            let cbtx = if r.bool()? {
+                Some(CbTx::from_bytes(r.var_bytes()?, p)?)
+            } else {
+                None
+            };
+            let k = r.read_count(4)?;
+            let mut l = MasternodeList {
+                block_hash,
+                height,
+                entries: BTreeMap::new(),
+                quorums: BTreeMap::new(),
+                cbtx,
+            };
+            for _ in 0..k {
+                let ix = r.u32_le()? as usize;
+                let e = entries
+                    .get(ix)
+                    .ok_or_else(|| bad(format!("entry index {ix} out of range")))?;
+                l.entries.insert(e.pro_reg_tx_hash, e.clone());
+            }
+            let k = r.read_count(4)?;
+            for _ in 0..k {
+                let ix = r.u32_le()? as usize;
+                let c = comms
+                    .get(ix)
+                    .ok_or_else(|| bad(format!("commitment index {ix} out of range")))?;
+                l.quorums.insert((c.llmq_type, c.quorum_hash), c.clone());
+            }
+            if let Some(cb) = &l.cbtx {
+                if l.sml_root() != cb.merkle_root_mn_list {
+                    return Err(bad(format!(
+                        "list at {height}: SML root does not match its CbTx"
+                    )));
+                }
+            }
+            by_height.insert(height, block_hash);
+            lists.insert(block_hash, Arc::new(l));
+        }
+        let n = r.read_count(4 + 32 + 6)?;
+        let mut snapshots = BTreeMap::new();
+        for _ in 0..n {
+            let cycle = r.u32_le()?;
+            let hash = r.hash()?;
+            let s = QuorumSnapshot::decode(&mut r)?;
+            snapshots.insert(cycle, (hash, Arc::new(s)));
+        }
+        let n = r.read_count(8)?;
+        let mut quorums: HashMap<QuorumKey, ValidatedQuorum> = HashMap::new();
+        for _ in 0..n {
+            let ix = r.u32_le()? as usize;
+            let height = r.u32_le()?;
+            let c = comms
+                .get(ix)
+                .ok_or_else(|| bad(format!("commitment index {ix} out of range")))?
+                .clone();
+            let scheme = if c.is_basic_scheme() {
+                Scheme::Basic
+            } else {
+                Scheme::Legacy
+            };
+            let public_key = PublicKey::from_bytes(&c.quorum_public_key, scheme)
+                .map_err(|e| bad(format!("quorum key: {e}")))?;
+            let info = QuorumInfo {
+                llmq_type: c.llmq_type,
+                quorum_hash: c.quorum_hash,
+                height,
+                index: c.quorum_index,
+                public_key: public_key.to_bytes(Scheme::Basic),
+                legacy_scheme: scheme == Scheme::Legacy,
+            };
+            quorums.insert(
+                (c.llmq_type, c.quorum_hash),
+                ValidatedQuorum {
+                    info,
+                    commitment: c,
+                    public_key,
+                },
+            );
+        }
+        let n = r.read_count(5)?;
+        let mut pending = BTreeMap::new();
+        for _ in 0..n {
+            let ix = r.u32_le()? as usize;
+            let base_height = if r.bool()? { Some(r.u32_le()?) } else { None };
+            let c = comms
+                .get(ix)
+                .ok_or_else(|| bad(format!("commitment index {ix} out of range")))?
+                .clone();
+            pending.insert(
+                (c.llmq_type, c.quorum_hash),
+                Pending {
+                    commitment: c,
+                    base_height,
+                },
+            );
+        }
+        let tip = if r.bool()? { Some(r.hash()?) } else { None };
+        r.finish()?;
+        if let Some(t) = tip {
+            if !lists.contains_key(&t) {
+                return Err(bad("tip list missing".into()));
+            }
+        }
+        Ok(Engine {
+            cfg,
+            lists,
+            by_height,
+            snapshots,
+            quorums,
+            pending,
+            tip,
+        })
+    }
+
+    /// Drops lists no longer useful: keeps the tip, the newest `keep_recent` lists, and every
+    /// list the active quorums at the tip need (validated or not). Snapshots older than four
+    /// cycles below the tip are dropped too. Returns the number of lists dropped.
+    pub fn prune(&mut self, keep_recent: usize) -> usize {
+        let Some(tip) = self.tip_list().cloned() else {
+            return 0;
+        };
+        let mut keep: BTreeSet<u32> = self
+            .by_height
+            .keys()
+            .rev()
+            .take(keep_recent)
+            .copied()
+            .collect();
+        keep.insert(tip.height);
+        let mut keep_snaps = BTreeSet::new();
+        for (key, c) in &tip.quorums {
+            let base = self
+                .quorums
+                .get(key)
+                .map(|v| v.info.height)
+                .or_else(|| self.pending.get(key).and_then(|p| p.base_height));
+            if let Some(base) = base {
+                let req = crate::quorum::members::requirements(
+                    &self.cfg.llmq,
+                    self.cfg.network,
+                    c.llmq_type,
+                    base,
+                );
+                keep.extend(req.list_heights);
+                keep_snaps.extend(req.snapshot_heights);
+            }
+        }
+        let drop: Vec<(u32, Hash256)> = self
+            .by_height
+            .iter()
+            .filter(|(h, _)| !keep.contains(h))
+            .map(|(h, b)| (*h, *b))
+            .collect();
+        for (h, b) in &drop {
+            self.by_height.remove(h);
+            self.lists.remove(b);
+        }
+        let oldest_needed = keep_snaps.iter().next().copied().unwrap_or(u32::MAX);
+        self.snapshots
+            .retain(|h, _| *h >= oldest_needed || keep_snaps.contains(h));
+        drop.len()
+    }
+}
+
+/// Index of `c` in the table of unique commitments (by content), adding it if new.
+fn intern<'a>(
+    c: &'a Arc<FinalCommitment>,
+    ix: &mut HashMap<Vec<u8>, u32>,
+    table: &mut Vec<&'a FinalCommitment>,
+) -> u32 {
+    *ix.entry(c.to_bytes(STORAGE_WIRE_VERSION))
+        .or_insert_with(|| {
+            table.push(c.as_ref());
+            (table.len() - 1) as u32
+        })
+}

@@ -1,0 +1,113 @@
+//! The engine snapshot format on real data: round trip, sharing, and every bad-state case.
+
+mod common;
+
+use common::headers::VectorHeaders;
+use dash_qrsync::engine::persist::PersistError;
+use dash_qrsync::engine::{Engine, EngineConfig};
+use dash_qrsync::wire::qrinfo::QrInfo;
+use dash_qrsync::wire::Decode;
+use dash_qrsync::Network;
+
+fn fed() -> Option<(Engine, VectorHeaders)> {
+    let dir = common::vectors_dir()?;
+    let headers = VectorHeaders::load(&dir, "testnet");
+    let q = QrInfo::from_bytes(
+        &common::read_payload(&dir, "testnet/qrinfo/qrinfo_testnet_0_905294_p70230.bin"),
+        70230,
+    )
+    .unwrap();
+    let mut e = Engine::new(EngineConfig::for_network(Network::Testnet));
+    e.feed_qrinfo(&q, &headers).unwrap();
+    Some((e, headers))
+}
+
+#[test]
+fn engine_round_trips_with_entries_stored_once() {
+    let Some((e, headers)) = fed() else { return };
+    let bytes = e.to_bytes();
+    let back = Engine::from_bytes(EngineConfig::for_network(Network::Testnet), &bytes).unwrap();
+    assert_eq!(back.held_lists(), e.held_lists());
+    assert_eq!(back.validated_count(), e.validated_count());
+    assert_eq!(back.pending(), e.pending());
+    assert_eq!(back.missing(&headers), e.missing(&headers));
+    for (h, _) in e.held_lists() {
+        let (a, b) = (
+            e.list_at_height(h).unwrap(),
+            back.list_at_height(h).unwrap(),
+        );
+        assert_eq!(a.sml_root(), b.sml_root());
+        assert_eq!(a.quorum_root(), b.quorum_root());
+    }
+    // Six lists of ~514 entries share most entries: far less than six full copies.
+    let lists = e.held_lists().len();
+    let entries_per_list = e.tip_list().unwrap().entries.len();
+    eprintln!(
+        "engine snapshot: {} bytes for {lists} lists of ~{entries_per_list} entries, {} quorums",
+        bytes.len(),
+        e.validated_count()
+    );
+    assert!(
+        bytes.len() < lists * entries_per_list * 150 / 2,
+        "{} bytes",
+        bytes.len()
+    );
+    assert!(back.to_bytes() == bytes, "re-serialization is not stable");
+}
+
+#[test]
+fn bad_snapshots_are_typed_errors() {
+    let Some((e, _)) = fed() else { return };
+    let bytes = e.to_bytes();
+    let cfg = || EngineConfig::for_network(Network::Testnet);
+    // Truncated anywhere.
+    for cut in [0, 3, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            Engine::from_bytes(cfg(), &bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+    // A flipped byte anywhere in the body.
+    for at in [10, bytes.len() / 3, bytes.len() - 40] {
+        let mut b = bytes.clone();
+        b[at] ^= 0x01;
+        assert_eq!(
+            Engine::from_bytes(cfg(), &b).unwrap_err(),
+            PersistError::Checksum
+        );
+    }
+    // Other format version.
+    let mut b = bytes.clone();
+    b[4] = 99;
+    assert_eq!(
+        Engine::from_bytes(cfg(), &b).unwrap_err(),
+        PersistError::Version(99)
+    );
+    // Another network.
+    assert!(matches!(
+        Engine::from_bytes(EngineConfig::for_network(Network::Mainnet), &bytes).unwrap_err(),
+        PersistError::Network { .. }
+    ));
+    // Not a snapshot at all.
+    assert_eq!(
+        Engine::from_bytes(cfg(), b"hello world, this is not an engine snapshot at all")
+            .unwrap_err(),
+        PersistError::NotASnapshot
+    );
+}
+
+#[test]
+fn pruning_keeps_what_active_quorums_need() {
+    let Some((mut e, headers)) = fed() else {
+        return;
+    };
+    let before = e.missing(&headers);
+    let dropped = e.prune(1);
+    assert_eq!(
+        e.missing(&headers),
+        before,
+        "pruning must not create new needs"
+    );
+    assert!(e.tip_list().is_some());
+    eprintln!("pruned {dropped} lists");
+}
