@@ -2,6 +2,8 @@
 //! back; it never writes files of its own. [`Store`] is what the host implements;
 //! [`MemoryStore`] and [`DirStore`] are reference implementations.
 
+pub mod state;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;

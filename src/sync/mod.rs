@@ -49,7 +49,6 @@ pub struct SyncData {
 pub struct Shared {
     /// Configuration.
     pub config: Config,
-    #[allow(dead_code)]
     store: Arc<dyn Store>,
     events: EventSink,
     data: Mutex<SyncData>,
@@ -659,6 +658,83 @@ async fn sync_lists(
     fetch_missing(sh, peers).await
 }
 
+/// Loads saved state from the host's store; bad state is reported and replaced by a clean start.
+async fn restore(sh: &Arc<Shared>) {
+    let store = sh.store.clone();
+    let cfg = sh.with_state(|s| s.engine.config().clone());
+    let r =
+        tokio::task::spawn_blocking(move || crate::store::state::load(store.as_ref(), &cfg)).await;
+    match r {
+        Ok(Ok((saved, warning))) => {
+            if let Some(w) = warning {
+                sh.error(
+                    ErrorKind::CorruptState,
+                    format!("newest saved state skipped: {w}"),
+                    true,
+                );
+            }
+            let start_ok = match &sh.config.checkpoint {
+                Some(c) => saved.headers.anchor_height() == c.height,
+                None => saved.headers.anchor_height() == 0,
+            };
+            if !start_ok {
+                sh.error(
+                    ErrorKind::CorruptState,
+                    "saved state starts at another checkpoint; resyncing",
+                    true,
+                );
+                return;
+            }
+            let restored: Vec<_> = saved
+                .engine
+                .held_lists()
+                .last()
+                .map(|_| {
+                    let tip = saved.engine.tip_list().cloned();
+                    tip.map(|t| {
+                        t.quorums
+                            .keys()
+                            .filter_map(|k| saved.engine.quorum(k.0, &k.1).map(|q| q.info.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            sh.with_state_mut(|s| {
+                s.headers = saved.headers;
+                s.engine = saved.engine;
+            });
+            sh.report_quorums(&restored);
+            sh.progress();
+        }
+        Ok(Err(crate::store::state::StateError::Empty)) => {}
+        Ok(Err(crate::store::state::StateError::Store(e))) => sh.error(
+            ErrorKind::Store,
+            format!("cannot load saved state: {e}; syncing from scratch"),
+            true,
+        ),
+        Ok(Err(e)) => sh.error(
+            ErrorKind::CorruptState,
+            format!("{e}; syncing from scratch"),
+            true,
+        ),
+        Err(_) => sh.error(ErrorKind::Internal, "state loading task failed", true),
+    }
+}
+
+/// Saves the current state through the host's store (on a blocking thread).
+async fn persist(sh: &Arc<Shared>) {
+    let blob = sh.with_state(|s| crate::store::state::encode(&s.headers, &s.engine));
+    let store = sh.store.clone();
+    let r =
+        tokio::task::spawn_blocking(move || crate::store::state::save(store.as_ref(), &blob)).await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => sh.error(ErrorKind::Store, format!("cannot save state: {e}"), true),
+        Err(_) => sh.error(ErrorKind::Internal, "state saving task failed", true),
+    }
+}
+
 fn synced(sh: &Shared) -> bool {
     sh.with_state(|s| {
         s.engine.tip_list().map(|l| l.block_hash) == Some(s.headers.tip().1)
@@ -692,6 +768,8 @@ async fn run(sh: Arc<Shared>) {
     let mut last_qrinfo_cycle = None;
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
+    let mut saved_tip: Option<(Hash256, Hash256)> = None;
+    restore(&sh).await;
     sh.set_state(SyncState::Connecting);
     loop {
         // One pass: headers, then lists, until synced.
@@ -715,6 +793,19 @@ async fn run(sh: Arc<Shared>) {
                 continue;
             }
             Ok(()) => {}
+        }
+        let now = sh.with_state(|s| {
+            (
+                s.headers.tip().1,
+                s.engine.tip_list().map_or(Hash256::ZERO, |l| l.block_hash),
+            )
+        });
+        if synced(&sh) {
+            sh.with_state_mut(|s| s.engine.prune(4));
+        }
+        if saved_tip != Some(now) {
+            persist(&sh).await;
+            saved_tip = Some(now);
         }
         if synced(&sh) {
             sh.set_state(SyncState::Synced);
