@@ -386,11 +386,13 @@ fn missing_lists_match_the_hand_derived_set() {
     // Derived by hand from the tip list's 141 commitments and their base heights (testnet header
     // file 900776–905775 and the DSC block store): non-rotated types need the list at the base
     // block before V20 (905100) and at base − 8 from it; the rotated LLMQ_60_75 quorums of cycle
-    // 905184 need 905176, 904888, 904600 and 904312, which this qrinfo delivered.
+    // 905184 need 905176, 904888, 904600 and 904312, which this qrinfo delivered. Plus 905286
+    // (tip − 8): a ChainLock for the tip is signed by the LLMQ_50_60 set at 905286, and the
+    // nearest held list (905176) is separated from it by mining windows.
     let expected: Vec<u32> = vec![
         338688, 417600, 417888, 418176, 418464, 904728, 904752, 904776, 904800, 904824, 904848,
         904872, 904896, 904920, 904944, 904968, 904992, 905016, 905040, 905064, 905088, 905104,
-        905128, 905152, 905200, 905224, 905248, 905272,
+        905128, 905152, 905200, 905224, 905248, 905272, 905286,
     ];
     let got: Vec<u32> = missing
         .list_heights

@@ -68,6 +68,19 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
             }
         }
     };
+    // ChainLocks for the tip are signed by the set at tip − 8: hold a list that shows it.
+    let cl_type = cfg.llmq.chainlocks;
+    if let Some(start) = tip.height.checked_sub(8) {
+        if start > 0 && engine.active_set_list(cl_type, start).is_none() {
+            needs(
+                Requirements {
+                    list_heights: vec![start],
+                    snapshot_heights: Vec::new(),
+                },
+                &mut m,
+            );
+        }
+    }
     for (key, q) in &tip.quorums {
         if engine.quorums.contains_key(key) {
             continue;

@@ -1,1 +1,506 @@
-//! The simulated node's P2P server (placeholder; being written).
+//! The simulated node's P2P server on loopback: the real protocol as Dash Core speaks it to a
+//! light client (handshake, ping, headers, getmnlistd, getqrinfo, ChainLock / InstantSend
+//! inventory, block announcements), with per-connection fault injection and counters.
+
+use super::service::SimService;
+use crate::hashes::Hash256;
+use crate::wire::frame::{encode_frame, FrameDecoder};
+use crate::wire::message::{inv_type, services, Inventory, Message, NetAddress, VersionMessage};
+use crate::wire::mnlistdiff::MnListDiff;
+use crate::wire::Encode;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Faults injected into a connection (all off by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// One-way delay before every message sent.
+    pub latency: Duration,
+    /// Outgoing bandwidth limit.
+    pub bandwidth_bytes_per_sec: Option<u64>,
+    /// Close the socket after sending this many messages.
+    pub close_after_messages: Option<usize>,
+    /// After this many messages, send half of the next one and close.
+    pub close_mid_message_after: Option<usize>,
+    /// Flip a payload byte of message N+1 (checksum recomputed).
+    pub corrupt_byte_after: Option<usize>,
+    /// Message N+1 gets a wrong checksum.
+    pub bad_checksum_after: Option<usize>,
+    /// After this many messages, read but never answer again.
+    pub stall_after: Option<usize>,
+    /// Flip a bit of the first commitment's quorumSig in every diff served.
+    pub invalid_quorum_sig: bool,
+    /// Change merkleRootMNList in the CbTx of every diff served.
+    pub wrong_merkle_root: bool,
+    /// Send every mnlistdiff/qrinfo with a huge first count.
+    pub oversized_count: bool,
+    /// Send unrelated and unsolicited messages after the handshake.
+    pub unsolicited: bool,
+    /// Ignore getqrinfo (an old peer).
+    pub no_qrinfo: bool,
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Protocol version advertised.
+    pub protocol_version: u32,
+    /// Service bits advertised.
+    pub services: u64,
+    /// User agent.
+    pub user_agent: String,
+    /// Faults for new connections.
+    pub faults: Faults,
+    /// How often the tip is polled for announcements.
+    pub announce_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            protocol_version: crate::wire::version::OUR_PROTOCOL_VERSION,
+            services: services::NODE_NETWORK
+                | services::NODE_BLOOM
+                | services::NODE_HEADERS_COMPRESSED,
+            user_agent: "/simnet:0.1/".into(),
+            faults: Faults::default(),
+            announce_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Counters shared by all connections.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Messages received.
+    pub messages_in: AtomicU64,
+    /// Messages sent.
+    pub messages_out: AtomicU64,
+    /// Bytes received.
+    pub bytes_in: AtomicU64,
+    /// Bytes sent.
+    pub bytes_out: AtomicU64,
+    requests: Mutex<HashMap<String, u64>>,
+}
+
+/// A copy of the counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountersSnapshot {
+    /// Connections accepted.
+    pub connections: u64,
+    /// Messages received.
+    pub messages_in: u64,
+    /// Messages sent.
+    pub messages_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Messages received by command.
+    pub requests: HashMap<String, u64>,
+}
+
+impl Counters {
+    /// A consistent copy.
+    pub fn snapshot(&self) -> CountersSnapshot {
+        CountersSnapshot {
+            connections: self.connections.load(Ordering::Relaxed),
+            messages_in: self.messages_in.load(Ordering::Relaxed),
+            messages_out: self.messages_out.load(Ordering::Relaxed),
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            requests: self
+                .requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    fn count(&self, command: &str) {
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(command.to_string())
+            .or_default() += 1;
+    }
+}
+
+/// A running simulated node.
+pub struct SimServer {
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    faults: Arc<Mutex<Faults>>,
+    shutdown: Arc<Notify>,
+    stopped: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SimServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl SimServer {
+    /// Listens on 127.0.0.1 (OS-chosen port) and serves `service` on the current runtime.
+    pub async fn start(
+        service: Arc<dyn SimService>,
+        config: ServerConfig,
+    ) -> std::io::Result<SimServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let counters = Arc::new(Counters::default());
+        let faults = Arc::new(Mutex::new(config.faults.clone()));
+        let shutdown = Arc::new(Notify::new());
+        let stopped = Arc::new(AtomicBool::new(false));
+        let task = {
+            let (counters, faults, shutdown, stopped) = (
+                counters.clone(),
+                faults.clone(),
+                shutdown.clone(),
+                stopped.clone(),
+            );
+            tokio::spawn(async move {
+                let mut conns = tokio::task::JoinSet::new();
+                loop {
+                    tokio::select! {
+                        _ = shutdown.notified() => break,
+                        a = listener.accept() => {
+                            let Ok((stream, _)) = a else { continue };
+                            counters.connections.fetch_add(1, Ordering::Relaxed);
+                            let f = faults.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                            let conn = Conn {
+                                service: service.clone(),
+                                config: config.clone(),
+                                faults: f,
+                                counters: counters.clone(),
+                                sent: 0,
+                                version: config.protocol_version,
+                                stopped: stopped.clone(),
+                            };
+                            conns.spawn(conn.run(stream));
+                        }
+                    }
+                }
+                conns.abort_all();
+            })
+        };
+        Ok(SimServer {
+            addr,
+            counters,
+            faults,
+            shutdown,
+            stopped,
+            task,
+        })
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> Arc<Counters> {
+        self.counters.clone()
+    }
+
+    /// Faults for connections accepted from now on.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Closes the listener and every connection.
+    pub async fn shutdown(self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+struct Conn {
+    service: Arc<dyn SimService>,
+    config: ServerConfig,
+    faults: Faults,
+    counters: Arc<Counters>,
+    sent: usize,
+    version: u32,
+    stopped: Arc<AtomicBool>,
+}
+
+enum Flow {
+    Continue,
+    Close,
+    Stall,
+}
+
+impl Conn {
+    async fn send(&mut self, w: &mut tokio::net::tcp::OwnedWriteHalf, m: &Message) -> Flow {
+        let f = &self.faults;
+        if f.stall_after.is_some_and(|n| self.sent >= n) {
+            return Flow::Stall;
+        }
+        if f.close_after_messages.is_some_and(|n| self.sent >= n) {
+            return Flow::Close;
+        }
+        if !f.latency.is_zero() {
+            tokio::time::sleep(f.latency).await;
+        }
+        let mut payload = m.encode_payload(self.version);
+        if f.oversized_count && matches!(m, Message::MnListDiff(_) | Message::QrInfo(_)) {
+            payload = oversize(m, self.version);
+        }
+        if f.corrupt_byte_after == Some(self.sent) && !payload.is_empty() {
+            let i = payload.len() / 2;
+            payload[i] ^= 0x5a;
+        }
+        let mut frame = encode_frame(self.service.network(), m.command(), &payload);
+        if f.bad_checksum_after == Some(self.sent) {
+            frame[20] ^= 0xff;
+        }
+        if f.close_mid_message_after == Some(self.sent) {
+            let half = frame.len() / 2;
+            let _ = w.write_all(&frame[..half]).await;
+            return Flow::Close;
+        }
+        if let Some(bw) = f.bandwidth_bytes_per_sec.filter(|b| *b > 0) {
+            tokio::time::sleep(Duration::from_secs_f64(frame.len() as f64 / bw as f64)).await;
+        }
+        if w.write_all(&frame).await.is_err() {
+            return Flow::Close;
+        }
+        self.sent += 1;
+        self.counters.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .bytes_out
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
+        Flow::Continue
+    }
+
+    async fn run(mut self, stream: TcpStream) {
+        stream.set_nodelay(true).ok();
+        let (mut r, mut w) = stream.into_split();
+        let mut dec = FrameDecoder::new(self.service.network());
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut handshaken = false;
+        let mut announced_tip = self.service.tip_height();
+        let mut announced_hash = self.service.hash_at(announced_tip);
+        let mut ticker = tokio::time::interval(self.config.announce_interval);
+        let mut clsig_inv: HashMap<Hash256, u32> = HashMap::new();
+        let mut stalled = false;
+        loop {
+            if self.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::select! {
+                n = r.read(&mut buf) => {
+                    let n = match n { Ok(0) | Err(_) => return, Ok(n) => n };
+                    self.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    if dec.push(&buf[..n]).is_err() { return; }
+                    loop {
+                        let raw = match dec.pop() { Ok(Some(raw)) => raw, Ok(None) => break, Err(_) => return };
+                        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+                        self.counters.count(&raw.command);
+                        if stalled { continue; }
+                        let Ok(m) = Message::from_raw(&raw, self.version) else { return };
+                        let replies = self.answer(m, &mut handshaken, &mut clsig_inv);
+                        for reply in replies {
+                            match self.send(&mut w, &reply).await {
+                                Flow::Continue => {}
+                                Flow::Close => return,
+                                Flow::Stall => { stalled = true; break; }
+                            }
+                        }
+                    }
+                }
+                _ = ticker.tick() => {
+                    if !handshaken || stalled { continue; }
+                    let tip = self.service.tip_height();
+                    let hash = self.service.hash_at(tip);
+                    if hash != announced_hash {
+                        // New tip (or a reorg): announce the block, then its ChainLock.
+                        let mut msgs = vec![Message::Inv(vec![Inventory { inv_type: inv_type::MSG_BLOCK, hash: hash.unwrap_or_default() }])];
+                        if let Some(cl) = self.service.clsig(tip) {
+                            let h = cl.inv_hash();
+                            clsig_inv.insert(h, tip);
+                            msgs.push(Message::Inv(vec![Inventory { inv_type: inv_type::MSG_CLSIG, hash: h }]));
+                        }
+                        if self.faults.unsolicited {
+                            msgs.push(Message::Unknown { command: "spork".into(), payload: vec![1, 2, 3] });
+                        }
+                        for m in msgs {
+                            match self.send(&mut w, &m).await {
+                                Flow::Continue => {}
+                                Flow::Close => return,
+                                Flow::Stall => { stalled = true; break; }
+                            }
+                        }
+                        announced_tip = tip;
+                        announced_hash = hash;
+                    }
+                    let _ = announced_tip;
+                }
+            }
+        }
+    }
+
+    fn answer(
+        &mut self,
+        m: Message,
+        handshaken: &mut bool,
+        clsig_inv: &mut HashMap<Hash256, u32>,
+    ) -> Vec<Message> {
+        match m {
+            Message::Version(v) => {
+                self.version = (v.version.max(0) as u32).min(self.config.protocol_version);
+                let ours = VersionMessage {
+                    version: self.config.protocol_version as i32,
+                    services: self.config.services,
+                    timestamp: 0,
+                    addr_recv: NetAddress {
+                        services: 0,
+                        ip: [0; 16],
+                        port: 0,
+                    },
+                    addr_from: NetAddress {
+                        services: 0,
+                        ip: [0; 16],
+                        port: 0,
+                    },
+                    nonce: 0x5151_5151,
+                    user_agent: self.config.user_agent.clone(),
+                    start_height: self.service.tip_height() as i32,
+                    relay: Some(true),
+                    mnauth_challenge: Some([7; 32]),
+                    masternode_connection: Some(false),
+                };
+                vec![Message::Version(ours), Message::SendAddrV2, Message::Verack]
+            }
+            Message::Verack => {
+                *handshaken = true;
+                let mut v = vec![Message::SendHeaders];
+                if self.faults.unsolicited {
+                    v.push(Message::Inv(vec![Inventory {
+                        inv_type: inv_type::MSG_TX,
+                        hash: Hash256([9; 32]),
+                    }]));
+                    v.push(Message::Addr(Vec::new()));
+                    v.push(Message::Unknown {
+                        command: "senddsq".into(),
+                        payload: vec![1],
+                    });
+                }
+                v
+            }
+            Message::Ping(n) => vec![Message::Pong(n)],
+            Message::GetHeaders(g) | Message::GetHeaders2(g) => {
+                let start = g
+                    .locator
+                    .iter()
+                    .find_map(|h| self.service.height_of(h))
+                    .unwrap_or(0);
+                let tip = self.service.tip_height();
+                let mut hs = Vec::new();
+                let mut h = start + 1;
+                while h <= tip && hs.len() < 2000 {
+                    let Some(hdr) = self.service.header(h) else {
+                        break;
+                    };
+                    hs.push(hdr);
+                    if self.service.hash_at(h) == Some(g.stop_hash) {
+                        break;
+                    }
+                    h += 1;
+                }
+                vec![Message::Headers(hs)]
+            }
+            Message::GetMnListD(g) => self
+                .service
+                .mnlistdiff(&g.base_block_hash, &g.block_hash, self.version)
+                .map(|d| vec![Message::MnListDiff(Box::new(self.tamper(d)))])
+                .unwrap_or_default(),
+            Message::GetQrInfo(g) => {
+                if self.faults.no_qrinfo {
+                    return Vec::new();
+                }
+                self.service
+                    .qrinfo(&g, self.version)
+                    .map(|mut q| {
+                        q.mn_list_diff_tip = self.tamper(q.mn_list_diff_tip);
+                        vec![Message::QrInfo(Box::new(q))]
+                    })
+                    .unwrap_or_default()
+            }
+            Message::GetData(items) => {
+                let mut out = Vec::new();
+                let mut missing = Vec::new();
+                for i in items {
+                    match i.inv_type {
+                        inv_type::MSG_CLSIG => {
+                            match clsig_inv.get(&i.hash).and_then(|h| self.service.clsig(*h)) {
+                                Some(cl) => out.push(Message::ClSig(cl)),
+                                None => missing.push(i),
+                            }
+                        }
+                        inv_type::MSG_ISDLOCK => match self.service.isdlock(&i.hash) {
+                            Some(l) => out.push(Message::IsDLock(l)),
+                            None => missing.push(i),
+                        },
+                        _ => missing.push(i),
+                    }
+                }
+                if !missing.is_empty() {
+                    out.push(Message::NotFound(missing));
+                }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn tamper(&self, mut d: MnListDiff) -> MnListDiff {
+        if self.faults.invalid_quorum_sig {
+            if let Some(c) = d.new_quorums.first_mut() {
+                c.quorum_sig[95] ^= 1;
+            }
+        }
+        if self.faults.wrong_merkle_root {
+            if let Ok(mut cb) = d.cb_tx.coinbase_payload() {
+                cb.merkle_root_mn_list.0[0] ^= 1;
+                d.cb_tx.extra_payload = Some(cb.to_bytes(0));
+            }
+        }
+        d
+    }
+}
+
+/// The payload of `m` with its first compactSize count replaced by a huge value.
+fn oversize(m: &Message, p: u32) -> Vec<u8> {
+    let mut payload = m.encode_payload(p);
+    // mnlistdiff at P ≥ 70229 starts with u16 version, two hashes, then the PMT's u32 count and
+    // the compactSize hash count; qrinfo starts with a snapshot (i32 mode, compactSize bits).
+    let at = match m {
+        Message::MnListDiff(_) => 2 + 32 + 32 + 4,
+        _ => 4,
+    };
+    if payload.len() > at + 1 {
+        let mut out = payload[..at].to_vec();
+        out.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0x7f]);
+        out.extend_from_slice(&payload[at + 1..]);
+        payload = out;
+    }
+    payload
+}

@@ -1,18 +1,25 @@
 //! `dash-qrsync` command-line tool.
 //!
 //! ```text
+//! dash-qrsync demo [--preset regtest|mainnet-scale] [--connect IP:PORT --network NET]
 //! dash-qrsync verify FILE [--network mainnet|testnet] [--protocol-version N]
 //!                         [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
 //! ```
 //! Decodes a raw payload, a full P2P message or hex text of either, verifies everything that can
 //! be verified offline, prints a JSON summary and exits 0 only if no check failed.
 
+#[cfg(feature = "simnet")]
+mod demo;
 mod quorums;
 mod verify;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
+  dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
+                   [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
+      Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
+      sync it with live progress, print each quorum as it is validated, and a summary.
   dash-qrsync verify FILE [--network mainnet|testnet|devnet|regtest] [--protocol-version N]
                           [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
       Decode a raw payload, a full P2P message, or hex text of either; verify what can be
@@ -32,6 +39,19 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        #[cfg(feature = "simnet")]
+        Some("demo") => match demo::Options::parse(&args[1..]) {
+            Ok(opts) => demo::run(&opts),
+            Err(e) => {
+                eprintln!("error: {e}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        #[cfg(not(feature = "simnet"))]
+        Some("demo") => {
+            eprintln!("the demo needs the simulated network: cargo run --release --features simnet -- demo");
+            ExitCode::from(2)
+        }
         Some("--version") | Some("-V") => {
             println!("dash-qrsync {}", dash_qrsync::VERSION);
             ExitCode::SUCCESS
