@@ -148,8 +148,9 @@ fn fresh_sync_validates_every_active_quorum_once_then_follows_the_tip() {
         }
         assert!(log.progress > 0);
     }
-    // New blocks across a DKG window: followed, new quorums validated, ChainLock verified.
-    net.node.mine(30);
+    // New blocks across a rotation cycle and DKG windows: followed, new quorums validated,
+    // ChainLock verified.
+    net.node.mine(50);
     let new_tip = net.node.tip_height();
     assert!(
         rec.wait_for(
@@ -173,4 +174,284 @@ fn fresh_sync_validates_every_active_quorum_once_then_follows_the_tip() {
     for s in net.servers {
         net.rt.block_on(s.shutdown());
     }
+}
+
+/// Every reported quorum is one the simulated chain really formed (same key).
+fn all_reported_are_genuine(net: &Net, rec: &Recorder) {
+    let genuine: HashMap<_, _> = net.node.with_chain(|c| {
+        c.mined_commitments()
+            .iter()
+            .map(|(_, q)| ((q.llmq_type, q.quorum_hash), q.quorum_public_key))
+            .collect()
+    });
+    for q in &rec.log.lock().unwrap().quorums {
+        let key = genuine
+            .get(&(q.llmq_type, q.quorum_hash))
+            .unwrap_or_else(|| panic!("reported quorum {} does not exist", q.quorum_hash));
+        assert_eq!(
+            *key, q.public_key,
+            "reported quorum {} has a wrong key",
+            q.quorum_hash
+        );
+    }
+}
+
+fn sync_with_one_faulty_peer(faults: Faults, name: &str) {
+    let net = simnet(21, &[faults, Faults::default()]);
+    let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
+    client.start().unwrap();
+    let ok = rec.wait_for(synced, Duration::from_secs(60));
+    let errors = rec.log.lock().unwrap().errors.clone();
+    assert!(ok, "{name}: not synced; errors {errors:?}");
+    all_reported_are_genuine(&net, &rec);
+    let t = Instant::now();
+    client.stop();
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "{name}: stop took {:?}",
+        t.elapsed()
+    );
+    for s in net.servers {
+        net.rt.block_on(s.shutdown());
+    }
+}
+
+#[test]
+fn disconnect_at_every_message_boundary_is_survived() {
+    for n in 0..8 {
+        sync_with_one_faulty_peer(
+            Faults {
+                close_after_messages: Some(n),
+                ..Faults::default()
+            },
+            &format!("close after {n}"),
+        );
+        sync_with_one_faulty_peer(
+            Faults {
+                close_mid_message_after: Some(n),
+                ..Faults::default()
+            },
+            &format!("close mid-message after {n}"),
+        );
+    }
+}
+
+#[test]
+fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
+    let cases = [
+        (
+            "invalid quorum sig",
+            Faults {
+                invalid_quorum_sig: true,
+                ..Faults::default()
+            },
+        ),
+        (
+            "wrong merkle root",
+            Faults {
+                wrong_merkle_root: true,
+                ..Faults::default()
+            },
+        ),
+        (
+            "oversized count",
+            Faults {
+                oversized_count: true,
+                ..Faults::default()
+            },
+        ),
+        (
+            "bad checksum",
+            Faults {
+                bad_checksum_after: Some(4),
+                ..Faults::default()
+            },
+        ),
+        (
+            "corrupt byte",
+            Faults {
+                corrupt_byte_after: Some(4),
+                ..Faults::default()
+            },
+        ),
+        (
+            "stall",
+            Faults {
+                stall_after: Some(3),
+                ..Faults::default()
+            },
+        ),
+        (
+            "old peer without qrinfo",
+            Faults {
+                no_qrinfo: true,
+                ..Faults::default()
+            },
+        ),
+        (
+            "unsolicited",
+            Faults {
+                unsolicited: true,
+                ..Faults::default()
+            },
+        ),
+    ];
+    for (name, f) in cases {
+        sync_with_one_faulty_peer(f, name);
+    }
+}
+
+#[test]
+fn a_lone_bad_peer_gives_typed_errors_and_never_a_bad_quorum() {
+    let net = simnet(
+        31,
+        &[Faults {
+            invalid_quorum_sig: true,
+            ..Faults::default()
+        }],
+    );
+    let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
+    client.start().unwrap();
+    assert!(rec.wait_for(
+        |l| l
+            .errors
+            .iter()
+            .any(|e| e.kind == dash_qrsync::api::ErrorKind::PeerMisbehaved),
+        Duration::from_secs(30)
+    ));
+    assert!(!rec.log.lock().unwrap().states.contains(&SyncState::Synced));
+    all_reported_are_genuine(&net, &rec);
+    let t = Instant::now();
+    client.stop();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    drop(client);
+}
+
+#[test]
+fn three_peers_share_the_getmnlistd_requests() {
+    let net = simnet(
+        41,
+        &[Faults::default(), Faults::default(), Faults::default()],
+    );
+    let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
+    // Mine past the first sync so that following the tip needs several diffs.
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    for _ in 0..6 {
+        net.node.mine(5);
+        let tip = net.node.tip_height();
+        assert!(rec.wait_for(
+            |_| client.status().list_height == Some(tip),
+            Duration::from_secs(30)
+        ));
+    }
+    let per_server: Vec<u64> = net
+        .servers
+        .iter()
+        .map(|s| {
+            s.counters()
+                .snapshot()
+                .requests
+                .get("getmnlistd")
+                .copied()
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(
+        per_server.iter().filter(|n| **n > 0).count() >= 2,
+        "getmnlistd per server: {per_server:?}"
+    );
+    client.stop();
+}
+
+#[test]
+fn qrinfo_needs_fewer_round_trips_than_sequential() {
+    let mut rounds = Vec::new();
+    for strategy in [SyncStrategy::QrInfo, SyncStrategy::Sequential] {
+        let net = simnet(51, &[Faults::default()]);
+        let (client, rec) = client_for(&net, strategy);
+        client.start().unwrap();
+        assert!(
+            rec.wait_for(synced, Duration::from_secs(60)),
+            "{strategy:?}"
+        );
+        rounds.push(client.status().round_trips);
+        client.stop();
+    }
+    eprintln!(
+        "round trips: QrInfo {} vs Sequential {}",
+        rounds[0], rounds[1]
+    );
+    assert!(rounds[0] < rounds[1], "{rounds:?}");
+}
+
+#[test]
+fn a_reorg_across_a_dkg_window_is_followed() {
+    let net = simnet(61, &[Faults::default()]);
+    let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    // Replace the last 20 blocks (a mining window included) by a longer branch.
+    net.node.reorg(20);
+    let tip = net.node.tip_height();
+    let tip_hash = net.node.hash_at(tip).unwrap();
+    assert!(
+        rec.wait_for(
+            |_| client.block_hash(tip) == Some(tip_hash)
+                && client.status().list_height == Some(tip),
+            Duration::from_secs(30)
+        ),
+        "reorg not followed: status {:?}",
+        client.status()
+    );
+    let active = net.node.with_chain(|c| c.active_set(tip));
+    for (t, h) in active.keys() {
+        assert!(
+            client.quorum(*t, h).is_some(),
+            "quorum {h} of the new branch not validated"
+        );
+    }
+    client.stop();
+}
+
+#[test]
+fn restart_with_the_same_store_resyncs_in_one_round_trip() {
+    let net = simnet(71, &[Faults::default()]);
+    let store = Arc::new(MemoryStore::new());
+    let make = |store: Arc<MemoryStore>| {
+        let mut c = Config::new(net.cfg.network);
+        c.llmq = Some(net.cfg.llmq.clone());
+        c.peers = vec![net.servers[0].addr()];
+        let rec = Arc::new(Recorder::default());
+        (Client::new(c, store, rec.clone()).unwrap(), rec)
+    };
+    let (client, rec) = make(store.clone());
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    let quorums_before = client.status().quorums_validated;
+    client.stop();
+    drop(client);
+    assert_eq!(
+        store.keys(),
+        vec!["dqs.state.a", "dqs.state.b", "dqs.state.head"]
+            .into_iter()
+            .filter(|k| store.keys().contains(&k.to_string()))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    );
+    net.node.mine(3);
+    let before = net.servers[0].counters().snapshot();
+    let (client, rec) = make(store.clone());
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    let after = net.servers[0].counters().snapshot();
+    let mn_requests = |s: &dash_qrsync::simnet::server::CountersSnapshot| {
+        s.requests.get("getmnlistd").copied().unwrap_or(0)
+            + s.requests.get("getqrinfo").copied().unwrap_or(0)
+    };
+    let used = mn_requests(&after) - mn_requests(&before);
+    eprintln!("masternode requests after restart: {used}");
+    assert!(used <= 2, "{used} masternode requests after restart");
+    assert!(client.status().quorums_validated >= quorums_before);
+    client.stop();
 }

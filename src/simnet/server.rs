@@ -439,7 +439,21 @@ impl Conn {
                 self.service
                     .qrinfo(&g, self.version)
                     .map(|mut q| {
+                        // Data faults apply to every embedded diff.
                         q.mn_list_diff_tip = self.tamper(q.mn_list_diff_tip);
+                        q.mn_list_diff_h = self.tamper(q.mn_list_diff_h);
+                        q.mn_list_diff_h_minus_c = self.tamper(q.mn_list_diff_h_minus_c);
+                        q.mn_list_diff_h_minus_2c = self.tamper(q.mn_list_diff_h_minus_2c);
+                        q.mn_list_diff_h_minus_3c = self.tamper(q.mn_list_diff_h_minus_3c);
+                        if let Some(e) = q.extra_share.as_mut() {
+                            e.mn_list_diff_h_minus_4c =
+                                self.tamper(e.mn_list_diff_h_minus_4c.clone());
+                        }
+                        q.mn_list_diff_list = q
+                            .mn_list_diff_list
+                            .into_iter()
+                            .map(|d| self.tamper(d))
+                            .collect();
                         vec![Message::QrInfo(Box::new(q))]
                     })
                     .unwrap_or_default()

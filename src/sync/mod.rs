@@ -254,22 +254,54 @@ enum PassError {
 /// The connected peers and what the sync learnt about the others.
 struct Peers {
     list: Vec<Arc<Peer>>,
-    banned: HashSet<SocketAddr>,
+    /// Per address: failures so far and when the last one happened. An address is not dialled
+    /// again before its back-off (0.5 s doubling per failure, at most 60 s) has passed;
+    /// misbehaviour counts as several failures.
+    failures: HashMap<SocketAddr, (u32, Instant)>,
     next: usize,
     tx: mpsc::UnboundedSender<Unsolicited>,
 }
 
 impl Peers {
+    fn record_failure(&mut self, addr: SocketAddr, weight: u32) {
+        let e = self.failures.entry(addr).or_insert((0, Instant::now()));
+        e.0 = e.0.saturating_add(weight);
+        e.1 = Instant::now();
+    }
+
+    fn backoff(count: u32) -> Duration {
+        let ms = 500u64.saturating_mul(1u64 << count.min(7).saturating_sub(1));
+        Duration::from_millis(ms.min(60_000))
+    }
+
+    /// When `addr` may be dialled again (`None` = now).
+    fn wait_for(&self, addr: &SocketAddr) -> Option<Duration> {
+        let (count, last) = self.failures.get(addr)?;
+        let due = *last + Peers::backoff(*count);
+        due.checked_duration_since(Instant::now())
+    }
+
+    fn failures_of(&self, addr: &SocketAddr) -> u32 {
+        self.failures.get(addr).map_or(0, |f| f.0)
+    }
+
     fn remove(&mut self, addr: SocketAddr) {
         self.list.retain(|p| p.addr != addr);
     }
 
     fn pick(&mut self, min_version: u32) -> Option<Arc<Peer>> {
         self.list.retain(|p| !p.is_closed());
-        let usable: Vec<_> = self
+        let fewest = self
             .list
             .iter()
             .filter(|p| p.version >= min_version)
+            .map(|p| self.failures_of(&p.addr))
+            .min()?;
+        // Prefer the peers that failed least; rotate among them.
+        let usable: Vec<_> = self
+            .list
+            .iter()
+            .filter(|p| p.version >= min_version && self.failures_of(&p.addr) <= fewest + 1)
             .cloned()
             .collect();
         if usable.is_empty() {
@@ -315,7 +347,7 @@ async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
     let todo: Vec<SocketAddr> = candidates(sh)
         .await
         .into_iter()
-        .filter(|a| !connected.contains(a) && !peers.banned.contains(a))
+        .filter(|a| !connected.contains(a) && peers.wait_for(a).is_none())
         .take(want)
         .collect();
     let mut set = tokio::task::JoinSet::new();
@@ -346,7 +378,7 @@ fn misbehaved(sh: &Shared, peers: &mut Peers, addr: SocketAddr, why: String) {
     if let Some(p) = peers.list.iter().find(|p| p.addr == addr) {
         p.close();
     }
-    peers.banned.insert(addr);
+    peers.record_failure(addr, 4);
     peers.remove(addr);
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
 }
@@ -367,6 +399,7 @@ fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
     if let Some(p) = peers.list.iter().find(|p| p.addr == addr) {
         p.close();
     }
+    peers.record_failure(addr, 1);
     peers.remove(addr);
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
 }
@@ -381,11 +414,14 @@ async fn ensure_peers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
         if !peers.list.is_empty() {
             return Ok(());
         }
-        if peers.banned.len() >= candidates(sh).await.len() {
-            // Every known peer misbehaved: forgive them after a pause rather than give up.
-            peers.banned.clear();
-        }
-        tokio::time::sleep(delay).await;
+        // Wait until the first address is due again (or a short pause when none failed).
+        let due = candidates(sh)
+            .await
+            .iter()
+            .filter_map(|a| peers.wait_for(a))
+            .min()
+            .unwrap_or(delay);
+        tokio::time::sleep(due.max(Duration::from_millis(50))).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
@@ -398,7 +434,7 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
             .list
             .iter()
             .filter(|p| !p.is_closed())
-            .max_by_key(|p| p.start_height)
+            .min_by_key(|p| (peers.failures_of(&p.addr), -(p.start_height as i64)))
             .cloned()
         else {
             return Err(PassError::NoPeers);
@@ -761,7 +797,7 @@ async fn run(sh: Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Unsolicited>();
     let mut peers = Peers {
         list: Vec::new(),
-        banned: HashSet::new(),
+        failures: HashMap::new(),
         next: 0,
         tx,
     };
