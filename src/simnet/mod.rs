@@ -2,6 +2,7 @@
 //! real headers, masternodes, quorums and BLS signatures, and a P2P server on loopback that
 //! speaks the real protocol. For tests, the demo and benchmarks; not for app builds.
 
+pub mod bench;
 pub mod gen;
 pub mod rng;
 pub mod serve;

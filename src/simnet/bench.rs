@@ -1,0 +1,274 @@
+//! The sync benchmark: one simulated network, fresh clients with each strategy at several
+//! injected latencies, and the figures (`benches/sync.rs` prints them; a smoke test runs a
+//! small configuration in CI).
+
+use super::server::{Faults, ServerConfig, SimServer};
+use super::{SimConfig, SimNode};
+use crate::api::{
+    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncState, SyncStrategy,
+};
+use crate::engine::QuorumInfo;
+use crate::store::MemoryStore;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// One measured configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Strategy.
+    pub strategy: SyncStrategy,
+    /// Peers (servers) the client uses.
+    pub peers: usize,
+    /// One-way latency injected by each server.
+    pub latency: Duration,
+}
+
+/// What one sync cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// The configuration.
+    pub case: Case,
+    /// Reached `Synced` before the time limit.
+    pub synced: bool,
+    /// Wall time from start to `Synced`.
+    pub wall: Duration,
+    /// Requests that waited on an answer.
+    pub round_trips: u64,
+    /// Bytes received / sent by the client.
+    pub bytes_in: u64,
+    /// Bytes sent by the client.
+    pub bytes_out: u64,
+    /// Messages received by the servers (client → server).
+    pub messages_out: u64,
+    /// Messages sent by the servers (server → client).
+    pub messages_in: u64,
+    /// Process CPU time (user + sys) during the sync.
+    pub cpu: Duration,
+    /// Peak resident set size during the sync, KiB (Linux; 0 elsewhere).
+    pub peak_rss_kib: u64,
+    /// Quorums validated.
+    pub quorums: u32,
+}
+
+impl Measurement {
+    /// The lower bound for this run: answers that had to wait on each other (headers, then
+    /// the masternode requests, each a full round trip) plus the CPU the validation took.
+    pub fn floor(&self) -> Duration {
+        let rtt = self.case.latency * 2;
+        let dependent = match self.case.strategy {
+            SyncStrategy::QrInfo => 2 + u32::from(self.round_trips > 2),
+            SyncStrategy::Sequential => self.round_trips as u32,
+        };
+        rtt * dependent + self.cpu
+    }
+}
+
+#[derive(Default)]
+struct Waiter {
+    state: Mutex<Option<SyncState>>,
+    cv: Condvar,
+}
+
+impl EventListener for Waiter {
+    fn on_progress(&self, _: &Progress) {}
+    fn on_quorum_available(&self, _: &QuorumInfo) {}
+    fn on_chain_lock(&self, _: &ChainLockEvent) {}
+    fn on_state(&self, s: SyncState) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+        self.cv.notify_all();
+    }
+    fn on_error(&self, _: &ClientError) {}
+}
+
+fn cpu_time() -> Duration {
+    // /proc/self/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Syncs a fresh client against `node` under `case`.
+pub fn measure(
+    rt: &tokio::runtime::Runtime,
+    node: &Arc<SimNode>,
+    sim: &SimConfig,
+    case: &Case,
+    limit: Duration,
+) -> Measurement {
+    let servers: Vec<SimServer> = (0..case.peers.max(1))
+        .map(|_| {
+            let cfg = ServerConfig {
+                faults: Faults {
+                    latency: case.latency,
+                    ..Faults::default()
+                },
+                ..ServerConfig::default()
+            };
+            rt.block_on(SimServer::start(node.clone(), cfg))
+                .expect("loopback listener")
+        })
+        .collect();
+    let mut config = Config::new(sim.network);
+    config.llmq = Some(sim.llmq.clone());
+    config.peers = servers.iter().map(|s| s.addr()).collect();
+    config.max_peers = servers.len();
+    config.strategy = case.strategy;
+    config.follow_tip = false;
+    config.request_timeout = Duration::from_secs(60);
+    let waiter = Arc::new(Waiter::default());
+    let client = Client::new(config, Arc::new(MemoryStore::new()), waiter.clone())
+        .expect("valid configuration");
+    reset_peak_rss();
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    client.start().expect("start");
+    let mut st = waiter.state.lock().unwrap_or_else(|e| e.into_inner());
+    while *st != Some(SyncState::Synced) && t0.elapsed() < limit {
+        st = waiter
+            .cv
+            .wait_timeout(st, Duration::from_millis(50))
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    let synced = *st == Some(SyncState::Synced);
+    drop(st);
+    let wall = t0.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu0);
+    let status = client.status();
+    let peak = peak_rss_kib();
+    client.stop();
+    let (mut m_in, mut m_out) = (0, 0);
+    for s in servers {
+        let c = s.counters().snapshot();
+        m_in += c.messages_out;
+        m_out += c.messages_in;
+        rt.block_on(s.shutdown());
+    }
+    Measurement {
+        case: case.clone(),
+        synced,
+        wall,
+        round_trips: status.round_trips,
+        bytes_in: status.bytes_in,
+        bytes_out: status.bytes_out,
+        messages_out: m_out,
+        messages_in: m_in,
+        cpu,
+        peak_rss_kib: peak,
+        quorums: status.quorums_validated,
+    }
+}
+
+/// Runs every case against one generated network.
+pub fn run(sim: SimConfig, cases: &[Case], limit: Duration) -> (Vec<Measurement>, Duration) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let t = Instant::now();
+    let node = Arc::new(SimNode::new(sim.clone()));
+    let generated = t.elapsed();
+    let results = cases
+        .iter()
+        .map(|c| measure(&rt, &node, &sim, c, limit))
+        .collect();
+    (results, generated)
+}
+
+/// The table, the ratio lines and a JSON document for `results`.
+pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<11} {:>5} {:>8} {:>9} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>6}\n",
+        "strategy",
+        "peers",
+        "lat(ms)",
+        "wall(ms)",
+        "rtrips",
+        "bytes_in",
+        "bytes_out",
+        "cpu(ms)",
+        "rss(KiB)",
+        "quorums",
+        "floor",
+        "synced"
+    ));
+    let mut json = Vec::new();
+    for m in results {
+        out.push_str(&format!(
+            "{:<11} {:>5} {:>8} {:>9.1} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7.1} {:>6}\n",
+            format!("{:?}", m.case.strategy),
+            m.case.peers,
+            m.case.latency.as_millis(),
+            m.wall.as_secs_f64() * 1000.0,
+            m.round_trips,
+            m.bytes_in,
+            m.bytes_out,
+            m.cpu.as_millis(),
+            m.peak_rss_kib,
+            m.quorums,
+            m.floor().as_secs_f64() * 1000.0,
+            m.synced
+        ));
+        json.push(serde_json::json!({
+            "strategy": format!("{:?}", m.case.strategy),
+            "peers": m.case.peers,
+            "latency_ms": m.case.latency.as_millis() as u64,
+            "synced": m.synced,
+            "wall_ms": m.wall.as_secs_f64() * 1000.0,
+            "round_trips": m.round_trips,
+            "bytes_in": m.bytes_in,
+            "bytes_out": m.bytes_out,
+            "messages_in": m.messages_in,
+            "messages_out": m.messages_out,
+            "cpu_ms": m.cpu.as_millis() as u64,
+            "peak_rss_kib": m.peak_rss_kib,
+            "quorums": m.quorums,
+            "floor_ms": m.floor().as_secs_f64() * 1000.0,
+        }));
+    }
+    // Ratios QrInfo / Sequential per latency (single peer).
+    let mut latencies: Vec<Duration> = results.iter().map(|m| m.case.latency).collect();
+    latencies.sort();
+    latencies.dedup();
+    for lat in latencies {
+        let find = |s: SyncStrategy| {
+            results
+                .iter()
+                .find(|m| m.case.latency == lat && m.case.strategy == s && m.case.peers == 1)
+        };
+        if let (Some(q), Some(s)) = (find(SyncStrategy::QrInfo), find(SyncStrategy::Sequential)) {
+            out.push_str(&format!(
+                "ratio @{}ms: QrInfo/Sequential wall {:.3} ({:.1}x faster), round trips {}/{} ({:.0}% fewer), bytes in {:.3}\n",
+                lat.as_millis(),
+                q.wall.as_secs_f64() / s.wall.as_secs_f64().max(1e-9),
+                s.wall.as_secs_f64() / q.wall.as_secs_f64().max(1e-9),
+                q.round_trips,
+                s.round_trips,
+                100.0 * (1.0 - q.round_trips as f64 / s.round_trips.max(1) as f64),
+                q.bytes_in as f64 / s.bytes_in.max(1) as f64
+            ));
+        }
+    }
+    (out, serde_json::Value::Array(json))
+}
