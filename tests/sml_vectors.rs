@@ -140,3 +140,66 @@ fn every_vector_diff_applies_and_matches_its_cbtx() {
     assert_eq!(checked, 157);
     eprintln!("checked {checked} diffs, {} lists verified", lists.len());
 }
+
+const SMALL: &str = "testnet/mnlistdiff/mnlistdiff_testnet_0_8000_p70221.bin";
+
+fn small() -> Option<(Vec<u8>, &'static ExpectedDiff)> {
+    let dir = common::vectors_dir()?;
+    let e = EXPECTED_DIFFS.iter().find(|e| e.file == SMALL).unwrap();
+    Some((common::read_payload(&dir, SMALL), e))
+}
+
+/// Decodes, applies to the empty list and verifies against the real header merkle root.
+fn verify_bytes(bytes: &[u8], e: &ExpectedDiff) -> Result<(), String> {
+    let diff = MnListDiff::from_bytes(bytes, e.protocol).map_err(|e| e.to_string())?;
+    sml::apply_and_verify(
+        network(e.network),
+        &MasternodeList::empty(),
+        &diff,
+        e.height,
+        Some(h(e.pmt_root)),
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+fn range_of(haystack: &[u8], needle: &[u8]) -> std::ops::Range<usize> {
+    let start = haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("sub-encoding present");
+    start..start + needle.len()
+}
+
+#[test]
+fn any_flipped_byte_in_an_entry_or_the_coinbase_fails_verification() {
+    let Some((bytes, e)) = small() else { return };
+    verify_bytes(&bytes, e).expect("the untouched vector verifies");
+    let diff = MnListDiff::from_bytes(&bytes, e.protocol).unwrap();
+    let entry = range_of(&bytes, &diff.mn_list[0].to_bytes(e.protocol));
+    let coinbase = range_of(&bytes, &diff.cb_tx.to_bytes(e.protocol));
+    let mut failures = 0;
+    for at in entry.clone().chain(coinbase.clone()) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x01;
+        let r = verify_bytes(&b, e);
+        assert!(r.is_err(), "flipping byte {at} went unnoticed");
+        failures += 1;
+    }
+    eprintln!(
+        "{failures} single-byte flips ({} in the first entry, {} in the coinbase) all rejected",
+        entry.len(),
+        coinbase.len()
+    );
+}
+
+#[test]
+fn truncation_at_every_offset_is_an_error_not_a_panic() {
+    let Some((bytes, e)) = small() else { return };
+    for cut in 0..bytes.len() {
+        assert!(
+            MnListDiff::from_bytes(&bytes[..cut], e.protocol).is_err(),
+            "truncated at {cut} decoded"
+        );
+    }
+}
