@@ -119,25 +119,32 @@ impl Engine {
         }
     }
 
-    /// One `getmnlistd` per missing list, each against the nearest held list below it (or from
-    /// the empty list when none is held).
+    /// One `getmnlistd` per missing list, each against the nearest held list below it. Lists
+    /// with no held list below them would each need a full list from genesis: only the oldest
+    /// of those is requested now, the others are requested in the next round, against it (a
+    /// small diff instead of another full list, for one more round trip).
     pub fn mnlistdiff_requests(
         &self,
         missing: &MissingLists,
         headers: &dyn HeaderIndex,
     ) -> Vec<GetMnListDiff> {
-        missing
-            .block_hashes(headers)
-            .into_iter()
-            .map(|(height, block_hash)| GetMnListDiff {
-                base_block_hash: self
-                    .by_height
-                    .range(..=height)
-                    .next_back()
-                    .map(|(_, b)| *b)
-                    .unwrap_or(Hash256::ZERO),
+        let mut out = Vec::new();
+        let mut from_genesis = false;
+        for (height, block_hash) in missing.block_hashes(headers) {
+            let base = self.by_height.range(..=height).next_back().map(|(_, b)| *b);
+            let base_block_hash = match base {
+                Some(b) => b,
+                None if from_genesis => continue,
+                None => {
+                    from_genesis = true;
+                    Hash256::ZERO
+                }
+            };
+            out.push(GetMnListDiff {
+                base_block_hash,
                 block_hash,
-            })
-            .collect()
+            });
+        }
+        out
     }
 }
