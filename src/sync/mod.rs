@@ -619,6 +619,34 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
     Ok(())
 }
 
+/// One `getmnlistd` to any usable peer, fed to the engine; invalid answers ban the peer.
+async fn fetch_and_feed(
+    sh: &Arc<Shared>,
+    peers: &mut Peers,
+    req: GetMnListDiff,
+) -> Result<(), PassError> {
+    ensure_peers(sh, peers).await?;
+    let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
+        return Ok(());
+    };
+    let (addr, r, _) = fetch_diff(sh, peer, req).await;
+    match r {
+        Ok(Message::MnListDiff(d)) => {
+            let fed = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
+            match fed {
+                Ok(out) => sh.report_quorums(&out.quorums_validated),
+                Err(e) if blames_peer(&e) => {
+                    misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(_) => {}
+        Err(e) => lost(sh, peers, &e),
+    }
+    Ok(())
+}
+
 /// Brings the engine to the header tip: a qrinfo when a new rotation cycle started (or on the
 /// first pass), otherwise one diff from the newest held list; then whatever is missing.
 async fn sync_lists(
@@ -646,21 +674,7 @@ async fn sync_lists(
             base_block_hash: Hash256::ZERO,
             block_hash: tip_hash,
         };
-        ensure_peers(sh, peers).await?;
-        if let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) {
-            let (addr, r, _) = fetch_diff(sh, peer, req).await;
-            match r {
-                Ok(Message::MnListDiff(d)) => {
-                    let fed = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
-                    match fed {
-                        Ok(out) => sh.report_quorums(&out.quorums_validated),
-                        Err(e) => misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}")),
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => lost(sh, peers, &e),
-            }
-        }
+        fetch_and_feed(sh, peers, req).await?;
     }
     if use_qrinfo {
         if fetch_qrinfo(sh, peers).await? {
@@ -671,24 +685,7 @@ async fn sync_lists(
             base_block_hash: base,
             block_hash: tip_hash,
         };
-        ensure_peers(sh, peers).await?;
-        if let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) {
-            let (addr, r, _) = fetch_diff(sh, peer, req).await;
-            match r {
-                Ok(Message::MnListDiff(d)) => {
-                    let fed = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
-                    match fed {
-                        Ok(out) => sh.report_quorums(&out.quorums_validated),
-                        Err(e) if blames_peer(&e) => {
-                            misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
-                        }
-                        Err(_) => {}
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => lost(sh, peers, &e),
-            }
-        }
+        fetch_and_feed(sh, peers, req).await?;
     }
     let _ = tip_h;
     fetch_missing(sh, peers).await

@@ -491,6 +491,30 @@ fn decode_first<T: Decode>(payload: &[u8], protocols: &[u32]) -> Result<(T, u32)
     Err(last)
 }
 
+/// Decodes with the first fitting protocol version and checks the re-encoding, recording both.
+fn decode_checked<T: Decode + Encode>(
+    name: &str,
+    payload: &[u8],
+    protocols: &[u32],
+    checks: &mut Checks,
+) -> Option<(T, u32)> {
+    match decode_first::<T>(payload, protocols) {
+        Ok((v, p)) => {
+            checks.add(
+                "decode to the last byte",
+                true,
+                format!("{} bytes at protocol {p}", payload.len()),
+            );
+            checks.add("re-encodes byte-identically", v.to_bytes(p) == payload, "");
+            Some((v, p))
+        }
+        Err(e) => {
+            checks.add(&format!("decode {name}"), false, e);
+            None
+        }
+    }
+}
+
 /// Runs `verify` and returns the process exit code.
 pub fn run(opts: &Options) -> ExitCode {
     let raw = match std::fs::read(&opts.file) {
@@ -672,23 +696,10 @@ fn verify_mnlistdiff(
     network: Network,
     checks: &mut Checks,
 ) -> Value {
-    let (diff, p) = match decode_first::<MnListDiff>(payload, protocols) {
-        Ok(v) => v,
-        Err(e) => {
-            checks.add("decode mnlistdiff", false, e);
-            return json!({"type": "mnlistdiff"});
-        }
+    let Some((diff, p)) = decode_checked::<MnListDiff>("mnlistdiff", payload, protocols, checks)
+    else {
+        return json!({"type": "mnlistdiff"});
     };
-    checks.add(
-        "decode to the last byte",
-        true,
-        format!("{} bytes at protocol {p}", payload.len()),
-    );
-    checks.add(
-        "re-encodes byte-identically",
-        diff.to_bytes(p) == payload,
-        "",
-    );
     let empty = MasternodeList::empty();
     let base = (diff.base_block_hash.is_zero() || diff.base_block_hash == genesis_hash(network))
         .then_some(&empty);
@@ -720,19 +731,9 @@ fn verify_qrinfo(
     network: Network,
     checks: &mut Checks,
 ) -> Value {
-    let (q, p) = match decode_first::<QrInfo>(payload, protocols) {
-        Ok(v) => v,
-        Err(e) => {
-            checks.add("decode qrinfo", false, e);
-            return json!({"type": "qrinfo"});
-        }
+    let Some((q, p)) = decode_checked::<QrInfo>("qrinfo", payload, protocols, checks) else {
+        return json!({"type": "qrinfo"});
     };
-    checks.add(
-        "decode to the last byte",
-        true,
-        format!("{} bytes at protocol {p}", payload.len()),
-    );
-    checks.add("re-encodes byte-identically", q.to_bytes(p) == payload, "");
     let mut names: Vec<String> = (0..q.mn_list_diff_list.len())
         .map(|i| format!("mnListDiffList[{i}]"))
         .collect();
