@@ -20,7 +20,9 @@ use tokio::sync::Notify;
 /// Faults injected into a connection (all off by default).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Faults {
-    /// One-way delay before every message sent.
+    /// One-way link latency: an answer leaves the server two latencies after its request arrived
+    /// (the request's trip is modelled here too); announcements leave one latency after the
+    /// event. Pipelined answers overlap, as on a real link.
     pub latency: Duration,
     /// Outgoing bandwidth limit.
     pub bandwidth_bytes_per_sec: Option<u64>,
@@ -186,7 +188,6 @@ impl SimServer {
                                 config: config.clone(),
                                 faults: f,
                                 counters: counters.clone(),
-                                sent: 0,
                                 version: config.protocol_version,
                                 stopped: stopped.clone(),
                             };
@@ -236,19 +237,28 @@ struct Conn {
     config: ServerConfig,
     faults: Faults,
     counters: Arc<Counters>,
-    sent: usize,
     version: u32,
     stopped: Arc<AtomicBool>,
 }
 
-enum Flow {
-    Continue,
-    Close,
-    Stall,
+/// The sending half of a connection: faults, counters, latency.
+struct Sender {
+    faults: Faults,
+    counters: Arc<Counters>,
+    sent: usize,
+    network: crate::network::Network,
 }
 
-impl Conn {
-    async fn send(&mut self, w: &mut tokio::net::tcp::OwnedWriteHalf, m: &Message) -> Flow {
+impl Sender {
+    /// Sends `m` no earlier than `due` (latency is modelled per message from the moment it was
+    /// produced, so pipelined answers overlap as they would on a real link).
+    async fn send(
+        &mut self,
+        w: &mut tokio::net::tcp::OwnedWriteHalf,
+        m: &Message,
+        version: u32,
+        due: tokio::time::Instant,
+    ) -> Flow {
         let f = &self.faults;
         if f.stall_after.is_some_and(|n| self.sent >= n) {
             return Flow::Stall;
@@ -256,18 +266,17 @@ impl Conn {
         if f.close_after_messages.is_some_and(|n| self.sent >= n) {
             return Flow::Close;
         }
-        if !f.latency.is_zero() {
-            tokio::time::sleep(f.latency).await;
-        }
-        let mut payload = m.encode_payload(self.version);
+        tokio::time::sleep_until(due).await;
+        let f = &self.faults;
+        let mut payload = m.encode_payload(version);
         if f.oversized_count && matches!(m, Message::MnListDiff(_) | Message::QrInfo(_)) {
-            payload = oversize(m, self.version);
+            payload = oversize(m, version);
         }
         if f.corrupt_byte_after == Some(self.sent) && !payload.is_empty() {
             let i = payload.len() / 2;
             payload[i] ^= 0x5a;
         }
-        let mut frame = encode_frame(self.service.network(), m.command(), &payload);
+        let mut frame = encode_frame(self.network, m.command(), &payload);
         if f.bad_checksum_after == Some(self.sent) {
             frame[20] ^= 0xff;
         }
@@ -289,49 +298,84 @@ impl Conn {
             .fetch_add(frame.len() as u64, Ordering::Relaxed);
         Flow::Continue
     }
+}
 
+enum Flow {
+    Continue,
+    Close,
+    Stall,
+}
+
+impl Conn {
     async fn run(mut self, stream: TcpStream) {
         stream.set_nodelay(true).ok();
         let (mut r, mut w) = stream.into_split();
         let mut dec = FrameDecoder::new(self.service.network());
         let mut buf = vec![0u8; 64 * 1024];
         let mut handshaken = false;
-        let mut announced_tip = self.service.tip_height();
-        let mut announced_hash = self.service.hash_at(announced_tip);
+        let mut announced_hash = self.service.hash_at(self.service.tip_height());
         let mut ticker = tokio::time::interval(self.config.announce_interval);
         let mut clsig_inv: HashMap<Hash256, u32> = HashMap::new();
-        let mut stalled = false;
+        // Answers go through a queue to a writer task, each with the time it may leave, so
+        // that pipelined answers overlap their latency as on a real link.
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, u32, Message)>();
+        let closed = Arc::new(AtomicBool::new(false));
+        let mut sender = Sender {
+            faults: self.faults.clone(),
+            counters: self.counters.clone(),
+            sent: 0,
+            network: self.service.network(),
+        };
+        let writer = {
+            let closed = closed.clone();
+            tokio::spawn(async move {
+                let mut stalled = false;
+                while let Some((due, version, m)) = rx.recv().await {
+                    if stalled {
+                        continue;
+                    }
+                    match sender.send(&mut w, &m, version, due).await {
+                        Flow::Continue => {}
+                        Flow::Close => break,
+                        Flow::Stall => stalled = true,
+                    }
+                }
+                closed.store(true, Ordering::SeqCst);
+                let _ = w.shutdown().await;
+            })
+        };
+        let latency = self.faults.latency;
         loop {
-            if self.stopped.load(Ordering::SeqCst) {
-                return;
+            if self.stopped.load(Ordering::SeqCst) || closed.load(Ordering::SeqCst) {
+                break;
             }
             tokio::select! {
                 n = r.read(&mut buf) => {
-                    let n = match n { Ok(0) | Err(_) => return, Ok(n) => n };
+                    let n = match n { Ok(0) | Err(_) => break, Ok(n) => n };
                     self.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                    if dec.push(&buf[..n]).is_err() { return; }
+                    if dec.push(&buf[..n]).is_err() { break; }
+                    // The request spent one latency reaching us; the answer spends another.
+                    let due = tokio::time::Instant::now() + latency * 2;
+                    let mut bad = false;
                     loop {
-                        let raw = match dec.pop() { Ok(Some(raw)) => raw, Ok(None) => break, Err(_) => return };
+                        let raw = match dec.pop() { Ok(Some(raw)) => raw, Ok(None) => break, Err(_) => { bad = true; break } };
                         self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
                         self.counters.count(&raw.command);
-                        if stalled { continue; }
-                        let Ok(m) = Message::from_raw(&raw, self.version) else { return };
-                        let replies = self.answer(m, &mut handshaken, &mut clsig_inv);
-                        for reply in replies {
-                            match self.send(&mut w, &reply).await {
-                                Flow::Continue => {}
-                                Flow::Close => return,
-                                Flow::Stall => { stalled = true; break; }
-                            }
+                        let Ok(m) = Message::from_raw(&raw, self.version) else { bad = true; break };
+                        for reply in self.answer(m, &mut handshaken, &mut clsig_inv) {
+                            let _ = tx.send((due, self.version, reply));
                         }
                     }
+                    if bad { break; }
                 }
                 _ = ticker.tick() => {
-                    if !handshaken || stalled { continue; }
+                    if !handshaken { continue; }
                     let tip = self.service.tip_height();
                     let hash = self.service.hash_at(tip);
                     if hash != announced_hash {
                         // New tip (or a reorg): announce the block, then its ChainLock.
+                        let due = tokio::time::Instant::now() + latency;
                         let mut msgs = vec![Message::Inv(vec![Inventory { inv_type: inv_type::MSG_BLOCK, hash: hash.unwrap_or_default() }])];
                         if let Some(cl) = self.service.clsig(tip) {
                             let h = cl.inv_hash();
@@ -342,19 +386,15 @@ impl Conn {
                             msgs.push(Message::Unknown { command: "spork".into(), payload: vec![1, 2, 3] });
                         }
                         for m in msgs {
-                            match self.send(&mut w, &m).await {
-                                Flow::Continue => {}
-                                Flow::Close => return,
-                                Flow::Stall => { stalled = true; break; }
-                            }
+                            let _ = tx.send((due, self.version, m));
                         }
-                        announced_tip = tip;
                         announced_hash = hash;
                     }
-                    let _ = announced_tip;
                 }
             }
         }
+        drop(tx);
+        writer.abort();
     }
 
     fn answer(
