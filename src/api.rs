@@ -266,6 +266,8 @@ pub struct Status {
     pub bytes_out: u64,
     /// Requests that waited on an answer (round trips).
     pub round_trips: u64,
+    /// Round trips that had to wait for each other (parallel requests count once).
+    pub dependent_round_trips: u64,
 }
 
 /// The verdict on a lock handed to the client.

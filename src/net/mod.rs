@@ -50,6 +50,9 @@ pub struct NetCounters {
     pub round_trips: AtomicU64,
     /// Requests currently waiting.
     pub in_flight: AtomicU64,
+    /// Requests sent while no other was waiting: the round trips that had to follow each
+    /// other (parallel requests count once).
+    pub dependent_round_trips: AtomicU64,
 }
 
 /// What answer a request waits for.
@@ -382,7 +385,11 @@ impl Peer {
             .unwrap_or_else(|e| e.into_inner())
             .push((expect, tx));
         self.counters.round_trips.fetch_add(1, Ordering::Relaxed);
-        self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        if self.counters.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.counters
+                .dependent_round_trips
+                .fetch_add(1, Ordering::Relaxed);
+        }
         let sent = self.out.send(m).await;
         let result = match sent {
             Err(_) => Err(NetError::Closed(self.addr)),

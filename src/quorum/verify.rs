@@ -270,6 +270,9 @@ pub fn verify_commitment(
 #[derive(Default)]
 pub struct MemberCache {
     cycles: std::collections::HashMap<(u8, u32), Vec<Vec<Arc<SmlEntry>>>>,
+    /// Decoded operator keys: decoding with the subgroup check is the costliest step of
+    /// secure aggregation, and a masternode sits in many quorums.
+    keys: std::collections::HashMap<([u8; 48], bool), PublicKey>,
 }
 
 /// [`verify_commitment`] reusing rotated-cycle members across calls.
@@ -309,7 +312,7 @@ pub fn verify_commitment_cached(
             Err(req) => return Verdict::Unverifiable(req),
         }
     };
-    verify_with_members(cfg, network, c, base_height, &members)
+    verify_members_cached(cfg, network, c, base_height, &members, cache)
 }
 
 /// Verification of one commitment against an already computed member list.
@@ -319,6 +322,17 @@ pub fn verify_with_members(
     c: &FinalCommitment,
     base_height: u32,
     members: &[Arc<SmlEntry>],
+) -> Verdict {
+    verify_members_cached(cfg, network, c, base_height, members, &mut MemberCache::default())
+}
+
+fn verify_members_cached(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+    members: &[Arc<SmlEntry>],
+    cache: &mut MemberCache,
 ) -> Verdict {
     let (pk, qsig, msig) = match check_structure(cfg, network, c, base_height) {
         Ok(v) => v,
@@ -343,8 +357,16 @@ pub fn verify_with_members(
         } else {
             Scheme::Basic
         };
+        let legacy = key_scheme == Scheme::Legacy;
+        if let Some(k) = cache.keys.get(&(m.operator_key, legacy)) {
+            keys.push(*k);
+            continue;
+        }
         match PublicKey::from_bytes(&m.operator_key, key_scheme) {
-            Ok(k) => keys.push(k),
+            Ok(k) => {
+                cache.keys.insert((m.operator_key, legacy), k);
+                keys.push(k)
+            }
             Err(e) => {
                 return Verdict::Invalid(QuorumFailure::BadOperatorKey {
                     position: i,

@@ -34,6 +34,8 @@ pub struct Measurement {
     pub wall: Duration,
     /// Requests that waited on an answer.
     pub round_trips: u64,
+    /// Round trips that had to wait for each other.
+    pub dependent_round_trips: u64,
     /// Bytes received / sent by the client.
     pub bytes_in: u64,
     /// Bytes sent by the client.
@@ -42,8 +44,10 @@ pub struct Measurement {
     pub messages_out: u64,
     /// Messages sent by the servers (server → client).
     pub messages_in: u64,
-    /// Process CPU time (user + sys) during the sync.
+    /// Process CPU time (user + sys) during the sync (client and in-process servers).
     pub cpu: Duration,
+    /// Time the in-process servers spent building answers.
+    pub server_busy: Duration,
     /// Peak resident set size during the sync, KiB (Linux; 0 elsewhere).
     pub peak_rss_kib: u64,
     /// Quorums validated.
@@ -51,15 +55,17 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// The lower bound for this run: answers that had to wait on each other (headers, then
-    /// the masternode requests, each a full round trip) plus the CPU the validation took.
+    /// CPU time attributable to the client: process CPU minus the servers' busy time.
+    pub fn client_cpu(&self) -> Duration {
+        self.cpu.saturating_sub(self.server_busy)
+    }
+
+    /// A lower bound for this run: the larger of the handshake plus every round trip that had to
+    /// wait for the previous one (at the injected latency) and the client's CPU time.
     pub fn floor(&self) -> Duration {
         let rtt = self.case.latency * 2;
-        let dependent = match self.case.strategy {
-            SyncStrategy::QrInfo => 2 + u32::from(self.round_trips > 2),
-            SyncStrategy::Sequential => self.round_trips as u32,
-        };
-        rtt * dependent + self.cpu
+        // Connection handshake (version/verack) + every dependent request.
+        (rtt * (self.dependent_round_trips as u32 + 1)).max(self.client_cpu())
     }
 }
 
@@ -156,11 +162,12 @@ pub fn measure(
     let status = client.status();
     let peak = peak_rss_kib();
     client.stop();
-    let (mut m_in, mut m_out) = (0, 0);
+    let (mut m_in, mut m_out, mut busy) = (0, 0, 0);
     for s in servers {
         let c = s.counters().snapshot();
         m_in += c.messages_out;
         m_out += c.messages_in;
+        busy += c.busy_micros;
         rt.block_on(s.shutdown());
     }
     Measurement {
@@ -168,11 +175,13 @@ pub fn measure(
         synced,
         wall,
         round_trips: status.round_trips,
+        dependent_round_trips: status.dependent_round_trips,
         bytes_in: status.bytes_in,
         bytes_out: status.bytes_out,
         messages_out: m_out,
         messages_in: m_in,
         cpu,
+        server_busy: Duration::from_micros(busy),
         peak_rss_kib: peak,
         quorums: status.quorums_validated,
     }
@@ -199,15 +208,16 @@ pub fn run(sim: SimConfig, cases: &[Case], limit: Duration) -> (Vec<Measurement>
 pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<11} {:>5} {:>8} {:>9} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>6}\n",
+        "{:<11} {:>5} {:>8} {:>9} {:>7} {:>5} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>6}\n",
         "strategy",
         "peers",
         "lat(ms)",
         "wall(ms)",
         "rtrips",
+        "dep",
         "bytes_in",
         "bytes_out",
-        "cpu(ms)",
+        "cli-cpu",
         "rss(KiB)",
         "quorums",
         "floor",
@@ -216,15 +226,16 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
     let mut json = Vec::new();
     for m in results {
         out.push_str(&format!(
-            "{:<11} {:>5} {:>8} {:>9.1} {:>7} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7.1} {:>6}\n",
+            "{:<11} {:>5} {:>8} {:>9.1} {:>7} {:>5} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7.1} {:>6}\n",
             format!("{:?}", m.case.strategy),
             m.case.peers,
             m.case.latency.as_millis(),
             m.wall.as_secs_f64() * 1000.0,
             m.round_trips,
+            m.dependent_round_trips,
             m.bytes_in,
             m.bytes_out,
-            m.cpu.as_millis(),
+            m.client_cpu().as_millis(),
             m.peak_rss_kib,
             m.quorums,
             m.floor().as_secs_f64() * 1000.0,
@@ -237,11 +248,14 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
             "synced": m.synced,
             "wall_ms": m.wall.as_secs_f64() * 1000.0,
             "round_trips": m.round_trips,
+            "dependent_round_trips": m.dependent_round_trips,
             "bytes_in": m.bytes_in,
             "bytes_out": m.bytes_out,
             "messages_in": m.messages_in,
             "messages_out": m.messages_out,
             "cpu_ms": m.cpu.as_millis() as u64,
+            "server_busy_ms": m.server_busy.as_millis() as u64,
+            "client_cpu_ms": m.client_cpu().as_millis() as u64,
             "peak_rss_kib": m.peak_rss_kib,
             "quorums": m.quorums,
             "floor_ms": m.floor().as_secs_f64() * 1000.0,
@@ -259,13 +273,13 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
         };
         if let (Some(q), Some(s)) = (find(SyncStrategy::QrInfo), find(SyncStrategy::Sequential)) {
             out.push_str(&format!(
-                "ratio @{}ms: QrInfo/Sequential wall {:.3} ({:.1}x faster), round trips {}/{} ({:.0}% fewer), bytes in {:.3}\n",
+                "ratio @{}ms: QrInfo/Sequential wall {:.3} ({:.1}x faster), dependent round trips {}/{} ({:.0}% fewer), bytes in {:.3}\n",
                 lat.as_millis(),
                 q.wall.as_secs_f64() / s.wall.as_secs_f64().max(1e-9),
                 s.wall.as_secs_f64() / q.wall.as_secs_f64().max(1e-9),
-                q.round_trips,
-                s.round_trips,
-                100.0 * (1.0 - q.round_trips as f64 / s.round_trips.max(1) as f64),
+                q.dependent_round_trips,
+                s.dependent_round_trips,
+                100.0 * (1.0 - q.dependent_round_trips as f64 / s.dependent_round_trips.max(1) as f64),
                 q.bytes_in as f64 / s.bytes_in.max(1) as f64
             ));
         }

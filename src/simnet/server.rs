@@ -90,6 +90,8 @@ pub struct Counters {
     pub bytes_in: AtomicU64,
     /// Bytes sent.
     pub bytes_out: AtomicU64,
+    /// Microseconds spent building answers (to separate server from client CPU in benches).
+    pub busy_micros: AtomicU64,
     requests: Mutex<HashMap<String, u64>>,
 }
 
@@ -106,6 +108,8 @@ pub struct CountersSnapshot {
     pub bytes_in: u64,
     /// Bytes sent.
     pub bytes_out: u64,
+    /// Microseconds spent building answers.
+    pub busy_micros: u64,
     /// Messages received by command.
     pub requests: HashMap<String, u64>,
 }
@@ -119,6 +123,7 @@ impl Counters {
             messages_out: self.messages_out.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            busy_micros: self.busy_micros.load(Ordering::Relaxed),
             requests: self
                 .requests
                 .lock()
@@ -363,7 +368,10 @@ impl Conn {
                         self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
                         self.counters.count(&raw.command);
                         let Ok(m) = Message::from_raw(&raw, self.version) else { bad = true; break };
-                        for reply in self.answer(m, &mut handshaken, &mut clsig_inv) {
+                        let t = std::time::Instant::now();
+                        let replies = self.answer(m, &mut handshaken, &mut clsig_inv);
+                        self.counters.busy_micros.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+                        for reply in replies {
                             let _ = tx.send((due, self.version, reply));
                         }
                     }
