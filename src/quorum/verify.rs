@@ -143,13 +143,13 @@ fn scheme_of(c: &FinalCommitment) -> Scheme {
     }
 }
 
-/// Steps 1–7 of §5.3 (no lists needed). Returns the decoded key and signatures.
-pub fn check_structure(
+/// The cheap steps of §5.3 (type, version, index, bitset sizes, minimum counts).
+pub fn check_shape(
     cfg: &LlmqConfig,
     network: Network,
     c: &FinalCommitment,
     base_height: u32,
-) -> Result<(PublicKey, Signature, Signature), QuorumFailure> {
+) -> Result<(), QuorumFailure> {
     if !cfg.configured_types.contains(&c.llmq_type) {
         return Err(QuorumFailure::UnknownType(c.llmq_type));
     }
@@ -196,12 +196,23 @@ pub fn check_structure(
             min_size: p.min_size as usize,
         });
     }
-    let scheme = scheme_of(c);
-    let pk = PublicKey::from_bytes(&c.quorum_public_key, scheme)
-        .map_err(|e| QuorumFailure::InvalidPublicKey(e.to_string()))?;
     if c.quorum_vvec_hash.is_zero() && size != 1 {
         return Err(QuorumFailure::NullVvecHash);
     }
+    Ok(())
+}
+
+/// Steps 1–7 of §5.3 (no lists needed). Returns the decoded key and signatures.
+pub fn check_structure(
+    cfg: &LlmqConfig,
+    network: Network,
+    c: &FinalCommitment,
+    base_height: u32,
+) -> Result<(PublicKey, Signature, Signature), QuorumFailure> {
+    check_shape(cfg, network, c, base_height)?;
+    let scheme = scheme_of(c);
+    let pk = PublicKey::from_bytes(&c.quorum_public_key, scheme)
+        .map_err(|e| QuorumFailure::InvalidPublicKey(e.to_string()))?;
     let qsig = Signature::from_bytes(&c.quorum_sig, scheme).map_err(|e| {
         QuorumFailure::InvalidSignatureEncoding {
             which: "quorumSig",
@@ -285,11 +296,31 @@ pub fn verify_commitment_cached(
     lists: &dyn ListSource,
     cache: &mut MemberCache,
 ) -> Verdict {
-    if let Err(e) = check_structure(cfg, network, c, base_height) {
+    if let Err(e) = check_shape(cfg, network, c, base_height) {
         return Verdict::Invalid(e);
     }
     if !cfg.is_type_enabled(network, c.llmq_type, base_height) {
         return Verdict::Invalid(QuorumFailure::TypeDisabled);
+    }
+    // Cheap availability check before any point decoding: pending commitments are re-tried on
+    // every feed.
+    let req = members::requirements(cfg, network, c.llmq_type, base_height);
+    let lacking = Requirements {
+        list_heights: req
+            .list_heights
+            .iter()
+            .copied()
+            .filter(|h| lists.list_at(*h).is_none())
+            .collect(),
+        snapshot_heights: req
+            .snapshot_heights
+            .iter()
+            .copied()
+            .filter(|h| lists.snapshot_at(*h).is_none())
+            .collect(),
+    };
+    if !lacking.list_heights.is_empty() || !lacking.snapshot_heights.is_empty() {
+        return Verdict::Unverifiable(lacking);
     }
     let members = if cfg.is_rotation_enabled(network, c.llmq_type, base_height) {
         let p = cfg.params(c.llmq_type).expect("checked by check_structure");
@@ -323,7 +354,14 @@ pub fn verify_with_members(
     base_height: u32,
     members: &[Arc<SmlEntry>],
 ) -> Verdict {
-    verify_members_cached(cfg, network, c, base_height, members, &mut MemberCache::default())
+    verify_members_cached(
+        cfg,
+        network,
+        c,
+        base_height,
+        members,
+        &mut MemberCache::default(),
+    )
 }
 
 fn verify_members_cached(

@@ -165,10 +165,7 @@ impl Shared {
             bytes_in: self.counters.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.counters.bytes_out.load(Ordering::Relaxed),
             round_trips: self.counters.round_trips.load(Ordering::Relaxed),
-            dependent_round_trips: self
-                .counters
-                .dependent_round_trips
-                .load(Ordering::Relaxed),
+            dependent_round_trips: self.counters.dependent_round_trips.load(Ordering::Relaxed),
         }
     }
 
