@@ -455,3 +455,60 @@ fn restart_with_the_same_store_resyncs_in_one_round_trip() {
     assert!(client.status().quorums_validated >= quorums_before);
     client.stop();
 }
+
+/// A listener that stops and drops the client from inside its own callback.
+struct DropsClient {
+    client: Mutex<Option<Client>>,
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl EventListener for DropsClient {
+    fn on_progress(&self, _: &Progress) {}
+    fn on_quorum_available(&self, _: &QuorumInfo) {}
+    fn on_chain_lock(&self, _: &ChainLockEvent) {}
+    fn on_state(&self, s: SyncState) {
+        if s == SyncState::Synced {
+            if let Some(c) = self.client.lock().unwrap().take() {
+                c.stop();
+                drop(c);
+                *self.done.lock().unwrap() = true;
+                self.cv.notify_all();
+            }
+        }
+    }
+    fn on_error(&self, _: &ClientError) {}
+}
+
+#[test]
+fn stop_and_drop_from_inside_a_callback_neither_hang_nor_panic() {
+    let net = simnet(81, &[Faults::default()]);
+    let mut c = Config::new(net.cfg.network);
+    c.llmq = Some(net.cfg.llmq.clone());
+    c.peers = vec![net.servers[0].addr()];
+    let listener = Arc::new(DropsClient {
+        client: Mutex::new(None),
+        done: Mutex::new(false),
+        cv: Condvar::new(),
+    });
+    let client = Client::new(c, Arc::new(MemoryStore::new()), listener.clone()).unwrap();
+    client.start().unwrap();
+    *listener.client.lock().unwrap() = Some(client);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut done = listener.done.lock().unwrap();
+    while !*done && Instant::now() < deadline {
+        done = listener.cv.wait_timeout(done, Duration::from_millis(100)).unwrap().0;
+    }
+    assert!(*done, "the callback could not stop and drop the client");
+}
+
+#[test]
+fn dropping_a_running_client_from_another_thread_returns_promptly() {
+    let net = simnet(91, &[Faults { latency: Duration::from_millis(200), ..Faults::default() }]);
+    let (client, _rec) = client_for(&net, SyncStrategy::QrInfo);
+    client.start().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    std::thread::spawn(move || drop(client)).join().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5), "drop took {:?}", t.elapsed());
+}
