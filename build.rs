@@ -15,13 +15,10 @@ fn main() {
     let config = cbindgen::Config::from_file(crate_dir.join("ffi/cbindgen.toml"))
         .expect("ffi/cbindgen.toml is valid");
 
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    for entry in std::fs::read_dir(crate_dir.join("src/c_api")).expect("src/c_api exists") {
-        let path = entry.expect("readable dir").path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            builder = builder.with_src(path);
-        }
-    }
+    // cbindgen follows the `mod` declarations of src/c_api/mod.rs (and their `cfg`s).
+    let builder = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/c_api/mod.rs"));
     let bindings = builder
         .generate()
         .expect("cbindgen could not generate the C header");

@@ -16,19 +16,362 @@
 #include <stdint.h>
 
 // ABI version of the C interface; bumped on any incompatible change of the header.
-#define DQS_ABI_VERSION 1
+#define DQS_ABI_VERSION 2
+
+// Result of every fallible call.
+typedef enum dqs_result {
+  // Success.
+  DQS_RESULT_OK = 0,
+  // A required pointer was NULL.
+  DQS_RESULT_ERR_NULL = 1,
+  // An argument is invalid (bad bytes, wrong size, bad address, out of range).
+  DQS_RESULT_ERR_INVALID_ARGUMENT = 2,
+  // A string is not valid UTF-8.
+  DQS_RESULT_ERR_INVALID_UTF8 = 3,
+  // The configuration cannot work (see the message).
+  DQS_RESULT_ERR_INVALID_CONFIG = 4,
+  // Nothing was found (e.g. no validated quorum with that hash).
+  DQS_RESULT_ERR_NOT_FOUND = 5,
+  // The caller's buffer is too small; the needed count was written.
+  DQS_RESULT_ERR_BUFFER_TOO_SMALL = 6,
+  // The library failed internally (see the message).
+  DQS_RESULT_ERR_INTERNAL = 7,
+  // A Rust panic was caught at the boundary (a bug; please report the message).
+  DQS_RESULT_ERR_PANIC = 8,
+} dqs_result;
+
+// Client states.
+typedef enum dqs_state {
+  // Created, not started.
+  DQS_STATE_IDLE = 0,
+  // Connecting to peers.
+  DQS_STATE_CONNECTING = 1,
+  // Downloading headers.
+  DQS_STATE_HEADERS = 2,
+  // Fetching and validating masternode lists.
+  DQS_STATE_MASTERNODE_LISTS = 3,
+  // Synced; following the tip.
+  DQS_STATE_SYNCED = 4,
+  // Stopped.
+  DQS_STATE_STOPPED = 5,
+} dqs_state;
+
+// Error kinds reported to `on_error`.
+typedef enum dqs_error_kind {
+  // Configuration problem.
+  DQS_ERROR_KIND_INVALID_CONFIG = 0,
+  // Bad argument.
+  DQS_ERROR_KIND_INVALID_ARGUMENT = 1,
+  // Network trouble.
+  DQS_ERROR_KIND_NETWORK = 2,
+  // A peer sent invalid data (discarded, peer disconnected).
+  DQS_ERROR_KIND_PEER_MISBEHAVED = 3,
+  // The host store failed.
+  DQS_ERROR_KIND_STORE = 4,
+  // Saved state was unusable; a clean resync follows.
+  DQS_ERROR_KIND_CORRUPT_STATE = 5,
+  // The client is not running.
+  DQS_ERROR_KIND_NOT_RUNNING = 6,
+  // A bug.
+  DQS_ERROR_KIND_INTERNAL = 7,
+} dqs_error_kind;
+
+// Verdict on a lock.
+typedef enum dqs_lock_status {
+  // Signed by the quorum the rules select.
+  DQS_LOCK_STATUS_VALID = 0,
+  // Invalid (reason in the last-error message).
+  DQS_LOCK_STATUS_INVALID = 1,
+  // Not decidable yet (reason in the last-error message); try again after sync.
+  DQS_LOCK_STATUS_UNKNOWN = 2,
+} dqs_lock_status;
+
+// Networks.
+typedef enum dqs_network {
+  // Mainnet.
+  DQS_NETWORK_MAINNET = 0,
+  // Testnet.
+  DQS_NETWORK_TESTNET = 1,
+  // A devnet.
+  DQS_NETWORK_DEVNET = 2,
+  // Regtest (and the built-in simulated network).
+  DQS_NETWORK_REGTEST = 3,
+} dqs_network;
+
+// Masternode-list strategies.
+typedef enum dqs_strategy {
+  // One getqrinfo, then parallel getmnlistd (default).
+  DQS_STRATEGY_QRINFO = 0,
+  // The sequential baseline.
+  DQS_STRATEGY_SEQUENTIAL = 1,
+} dqs_strategy;
+
+// A client (opaque). Create with `dqs_client_new`, free with `dqs_client_free`.
+typedef struct dqs_client dqs_client;
+
+// Client configuration (opaque). Create with `dqs_config_new`, free with `dqs_config_free`.
+typedef struct dqs_config dqs_config;
+
+#if defined(DQS_SIMNET)
+// A running simulated network (opaque): a regtest chain served on 127.0.0.1. Create with
+// `dqs_simnet_start`, free with `dqs_simnet_free`.
+typedef struct dqs_simnet dqs_simnet;
+#endif
+
+// Host persistence. Calls are never concurrent (one at a time), from library threads other
+// than the caller's. Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len`
+// (a buffer the library hands back to `free_buffer` when done), 1 when the key is absent, any
+// other value on failure. `key` is a short ASCII name, valid during the call only.
+typedef struct dqs_store {
+  // `sizeof(dqs_store)`, for versioning.
+  uint32_t struct_size;
+  // Passed back to every function.
+  void *user_data;
+  // Loads a blob.
+  int32_t (*load)(void *user_data, const char *key, uint8_t **out_data, size_t *out_len);
+  // Saves (replaces) a blob; durable when it returns 0.
+  int32_t (*save)(void *user_data, const char *key, const uint8_t *data, size_t len);
+  // Removes a blob (0 also when absent).
+  int32_t (*remove)(void *user_data, const char *key);
+  // Frees a buffer returned by `load`.
+  void (*free_buffer)(void *user_data, uint8_t *data, size_t len);
+} dqs_store;
+
+// A progress report (valid during the callback only).
+typedef struct dqs_progress {
+  // Current state.
+  enum dqs_state state;
+  // Header chain height.
+  uint32_t header_height;
+  // Best height peers announced.
+  uint32_t target_height;
+  // Masternode lists held.
+  uint32_t lists_held;
+  // Lists still needed.
+  uint32_t lists_missing;
+  // Quorums validated.
+  uint32_t quorums_validated;
+  // Completion, 0–100.
+  float percent;
+  // Requests in flight.
+  uint32_t requests_in_flight;
+  // Bytes received.
+  uint64_t bytes_in;
+  // Bytes sent.
+  uint64_t bytes_out;
+  // Estimated seconds left; negative when unknown.
+  double eta_seconds;
+} dqs_progress;
+
+// A validated quorum.
+typedef struct dqs_quorum {
+  // LLMQ type.
+  uint8_t llmq_type;
+  // Quorum hash (internal byte order, as on the wire).
+  uint8_t quorum_hash[32];
+  // Height of its base block.
+  uint32_t height;
+  // Quorum index (rotated types), else 0.
+  int16_t index;
+  // Public key, basic (IETF) encoding.
+  uint8_t public_key[48];
+  // True for pre-V19 legacy-scheme commitments.
+  bool legacy_scheme;
+} dqs_quorum;
+
+// A verified ChainLock.
+typedef struct dqs_chain_lock {
+  // Locked height.
+  uint32_t height;
+  // Locked block hash (internal byte order).
+  uint8_t block_hash[32];
+} dqs_chain_lock;
+
+// An error event (valid during the callback only).
+typedef struct dqs_error {
+  // Kind.
+  enum dqs_error_kind kind;
+  // True when the client recovers on its own.
+  bool recoverable;
+  // NUL-terminated message, valid during the callback only.
+  const char *message;
+} dqs_error;
+
+// Event callbacks. Every pointer may be NULL. They run on the library's `dqs-events` thread,
+// one at a time, in order, with no library lock held; they may call any `dqs_` function,
+// including `dqs_client_stop` and `dqs_client_free` on the client that calls them. After
+// `dqs_client_free` returns (from any other thread) no callback runs any more.
+// `user_data` must be usable from that thread.
+typedef struct dqs_callbacks {
+  // `sizeof(dqs_callbacks)`, for versioning.
+  uint32_t struct_size;
+  // Passed back to every callback.
+  void *user_data;
+  // Progress.
+  void (*on_progress)(void *user_data, const struct dqs_progress *progress);
+  // A quorum passed every check (once per quorum).
+  void (*on_quorum)(void *user_data, const struct dqs_quorum *quorum);
+  // A ChainLock verified.
+  void (*on_chain_lock)(void *user_data, const struct dqs_chain_lock *lock);
+  // State changed.
+  void (*on_state)(void *user_data, enum dqs_state state);
+  // An error.
+  void (*on_error)(void *user_data, const struct dqs_error *error);
+} dqs_callbacks;
+
+// A status snapshot.
+typedef struct dqs_status {
+  // State.
+  enum dqs_state state;
+  // Header chain height.
+  uint32_t header_height;
+  // Height of the newest masternode list held (valid when `has_list`).
+  uint32_t list_height;
+  // Whether any list is held.
+  bool has_list;
+  // Quorums validated.
+  uint32_t quorums_validated;
+  // Peers connected.
+  uint32_t peers;
+  // Bytes received.
+  uint64_t bytes_in;
+  // Bytes sent.
+  uint64_t bytes_out;
+  // Requests that waited on an answer.
+  uint64_t round_trips;
+} dqs_status;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// Returns the library version as a static NUL-terminated string. Never NULL; the caller must
-// not free it.
+// Returns the library version as a static NUL-terminated string. Never NULL; do not free.
 const char *dqs_version(void);
 
-// Returns DQS_ABI_VERSION as compiled into the library, so a program can check that the header it was compiled against
-// matches the library it loaded.
+// Returns DQS_ABI_VERSION as compiled into the library, so a program can check that the
+// header it was compiled against matches the library it loaded.
 uint32_t dqs_abi_version(void);
+
+// Length in bytes (without the NUL) of the calling thread's last error message; 0 if none.
+size_t dqs_last_error_length(void);
+
+// Copies the calling thread's last error message, NUL-terminated and truncated to fit, into
+// `buf` (`len` bytes, owned by the caller). Returns the number of bytes written without the
+// NUL, or 0 when there is no message or `buf` is NULL / `len` is 0.
+size_t dqs_last_error_message(char *buf, size_t len);
+
+// Creates a configuration with the defaults for `network` (a `dqs_network` value; passed as
+// an integer so that an out-of-range value is an error, not undefined behaviour). No peers
+// yet. On success `*out` owns it: free it with `dqs_config_free` (a client copies what it
+// needs).
+enum dqs_result dqs_config_new(uint32_t network, struct dqs_config **out);
+
+// Frees a configuration. NULL is ignored.
+void dqs_config_free(struct dqs_config *config);
+
+// Adds a peer, `"IP:port"` (e.g. `"127.0.0.1:19899"` or `"[::1]:9999"`). `addr` is borrowed
+// for the call.
+enum dqs_result dqs_config_add_peer(struct dqs_config *config, const char *addr);
+
+// Enables or disables DNS seeds as a source of peers.
+enum dqs_result dqs_config_set_dns_seeds(struct dqs_config *config, bool enabled);
+
+// Sets the masternode-list strategy (a `dqs_strategy` value).
+enum dqs_result dqs_config_set_strategy(struct dqs_config *config, uint32_t strategy);
+
+// Sets the connect and per-request timeouts in milliseconds (both > 0).
+enum dqs_result dqs_config_set_timeouts(struct dqs_config *config,
+                                        uint32_t connect_ms,
+                                        uint32_t request_ms);
+
+// Sets how many peers are kept connected (1–16).
+enum dqs_result dqs_config_set_max_peers(struct dqs_config *config, uint32_t max_peers);
+
+// Starts the header chain at a trusted checkpoint: its height and its 80-byte header
+// (`header` points to exactly 80 bytes, borrowed for the call).
+enum dqs_result dqs_config_set_checkpoint(struct dqs_config *config,
+                                          uint32_t height,
+                                          const uint8_t *header,
+                                          size_t header_len);
+
+// Whether to keep following the tip after the first sync (default true).
+enum dqs_result dqs_config_set_follow_tip(struct dqs_config *config, bool follow);
+
+// Creates a client from `config` (copied; the caller still frees it). `store` may be NULL
+// (state kept in memory only); `callbacks` may be NULL. Both structs are copied; the function
+// pointers and `user_data` inside must stay valid until `dqs_client_free` returns. On success
+// `*out` owns the client: free it with `dqs_client_free`. Nothing runs before
+// `dqs_client_start`.
+enum dqs_result dqs_client_new(const struct dqs_config *config,
+                               const struct dqs_store *store,
+                               const struct dqs_callbacks *callbacks,
+                               struct dqs_client **out);
+
+// Starts syncing in the background; returns at once.
+enum dqs_result dqs_client_start(const struct dqs_client *client);
+
+// Stops every task and connection (bounded time). Safe from any thread and from inside a
+// callback. A stopped client can be started again.
+enum dqs_result dqs_client_stop(const struct dqs_client *client);
+
+// Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
+// any other thread, no callback runs after it returns.
+void dqs_client_free(struct dqs_client *client);
+
+// Fills `*out` with the client's status.
+enum dqs_result dqs_client_status(const struct dqs_client *client, struct dqs_status *out_status);
+
+// Looks up a validated quorum by type and 32-byte hash (internal order). Returns
+// `DQS_RESULT_ERR_NOT_FOUND` when it is not validated (or unknown).
+enum dqs_result dqs_client_quorum(const struct dqs_client *client,
+                                  uint8_t llmq_type,
+                                  const uint8_t *quorum_hash,
+                                  struct dqs_quorum *out_quorum);
+
+// Copies the validated quorums of a type (newest first) into `out_quorums` (an array of
+// `capacity` elements owned by the caller; may be NULL when `capacity` is 0) and writes the
+// total count to `*out_count`. Returns `DQS_RESULT_ERR_BUFFER_TOO_SMALL` (after copying
+// `capacity` of them) when the array is too small.
+enum dqs_result dqs_client_quorums(const struct dqs_client *client,
+                                   uint8_t llmq_type,
+                                   struct dqs_quorum *out_quorums,
+                                   size_t capacity,
+                                   size_t *out_count);
+
+// Verifies a serialized `clsig` payload (`data`, `len` bytes, borrowed) against the validated
+// quorums. On `DQS_RESULT_OK`, `*out_status` says valid / invalid / unknown; for the latter two
+// the reason is the thread's last-error message.
+enum dqs_result dqs_client_verify_clsig(const struct dqs_client *client,
+                                        const uint8_t *data,
+                                        size_t len,
+                                        enum dqs_lock_status *out_status);
+
+// Verifies a serialized `isdlock` payload like `dqs_client_verify_clsig`.
+enum dqs_result dqs_client_verify_islock(const struct dqs_client *client,
+                                         const uint8_t *data,
+                                         size_t len,
+                                         enum dqs_lock_status *out_status);
+
+#if defined(DQS_SIMNET)
+// Generates the regtest preset from `seed` and serves it on loopback. On success `*out` owns
+// the network (free with `dqs_simnet_free`) and `*out_port` is its TCP port on 127.0.0.1.
+enum dqs_result dqs_simnet_start(uint64_t seed, struct dqs_simnet **out_net, uint16_t *out_port);
+#endif
+
+#if defined(DQS_SIMNET)
+// Mines `blocks` more blocks (announced to connected clients).
+enum dqs_result dqs_simnet_mine(const struct dqs_simnet *net, uint32_t blocks);
+#endif
+
+#if defined(DQS_SIMNET)
+// Height of the simulated chain's tip (0 for NULL).
+uint32_t dqs_simnet_tip_height(const struct dqs_simnet *net);
+#endif
+
+#if defined(DQS_SIMNET)
+// Stops serving and frees the network. NULL is ignored.
+void dqs_simnet_free(struct dqs_simnet *net);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

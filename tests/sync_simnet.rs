@@ -497,18 +497,32 @@ fn stop_and_drop_from_inside_a_callback_neither_hang_nor_panic() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut done = listener.done.lock().unwrap();
     while !*done && Instant::now() < deadline {
-        done = listener.cv.wait_timeout(done, Duration::from_millis(100)).unwrap().0;
+        done = listener
+            .cv
+            .wait_timeout(done, Duration::from_millis(100))
+            .unwrap()
+            .0;
     }
     assert!(*done, "the callback could not stop and drop the client");
 }
 
 #[test]
 fn dropping_a_running_client_from_another_thread_returns_promptly() {
-    let net = simnet(91, &[Faults { latency: Duration::from_millis(200), ..Faults::default() }]);
+    let net = simnet(
+        91,
+        &[Faults {
+            latency: Duration::from_millis(200),
+            ..Faults::default()
+        }],
+    );
     let (client, _rec) = client_for(&net, SyncStrategy::QrInfo);
     client.start().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
     std::thread::spawn(move || drop(client)).join().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(5), "drop took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "drop took {:?}",
+        t.elapsed()
+    );
 }

@@ -1,0 +1,339 @@
+/* C tests of the dash-qrsync C ABI, against the built-in simulated network.
+ * Built and run by tests/c_abi.rs (static and shared linking, and under valgrind). */
+#define _POSIX_C_SOURCE 200809L
+#include "dash_qrsync.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(cond)                                                              \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      char msg_[512];                                                            \
+      dqs_last_error_message(msg_, sizeof msg_);                                 \
+      fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__,    \
+              __LINE__, #cond, msg_);                                            \
+      exit(1);                                                                   \
+    }                                                                            \
+  } while (0)
+
+/* ---- a C store: a small key/value table behind a mutex ---- */
+#define MAX_KEYS 8
+typedef struct {
+  pthread_mutex_t mu;
+  char *keys[MAX_KEYS];
+  uint8_t *vals[MAX_KEYS];
+  size_t lens[MAX_KEYS];
+  int saves;
+} mem_store;
+
+static int find(mem_store *s, const char *key) {
+  for (int i = 0; i < MAX_KEYS; i++)
+    if (s->keys[i] && strcmp(s->keys[i], key) == 0) return i;
+  return -1;
+}
+
+static int32_t st_load(void *ud, const char *key, uint8_t **out, size_t *out_len) {
+  mem_store *s = ud;
+  pthread_mutex_lock(&s->mu);
+  int i = find(s, key);
+  if (i < 0) { pthread_mutex_unlock(&s->mu); return 1; }
+  *out = malloc(s->lens[i] ? s->lens[i] : 1);
+  memcpy(*out, s->vals[i], s->lens[i]);
+  *out_len = s->lens[i];
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
+static int32_t st_save(void *ud, const char *key, const uint8_t *data, size_t len) {
+  mem_store *s = ud;
+  pthread_mutex_lock(&s->mu);
+  int i = find(s, key);
+  if (i < 0) {
+    for (i = 0; i < MAX_KEYS && s->keys[i]; i++) {}
+    if (i == MAX_KEYS) { pthread_mutex_unlock(&s->mu); return 2; }
+    s->keys[i] = strdup(key);
+  } else {
+    free(s->vals[i]);
+  }
+  s->vals[i] = malloc(len ? len : 1);
+  memcpy(s->vals[i], data, len);
+  s->lens[i] = len;
+  s->saves++;
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
+static int32_t st_remove(void *ud, const char *key) {
+  mem_store *s = ud;
+  pthread_mutex_lock(&s->mu);
+  int i = find(s, key);
+  if (i >= 0) { free(s->keys[i]); free(s->vals[i]); s->keys[i] = NULL; s->vals[i] = NULL; }
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
+static void st_free(void *ud, uint8_t *data, size_t len) { (void)ud; (void)len; free(data); }
+
+static void mem_store_clear(mem_store *s) {
+  for (int i = 0; i < MAX_KEYS; i++) { free(s->keys[i]); free(s->vals[i]); }
+  pthread_mutex_destroy(&s->mu);
+}
+
+/* ---- callbacks recording what happened ---- */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int synced;
+  int quorums;
+  int progress;
+  int errors;
+  dqs_client *stop_me; /* when set, stopped and freed from inside on_state(SYNCED) */
+  int stopped_inside;
+} recorder;
+
+static void on_progress(void *ud, const dqs_progress *p) {
+  recorder *r = ud;
+  pthread_mutex_lock(&r->mu);
+  r->progress++;
+  CHECK(p->percent >= 0.0f && p->percent <= 100.0f);
+  pthread_mutex_unlock(&r->mu);
+}
+static void on_quorum(void *ud, const dqs_quorum *q) {
+  recorder *r = ud;
+  pthread_mutex_lock(&r->mu);
+  r->quorums++;
+  CHECK(q->public_key[0] & 0x80); /* compressed-point flag of the basic encoding */
+  pthread_mutex_unlock(&r->mu);
+}
+static void on_state(void *ud, dqs_state s) {
+  recorder *r = ud;
+  if (s == DQS_STATE_SYNCED && r->stop_me) {
+    dqs_client *c = r->stop_me;
+    r->stop_me = NULL;
+    CHECK(dqs_client_stop(c) == DQS_RESULT_OK);
+    dqs_client_free(c);
+    pthread_mutex_lock(&r->mu);
+    r->stopped_inside = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return;
+  }
+  pthread_mutex_lock(&r->mu);
+  if (s == DQS_STATE_SYNCED) r->synced++;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+static void on_error(void *ud, const dqs_error *e) {
+  recorder *r = ud;
+  CHECK(e->message != NULL);
+  pthread_mutex_lock(&r->mu);
+  r->errors++;
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void recorder_init(recorder *r) {
+  memset(r, 0, sizeof *r);
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+}
+
+static int wait_flag(recorder *r, int *flag, int seconds) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += seconds;
+  pthread_mutex_lock(&r->mu);
+  while (!*flag) {
+    if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0) break;
+  }
+  int v = *flag;
+  pthread_mutex_unlock(&r->mu);
+  return v;
+}
+
+static dqs_callbacks callbacks_for(recorder *r) {
+  dqs_callbacks cb;
+  memset(&cb, 0, sizeof cb);
+  cb.struct_size = sizeof cb;
+  cb.user_data = r;
+  cb.on_progress = on_progress;
+  cb.on_quorum = on_quorum;
+  cb.on_state = on_state;
+  cb.on_error = on_error;
+  return cb;
+}
+
+static dqs_store store_for(mem_store *s) {
+  dqs_store st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  st.user_data = s;
+  st.load = st_load;
+  st.save = st_save;
+  st.remove = st_remove;
+  st.free_buffer = st_free;
+  return st;
+}
+
+static dqs_config *config_for(uint16_t port) {
+  dqs_config *cfg = NULL;
+  CHECK(dqs_config_new(DQS_NETWORK_REGTEST, &cfg) == DQS_RESULT_OK);
+  char addr[64];
+  snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
+  CHECK(dqs_config_add_peer(cfg, addr) == DQS_RESULT_OK);
+  CHECK(dqs_config_set_timeouts(cfg, 3000, 5000) == DQS_RESULT_OK);
+  return cfg;
+}
+
+/* ---- two threads querying one client while it syncs ---- */
+static void *hammer(void *arg) {
+  dqs_client *c = arg;
+  for (int i = 0; i < 200; i++) {
+    dqs_status st;
+    CHECK(dqs_client_status(c, &st) == DQS_RESULT_OK);
+    size_t n = 0;
+    dqs_result r = dqs_client_quorums(c, 100, NULL, 0, &n);
+    CHECK(r == DQS_RESULT_OK || r == DQS_RESULT_ERR_BUFFER_TOO_SMALL);
+  }
+  return NULL;
+}
+
+static void test_full_sync_and_restart(uint16_t port) {
+  mem_store store;
+  memset(&store, 0, sizeof store);
+  pthread_mutex_init(&store.mu, NULL);
+  recorder rec;
+  recorder_init(&rec);
+  dqs_config *cfg = config_for(port);
+  dqs_store st = store_for(&store);
+  dqs_callbacks cb = callbacks_for(&rec);
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, &st, &cb, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, hammer, client);
+  pthread_create(&t2, NULL, hammer, client);
+  CHECK(wait_flag(&rec, &rec.synced, 120));
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+
+  dqs_status s;
+  CHECK(dqs_client_status(client, &s) == DQS_RESULT_OK);
+  CHECK(s.state == DQS_STATE_SYNCED && s.has_list && s.quorums_validated > 0);
+  CHECK(rec.quorums == (int)s.quorums_validated && rec.progress > 0);
+
+  /* List the ChainLocks quorums (LLMQ_TEST = 100) and look one up by hash. */
+  size_t n = 0;
+  CHECK(dqs_client_quorums(client, 100, NULL, 0, &n) == DQS_RESULT_ERR_BUFFER_TOO_SMALL);
+  CHECK(n > 0);
+  dqs_quorum qs[16];
+  CHECK(n <= 16);
+  CHECK(dqs_client_quorums(client, 100, qs, 16, &n) == DQS_RESULT_OK);
+  dqs_quorum one;
+  CHECK(dqs_client_quorum(client, 100, qs[0].quorum_hash, &one) == DQS_RESULT_OK);
+  CHECK(memcmp(one.public_key, qs[0].public_key, 48) == 0);
+  uint8_t zero[32] = {0};
+  CHECK(dqs_client_quorum(client, 100, zero, &one) == DQS_RESULT_ERR_NOT_FOUND);
+
+  CHECK(dqs_client_stop(client) == DQS_RESULT_OK);
+  dqs_client_free(client);
+  CHECK(store.saves > 0);
+
+  /* Restart with the same store: synced again. */
+  recorder rec2;
+  recorder_init(&rec2);
+  dqs_callbacks cb2 = callbacks_for(&rec2);
+  CHECK(dqs_client_new(cfg, &st, &cb2, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  CHECK(wait_flag(&rec2, &rec2.synced, 120));
+  dqs_client_free(client);
+  dqs_config_free(cfg);
+  mem_store_clear(&store);
+  printf("full sync, quorum queries, concurrent calls and restart: ok (%d quorums)\n", rec.quorums);
+}
+
+static void test_stop_and_free_inside_callback(uint16_t port) {
+  recorder rec;
+  recorder_init(&rec);
+  dqs_config *cfg = config_for(port);
+  dqs_callbacks cb = callbacks_for(&rec);
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, NULL, &cb, &client) == DQS_RESULT_OK);
+  rec.stop_me = client;
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  CHECK(wait_flag(&rec, &rec.stopped_inside, 120));
+  dqs_config_free(cfg);
+  printf("stop and free from inside a callback: ok\n");
+}
+
+static void test_error_paths(void) {
+  char msg[256];
+  dqs_config *cfg = NULL;
+  CHECK(dqs_config_new(DQS_NETWORK_REGTEST, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_last_error_message(msg, sizeof msg) > 0);
+  CHECK(dqs_config_new(99, &cfg) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_new(DQS_NETWORK_REGTEST, &cfg) == DQS_RESULT_OK);
+  CHECK(dqs_config_add_peer(NULL, "127.0.0.1:1") == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_add_peer(cfg, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_add_peer(cfg, "not an address") == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_add_peer(cfg, "\xff\xfe") == DQS_RESULT_ERR_INVALID_UTF8);
+  CHECK(dqs_config_set_timeouts(cfg, 0, 10) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_max_peers(cfg, 0) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_strategy(cfg, 7) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  uint8_t hdr[80] = {0};
+  CHECK(dqs_config_set_checkpoint(cfg, 1, hdr, 79) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_checkpoint(cfg, 1, NULL, 80) == DQS_RESULT_ERR_NULL);
+
+  /* No peers and no DNS seeds: the configuration cannot work. */
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, NULL, NULL, &client) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(client == NULL);
+  CHECK(dqs_last_error_length() > 0);
+  CHECK(dqs_config_add_peer(cfg, "127.0.0.1:9") == DQS_RESULT_OK);
+  dqs_store bad_store;
+  memset(&bad_store, 0, sizeof bad_store);
+  bad_store.struct_size = 4;
+  CHECK(dqs_client_new(cfg, &bad_store, NULL, &client) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_client_new(NULL, NULL, NULL, &client) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_new(cfg, NULL, NULL, &client) == DQS_RESULT_OK);
+
+  /* Bad bytes to the verify functions. */
+  dqs_lock_status ls;
+  uint8_t junk[10] = {1, 2, 3};
+  CHECK(dqs_client_verify_clsig(client, junk, sizeof junk, &ls) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_client_verify_islock(client, junk, sizeof junk, &ls) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_client_verify_clsig(client, NULL, 132, &ls) == DQS_RESULT_ERR_NULL);
+  uint8_t clsig[132] = {0};
+  clsig[0] = 100; /* height 100, zero hash and signature: decodes, cannot verify */
+  CHECK(dqs_client_verify_clsig(client, clsig, sizeof clsig, &ls) == DQS_RESULT_OK);
+  CHECK(ls != DQS_LOCK_STATUS_VALID);
+  CHECK(dqs_client_status(NULL, NULL) == DQS_RESULT_ERR_NULL);
+  dqs_status st;
+  CHECK(dqs_client_status(client, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_status(client, &st) == DQS_RESULT_OK && st.state == DQS_STATE_IDLE);
+  CHECK(dqs_client_start(NULL) == DQS_RESULT_ERR_NULL);
+  dqs_client_free(client);
+  dqs_client_free(NULL);
+  dqs_config_free(cfg);
+  dqs_config_free(NULL);
+  CHECK(dqs_last_error_message(NULL, 10) == 0);
+  printf("error paths: ok\n");
+}
+
+int main(void) {
+  CHECK(dqs_abi_version() == DQS_ABI_VERSION);
+  CHECK(strlen(dqs_version()) > 0);
+  test_error_paths();
+  dqs_simnet *net = NULL;
+  uint16_t port = 0;
+  CHECK(dqs_simnet_start(7, &net, &port) == DQS_RESULT_OK);
+  CHECK(port != 0 && dqs_simnet_tip_height(net) > 0);
+  test_full_sync_and_restart(port);
+  test_stop_and_free_inside_callback(port);
+  dqs_simnet_free(net);
+  printf("all C tests passed\n");
+  return 0;
+}
