@@ -13,10 +13,13 @@
 //! - [`net`], [`sync`], [`store`], [`runtime`]: peers, the orchestrator, host persistence and
 //!   the private tokio runtime.
 //! - [`api`]: [`Client`], the one Rust API the FFI layers wrap.
-//! - `c_api`: the C ABI (thin).
+//! - `c_api`: the C ABI (thin); [`bindings`]: the UniFFI exports (thin).
 #![deny(missing_docs)]
 
+::uniffi::setup_scaffolding!("dash_qrsync");
+
 pub mod api;
+pub mod bindings;
 pub mod chain;
 pub mod engine;
 pub mod hashes;

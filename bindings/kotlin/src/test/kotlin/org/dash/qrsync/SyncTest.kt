@@ -1,0 +1,117 @@
+package org.dash.qrsync
+
+import kotlinx.coroutines.runBlocking
+import org.dash.qrsync.ktx.FlowClient
+import org.dash.qrsync.ktx.QrSyncEvent
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertNotNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+
+/** A Kotlin store: the app owns persistence; here, a map. */
+class MapStore : HostStore {
+    val map = ConcurrentHashMap<String, ByteArray>()
+    override fun load(key: String): ByteArray? = map[key]
+    override fun save(key: String, value: ByteArray) { map[key] = value }
+    override fun remove(key: String) { map.remove(key) }
+}
+
+class Recorder : SyncListener {
+    val states = CopyOnWriteArrayList<SyncState>()
+    val quorums = CopyOnWriteArrayList<Quorum>()
+    val errors = CopyOnWriteArrayList<ErrorEvent>()
+    val progress = CopyOnWriteArrayList<Progress>()
+    val synced = CountDownLatch(1)
+    override fun onProgress(progress: Progress) { this.progress.add(progress) }
+    override fun onQuorum(quorum: Quorum) { quorums.add(quorum) }
+    override fun onChainLock(lock: ChainLock) {}
+    override fun onState(state: SyncState) {
+        states.add(state)
+        if (state == SyncState.SYNCED) synced.countDown()
+    }
+    override fun onError(error: ErrorEvent) { errors.add(error) }
+}
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SyncTest {
+    private lateinit var simnet: Simnet
+
+    @BeforeAll
+    fun startSimnet() {
+        simnet = Simnet.start(7uL)
+        assertTrue(simnet.tipHeight() > 0u)
+    }
+
+    @AfterAll
+    fun stopSimnet() {
+        simnet.shutdown()
+        simnet.close()
+    }
+
+    private fun config(): ClientConfig {
+        val c = ClientConfig(Network.REGTEST)
+        c.addPeer(simnet.address())
+        c.setTimeouts(3000u, 5000u)
+        return c
+    }
+
+    @Test
+    fun fullSyncWithAKotlinStoreThenRestart() {
+        val store = MapStore()
+        val rec = Recorder()
+        val client = QrSyncClient(config(), store, rec)
+        client.start()
+        assertTrue(rec.synced.await(120, TimeUnit.SECONDS), "not synced: ${rec.errors}")
+        val status = client.status()
+        assertEquals(SyncState.SYNCED, status.state)
+        assertTrue(status.quorumsValidated > 0u)
+        assertEquals(status.quorumsValidated.toInt(), rec.quorums.size)
+        assertTrue(rec.progress.isNotEmpty())
+        val cl = client.quorums(100u)
+        assertTrue(cl.isNotEmpty())
+        val one = client.quorum(100u, cl[0].quorumHash)
+        assertNotNull(one)
+        assertEquals(48, one!!.publicKey.size)
+        client.stop()
+        client.close()
+        assertTrue(store.map.keys.all { it.startsWith("dqs.") } && store.map.isNotEmpty())
+
+        val rec2 = Recorder()
+        val again = QrSyncClient(config(), store, rec2)
+        again.start()
+        assertTrue(rec2.synced.await(120, TimeUnit.SECONDS))
+        again.stop()
+        again.close()
+    }
+
+    @Test
+    fun errorsMapToTypedExceptions() {
+        val c = ClientConfig(Network.REGTEST)
+        assertThrows<QrSyncException.InvalidArgument> { c.addPeer("not an address") }
+        assertThrows<QrSyncException.InvalidArgument> { c.setMaxPeers(0u) }
+        // No peers and no DNS seeds.
+        assertThrows<QrSyncException.InvalidConfig> { QrSyncClient(c, null, Recorder()) }
+        val client = QrSyncClient(config(), null, Recorder())
+        assertThrows<QrSyncException.InvalidArgument> { client.verifyClsig(byteArrayOf(1, 2, 3)) }
+        assertThrows<QrSyncException.InvalidArgument> { client.quorum(100u, "zz") }
+        client.close()
+    }
+
+    @Test
+    fun eventsAsAFlowAndSuspendUntilSynced() = runBlocking {
+        FlowClient(config(), MapStore()).use { fc ->
+            fc.start()
+            fc.awaitSynced()
+            val s = fc.client.status()
+            assertEquals(SyncState.SYNCED, s.state)
+        }
+    }
+}

@@ -1,0 +1,640 @@
+//! The UniFFI exports (Swift module `DashQRSync`, Kotlin package `org.dash.qrsync`): thin
+//! wrappers over [`crate::api`], generated into `bindings/` by the project's `uniffi-bindgen`.
+//!
+//! The host implements [`SyncListener`] (events) and [`HostStore`] (persistence) as foreign
+//! traits. `start` returns at once; `stop` is bounded; events arrive on the library's
+//! `dqs-events` thread. [`Simnet`] is always exported so that the generated bindings are the
+//! same for every build; without the `simnet` feature its constructor returns
+//! [`QrSyncError::NotAvailable`].
+
+use crate::api;
+use crate::engine::QuorumInfo;
+use crate::hashes::Hash256;
+use crate::network::Network as CoreNetwork;
+use crate::store::{MemoryStore, Store, StoreError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Errors surfaced to Swift (`throws`) and Kotlin (exceptions).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, ::uniffi::Error)]
+pub enum QrSyncError {
+    /// The configuration cannot work.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// Detail.
+        reason: String,
+    },
+    /// An argument is invalid.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// Detail.
+        reason: String,
+    },
+    /// The feature is not compiled into this library.
+    #[error("not available: {reason}")]
+    NotAvailable {
+        /// Detail.
+        reason: String,
+    },
+    /// An internal failure.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// Detail.
+        reason: String,
+    },
+}
+
+impl From<api::ClientError> for QrSyncError {
+    fn from(e: api::ClientError) -> Self {
+        match e.kind {
+            api::ErrorKind::InvalidConfig => QrSyncError::InvalidConfig { reason: e.message },
+            api::ErrorKind::InvalidArgument => QrSyncError::InvalidArgument { reason: e.message },
+            _ => QrSyncError::Internal { reason: e.message },
+        }
+    }
+}
+
+/// A failure reported by the host's store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, ::uniffi::Error)]
+pub enum StoreFailure {
+    /// The host could not complete the operation.
+    #[error("store failure: {reason}")]
+    Failed {
+        /// Detail.
+        reason: String,
+    },
+}
+
+impl From<::uniffi::UnexpectedUniFFICallbackError> for StoreFailure {
+    fn from(e: ::uniffi::UnexpectedUniFFICallbackError) -> Self {
+        StoreFailure::Failed { reason: e.reason }
+    }
+}
+
+/// Networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+pub enum Network {
+    /// Mainnet.
+    Mainnet,
+    /// Testnet.
+    Testnet,
+    /// A devnet.
+    Devnet,
+    /// Regtest and the built-in simulated network.
+    Regtest,
+}
+
+impl From<Network> for CoreNetwork {
+    fn from(n: Network) -> Self {
+        match n {
+            Network::Mainnet => CoreNetwork::Mainnet,
+            Network::Testnet => CoreNetwork::Testnet,
+            Network::Devnet => CoreNetwork::Devnet,
+            Network::Regtest => CoreNetwork::Regtest,
+        }
+    }
+}
+
+/// Masternode-list strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+pub enum SyncStrategy {
+    /// One getqrinfo, then parallel getmnlistd (default).
+    QrInfo,
+    /// The sequential baseline.
+    Sequential,
+}
+
+/// Client states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+pub enum SyncState {
+    /// Created, not started.
+    Idle,
+    /// Connecting to peers.
+    Connecting,
+    /// Downloading headers.
+    Headers,
+    /// Fetching and validating masternode lists.
+    MasternodeLists,
+    /// Synced; following the tip.
+    Synced,
+    /// Stopped.
+    Stopped,
+}
+
+impl From<api::SyncState> for SyncState {
+    fn from(s: api::SyncState) -> Self {
+        match s {
+            api::SyncState::Idle => SyncState::Idle,
+            api::SyncState::Connecting => SyncState::Connecting,
+            api::SyncState::Headers => SyncState::Headers,
+            api::SyncState::MasternodeLists => SyncState::MasternodeLists,
+            api::SyncState::Synced => SyncState::Synced,
+            api::SyncState::Stopped => SyncState::Stopped,
+        }
+    }
+}
+
+/// Error kinds of error events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+pub enum ErrorKind {
+    /// Configuration problem.
+    InvalidConfig,
+    /// Bad argument.
+    InvalidArgument,
+    /// Network trouble.
+    Network,
+    /// A peer sent invalid data.
+    PeerMisbehaved,
+    /// The host store failed.
+    Store,
+    /// Saved state was unusable; a clean resync follows.
+    CorruptState,
+    /// Not running.
+    NotRunning,
+    /// A bug.
+    Internal,
+}
+
+/// A progress report.
+#[derive(Debug, Clone, PartialEq, ::uniffi::Record)]
+pub struct Progress {
+    /// State.
+    pub state: SyncState,
+    /// Header chain height.
+    pub header_height: u32,
+    /// Best height peers announced.
+    pub target_height: u32,
+    /// Lists held.
+    pub lists_held: u32,
+    /// Lists still needed.
+    pub lists_missing: u32,
+    /// Quorums validated.
+    pub quorums_validated: u32,
+    /// 0–100.
+    pub percent: f32,
+    /// Requests in flight.
+    pub requests_in_flight: u32,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Estimated seconds left.
+    pub eta_seconds: Option<f64>,
+}
+
+/// A validated quorum.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct Quorum {
+    /// LLMQ type.
+    pub llmq_type: u8,
+    /// Quorum hash, display hex (as explorers show it).
+    pub quorum_hash: String,
+    /// Height of its base block.
+    pub height: u32,
+    /// Quorum index (rotated types), else 0.
+    pub index: i16,
+    /// Public key, 48 bytes, basic (IETF) encoding.
+    pub public_key: Vec<u8>,
+    /// True for pre-V19 legacy-scheme commitments.
+    pub legacy_scheme: bool,
+}
+
+impl From<&QuorumInfo> for Quorum {
+    fn from(q: &QuorumInfo) -> Self {
+        Quorum {
+            llmq_type: q.llmq_type,
+            quorum_hash: q.quorum_hash.to_display_hex(),
+            height: q.height,
+            index: q.index,
+            public_key: q.public_key.to_vec(),
+            legacy_scheme: q.legacy_scheme,
+        }
+    }
+}
+
+/// A verified ChainLock.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct ChainLock {
+    /// Locked height.
+    pub height: u32,
+    /// Locked block hash, display hex.
+    pub block_hash: String,
+}
+
+/// An error event.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct ErrorEvent {
+    /// Kind.
+    pub kind: ErrorKind,
+    /// Detail.
+    pub message: String,
+    /// True when the client recovers on its own.
+    pub recoverable: bool,
+}
+
+/// A status snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct Status {
+    /// State.
+    pub state: SyncState,
+    /// Header chain height.
+    pub header_height: u32,
+    /// Newest list held.
+    pub list_height: Option<u32>,
+    /// Quorums validated.
+    pub quorums_validated: u32,
+    /// Peers connected.
+    pub peers: u32,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Requests that waited on an answer.
+    pub round_trips: u64,
+}
+
+/// The verdict on a lock.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Enum)]
+pub enum LockResult {
+    /// Signed by the quorum the rules select.
+    Valid {
+        /// Signing quorum type.
+        llmq_type: u8,
+        /// Signing quorum, display hex.
+        quorum_hash: String,
+    },
+    /// Invalid.
+    Invalid {
+        /// Why.
+        reason: String,
+    },
+    /// Not decidable yet.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Events from the client, implemented by the app. Called on the library's `dqs-events`
+/// thread, one at a time, in order; may call back into the client (including `stop`).
+#[::uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    /// Progress.
+    fn on_progress(&self, progress: Progress);
+    /// A quorum passed every check (once per quorum).
+    fn on_quorum(&self, quorum: Quorum);
+    /// A ChainLock verified.
+    fn on_chain_lock(&self, lock: ChainLock);
+    /// State changed.
+    fn on_state(&self, state: SyncState);
+    /// An error (recoverable ones are informational).
+    fn on_error(&self, error: ErrorEvent);
+}
+
+/// Blob persistence implemented by the app (Room/SQLite row, file, keychain…). Calls are never
+/// concurrent. Keys are short ASCII names chosen by the library.
+#[::uniffi::export(with_foreign)]
+pub trait HostStore: Send + Sync {
+    /// The blob under `key`, or null/nil.
+    fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreFailure>;
+    /// Saves (replaces) the blob under `key`; durable when it returns.
+    fn save(&self, key: String, value: Vec<u8>) -> Result<(), StoreFailure>;
+    /// Removes `key`.
+    fn remove(&self, key: String) -> Result<(), StoreFailure>;
+}
+
+struct ListenerBridge(Arc<dyn SyncListener>);
+
+impl api::EventListener for ListenerBridge {
+    fn on_progress(&self, p: &api::Progress) {
+        self.0.on_progress(Progress {
+            state: p.state.into(),
+            header_height: p.header_height,
+            target_height: p.target_height,
+            lists_held: p.lists_held,
+            lists_missing: p.lists_missing,
+            quorums_validated: p.quorums_validated,
+            percent: p.percent,
+            requests_in_flight: p.requests_in_flight,
+            bytes_in: p.bytes_in,
+            bytes_out: p.bytes_out,
+            eta_seconds: p.eta_seconds,
+        });
+    }
+    fn on_quorum_available(&self, q: &QuorumInfo) {
+        self.0.on_quorum(q.into());
+    }
+    fn on_chain_lock(&self, c: &api::ChainLockEvent) {
+        self.0.on_chain_lock(ChainLock {
+            height: c.height,
+            block_hash: c.block_hash.to_display_hex(),
+        });
+    }
+    fn on_state(&self, s: api::SyncState) {
+        self.0.on_state(s.into());
+    }
+    fn on_error(&self, e: &api::ClientError) {
+        let kind = match e.kind {
+            api::ErrorKind::InvalidConfig => ErrorKind::InvalidConfig,
+            api::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+            api::ErrorKind::Network => ErrorKind::Network,
+            api::ErrorKind::PeerMisbehaved => ErrorKind::PeerMisbehaved,
+            api::ErrorKind::Store => ErrorKind::Store,
+            api::ErrorKind::CorruptState => ErrorKind::CorruptState,
+            api::ErrorKind::NotRunning => ErrorKind::NotRunning,
+            api::ErrorKind::Internal => ErrorKind::Internal,
+        };
+        self.0.on_error(ErrorEvent {
+            kind,
+            message: e.message.clone(),
+            recoverable: e.recoverable,
+        });
+    }
+}
+
+struct StoreBridge(Arc<dyn HostStore>);
+
+impl Store for StoreBridge {
+    fn load(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0
+            .load(key.to_string())
+            .map_err(|e| StoreError(e.to_string()))
+    }
+    fn save(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.0
+            .save(key.to_string(), value.to_vec())
+            .map_err(|e| StoreError(e.to_string()))
+    }
+    fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.0
+            .remove(key.to_string())
+            .map_err(|e| StoreError(e.to_string()))
+    }
+}
+
+/// Client configuration (mutable until passed to a client, which copies it).
+#[derive(Debug, ::uniffi::Object)]
+pub struct ClientConfig {
+    inner: Mutex<api::Config>,
+}
+
+fn arg(message: impl Into<String>) -> QrSyncError {
+    QrSyncError::InvalidArgument {
+        reason: message.into(),
+    }
+}
+
+#[::uniffi::export]
+impl ClientConfig {
+    /// Defaults for `network`: no peers yet, QrInfo strategy, 3 peers.
+    #[uniffi::constructor]
+    pub fn new(network: Network) -> Arc<Self> {
+        Arc::new(ClientConfig {
+            inner: Mutex::new(api::Config::new(network.into())),
+        })
+    }
+
+    /// Adds a peer, "IP:port".
+    pub fn add_peer(&self, address: String) -> Result<(), QrSyncError> {
+        let a = address
+            .parse()
+            .map_err(|_| arg(format!("{address:?} is not an IP:port address")))?;
+        self.lock().peers.push(a);
+        Ok(())
+    }
+
+    /// Uses the network's DNS seeds for peers too.
+    pub fn set_dns_seeds(&self, enabled: bool) {
+        self.lock().use_dns_seeds = enabled;
+    }
+
+    /// Sets the strategy.
+    pub fn set_strategy(&self, strategy: SyncStrategy) {
+        self.lock().strategy = match strategy {
+            SyncStrategy::QrInfo => api::SyncStrategy::QrInfo,
+            SyncStrategy::Sequential => api::SyncStrategy::Sequential,
+        };
+    }
+
+    /// Sets the connect and per-request timeouts in milliseconds.
+    pub fn set_timeouts(&self, connect_ms: u32, request_ms: u32) -> Result<(), QrSyncError> {
+        if connect_ms == 0 || request_ms == 0 {
+            return Err(arg("timeouts must be positive"));
+        }
+        let mut c = self.lock();
+        c.connect_timeout = Duration::from_millis(connect_ms.into());
+        c.request_timeout = Duration::from_millis(request_ms.into());
+        Ok(())
+    }
+
+    /// Peers kept connected (1–16).
+    pub fn set_max_peers(&self, max_peers: u32) -> Result<(), QrSyncError> {
+        if !(1..=16).contains(&max_peers) {
+            return Err(arg("max_peers must be 1..16"));
+        }
+        self.lock().max_peers = max_peers as usize;
+        Ok(())
+    }
+
+    /// Keep following the tip after the first sync (default true).
+    pub fn set_follow_tip(&self, follow: bool) {
+        self.lock().follow_tip = follow;
+    }
+}
+
+impl ClientConfig {
+    fn lock(&self) -> std::sync::MutexGuard<'_, api::Config> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The light client.
+#[derive(Debug, ::uniffi::Object)]
+pub struct QrSyncClient {
+    inner: api::Client,
+}
+
+#[::uniffi::export]
+impl QrSyncClient {
+    /// Creates a client. `store` may be null/nil (state kept in memory only).
+    #[uniffi::constructor]
+    pub fn new(
+        config: Arc<ClientConfig>,
+        store: Option<Arc<dyn HostStore>>,
+        listener: Arc<dyn SyncListener>,
+    ) -> Result<Arc<Self>, QrSyncError> {
+        let cfg = config.lock().clone();
+        let store: Arc<dyn Store> = match store {
+            Some(s) => Arc::new(StoreBridge(s)),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let inner = api::Client::new(cfg, store, Arc::new(ListenerBridge(listener)))?;
+        Ok(Arc::new(QrSyncClient { inner }))
+    }
+
+    /// Starts syncing in the background; returns at once.
+    pub fn start(&self) -> Result<(), QrSyncError> {
+        Ok(self.inner.start()?)
+    }
+
+    /// Stops every task and connection (bounded time); safe inside a callback.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+
+    /// Status snapshot.
+    pub fn status(&self) -> Status {
+        let s = self.inner.status();
+        Status {
+            state: s.state.into(),
+            header_height: s.header_height,
+            list_height: s.list_height,
+            quorums_validated: s.quorums_validated,
+            peers: s.peers,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            round_trips: s.round_trips,
+        }
+    }
+
+    /// A validated quorum by type and hash (display hex).
+    pub fn quorum(
+        &self,
+        llmq_type: u8,
+        quorum_hash: String,
+    ) -> Result<Option<Quorum>, QrSyncError> {
+        let h = Hash256::from_display_hex(&quorum_hash)
+            .map_err(|_| arg(format!("{quorum_hash:?} is not a 32-byte hex hash")))?;
+        Ok(self.inner.quorum(llmq_type, &h).as_ref().map(Quorum::from))
+    }
+
+    /// Validated quorums of a type, newest first.
+    pub fn quorums(&self, llmq_type: u8) -> Vec<Quorum> {
+        self.inner
+            .quorums(llmq_type)
+            .iter()
+            .map(Quorum::from)
+            .collect()
+    }
+
+    /// Verifies a serialized `clsig` payload.
+    pub fn verify_clsig(&self, payload: Vec<u8>) -> Result<LockResult, QrSyncError> {
+        Ok(lock_result(self.inner.verify_clsig(&payload)?))
+    }
+
+    /// Verifies a serialized `isdlock` payload.
+    pub fn verify_islock(&self, payload: Vec<u8>) -> Result<LockResult, QrSyncError> {
+        Ok(lock_result(self.inner.verify_islock(&payload)?))
+    }
+}
+
+fn lock_result(s: api::LockStatus) -> LockResult {
+    match s {
+        api::LockStatus::Valid {
+            llmq_type,
+            quorum_hash,
+        } => LockResult::Valid {
+            llmq_type,
+            quorum_hash: quorum_hash.to_display_hex(),
+        },
+        api::LockStatus::Invalid(reason) => LockResult::Invalid { reason },
+        api::LockStatus::Unknown(reason) => LockResult::Unknown { reason },
+    }
+}
+
+/// The built-in simulated Dash network (regtest preset) served on 127.0.0.1, for offline app
+/// tests. Needs a library built with the `simnet` feature.
+#[derive(::uniffi::Object)]
+pub struct Simnet {
+    #[cfg(feature = "simnet")]
+    inner: Mutex<Option<SimnetInner>>,
+    #[cfg(feature = "simnet")]
+    node: Arc<crate::simnet::SimNode>,
+    address: String,
+}
+
+impl std::fmt::Debug for Simnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simnet")
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+#[cfg(feature = "simnet")]
+struct SimnetInner {
+    rt: tokio::runtime::Runtime,
+    server: crate::simnet::server::SimServer,
+}
+
+#[::uniffi::export]
+impl Simnet {
+    /// Generates the regtest preset from `seed` and starts serving it.
+    #[uniffi::constructor]
+    pub fn start(seed: u64) -> Result<Arc<Self>, QrSyncError> {
+        #[cfg(feature = "simnet")]
+        {
+            use crate::simnet::server::{ServerConfig, SimServer};
+            use crate::simnet::{SimConfig, SimNode};
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("dqs-simnet")
+                .enable_all()
+                .build()
+                .map_err(|e| QrSyncError::Internal {
+                    reason: e.to_string(),
+                })?;
+            let node = Arc::new(SimNode::new(SimConfig::regtest(seed)));
+            let server = rt
+                .block_on(SimServer::start(node.clone(), ServerConfig::default()))
+                .map_err(|e| QrSyncError::Internal {
+                    reason: e.to_string(),
+                })?;
+            let address = server.addr().to_string();
+            Ok(Arc::new(Simnet {
+                inner: Mutex::new(Some(SimnetInner { rt, server })),
+                node,
+                address,
+            }))
+        }
+        #[cfg(not(feature = "simnet"))]
+        {
+            let _ = seed;
+            Err(QrSyncError::NotAvailable {
+                reason: "this library was built without the `simnet` feature".into(),
+            })
+        }
+    }
+
+    /// "127.0.0.1:port" to add as a peer.
+    pub fn address(&self) -> String {
+        self.address.clone()
+    }
+
+    /// Mines `blocks` more blocks (announced to connected clients).
+    pub fn mine(&self, blocks: u32) {
+        #[cfg(feature = "simnet")]
+        self.node.mine(blocks);
+        #[cfg(not(feature = "simnet"))]
+        let _ = blocks;
+    }
+
+    /// Height of the tip.
+    pub fn tip_height(&self) -> u32 {
+        #[cfg(feature = "simnet")]
+        {
+            use crate::simnet::SimService;
+            self.node.tip_height()
+        }
+        #[cfg(not(feature = "simnet"))]
+        0
+    }
+
+    /// Stops serving.
+    pub fn shutdown(&self) {
+        #[cfg(feature = "simnet")]
+        if let Some(i) = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            i.rt.block_on(i.server.shutdown());
+        }
+    }
+}
