@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the Rust library for Android with cargo-ndk (needs the Android NDK: ANDROID_NDK_HOME)
+# into android/src/main/jniLibs, then the AAR with Gradle.
+#   android/scripts/build-aar.sh [--simnet]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+features=""
+if [ "${1:-}" = "--simnet" ]; then features="--features simnet"; fi
+command -v cargo-ndk >/dev/null || cargo install cargo-ndk
+rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android >/dev/null
+# 16 KB page-size alignment, required for Android 15+ devices.
+export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384"
+cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o android/src/main/jniLibs \
+  build --release --lib $features
+(cd android && gradle assembleRelease)
+echo "AAR: android/build/outputs/aar/"
