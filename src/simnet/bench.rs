@@ -120,6 +120,17 @@ pub fn measure(
     case: &Case,
     limit: Duration,
 ) -> Measurement {
+    measure_with_store(rt, node, sim, case, limit, Arc::new(MemoryStore::new()))
+}
+
+fn measure_with_store(
+    rt: &tokio::runtime::Runtime,
+    node: &Arc<SimNode>,
+    sim: &SimConfig,
+    case: &Case,
+    limit: Duration,
+    store: Arc<MemoryStore>,
+) -> Measurement {
     let servers: Vec<SimServer> = (0..case.peers.max(1))
         .map(|_| {
             let cfg = ServerConfig {
@@ -141,8 +152,7 @@ pub fn measure(
     config.follow_tip = false;
     config.request_timeout = Duration::from_secs(60);
     let waiter = Arc::new(Waiter::default());
-    let client = Client::new(config, Arc::new(MemoryStore::new()), waiter.clone())
-        .expect("valid configuration");
+    let client = Client::new(config, store, waiter.clone()).expect("valid configuration");
     reset_peak_rss();
     let cpu0 = cpu_time();
     let t0 = Instant::now();
@@ -185,6 +195,31 @@ pub fn measure(
         peak_rss_kib: peak,
         quorums: status.quorums_validated,
     }
+}
+
+/// Resume cost: a client syncs with a store, stops, the network advances `blocks`, and a new
+/// client on the same store resumes. Returns the measurement of the resume.
+pub fn measure_restart(
+    rt: &tokio::runtime::Runtime,
+    node: &Arc<SimNode>,
+    sim: &SimConfig,
+    latency: Duration,
+    blocks: u32,
+    limit: Duration,
+) -> Measurement {
+    let store = Arc::new(MemoryStore::new());
+    let case = Case {
+        strategy: SyncStrategy::QrInfo,
+        peers: 1,
+        latency,
+    };
+    let first = measure_with_store(rt, node, sim, &case, limit, store.clone());
+    assert!(
+        first.synced,
+        "the first sync of the restart measurement did not finish"
+    );
+    node.mine(blocks);
+    measure_with_store(rt, node, sim, &case, limit, store)
 }
 
 /// Runs every case against one generated network.
