@@ -31,8 +31,9 @@ use tokio::sync::{mpsc, Notify};
 
 /// Headers per `headers` message (Core's limit).
 const MAX_HEADERS: usize = 2000;
-/// Held lists offered as bases in one `getqrinfo`.
-const MAX_QRINFO_BASES: usize = 8;
+/// Held lists offered as bases in one `getqrinfo` (Core sets no limit; the engine prunes what
+/// it holds, so this is rarely reached).
+const MAX_QRINFO_BASES: usize = 64;
 /// Rounds of "fetch what is missing" before giving up on this pass.
 const MAX_MISSING_ROUNDS: usize = 6;
 
@@ -648,47 +649,34 @@ async fn fetch_and_feed(
     Ok(())
 }
 
-/// Brings the engine to the header tip: a qrinfo when a new rotation cycle started (or on the
-/// first pass), otherwise one diff from the newest held list; then whatever is missing.
-async fn sync_lists(
-    sh: &Arc<Shared>,
-    peers: &mut Peers,
-    last_qrinfo_cycle: &mut Option<u32>,
-) -> Result<(), PassError> {
-    let (tip_h, tip_hash, held_tip, cycle) = sh.with_state(|s| {
-        let (h, hash) = s.headers.tip();
-        let c = s
-            .engine
-            .config()
-            .llmq
-            .params(s.engine.config().llmq.instantsend)
-            .map_or(24, |p| p.dkg_interval);
-        (h, hash, s.engine.tip_list().map(|l| l.block_hash), h / c)
-    });
-    if held_tip == Some(tip_hash) {
-        return fetch_missing(sh, peers).await;
-    }
-    let use_qrinfo = *last_qrinfo_cycle != Some(cycle);
-    if sh.config.strategy == SyncStrategy::Sequential && last_qrinfo_cycle.is_none() {
-        // Baseline: the full list at the tip first, one request at a time afterwards.
-        let req = GetMnListDiff {
-            base_block_hash: Hash256::ZERO,
-            block_hash: tip_hash,
-        };
-        fetch_and_feed(sh, peers, req).await?;
-    }
-    if use_qrinfo {
-        if fetch_qrinfo(sh, peers).await? {
-            *last_qrinfo_cycle = Some(cycle);
+/// Brings the engine to the header tip: a `getqrinfo` on a cold start (the full list by
+/// `getmnlistd` for the sequential baseline), otherwise one diff from the newest held list;
+/// then whatever is still missing (which asks for a `getqrinfo` when a new rotation cycle
+/// needs snapshots).
+async fn sync_lists(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    let (tip_hash, held_tip) =
+        sh.with_state(|s| (s.headers.tip().1, s.engine.tip_list().map(|l| l.block_hash)));
+    match held_tip {
+        Some(t) if t == tip_hash => {}
+        Some(base) => {
+            let req = GetMnListDiff {
+                base_block_hash: base,
+                block_hash: tip_hash,
+            };
+            fetch_and_feed(sh, peers, req).await?;
         }
-    } else if let Some(base) = held_tip {
-        let req = GetMnListDiff {
-            base_block_hash: base,
-            block_hash: tip_hash,
-        };
-        fetch_and_feed(sh, peers, req).await?;
+        None if sh.config.strategy == SyncStrategy::Sequential => {
+            // Baseline: the full list at the tip first, one request at a time afterwards.
+            let req = GetMnListDiff {
+                base_block_hash: Hash256::ZERO,
+                block_hash: tip_hash,
+            };
+            fetch_and_feed(sh, peers, req).await?;
+        }
+        None => {
+            fetch_qrinfo(sh, peers).await?;
+        }
     }
-    let _ = tip_h;
     fetch_missing(sh, peers).await
 }
 
@@ -799,7 +787,6 @@ async fn run(sh: Arc<Shared>) {
         next: 0,
         tx,
     };
-    let mut last_qrinfo_cycle = None;
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
     let mut saved_tip: Option<(Hash256, Hash256)> = None;
@@ -816,7 +803,7 @@ async fn run(sh: Arc<Shared>) {
             if sh.state() != SyncState::Synced {
                 sh.set_state(SyncState::MasternodeLists);
             }
-            sync_lists(&sh, &mut peers, &mut last_qrinfo_cycle).await?;
+            sync_lists(&sh, &mut peers).await?;
             Ok::<(), PassError>(())
         };
         match pass.await {
