@@ -454,7 +454,11 @@ impl Conn {
                 v
             }
             Message::Ping(n) => vec![Message::Pong(n)],
-            Message::GetHeaders(g) | Message::GetHeaders2(g) => {
+            m @ (Message::GetHeaders(_) | Message::GetHeaders2(_)) => {
+                let compressed = matches!(m, Message::GetHeaders2(_));
+                let (Message::GetHeaders(g) | Message::GetHeaders2(g)) = m else {
+                    unreachable!("matched above")
+                };
                 let start = g
                     .locator
                     .iter()
@@ -473,7 +477,11 @@ impl Conn {
                     }
                     h += 1;
                 }
-                vec![Message::Headers(hs)]
+                vec![if compressed {
+                    Message::Headers2(hs)
+                } else {
+                    Message::Headers(hs)
+                }]
             }
             Message::GetMnListD(g) => self
                 .service
