@@ -35,8 +35,9 @@ fn short_benchmark_runs_and_reports_ratios() {
     assert_eq!(json.as_array().unwrap().len(), 3);
     let q = &results[0];
     let s = &results[2];
+    // Deterministic comparisons only (wall times on a shared CI machine are noisy).
     assert!(q.round_trips < s.round_trips, "{table}");
-    assert!(q.wall < s.wall, "{table}");
+    assert!(q.dependent_round_trips < s.dependent_round_trips, "{table}");
     assert!(
         results.iter().all(|m| m.wall >= m.case.latency * 2),
         "{table}"
