@@ -1,13 +1,15 @@
 //! The sync benchmark (issue 8). Run: `cargo bench --features simnet --bench sync`
-//! (`-- --preset regtest --latencies 25` for a quick run; `--json FILE` to keep the figures).
+//! (`-- --preset regtest --latencies 25` for a quick run; `--bandwidth-mbit 0` for loopback
+//! speed instead of the default 10 Mbit/s per peer; `--json FILE` to keep the figures).
 //!
 //! Generates the simulated network once, then syncs a fresh client with each strategy at each
-//! latency (QrInfo with 1 and 3 peers, Sequential with 1) and prints a table, the ratio lines
-//! and the floor for each run.
+//! latency — QrInfo with 1 and 3 peers, QrInfo with the wallet profile, and the two sequential
+//! baselines: (b) best sequential and (a) every list from genesis — and prints a table, the
+//! ratio lines and the floor for each run; then the restart figures.
 
 use dash_qrsync::simnet::bench::{measure_restart, report, run, Case};
 use dash_qrsync::simnet::SimConfig;
-use dash_qrsync::SyncStrategy;
+use dash_qrsync::{SyncProfile, SyncStrategy};
 use std::time::Duration;
 
 fn main() {
@@ -15,6 +17,7 @@ fn main() {
     let mut preset = "mainnet-scale".to_string();
     let mut latencies = vec![25u64, 75, 150];
     let mut json_out = None;
+    let mut mbit = 10.0f64;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -26,6 +29,9 @@ fn main() {
                     .unwrap_or(latencies)
             }
             "--json" => json_out = it.next().cloned(),
+            "--bandwidth-mbit" => {
+                mbit = it.next().and_then(|v| v.parse().ok()).unwrap_or(mbit);
+            }
             _ => {} // cargo bench passes --bench
         }
     }
@@ -33,29 +39,35 @@ fn main() {
         "regtest" => SimConfig::regtest(1),
         _ => SimConfig::mainnet_scale(1),
     };
+    let bandwidth = (mbit > 0.0).then(|| (mbit * 1_000_000.0 / 8.0) as u64);
     let mut cases = Vec::new();
     for l in &latencies {
         let latency = Duration::from_millis(*l);
-        cases.push(Case {
-            strategy: SyncStrategy::QrInfo,
-            peers: 1,
+        let case = |strategy, peers, profile| Case {
+            strategy,
+            peers,
             latency,
-        });
-        cases.push(Case {
-            strategy: SyncStrategy::QrInfo,
-            peers: 3,
-            latency,
-        });
-        cases.push(Case {
-            strategy: SyncStrategy::Sequential,
-            peers: 1,
-            latency,
-        });
+            profile,
+            bandwidth,
+        };
+        cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Full));
+        cases.push(case(SyncStrategy::QrInfo, 3, SyncProfile::Full));
+        cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Wallet));
+        cases.push(case(SyncStrategy::Sequential, 1, SyncProfile::Full));
+        cases.push(case(
+            SyncStrategy::SequentialFromGenesis,
+            1,
+            SyncProfile::Full,
+        ));
     }
     let (results, generated) = run(sim.clone(), &cases, Duration::from_secs(900));
     println!(
-        "preset {preset}: network generated in {:.1} s",
-        generated.as_secs_f64()
+        "preset {preset}: network generated in {:.1} s; link: {} per peer",
+        generated.as_secs_f64(),
+        match bandwidth {
+            Some(_) => format!("{mbit} Mbit/s"),
+            None => "loopback speed".to_string(),
+        }
     );
     let (table, syncs) = report(&results);
     print!("{table}");
@@ -74,7 +86,11 @@ fn main() {
     let mut restarts = Vec::new();
     for k in [1u32, 24, cycle] {
         let node = std::sync::Arc::new(dash_qrsync::simnet::SimNode::new(sim.clone()));
-        let m = measure_restart(&rt, &node, &sim, latency, k, Duration::from_secs(900));
+        let case = Case {
+            bandwidth,
+            ..Case::new(SyncStrategy::QrInfo, 1, latency)
+        };
+        let m = measure_restart(&rt, &node, &sim, &case, k, Duration::from_secs(900));
         println!(
             "restart after {k:>3} new blocks @{}ms: wall {:.1} ms, {} requests ({} dependent), {} bytes in, synced {}",
             latency.as_millis(),

@@ -102,9 +102,19 @@ typedef enum dqs_network {
 typedef enum dqs_strategy {
   // One getqrinfo, then parallel getmnlistd (default).
   DQS_STRATEGY_QRINFO = 0,
-  // The sequential baseline.
+  // Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
   DQS_STRATEGY_SEQUENTIAL = 1,
+  // Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
+  DQS_STRATEGY_SEQUENTIAL_FROM_GENESIS = 2,
 } dqs_strategy;
+
+// Which quorums to validate.
+typedef enum dqs_profile {
+  // Every active quorum (default).
+  DQS_PROFILE_FULL = 0,
+  // Only the ChainLocks and InstantSend quorums a wallet needs.
+  DQS_PROFILE_WALLET = 1,
+} dqs_profile;
 
 // A client (opaque). Create with `dqs_client_new`, free with `dqs_client_free`.
 typedef struct dqs_client dqs_client;
@@ -278,6 +288,9 @@ enum dqs_result dqs_config_set_dns_seeds(struct dqs_config *config, bool enabled
 
 // Sets the masternode-list strategy (a `dqs_strategy` value).
 enum dqs_result dqs_config_set_strategy(struct dqs_config *config, uint32_t strategy);
+
+// Sets which quorums are validated (a `dqs_profile` value).
+enum dqs_result dqs_config_set_profile(struct dqs_config *config, uint32_t profile);
 
 // Sets the connect and per-request timeouts in milliseconds (both > 0).
 enum dqs_result dqs_config_set_timeouts(struct dqs_config *config,

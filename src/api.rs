@@ -29,10 +29,18 @@ pub enum SyncStrategy {
     /// `getmnlistd` against the nearest held base (the default).
     #[default]
     QrInfo,
-    /// The measured baseline: one `getmnlistd` at a time, each waiting for the previous one,
-    /// the client choosing the heights (rotation snapshots still come from one `getqrinfo`).
+    /// Benchmark baseline (b), the best sequential strategy: the full list at the tip, then
+    /// exactly the lists still needed, one `getmnlistd` at a time, each against the nearest held
+    /// list and waiting for the previous answer (rotation snapshots still come from one
+    /// `getqrinfo`, which nothing else provides).
     Sequential,
+    /// Benchmark baseline (a), the "before" of clients that did not track bases: like
+    /// [`SyncStrategy::Sequential`] but every list requested from genesis (a full list each)
+    /// and the `getqrinfo` without bases.
+    SequentialFromGenesis,
 }
+
+pub use crate::engine::SyncProfile;
 
 /// Where the header sync starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +64,10 @@ pub struct Config {
     pub checkpoint: Option<Checkpoint>,
     /// Masternode list strategy.
     pub strategy: SyncStrategy,
+    /// Which quorums to validate: all ([`SyncProfile::Full`], the default) or only the
+    /// ChainLocks and InstantSend ones a wallet needs ([`SyncProfile::Wallet`]: one round trip
+    /// after headers on a cold start).
+    pub profile: SyncProfile,
     /// Peers kept connected at once.
     pub max_peers: usize,
     /// TCP connect and handshake timeout.
@@ -80,6 +92,7 @@ impl Config {
             use_dns_seeds: false,
             checkpoint: None,
             strategy: SyncStrategy::QrInfo,
+            profile: SyncProfile::Full,
             max_peers: 3,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(20),
@@ -350,6 +363,13 @@ impl Client {
     /// Current status.
     pub fn status(&self) -> Status {
         self.shared.status()
+    }
+
+    /// Counters at the start of the first masternode-list phase (headers synced), for the
+    /// benchmark's "after headers" figures.
+    #[doc(hidden)]
+    pub fn list_phase(&self) -> Option<crate::sync::PhaseMark> {
+        self.shared.list_phase()
     }
 
     /// A validated quorum by type and hash.

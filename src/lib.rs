@@ -37,7 +37,7 @@ pub mod simnet;
 
 pub mod c_api;
 
-pub use api::{Client, ClientError, Config, EventListener, SyncState, SyncStrategy};
+pub use api::{Client, ClientError, Config, EventListener, SyncProfile, SyncState, SyncStrategy};
 pub use hashes::Hash256;
 pub use network::Network;
 

@@ -179,3 +179,55 @@ fn mainnet_scale_preset_has_mainnet_shape() {
         assert!(c.valid_members.count_ones() >= p.min_size as usize);
     }
 }
+
+/// The cold-start plan, computed from the tip height alone, covers every list the engine needs:
+/// after its chain of diffs and its qrinfo nothing is missing, every active quorum is validated,
+/// exactly one full list is downloaded, and the qrinfo's diffs are based on lists of the chain.
+#[test]
+fn the_cold_start_plan_needs_no_second_round() {
+    let chain = regtest();
+    let hc = headers_of(chain);
+    let mut engine = Engine::new(engine_cfg(chain));
+    let (tip_height, tip) = hc.tip();
+    let plan = engine.cold_start_plan(&hc, tip_height, tip);
+    assert!(!plan.diffs.is_empty());
+    let from_genesis = plan
+        .diffs
+        .iter()
+        .filter(|d| d.base_block_hash.is_zero())
+        .count();
+    assert_eq!(from_genesis, 1, "one full list");
+    for w in plan.diffs.windows(2) {
+        assert_eq!(w[1].base_block_hash, w[0].block_hash, "a chain");
+    }
+    for b in &plan.qrinfo.base_block_hashes {
+        assert!(plan.diffs.iter().any(|d| d.block_hash == *b));
+    }
+    for req in &plan.diffs {
+        let d = chain
+            .build_mnlistdiff(&req.base_block_hash, &req.block_hash, P)
+            .expect("the simulated node answers");
+        engine.feed_mnlistdiff(&d, &hc).expect("valid link");
+    }
+    let q = chain.build_qrinfo(&plan.qrinfo, P).expect("qrinfo");
+    for d in q.diffs_in_application_order() {
+        assert!(!d.base_block_hash.is_zero(), "no qrinfo diff from genesis");
+    }
+    engine.feed_qrinfo(&q, &hc).expect("valid qrinfo");
+    let missing = engine.missing(&hc);
+    assert!(missing.is_empty(), "{missing:?}");
+    let active = chain.active_set(tip_height);
+    for (t, h) in active.keys() {
+        let base = hc.height_of(h).expect("base block in the chain");
+        if engine
+            .config()
+            .llmq
+            .is_type_enabled(chain.network(), *t, base)
+        {
+            assert!(
+                engine.quorum(*t, h).is_some(),
+                "quorum {t}/{h} not validated"
+            );
+        }
+    }
+}

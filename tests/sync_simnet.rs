@@ -2,7 +2,8 @@
 #![cfg(feature = "simnet")]
 
 use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncState, SyncStrategy,
+    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
+    SyncStrategy,
 };
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
@@ -365,9 +366,67 @@ fn three_peers_share_the_getmnlistd_requests() {
 }
 
 #[test]
-fn qrinfo_needs_fewer_round_trips_than_sequential() {
+fn wallet_profile_validates_only_chainlock_and_instantsend_quorums_in_one_round_trip() {
+    let net = simnet(13, &[Faults::default()]);
+    let mut c = Config::new(net.cfg.network);
+    c.llmq = Some(net.cfg.llmq.clone());
+    c.peers = net.servers.iter().map(|s| s.addr()).collect();
+    c.profile = SyncProfile::Wallet;
+    let rec = Arc::new(Recorder::default());
+    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    let phase = client.list_phase().expect("the list phase began");
+    let status = client.status();
+    assert_eq!(
+        status.dependent_round_trips - phase.dependent_round_trips,
+        1,
+        "a wallet cold start needs one round trip after headers"
+    );
+    let (cl, is) = (net.cfg.llmq.chainlocks, net.cfg.llmq.instantsend);
+    let tip = net.node.tip_height();
+    let active = net.node.with_chain(|c| c.active_set(tip));
+    {
+        let log = rec.log.lock().unwrap();
+        assert!(log
+            .quorums
+            .iter()
+            .all(|q| q.llmq_type == cl || q.llmq_type == is));
+        for (t, h) in active.keys().filter(|(t, _)| *t == cl || *t == is) {
+            assert!(
+                log.quorums
+                    .iter()
+                    .any(|q| q.llmq_type == *t && q.quorum_hash == *h),
+                "active wallet quorum {t}/{h} not reported"
+            );
+        }
+        assert!(
+            active.keys().any(|(t, _)| *t != cl && *t != is),
+            "the simulated network has other quorum types too"
+        );
+    }
+    all_reported_are_genuine(&net, &rec);
+    // ChainLocks verify with the wallet profile.
+    net.node.mine(3);
+    let new_tip = net.node.tip_height();
+    assert!(
+        rec.wait_for(
+            |l| l.chainlocks.iter().any(|c| c.height == new_tip),
+            Duration::from_secs(60)
+        ),
+        "tip ChainLock not verified"
+    );
+    client.stop();
+}
+
+#[test]
+fn qrinfo_needs_fewer_round_trips_than_either_sequential_baseline() {
     let mut rounds = Vec::new();
-    for strategy in [SyncStrategy::QrInfo, SyncStrategy::Sequential] {
+    for strategy in [
+        SyncStrategy::QrInfo,
+        SyncStrategy::Sequential,
+        SyncStrategy::SequentialFromGenesis,
+    ] {
         let net = simnet(51, &[Faults::default()]);
         let (client, rec) = client_for(&net, strategy);
         client.start().unwrap();
@@ -379,10 +438,11 @@ fn qrinfo_needs_fewer_round_trips_than_sequential() {
         client.stop();
     }
     eprintln!(
-        "round trips: QrInfo {} vs Sequential {}",
-        rounds[0], rounds[1]
+        "round trips: QrInfo {} vs Sequential {} vs SequentialFromGenesis {}",
+        rounds[0], rounds[1], rounds[2]
     );
     assert!(rounds[0] < rounds[1], "{rounds:?}");
+    assert!(rounds[0] < rounds[2], "{rounds:?}");
 }
 
 #[test]

@@ -283,6 +283,12 @@ static void test_error_paths(void) {
   CHECK(dqs_config_set_timeouts(cfg, 0, 10) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_max_peers(cfg, 0) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_strategy(cfg, 7) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_strategy(cfg, DQS_STRATEGY_SEQUENTIAL_FROM_GENESIS) == DQS_RESULT_OK);
+  CHECK(dqs_config_set_strategy(cfg, DQS_STRATEGY_QRINFO) == DQS_RESULT_OK);
+  CHECK(dqs_config_set_profile(cfg, 2) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_profile(NULL, DQS_PROFILE_WALLET) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_profile(cfg, DQS_PROFILE_WALLET) == DQS_RESULT_OK);
+  CHECK(dqs_config_set_profile(cfg, DQS_PROFILE_FULL) == DQS_RESULT_OK);
   uint8_t hdr[80] = {0};
   CHECK(dqs_config_set_checkpoint(cfg, 1, hdr, 79) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_checkpoint(cfg, 1, NULL, 80) == DQS_RESULT_ERR_NULL);

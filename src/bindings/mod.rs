@@ -100,8 +100,19 @@ impl From<Network> for CoreNetwork {
 pub enum SyncStrategy {
     /// One getqrinfo, then parallel getmnlistd (default).
     QrInfo,
-    /// The sequential baseline.
+    /// Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
     Sequential,
+    /// Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
+    SequentialFromGenesis,
+}
+
+/// Which quorums to validate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+pub enum SyncProfile {
+    /// Every active quorum (default).
+    Full,
+    /// Only the ChainLocks and InstantSend quorums a wallet needs.
+    Wallet,
 }
 
 /// Client states.
@@ -413,6 +424,16 @@ impl ClientConfig {
         self.lock().strategy = match strategy {
             SyncStrategy::QrInfo => api::SyncStrategy::QrInfo,
             SyncStrategy::Sequential => api::SyncStrategy::Sequential,
+            SyncStrategy::SequentialFromGenesis => api::SyncStrategy::SequentialFromGenesis,
+        };
+    }
+
+    /// Sets which quorums are validated (all by default; the wallet profile needs one round
+    /// trip after headers on a cold start).
+    pub fn set_profile(&self, profile: SyncProfile) {
+        self.lock().profile = match profile {
+            SyncProfile::Full => api::SyncProfile::Full,
+            SyncProfile::Wallet => api::SyncProfile::Wallet,
         };
     }
 

@@ -18,7 +18,7 @@ pub mod simnet;
 
 use crate::api::{
     ChainLockEvent, Checkpoint, Client, ClientError, Config, ErrorKind, EventListener, LockStatus,
-    NoopListener, Progress, SyncState, SyncStrategy,
+    NoopListener, Progress, SyncProfile, SyncState, SyncStrategy,
 };
 use crate::engine::QuorumInfo;
 use crate::hashes::Hash256;
@@ -80,8 +80,20 @@ pub enum dqs_network {
 pub enum dqs_strategy {
     /// One getqrinfo, then parallel getmnlistd (default).
     Qrinfo = 0,
-    /// The sequential baseline.
+    /// Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
     Sequential = 1,
+    /// Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
+    SequentialFromGenesis = 2,
+}
+
+/// Which quorums to validate.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum dqs_profile {
+    /// Every active quorum (default).
+    Full = 0,
+    /// Only the ChainLocks and InstantSend quorums a wallet needs.
+    Wallet = 1,
 }
 
 /// Client states.
@@ -506,6 +518,9 @@ pub extern "C" fn dqs_config_set_strategy(config: *mut dqs_config, strategy: u32
         let s = match strategy {
             x if x == dqs_strategy::Qrinfo as u32 => SyncStrategy::QrInfo,
             x if x == dqs_strategy::Sequential as u32 => SyncStrategy::Sequential,
+            x if x == dqs_strategy::SequentialFromGenesis as u32 => {
+                SyncStrategy::SequentialFromGenesis
+            }
             other => {
                 return Err((
                     dqs_result::ErrInvalidArgument,
@@ -514,6 +529,25 @@ pub extern "C" fn dqs_config_set_strategy(config: *mut dqs_config, strategy: u32
             }
         };
         config_mut(config)?.strategy = s;
+        Ok(())
+    })
+}
+
+/// Sets which quorums are validated (a `dqs_profile` value).
+#[no_mangle]
+pub extern "C" fn dqs_config_set_profile(config: *mut dqs_config, profile: u32) -> dqs_result {
+    guard(|| {
+        let p = match profile {
+            x if x == dqs_profile::Full as u32 => SyncProfile::Full,
+            x if x == dqs_profile::Wallet as u32 => SyncProfile::Wallet,
+            other => {
+                return Err((
+                    dqs_result::ErrInvalidArgument,
+                    format!("unknown profile {other}"),
+                ))
+            }
+        };
+        config_mut(config)?.profile = p;
         Ok(())
     })
 }

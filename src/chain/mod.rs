@@ -19,7 +19,7 @@ pub use params::Checkpoint;
 pub use pow::U256;
 
 /// Read-only access to the active chain's block hashes (object-safe; used as `&dyn HeaderIndex`).
-pub trait HeaderIndex {
+pub trait HeaderIndex: Sync {
     /// Height of the block with this hash, if it is on the active chain.
     fn height_of(&self, hash: &Hash256) -> Option<u32>;
     /// Hash of the active-chain block at `height`.

@@ -46,6 +46,15 @@ impl MissingLists {
     }
 }
 
+/// What [`Engine::cold_start_plan`] sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColdStartPlan {
+    /// The predicted lists, ascending, each against the previous one (the first from genesis).
+    pub diffs: Vec<GetMnListDiff>,
+    /// The `getqrinfo` for the tip, based on the oldest predicted list and the work blocks.
+    pub qrinfo: GetQrInfo,
+}
+
 pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingLists {
     let mut m = MissingLists::default();
     let Some(tip) = engine.tip_list() else {
@@ -96,6 +105,10 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
             // Disabled types are never selected for signing (W-37); they need no lists.
             continue;
         }
+        if !cfg.wants_type(q.llmq_type) {
+            // Not part of the configured profile (e.g. Platform quorums for a wallet).
+            continue;
+        }
         m.unvalidated_quorums += 1;
         needs(
             verify::requirements(&cfg.llmq, cfg.network, q, base_height),
@@ -103,6 +116,63 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
         );
     }
     m
+}
+
+/// The lists a cold start will most likely need besides those a `getqrinfo` for the tip carries,
+/// predicted from the tip height and the LLMQ parameters alone (no list needs to be held):
+/// for every enabled non-rotated type of the profile, the lists its newest
+/// `signingActiveQuorumCount` quorums are computed from — one interval more when the newest DKG
+/// may still be mining — and the list at `tip − 8` that shows the ChainLocks set. Ascending,
+/// without duplicates. A wrong guess costs one small diff; a missed list is found by
+/// [`Engine::missing`] afterwards.
+pub(super) fn predict(engine: &Engine, tip_height: u32) -> Vec<u32> {
+    let cfg = &engine.cfg;
+    let mut out = BTreeSet::new();
+    if tip_height > 8 {
+        out.insert(tip_height - 8);
+    }
+    for &t in &cfg.llmq.configured_types {
+        if !cfg.wants_type(t) {
+            continue;
+        }
+        let Some(p) = cfg.llmq.params(t) else {
+            continue;
+        };
+        if p.dkg_interval == 0 {
+            continue;
+        }
+        // Newest DKG start that may have been mined by the tip.
+        let Some(newest) = tip_height.checked_sub(p.dkg_mining_window_start) else {
+            continue;
+        };
+        let newest = newest - newest % p.dkg_interval;
+        let surely_mined = newest + p.dkg_mining_window_end <= tip_height;
+        let count = p.signing_active_quorum_count + u32::from(!surely_mined);
+        for k in 0..count {
+            let Some(base) = newest.checked_sub(k * p.dkg_interval) else {
+                break;
+            };
+            if base == 0
+                || !cfg.llmq.is_type_enabled(cfg.network, t, base)
+                || cfg.llmq.is_rotation_enabled(cfg.network, t, base)
+            {
+                // Rotated quorums come with the qrinfo; disabled types need nothing.
+                continue;
+            }
+            let r = members_requirements(cfg, t, base);
+            out.extend(r.list_heights.into_iter().filter(|h| *h > 0));
+        }
+    }
+    out.retain(|h| engine.list_at_height(*h).is_none());
+    out.into_iter().collect()
+}
+
+fn members_requirements(
+    cfg: &super::EngineConfig,
+    llmq_type: u8,
+    base_height: u32,
+) -> Requirements {
+    crate::quorum::members::requirements(&cfg.llmq, cfg.network, llmq_type, base_height)
 }
 
 impl Engine {
@@ -117,6 +187,80 @@ impl Engine {
             block_request_hash: tip,
             extra_share: true,
         }
+    }
+
+    /// A cold start's masternode requests, all sent at once (nothing needs to be held, the
+    /// server only needs the base hashes): the predicted lists (see `predict`) and the work
+    /// blocks the qrinfo will carry (H − 8 − k·C, H = tip − tip mod C, k = 0..4) as one chain —
+    /// the oldest from genesis, each next one against the previous — and one `getqrinfo` for the
+    /// tip whose bases are the oldest list and those work blocks, so its diffs are nearly empty
+    /// and the whole sync downloads one full list and each change once. Feed the diffs in
+    /// height order, then the qrinfo.
+    pub fn cold_start_plan(
+        &self,
+        headers: &dyn HeaderIndex,
+        tip_height: u32,
+        tip: Hash256,
+    ) -> ColdStartPlan {
+        let mut heights: BTreeSet<u32> = predict(self, tip_height).into_iter().collect();
+        let mut work_blocks = BTreeSet::new();
+        if let Some(c) = self
+            .cfg
+            .llmq
+            .params(self.cfg.llmq.instantsend)
+            .map(|p| p.dkg_interval)
+            .filter(|c| *c > 0)
+        {
+            let h = tip_height - tip_height % c;
+            for k in 0..=4 {
+                if let Some(w) = h.checked_sub(k * c + 8).filter(|w| *w > 0) {
+                    work_blocks.insert(w);
+                }
+            }
+        }
+        heights.extend(&work_blocks);
+        let mut diffs = Vec::new();
+        let mut bases = Vec::new();
+        let mut base = Hash256::ZERO;
+        for h in heights {
+            if h >= tip_height || self.list_at_height(h).is_some() {
+                continue;
+            }
+            let Some(block_hash) = headers.hash_at(h) else {
+                continue;
+            };
+            if diffs.is_empty() || work_blocks.contains(&h) {
+                bases.push(block_hash);
+            }
+            diffs.push(GetMnListDiff {
+                base_block_hash: base,
+                block_hash,
+            });
+            base = block_hash;
+        }
+        let qrinfo = GetQrInfo {
+            base_block_hashes: bases,
+            block_request_hash: tip,
+            extra_share: true,
+        };
+        ColdStartPlan { diffs, qrinfo }
+    }
+
+    /// Baseline (a) of the benchmark: one `getmnlistd` per missing list, every one from
+    /// genesis (a full list each), as clients did before they tracked bases.
+    pub fn mnlistdiff_requests_from_genesis(
+        &self,
+        missing: &MissingLists,
+        headers: &dyn HeaderIndex,
+    ) -> Vec<GetMnListDiff> {
+        missing
+            .block_hashes(headers)
+            .into_iter()
+            .map(|(_, block_hash)| GetMnListDiff {
+                base_block_hash: Hash256::ZERO,
+                block_hash,
+            })
+            .collect()
     }
 
     /// One `getmnlistd` per missing list, each against the nearest held list below it. Lists

@@ -13,7 +13,7 @@ mod missing;
 pub mod persist;
 
 pub use locks::{select_non_rotated_quorum, LockFailure, LockVerdict};
-pub use missing::MissingLists;
+pub use missing::{ColdStartPlan, MissingLists};
 
 use crate::chain::HeaderIndex;
 use crate::hashes::Hash256;
@@ -113,6 +113,18 @@ pub struct FeedOutcome {
     pub bls_verifications: usize,
 }
 
+/// Which active quorums the engine must validate (and so which lists it asks for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncProfile {
+    /// Every active quorum of every enabled type (ChainLocks, InstantSend, Platform, MNHF).
+    #[default]
+    Full,
+    /// Only what a wallet needs to verify ChainLocks and InstantSend locks: the quorums of the
+    /// ChainLocks and InstantSend types. Other quorums stay committed by the verified quorum
+    /// root but are not BLS-validated and not reported.
+    Wallet,
+}
+
 /// Engine configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -120,6 +132,20 @@ pub struct EngineConfig {
     pub network: Network,
     /// LLMQ types and roles (overridable for devnets and the simulated network).
     pub llmq: LlmqConfig,
+    /// Which quorums must be validated.
+    pub profile: SyncProfile,
+}
+
+impl EngineConfig {
+    /// Whether quorums of `llmq_type` are validated under this configuration's profile.
+    pub fn wants_type(&self, llmq_type: u8) -> bool {
+        match self.profile {
+            SyncProfile::Full => true,
+            SyncProfile::Wallet => {
+                llmq_type == self.llmq.chainlocks || llmq_type == self.llmq.instantsend
+            }
+        }
+    }
 }
 
 impl EngineConfig {
@@ -128,6 +154,7 @@ impl EngineConfig {
         EngineConfig {
             network,
             llmq: LlmqConfig::for_network(network),
+            profile: SyncProfile::Full,
         }
     }
 }
@@ -304,63 +331,132 @@ impl Staged<'_> {
         Ok(())
     }
 
-    /// Validates every pending commitment whose lists are now available. Any invalid one fails
-    /// the whole feed.
+    /// Validates every pending commitment whose lists are now available, on up to
+    /// [`VALIDATION_THREADS`] threads (member computation and BLS dominate a sync's CPU). Any
+    /// invalid one fails the whole feed.
     fn validate_pending(&mut self, headers: &dyn HeaderIndex) -> Result<(), EngineError> {
-        let keys: Vec<QuorumKey> = self.pending.keys().copied().collect();
-        let mut cache = verify::MemberCache::default();
-        for key in keys {
-            let p = self.pending[&key].clone();
+        let cfg = &self.engine.cfg;
+        // Work items: (group, key, commitment, base height). Rotated quorums of one cycle share
+        // their members, so a cycle stays on one thread (its member cache is per thread).
+        let mut groups: BTreeMap<(u8, u32, Hash256), Vec<Job>> = BTreeMap::new();
+        for (key, p) in &self.pending {
             let Some(base_height) = p.base_height.or_else(|| headers.height_of(&key.1)) else {
                 continue;
             };
-            let verdict = verify::verify_commitment_cached(
-                &self.engine.cfg.llmq,
-                self.engine.cfg.network,
-                &p.commitment,
-                base_height,
-                headers,
-                self,
-                &mut cache,
-            );
-            match verdict {
-                Verdict::Valid {
-                    public_key,
-                    bls_verifications,
-                } => {
-                    self.outcome.bls_verifications += bls_verifications;
-                    let info = QuorumInfo {
-                        llmq_type: p.commitment.llmq_type,
-                        quorum_hash: p.commitment.quorum_hash,
-                        height: base_height,
-                        index: p.commitment.quorum_index,
-                        public_key: public_key.to_bytes(crate::quorum::bls::Scheme::Basic),
-                        legacy_scheme: !p.commitment.is_basic_scheme(),
-                    };
-                    self.outcome.quorums_validated.push(info.clone());
-                    self.pending.remove(&key);
-                    self.quorums.insert(
-                        key,
-                        ValidatedQuorum {
-                            info,
-                            commitment: p.commitment,
-                            public_key,
-                        },
+            if !cfg.wants_type(key.0) {
+                continue;
+            }
+            let group = match cfg.llmq.params(key.0) {
+                Some(par)
+                    if cfg
+                        .llmq
+                        .is_rotation_enabled(cfg.network, key.0, base_height) =>
+                {
+                    (
+                        key.0,
+                        base_height - base_height % par.dkg_interval.max(1),
+                        Hash256::ZERO,
+                    )
+                }
+                _ => (key.0, base_height, key.1),
+            };
+            groups
+                .entry(group)
+                .or_default()
+                .push((*key, p.commitment.clone(), base_height));
+        }
+        // Greedy packing of the groups onto the threads, largest first.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = VALIDATION_THREADS.min(cores).min(groups.len()).max(1);
+        let mut groups: Vec<_> = groups.into_values().collect();
+        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+        let mut bins: Vec<Vec<Job>> = vec![Vec::new(); threads];
+        for g in groups {
+            if let Some(bin) = bins.iter_mut().min_by_key(|b| b.len()) {
+                bin.extend(g);
+            }
+        }
+        let this = &*self;
+        let run = |bin: &[Job]| {
+            let mut cache = verify::MemberCache::default();
+            bin.iter()
+                .map(|(key, c, base_height)| {
+                    let verdict = verify::verify_commitment_cached(
+                        &this.engine.cfg.llmq,
+                        this.engine.cfg.network,
+                        c,
+                        *base_height,
+                        headers,
+                        this,
+                        &mut cache,
                     );
+                    (*key, c.clone(), *base_height, verdict)
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut results = if bins.len() <= 1 {
+            bins.first().map(|b| run(b)).unwrap_or_default()
+        } else {
+            std::thread::scope(|scope| {
+                let (first, rest) = bins.split_first().unwrap_or((&bins[0], &[]));
+                let handles: Vec<_> = rest.iter().map(|b| scope.spawn(|| run(b))).collect();
+                let mut all = run(first);
+                for h in handles {
+                    // A panic in a worker is re-raised here, as it would be without threads.
+                    all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
                 }
-                Verdict::Invalid(reason) => {
-                    return Err(EngineError::InvalidQuorum {
-                        llmq_type: key.0,
-                        quorum_hash: key.1,
-                        reason,
-                    })
-                }
-                Verdict::Unverifiable(_) | Verdict::NotApplicable => {}
+                all
+            })
+        };
+        // Deterministic order of outcomes and of the first failure reported.
+        results.sort_by_key(|(key, _, height, _)| (*height, *key));
+        if let Some((key, _, _, Verdict::Invalid(reason))) = results
+            .iter()
+            .find(|(_, _, _, v)| matches!(v, Verdict::Invalid(_)))
+        {
+            return Err(EngineError::InvalidQuorum {
+                llmq_type: key.0,
+                quorum_hash: key.1,
+                reason: reason.clone(),
+            });
+        }
+        for (key, commitment, base_height, verdict) in results {
+            if let Verdict::Valid {
+                public_key,
+                bls_verifications,
+            } = verdict
+            {
+                self.outcome.bls_verifications += bls_verifications;
+                let info = QuorumInfo {
+                    llmq_type: commitment.llmq_type,
+                    quorum_hash: commitment.quorum_hash,
+                    height: base_height,
+                    index: commitment.quorum_index,
+                    public_key: public_key.to_bytes(crate::quorum::bls::Scheme::Basic),
+                    legacy_scheme: !commitment.is_basic_scheme(),
+                };
+                self.outcome.quorums_validated.push(info.clone());
+                self.pending.remove(&key);
+                self.quorums.insert(
+                    key,
+                    ValidatedQuorum {
+                        info,
+                        commitment,
+                        public_key,
+                    },
+                );
             }
         }
         Ok(())
     }
 }
+
+/// One commitment to validate: its key, the commitment and its base height.
+type Job = (QuorumKey, Arc<FinalCommitment>, u32);
+
+/// Threads used to validate the quorums of one feed (a phone has at least this many cores;
+/// the work is split by rotation cycle, so more rarely helps).
+pub const VALIDATION_THREADS: usize = 4;
 
 impl Engine {
     /// An empty engine.

@@ -5,7 +5,8 @@
 use super::server::{Faults, ServerConfig, SimServer};
 use super::{SimConfig, SimNode};
 use crate::api::{
-    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncState, SyncStrategy,
+    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
+    SyncStrategy,
 };
 use crate::engine::QuorumInfo;
 use crate::store::MemoryStore;
@@ -21,6 +22,35 @@ pub struct Case {
     pub peers: usize,
     /// One-way latency injected by each server.
     pub latency: Duration,
+    /// Which quorums the client validates.
+    pub profile: SyncProfile,
+    /// Outgoing bandwidth of each server, bytes per second (`None` = loopback speed).
+    pub bandwidth: Option<u64>,
+}
+
+impl Case {
+    /// A full-profile case at loopback bandwidth.
+    pub fn new(strategy: SyncStrategy, peers: usize, latency: Duration) -> Case {
+        Case {
+            strategy,
+            peers,
+            latency,
+            profile: SyncProfile::Full,
+            bandwidth: None,
+        }
+    }
+
+    /// Short name of the strategy and profile, as printed.
+    pub fn label(&self) -> &'static str {
+        match (self.strategy, self.profile) {
+            (SyncStrategy::QrInfo, SyncProfile::Full) => "QrInfo",
+            (SyncStrategy::QrInfo, SyncProfile::Wallet) => "QrInfo-wallet",
+            (SyncStrategy::Sequential, SyncProfile::Full) => "Seq(b)best",
+            (SyncStrategy::Sequential, SyncProfile::Wallet) => "Seq(b)wallet",
+            (SyncStrategy::SequentialFromGenesis, SyncProfile::Full) => "Seq(a)genesis",
+            (SyncStrategy::SequentialFromGenesis, SyncProfile::Wallet) => "Seq(a)wallet",
+        }
+    }
 }
 
 /// What one sync cost.
@@ -52,6 +82,14 @@ pub struct Measurement {
     pub peak_rss_kib: u64,
     /// Quorums validated.
     pub quorums: u32,
+    /// Masternode-list phase only (from "headers synced" to `Synced`): wall time.
+    pub list_wall: Duration,
+    /// Masternode-list phase: requests.
+    pub list_round_trips: u64,
+    /// Masternode-list phase: dependent round trips.
+    pub list_dependent_round_trips: u64,
+    /// Masternode-list phase: bytes received.
+    pub list_bytes_in: u64,
 }
 
 impl Measurement {
@@ -60,12 +98,19 @@ impl Measurement {
         self.cpu.saturating_sub(self.server_busy)
     }
 
-    /// A lower bound for this run: the larger of the handshake plus every round trip that had to
-    /// wait for the previous one (at the injected latency) and the client's CPU time.
+    /// The floor of this run as the issue defines it: the handshake and every round trip that
+    /// had to wait for the previous one (at the injected latency), plus the bytes received at
+    /// the link's bandwidth, plus the client's CPU time (as if nothing overlapped).
     pub fn floor(&self) -> Duration {
         let rtt = self.case.latency * 2;
-        // Connection handshake (version/verack) + every dependent request.
-        (rtt * (self.dependent_round_trips as u32 + 1)).max(self.client_cpu())
+        let transfer = self
+            .case
+            .bandwidth
+            .filter(|b| *b > 0)
+            .map_or(Duration::ZERO, |b| {
+                Duration::from_secs_f64(self.bytes_in as f64 / b as f64)
+            });
+        rtt * (self.dependent_round_trips as u32 + 1) + transfer + self.client_cpu()
     }
 }
 
@@ -136,6 +181,7 @@ fn measure_with_store(
             let cfg = ServerConfig {
                 faults: Faults {
                     latency: case.latency,
+                    bandwidth_bytes_per_sec: case.bandwidth,
                     ..Faults::default()
                 },
                 ..ServerConfig::default()
@@ -149,6 +195,7 @@ fn measure_with_store(
     config.peers = servers.iter().map(|s| s.addr()).collect();
     config.max_peers = servers.len();
     config.strategy = case.strategy;
+    config.profile = case.profile;
     config.follow_tip = false;
     config.request_timeout = Duration::from_secs(60);
     let waiter = Arc::new(Waiter::default());
@@ -170,6 +217,7 @@ fn measure_with_store(
     let wall = t0.elapsed();
     let cpu = cpu_time().saturating_sub(cpu0);
     let status = client.status();
+    let phase = client.list_phase();
     let peak = peak_rss_kib();
     client.stop();
     let (mut m_in, mut m_out, mut busy) = (0, 0, 0);
@@ -194,6 +242,11 @@ fn measure_with_store(
         server_busy: Duration::from_micros(busy),
         peak_rss_kib: peak,
         quorums: status.quorums_validated,
+        list_wall: phase.map_or(wall, |p| (t0 + wall).saturating_duration_since(p.at)),
+        list_round_trips: status.round_trips - phase.map_or(0, |p| p.round_trips),
+        list_dependent_round_trips: status.dependent_round_trips
+            - phase.map_or(0, |p| p.dependent_round_trips),
+        list_bytes_in: status.bytes_in - phase.map_or(0, |p| p.bytes_in),
     }
 }
 
@@ -203,23 +256,18 @@ pub fn measure_restart(
     rt: &tokio::runtime::Runtime,
     node: &Arc<SimNode>,
     sim: &SimConfig,
-    latency: Duration,
+    case: &Case,
     blocks: u32,
     limit: Duration,
 ) -> Measurement {
     let store = Arc::new(MemoryStore::new());
-    let case = Case {
-        strategy: SyncStrategy::QrInfo,
-        peers: 1,
-        latency,
-    };
-    let first = measure_with_store(rt, node, sim, &case, limit, store.clone());
+    let first = measure_with_store(rt, node, sim, case, limit, store.clone());
     assert!(
         first.synced,
         "the first sync of the restart measurement did not finish"
     );
     node.mine(blocks);
-    measure_with_store(rt, node, sim, &case, limit, store)
+    measure_with_store(rt, node, sim, case, limit, store)
 }
 
 /// Runs every case against one generated network.
@@ -243,7 +291,7 @@ pub fn run(sim: SimConfig, cases: &[Case], limit: Duration) -> (Vec<Measurement>
 pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<11} {:>5} {:>8} {:>9} {:>7} {:>5} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7} {:>6}\n",
+        "{:<13} {:>5} {:>7} {:>8} {:>7} {:>5} {:>9} {:>8} {:>6} {:>8} {:>7} {:>8} {:>7} {:>7} {:>6}\n",
         "strategy",
         "peers",
         "lat(ms)",
@@ -251,7 +299,9 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
         "rtrips",
         "dep",
         "bytes_in",
-        "bytes_out",
+        "mn-wall",
+        "mn-dep",
+        "mn-bytes",
         "cli-cpu",
         "rss(KiB)",
         "quorums",
@@ -261,15 +311,17 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
     let mut json = Vec::new();
     for m in results {
         out.push_str(&format!(
-            "{:<11} {:>5} {:>8} {:>9.1} {:>7} {:>5} {:>10} {:>9} {:>8} {:>9} {:>8} {:>7.1} {:>6}\n",
-            format!("{:?}", m.case.strategy),
+            "{:<13} {:>5} {:>7} {:>8.1} {:>7} {:>5} {:>9} {:>8.1} {:>6} {:>8} {:>7} {:>8} {:>7} {:>7.1} {:>6}\n",
+            m.case.label(),
             m.case.peers,
             m.case.latency.as_millis(),
             m.wall.as_secs_f64() * 1000.0,
             m.round_trips,
             m.dependent_round_trips,
             m.bytes_in,
-            m.bytes_out,
+            m.list_wall.as_secs_f64() * 1000.0,
+            m.list_dependent_round_trips,
+            m.list_bytes_in,
             m.client_cpu().as_millis(),
             m.peak_rss_kib,
             m.quorums,
@@ -277,9 +329,10 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
             m.synced
         ));
         json.push(serde_json::json!({
-            "strategy": format!("{:?}", m.case.strategy),
+            "strategy": m.case.label(),
             "peers": m.case.peers,
             "latency_ms": m.case.latency.as_millis() as u64,
+            "bandwidth_bytes_per_sec": m.case.bandwidth,
             "synced": m.synced,
             "wall_ms": m.wall.as_secs_f64() * 1000.0,
             "round_trips": m.round_trips,
@@ -288,36 +341,81 @@ pub fn report(results: &[Measurement]) -> (String, serde_json::Value) {
             "bytes_out": m.bytes_out,
             "messages_in": m.messages_in,
             "messages_out": m.messages_out,
+            "list_phase_wall_ms": m.list_wall.as_secs_f64() * 1000.0,
+            "list_phase_round_trips": m.list_round_trips,
+            "list_phase_dependent_round_trips": m.list_dependent_round_trips,
+            "list_phase_bytes_in": m.list_bytes_in,
             "cpu_ms": m.cpu.as_millis() as u64,
             "server_busy_ms": m.server_busy.as_millis() as u64,
             "client_cpu_ms": m.client_cpu().as_millis() as u64,
             "peak_rss_kib": m.peak_rss_kib,
             "quorums": m.quorums,
             "floor_ms": m.floor().as_secs_f64() * 1000.0,
+            "wall_over_floor": m.wall.as_secs_f64() / m.floor().as_secs_f64().max(1e-9),
         }));
     }
-    // Ratios QrInfo / Sequential per latency (single peer).
+    out.push_str(&ratio_lines(results));
+    (out, serde_json::Value::Array(json))
+}
+
+/// Per latency, QrInfo (one peer, full profile) against each sequential baseline.
+fn ratio_lines(results: &[Measurement]) -> String {
+    let mut out = String::new();
     let mut latencies: Vec<Duration> = results.iter().map(|m| m.case.latency).collect();
     latencies.sort();
     latencies.dedup();
+    let pct = |a: u64, b: u64| 100.0 * (1.0 - a as f64 / b.max(1) as f64);
+    let x = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
     for lat in latencies {
         let find = |s: SyncStrategy| {
-            results
-                .iter()
-                .find(|m| m.case.latency == lat && m.case.strategy == s && m.case.peers == 1)
+            results.iter().find(|m| {
+                m.case.latency == lat
+                    && m.case.strategy == s
+                    && m.case.peers == 1
+                    && m.case.profile == SyncProfile::Full
+            })
         };
-        if let (Some(q), Some(s)) = (find(SyncStrategy::QrInfo), find(SyncStrategy::Sequential)) {
+        let Some(q) = find(SyncStrategy::QrInfo) else {
+            continue;
+        };
+        for (name, base) in [
+            (
+                "Sequential(a) from genesis",
+                SyncStrategy::SequentialFromGenesis,
+            ),
+            ("Sequential(b) best", SyncStrategy::Sequential),
+        ] {
+            let Some(s) = find(base) else {
+                continue;
+            };
             out.push_str(&format!(
-                "ratio @{}ms: QrInfo/Sequential wall {:.3} ({:.1}x faster), dependent round trips {}/{} ({:.0}% fewer), bytes in {:.3}\n",
+                "ratio @{}ms: QrInfo/{name}: wall {:.3} ({:.1}x faster; after headers {:.1}x), dependent round trips {}/{} ({:.0}% fewer; after headers {}/{}, {:.0}% fewer), bytes in {:.3}\n",
                 lat.as_millis(),
                 q.wall.as_secs_f64() / s.wall.as_secs_f64().max(1e-9),
-                s.wall.as_secs_f64() / q.wall.as_secs_f64().max(1e-9),
+                x(q.wall, s.wall),
+                x(q.list_wall, s.list_wall),
                 q.dependent_round_trips,
                 s.dependent_round_trips,
-                100.0 * (1.0 - q.dependent_round_trips as f64 / s.dependent_round_trips.max(1) as f64),
+                pct(q.dependent_round_trips, s.dependent_round_trips),
+                q.list_dependent_round_trips,
+                s.list_dependent_round_trips,
+                pct(q.list_dependent_round_trips, s.list_dependent_round_trips),
                 q.bytes_in as f64 / s.bytes_in.max(1) as f64
             ));
         }
+        if let Some(w) = results.iter().find(|m| {
+            m.case.latency == lat
+                && m.case.strategy == SyncStrategy::QrInfo
+                && m.case.profile == SyncProfile::Wallet
+        }) {
+            out.push_str(&format!(
+                "wallet profile @{}ms: {} dependent round trip(s) after headers, {} quorums, {} bytes in after headers\n",
+                lat.as_millis(),
+                w.list_dependent_round_trips,
+                w.quorums,
+                w.list_bytes_in
+            ));
+        }
     }
-    (out, serde_json::Value::Array(json))
+    out
 }

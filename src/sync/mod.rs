@@ -19,7 +19,7 @@ use crate::sml::QuorumKey;
 use crate::store::Store;
 use crate::wire::locks::ClSig;
 use crate::wire::message::{inv_type, Inventory, Message};
-use crate::wire::mnlistdiff::GetMnListDiff;
+use crate::wire::mnlistdiff::{GetMnListDiff, MnListDiff};
 use events::{Event, EventSink};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -62,6 +62,20 @@ pub struct Shared {
     target: AtomicU32,
     reported: Mutex<HashSet<QuorumKey>>,
     started: Mutex<Option<Instant>>,
+    list_phase: Mutex<Option<PhaseMark>>,
+}
+
+/// The counters when the masternode-list phase of the first sync began (headers synced).
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseMark {
+    /// When.
+    pub at: Instant,
+    /// Requests sent so far.
+    pub round_trips: u64,
+    /// Dependent round trips so far.
+    pub dependent_round_trips: u64,
+    /// Bytes received so far.
+    pub bytes_in: u64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -84,6 +98,7 @@ impl Shared {
         let engine = Engine::new(EngineConfig {
             network: config.network,
             llmq: config.llmq_config(),
+            profile: config.profile,
         });
         Arc::new(Shared {
             config,
@@ -98,6 +113,7 @@ impl Shared {
             target: AtomicU32::new(0),
             reported: Mutex::default(),
             started: Mutex::default(),
+            list_phase: Mutex::default(),
         })
     }
 
@@ -135,6 +151,23 @@ impl Shared {
 
     fn with_state_mut<T>(&self, f: impl FnOnce(&mut SyncData) -> T) -> T {
         f(&mut self.data.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The counters at the start of the first masternode-list phase (for the benchmark).
+    pub fn list_phase(&self) -> Option<PhaseMark> {
+        *self.list_phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mark_list_phase(&self) {
+        let mut m = self.list_phase.lock().unwrap_or_else(|e| e.into_inner());
+        if m.is_none() {
+            *m = Some(PhaseMark {
+                at: Instant::now(),
+                round_trips: self.counters.round_trips.load(Ordering::Relaxed),
+                dependent_round_trips: self.counters.dependent_round_trips.load(Ordering::Relaxed),
+                bytes_in: self.counters.bytes_in.load(Ordering::Relaxed),
+            });
+        }
     }
 
     /// Ends event delivery (on drop of the client).
@@ -494,9 +527,14 @@ async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassE
         let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
             return Ok(false);
         };
+        let bases = if sh.config.strategy == SyncStrategy::SequentialFromGenesis {
+            0
+        } else {
+            MAX_QRINFO_BASES
+        };
         let req = sh.with_state(|s| {
             let tip = s.headers.tip().1;
-            s.engine.qrinfo_request(tip, MAX_QRINFO_BASES)
+            s.engine.qrinfo_request(tip, bases)
         });
         match peer
             .request(
@@ -552,7 +590,11 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
     for _round in 0..MAX_MISSING_ROUNDS {
         let (missing, reqs) = sh.with_state(|s| {
             let m = s.engine.missing(&s.headers);
-            let r = s.engine.mnlistdiff_requests(&m, &s.headers);
+            let r = if sh.config.strategy == SyncStrategy::SequentialFromGenesis {
+                s.engine.mnlistdiff_requests_from_genesis(&m, &s.headers)
+            } else {
+                s.engine.mnlistdiff_requests(&m, &s.headers)
+            };
             (m, r)
         });
         if missing.is_empty() {
@@ -568,7 +610,7 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
         }
         ensure_peers(sh, peers).await?;
         let mut answers = Vec::new();
-        if sh.config.strategy == SyncStrategy::Sequential {
+        if sh.config.strategy != SyncStrategy::QrInfo {
             for req in reqs {
                 let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
                     return Err(PassError::NoPeers);
@@ -604,14 +646,7 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
         }
         diffs.sort_by_key(|(_, d, _)| sh.with_state(|s| s.headers.height_of(&d.block_hash)));
         for (addr, d, _) in diffs {
-            let r = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
-            match r {
-                Ok(out) => sh.report_quorums(&out.quorums_validated),
-                Err(e) if blames_peer(&e) => {
-                    misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
-                }
-                Err(_) => {}
-            }
+            feed_diff(sh, peers, addr, &d);
         }
         sh.progress();
         if sh.stopping() {
@@ -633,20 +668,123 @@ async fn fetch_and_feed(
     };
     let (addr, r, _) = fetch_diff(sh, peer, req).await;
     match r {
-        Ok(Message::MnListDiff(d)) => {
-            let fed = sh.with_state_mut(|s| s.engine.feed_mnlistdiff(&d, &s.headers));
-            match fed {
-                Ok(out) => sh.report_quorums(&out.quorums_validated),
-                Err(e) if blames_peer(&e) => {
-                    misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
-                }
-                Err(_) => {}
-            }
-        }
+        Ok(Message::MnListDiff(d)) => feed_diff(sh, peers, addr, &d),
         Ok(_) => {}
         Err(e) => lost(sh, peers, &e),
     }
     Ok(())
+}
+
+/// A cold start in one wave (QrInfo strategy, nothing held): the `getqrinfo` for the tip and the
+/// predicted lists go out together, spread over the peers, and are fed in dependency order.
+/// Whatever the prediction missed (or a failed answer left out) is fetched afterwards by
+/// [`fetch_missing`]; if the qrinfo did not land, it is asked for again on its own.
+async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    ensure_peers(sh, peers).await?;
+    let plan = sh.with_state(|s| {
+        let (h, t) = s.headers.tip();
+        s.engine.cold_start_plan(&s.headers, h, t)
+    });
+    let min = crate::wire::version::MIN_MNLIST_SYNC_VERSION;
+    let timeout = sh.config.request_timeout;
+    // The chain first, so its answers arrive (and are fed, overlapping the CPU with the rest of
+    // the transfer) while the qrinfo, which is fed last, is still on its way.
+    let mut set = tokio::task::JoinSet::new();
+    for req in plan.diffs.iter().cloned() {
+        let Some(peer) = peers.pick(min) else {
+            return Err(PassError::NoPeers);
+        };
+        let sh2 = sh.clone();
+        set.spawn(async move { fetch_diff(&sh2, peer, req).await });
+    }
+    let Some(qr_peer) = peers.pick(min) else {
+        return Err(PassError::NoPeers);
+    };
+    let qr_task = {
+        let req = plan.qrinfo.clone();
+        tokio::spawn(async move {
+            let r = qr_peer
+                .request(Message::GetQrInfo(req), Expect::QrInfo, timeout)
+                .await;
+            (qr_peer.addr, r)
+        })
+    };
+    // Feed the chain in order as its links arrive (each diff's base is the previous one); a
+    // link that failed is skipped, and what it breaks is fetched again by `fetch_missing`.
+    let position: HashMap<Hash256, usize> = plan
+        .diffs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.block_hash, i))
+        .collect();
+    let mut ready: std::collections::BTreeMap<usize, Option<(SocketAddr, Box<MnListDiff>)>> =
+        std::collections::BTreeMap::new();
+    let mut next = 0usize;
+    while let Some(r) = set.join_next().await {
+        let Ok((addr, answer, req)) = r else {
+            continue;
+        };
+        let at = position.get(&req.block_hash).copied().unwrap_or(usize::MAX);
+        let item = match answer {
+            Ok(Message::MnListDiff(d)) => Some((addr, d)),
+            Ok(_) => None,
+            Err(e) => {
+                lost(sh, peers, &e);
+                None
+            }
+        };
+        ready.insert(at, item);
+        while let Some(item) = ready.remove(&next) {
+            if let Some((addr, d)) = item {
+                feed_diff(sh, peers, addr, &d);
+            }
+            next += 1;
+        }
+    }
+    // Links after a lost task: feed what arrived, in order.
+    for (addr, d) in ready.into_values().flatten() {
+        feed_diff(sh, peers, addr, &d);
+    }
+    let qrinfo = match qr_task.await {
+        Ok((addr, Ok(Message::QrInfo(q)))) => Some((addr, q)),
+        Ok((_, Err(e))) => {
+            lost(sh, peers, &e);
+            None
+        }
+        _ => None,
+    };
+    let mut qrinfo_fed = false;
+    if let Some((addr, q)) = qrinfo {
+        match sh.with_state_mut(|s| s.engine.feed_qrinfo(&q, &s.headers)) {
+            Ok(out) => {
+                sh.report_quorums(&out.quorums_validated);
+                qrinfo_fed = true;
+            }
+            Err(e) if blames_peer(&e) => {
+                misbehaved(sh, peers, addr, format!("invalid qrinfo: {e}"))
+            }
+            Err(_) => {}
+        }
+    }
+    sh.progress();
+    if sh.stopping() {
+        return Err(PassError::Stopped);
+    }
+    if !qrinfo_fed {
+        fetch_qrinfo(sh, peers).await?;
+    }
+    Ok(())
+}
+
+/// Feeds one answered diff; invalid data bans the peer, a missing base is left for later.
+fn feed_diff(sh: &Shared, peers: &mut Peers, addr: SocketAddr, d: &MnListDiff) {
+    match sh.with_state_mut(|s| s.engine.feed_mnlistdiff(d, &s.headers)) {
+        Ok(out) => sh.report_quorums(&out.quorums_validated),
+        Err(e) if blames_peer(&e) => {
+            misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
+        }
+        Err(_) => {}
+    }
 }
 
 /// Brings the engine to the header tip: a `getqrinfo` on a cold start (the full list by
@@ -665,7 +803,7 @@ async fn sync_lists(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
             };
             fetch_and_feed(sh, peers, req).await?;
         }
-        None if sh.config.strategy == SyncStrategy::Sequential => {
+        None if sh.config.strategy != SyncStrategy::QrInfo => {
             // Baseline: the full list at the tip first, one request at a time afterwards.
             let req = GetMnListDiff {
                 base_block_hash: Hash256::ZERO,
@@ -673,9 +811,7 @@ async fn sync_lists(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
             };
             fetch_and_feed(sh, peers, req).await?;
         }
-        None => {
-            fetch_qrinfo(sh, peers).await?;
-        }
+        None => cold_start(sh, peers).await?,
     }
     fetch_missing(sh, peers).await
 }
@@ -801,6 +937,7 @@ async fn run(sh: Arc<Shared>) {
             }
             sync_headers(&sh, &mut peers).await?;
             if sh.state() != SyncState::Synced {
+                sh.mark_list_phase();
                 sh.set_state(SyncState::MasternodeLists);
             }
             sync_lists(&sh, &mut peers).await?;

@@ -681,6 +681,12 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
     func setMaxPeers(maxPeers: UInt32) throws 
     
     /**
+     * Sets which quorums are validated (all by default; the wallet profile needs one round
+     * trip after headers on a cold start).
+     */
+    func setProfile(profile: SyncProfile) 
+    
+    /**
      * Sets the strategy.
      */
     func setStrategy(strategy: SyncStrategy) 
@@ -803,6 +809,19 @@ open func setMaxPeers(maxPeers: UInt32)throws   {try rustCallWithError(FfiConver
     uniffi_dash_qrsync_fn_method_clientconfig_set_max_peers(
             self.uniffiCloneHandle(),
         FfiConverterUInt32.lower(maxPeers),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets which quorums are validated (all by default; the wallet profile needs one round
+     * trip after headers on a cold start).
+     */
+open func setProfile(profile: SyncProfile)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_profile(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSyncProfile_lower(profile),uniffiCallStatus
     )
 }
 }
@@ -3097,6 +3116,81 @@ public func FfiConverterTypeStoreFailure_lower(_ value: StoreFailure) -> RustBuf
 
 
 /**
+ * Which quorums to validate.
+ */
+
+public enum SyncProfile: Equatable, Hashable {
+    
+    /**
+     * Every active quorum (default).
+     */
+    case full
+    /**
+     * Only the ChainLocks and InstantSend quorums a wallet needs.
+     */
+    case wallet
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SyncProfile: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncProfile: FfiConverterRustBuffer {
+    typealias SwiftType = SyncProfile
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncProfile {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .full
+        
+        case 2: return .wallet
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncProfile, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .full:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .wallet:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProfile_lift(_ buf: RustBuffer) throws -> SyncProfile {
+    return try FfiConverterTypeSyncProfile.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProfile_lower(_ value: SyncProfile) -> RustBuffer {
+    return FfiConverterTypeSyncProfile.lower(value)
+}
+
+
+
+/**
  * Client states.
  */
 
@@ -3222,9 +3316,13 @@ public enum SyncStrategy: Equatable, Hashable {
      */
     case qrInfo
     /**
-     * The sequential baseline.
+     * Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
      */
     case sequential
+    /**
+     * Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
+     */
+    case sequentialFromGenesis
 
 
 
@@ -3250,6 +3348,8 @@ public struct FfiConverterTypeSyncStrategy: FfiConverterRustBuffer {
         
         case 2: return .sequential
         
+        case 3: return .sequentialFromGenesis
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -3264,6 +3364,10 @@ public struct FfiConverterTypeSyncStrategy: FfiConverterRustBuffer {
         
         case .sequential:
             writeInt(&buf, Int32(2))
+        
+        
+        case .sequentialFromGenesis:
+            writeInt(&buf, Int32(3))
         
         }
     }
@@ -3455,6 +3559,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_max_peers() != 55268) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_profile() != 22780) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy() != 39361) {

@@ -358,6 +358,11 @@ void uniffi_dash_qrsync_fn_method_clientconfig_set_follow_tip(uint64_t ptr, int8
 void uniffi_dash_qrsync_fn_method_clientconfig_set_max_peers(uint64_t ptr, uint32_t max_peers, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_PROFILE
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_PROFILE
+void uniffi_dash_qrsync_fn_method_clientconfig_set_profile(uint64_t ptr, RustBuffer profile, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_STRATEGY
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_STRATEGY
 void uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(uint64_t ptr, RustBuffer strategy, RustCallStatus *_Nonnull out_status
@@ -804,6 +809,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_follow_tip(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_MAX_PEERS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_MAX_PEERS
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_max_peers(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_PROFILE
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_PROFILE
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_profile(void
     
 );
 #endif

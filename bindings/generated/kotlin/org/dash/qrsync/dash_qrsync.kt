@@ -763,6 +763,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_max_peers(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_profile(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts(
@@ -846,6 +848,8 @@ internal object UniffiLib {
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_follow_tip(`ptr`: Long,`follow`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_max_peers(`ptr`: Long,`maxPeers`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_profile(`ptr`: Long,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(`ptr`: Long,`strategy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1042,6 +1046,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_max_peers() and 0xFFFF) != 55268) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_profile() and 0xFFFF) != 22780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy() and 0xFFFF) != 39361) {
@@ -1667,6 +1674,12 @@ public interface ClientConfigInterface {
     fun `setMaxPeers`(`maxPeers`: kotlin.UInt)
     
     /**
+     * Sets which quorums are validated (all by default; the wallet profile needs one round
+     * trip after headers on a cold start).
+     */
+    fun `setProfile`(`profile`: SyncProfile)
+    
+    /**
      * Sets the strategy.
      */
     fun `setStrategy`(`strategy`: SyncStrategy)
@@ -1856,6 +1869,23 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
         it,
         
         FfiConverterUInt.lower(`maxPeers`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets which quorums are validated (all by default; the wallet profile needs one round
+     * trip after headers on a cold start).
+     */override fun `setProfile`(`profile`: SyncProfile)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_profile(
+        it,
+        
+        FfiConverterTypeSyncProfile.lower(`profile`),_status)
 }
     }
     
@@ -4441,6 +4471,49 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
 
 
 /**
+ * Which quorums to validate.
+ */
+
+enum class SyncProfile {
+    
+    /**
+     * Every active quorum (default).
+     */
+    FULL,
+    /**
+     * Only the ChainLocks and InstantSend quorums a wallet needs.
+     */
+    WALLET;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncProfile: FfiConverterRustBuffer<SyncProfile> {
+    override fun read(buf: ByteBuffer) = try {
+        SyncProfile.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SyncProfile) = 4UL
+
+    override fun write(value: SyncProfile, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Client states.
  */
 
@@ -4510,9 +4583,13 @@ enum class SyncStrategy {
      */
     QR_INFO,
     /**
-     * The sequential baseline.
+     * Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
      */
-    SEQUENTIAL;
+    SEQUENTIAL,
+    /**
+     * Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
+     */
+    SEQUENTIAL_FROM_GENESIS;
 
     
 
