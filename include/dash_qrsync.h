@@ -262,6 +262,12 @@ const char *dqs_version(void);
 // header it was compiled against matches the library it loaded.
 uint32_t dqs_abi_version(void);
 
+// Sends the library's logs to standard error (logcat on Android) at `level` and above:
+// 0 = errors, 1 = warnings, 2 = info, 3 = debug, 4 = trace. Installs a process-wide `tracing`
+// subscriber once. `installed` (may be NULL) receives false when a subscriber was already
+// installed (an earlier call or the host's own), in which case nothing changes.
+enum dqs_result dqs_enable_logging(uint32_t level, bool *installed);
+
 // Length in bytes (without the NUL) of the calling thread's last error message; 0 if none.
 size_t dqs_last_error_length(void);
 

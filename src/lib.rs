@@ -23,6 +23,7 @@ pub mod bindings;
 pub mod chain;
 pub mod engine;
 pub mod hashes;
+pub mod logging;
 pub mod net;
 pub mod network;
 pub mod quorum;

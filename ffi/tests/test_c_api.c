@@ -285,6 +285,11 @@ static void test_error_paths(void) {
   CHECK(dqs_config_set_strategy(cfg, 7) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_strategy(cfg, DQS_STRATEGY_SEQUENTIAL_FROM_GENESIS) == DQS_RESULT_OK);
   CHECK(dqs_config_set_strategy(cfg, DQS_STRATEGY_QRINFO) == DQS_RESULT_OK);
+  bool installed = false;
+  CHECK(dqs_enable_logging(9, &installed) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_enable_logging(1, &installed) == DQS_RESULT_OK && installed);
+  CHECK(dqs_enable_logging(4, &installed) == DQS_RESULT_OK && !installed);
+  CHECK(dqs_enable_logging(1, NULL) == DQS_RESULT_OK);
   CHECK(dqs_config_set_profile(cfg, 2) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_profile(NULL, DQS_PROFILE_WALLET) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_profile(cfg, DQS_PROFILE_WALLET) == DQS_RESULT_OK);

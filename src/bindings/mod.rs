@@ -106,6 +106,35 @@ pub enum SyncStrategy {
     SequentialFromGenesis,
 }
 
+/// The most verbose level [`enable_logging`] logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// Also sync milestones.
+    Info,
+    /// Also per-request detail.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+/// Sends the library's logs to the platform log (logcat on Android, standard error elsewhere).
+/// Returns false when a logger was already installed (an earlier call or the app's own).
+#[::uniffi::export]
+pub fn enable_logging(level: LogLevel) -> bool {
+    use crate::logging::LogLevel as L;
+    crate::logging::enable_platform_logging(match level {
+        LogLevel::Error => L::Error,
+        LogLevel::Warn => L::Warn,
+        LogLevel::Info => L::Info,
+        LogLevel::Debug => L::Debug,
+        LogLevel::Trace => L::Trace,
+    })
+}
+
 /// Which quorums to validate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
 pub enum SyncProfile {

@@ -408,6 +408,36 @@ pub extern "C" fn dqs_abi_version() -> u32 {
     DQS_ABI_VERSION
 }
 
+/// Sends the library's logs to standard error (logcat on Android) at `level` and above:
+/// 0 = errors, 1 = warnings, 2 = info, 3 = debug, 4 = trace. Installs a process-wide `tracing`
+/// subscriber once. `installed` (may be NULL) receives false when a subscriber was already
+/// installed (an earlier call or the host's own), in which case nothing changes.
+#[no_mangle]
+pub extern "C" fn dqs_enable_logging(level: u32, installed: *mut bool) -> dqs_result {
+    guard(|| {
+        use crate::logging::{enable_platform_logging, LogLevel};
+        let l = match level {
+            0 => LogLevel::Error,
+            1 => LogLevel::Warn,
+            2 => LogLevel::Info,
+            3 => LogLevel::Debug,
+            4 => LogLevel::Trace,
+            other => {
+                return Err((
+                    dqs_result::ErrInvalidArgument,
+                    format!("unknown log level {other}"),
+                ))
+            }
+        };
+        let done = enable_platform_logging(l);
+        if !installed.is_null() {
+            // SAFETY: the caller passes NULL or a valid, writable bool (documented above).
+            unsafe { installed.write(done) };
+        }
+        Ok(())
+    })
+}
+
 /// Length in bytes (without the NUL) of the calling thread's last error message; 0 if none.
 #[no_mangle]
 pub extern "C" fn dqs_last_error_length() -> usize {

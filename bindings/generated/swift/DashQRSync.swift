@@ -2805,6 +2805,111 @@ public func FfiConverterTypeLockResult_lower(_ value: LockResult) -> RustBuffer 
 
 
 /**
+ * The most verbose level [`enable_logging`] logs.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Errors only.
+     */
+    case error
+    /**
+     * Errors and warnings.
+     */
+    case warn
+    /**
+     * Also sync milestones.
+     */
+    case info
+    /**
+     * Also per-request detail.
+     */
+    case debug
+    /**
+     * Everything.
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
  * Networks.
  */
 
@@ -3533,6 +3638,18 @@ fileprivate struct FfiConverterSequenceTypeQuorum: FfiConverterRustBuffer {
         return seq
     }
 }
+/**
+ * Sends the library's logs to the platform log (logcat on Android, standard error elsewhere).
+ * Returns false when a logger was already installed (an earlier call or the app's own).
+ */
+public func enableLogging(level: LogLevel) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_func_enable_logging(
+        FfiConverterTypeLogLevel_lower(level),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3548,6 +3665,9 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_dash_qrsync_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_func_enable_logging() != 20553) {
+        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() != 51426) {
         return InitializationResult.apiChecksumMismatch

@@ -528,6 +528,11 @@ void uniffi_dash_qrsync_fn_method_synclistener_on_state(uint64_t ptr, RustBuffer
 void uniffi_dash_qrsync_fn_method_synclistener_on_error(uint64_t ptr, RustBuffer error, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_FUNC_ENABLE_LOGGING
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_FUNC_ENABLE_LOGGING
+int8_t uniffi_dash_qrsync_fn_func_enable_logging(RustBuffer level, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_DASH_QRSYNC_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_DASH_QRSYNC_RUSTBUFFER_ALLOC
 RustBuffer ffi_dash_qrsync_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -786,6 +791,12 @@ void ffi_dash_qrsync_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_DASH_QRSYNC_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_DASH_QRSYNC_RUST_FUTURE_COMPLETE_VOID
 void ffi_dash_qrsync_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_FUNC_ENABLE_LOGGING
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_FUNC_ENABLE_LOGGING
+uint16_t uniffi_dash_qrsync_checksum_func_enable_logging(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_ADD_PEER

@@ -755,6 +755,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_dash_qrsync_checksum_func_enable_logging(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_dns_seeds(
@@ -917,6 +919,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_synclistener_on_error(`ptr`: Long,`error`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_func_enable_logging(`level`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun ffi_dash_qrsync_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_dash_qrsync_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1036,6 +1040,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_dash_qrsync_checksum_func_enable_logging() and 0xFFFF) != 20553) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() and 0xFFFF) != 51426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -4197,6 +4204,61 @@ public object FfiConverterTypeLockResult : FfiConverterRustBuffer<LockResult>{
 
 
 /**
+ * The most verbose level [`enable_logging`] logs.
+ */
+
+enum class LogLevel {
+    
+    /**
+     * Errors only.
+     */
+    ERROR,
+    /**
+     * Errors and warnings.
+     */
+    WARN,
+    /**
+     * Also sync milestones.
+     */
+    INFO,
+    /**
+     * Also per-request detail.
+     */
+    DEBUG,
+    /**
+     * Everything.
+     */
+    TRACE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        LogLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LogLevel) = 4UL
+
+    override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Networks.
  */
 
@@ -4804,4 +4866,19 @@ public object FfiConverterSequenceTypeQuorum: FfiConverterRustBuffer<List<Quorum
         }
     }
 }
+        /**
+         * Sends the library's logs to the platform log (logcat on Android, standard error elsewhere).
+         * Returns false when a logger was already installed (an earlier call or the app's own).
+         */ fun `enableLogging`(`level`: LogLevel): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_func_enable_logging(
+    
+        
+        FfiConverterTypeLogLevel.lower(`level`),_status)
+}
+    )
+    }
+    
+
 

@@ -106,6 +106,24 @@ class SyncTest {
     }
 
     @Test
+    fun walletProfileValidatesOnlyChainLockAndInstantSendQuorums() {
+        // Logging goes to standard error here (logcat on Android); installed once per process.
+        enableLogging(LogLevel.WARN)
+        val c = config()
+        c.setProfile(SyncProfile.WALLET)
+        val rec = Recorder()
+        val client = QrSyncClient(c, MapStore(), rec)
+        client.start()
+        assertTrue(rec.synced.await(120, TimeUnit.SECONDS), "not synced: ${rec.errors}")
+        assertTrue(rec.quorums.isNotEmpty())
+        // The simulated network's ChainLocks type is 100 and its InstantSend type 103.
+        assertTrue(rec.quorums.all { it.llmqType == 100.toUByte() || it.llmqType == 103.toUByte() }, "${rec.quorums.map { it.llmqType }}")
+        assertTrue(client.quorums(100u).isNotEmpty())
+        client.stop()
+        client.close()
+    }
+
+    @Test
     fun eventsAsAFlowAndSuspendUntilSynced() = runBlocking {
         FlowClient(config(), MapStore()).use { fc ->
             fc.start()
