@@ -467,7 +467,12 @@ impl Conn {
                 let tip = self.service.tip_height();
                 let mut hs = Vec::new();
                 let mut h = start + 1;
-                while h <= tip && hs.len() < 2000 {
+                let limit = if compressed {
+                    crate::wire::headers2::max_headers2(self.version)
+                } else {
+                    crate::wire::headers2::MAX_HEADERS
+                };
+                while h <= tip && hs.len() < limit {
                     let Some(hdr) = self.service.header(h) else {
                         break;
                     };

@@ -29,8 +29,6 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Notify};
 
-/// Headers per `headers` message (Core's limit).
-const MAX_HEADERS: usize = 2000;
 /// Held lists offered as bases in one `getqrinfo` (Core sets no limit; the engine prunes what
 /// it holds, so this is rarely reached).
 const MAX_QRINFO_BASES: usize = 64;
@@ -480,7 +478,7 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
             .request(msg, Expect::Headers, sh.config.request_timeout)
             .await
         {
-            Ok(Message::Headers(hs)) => {
+            Ok(Message::Headers(hs) | Message::Headers2(hs)) => {
                 let n = hs.len();
                 if n == 0 {
                     return Ok(());
@@ -496,7 +494,7 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
                     Ok(out) => {
                         sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
                         sh.progress();
-                        if n < MAX_HEADERS {
+                        if n < peer.max_headers_per_message() {
                             return Ok(());
                         }
                     }
@@ -1013,7 +1011,7 @@ async fn run(sh: Arc<Shared>) {
                         }
                     }
                 }
-                Ok(Message::Headers(_)) => need_pass = true,
+                Ok(Message::Headers(_) | Message::Headers2(_)) => need_pass = true,
                 Ok(Message::ClSig(cl)) => match handle_clsig(&sh, &cl, &mut chainlocks) {
                     LockVerdict::Valid { .. } => {}
                     LockVerdict::CannotVerify(_) => {
