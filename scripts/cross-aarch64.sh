@@ -22,3 +22,15 @@ cargo test --target "$target" --features simnet --test sync_simnet -- \
   fresh_sync_validates_every_active_quorum_once_then_follows_the_tip \
   wallet_profile_validates_only_chainlock_and_instantsend_quorums_in_one_round_trip
 echo "aarch64 tests passed under qemu"
+
+# Android: type-check the library for aarch64-linux-android, including the logcat logging that
+# only exists there. Without the NDK there is no Bionic sysroot, so the C code of the build
+# scripts (blst, rs-x11-hash) is compiled against the glibc cross headers instead; `check` never
+# links those objects. The real Android build (cargo-ndk) is android/scripts/build-aar.sh.
+android=aarch64-linux-android
+rustup target list --installed | grep -qx "$android" || rustup target add "$android"
+CC_aarch64_linux_android=clang \
+  CFLAGS_aarch64_linux_android="--target=aarch64-linux-gnu --sysroot=/usr/aarch64-linux-gnu" \
+  AR_aarch64_linux_android=aarch64-linux-gnu-ar \
+  cargo check --target "$android" --lib
+echo "aarch64-linux-android type-checks"
