@@ -1,6 +1,7 @@
 //! The sync benchmark (issue 8). Run: `cargo bench --features simnet --bench sync`
 //! (`-- --preset regtest --latencies 25` for a quick run; `--bandwidth-mbit 0` for loopback
-//! speed instead of the default 10 Mbit/s per peer; `--json FILE` to keep the figures).
+//! speed instead of the default 10 Mbit/s per peer; `--only QrInfo` for one case with one peer,
+//! `--no-restart` to skip the restart mode, `--debug-log` for the library's debug log; `--json FILE` to keep the figures).
 //!
 //! Generates the simulated network once, then syncs a fresh client with each strategy at each
 //! latency — QrInfo with 1 and 3 peers, QrInfo with the wallet profile, and the two sequential
@@ -18,6 +19,8 @@ fn main() {
     let mut latencies = vec![25u64, 75, 150];
     let mut json_out = None;
     let mut mbit = 10.0f64;
+    let mut only: Option<String> = None;
+    let mut restarts_wanted = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -29,6 +32,13 @@ fn main() {
                     .unwrap_or(latencies)
             }
             "--json" => json_out = it.next().cloned(),
+            "--only" => only = it.next().cloned(),
+            "--no-restart" => restarts_wanted = false,
+            "--debug-log" => {
+                dash_qrsync::logging::enable_platform_logging(
+                    dash_qrsync::logging::LogLevel::Debug,
+                );
+            }
             "--bandwidth-mbit" => {
                 mbit = it.next().and_then(|v| v.parse().ok()).unwrap_or(mbit);
             }
@@ -60,6 +70,9 @@ fn main() {
             SyncProfile::Full,
         ));
     }
+    if let Some(o) = &only {
+        cases.retain(|c| c.label() == o.as_str() && c.peers == 1);
+    }
     let (results, generated) = run(sim.clone(), &cases, Duration::from_secs(900));
     println!(
         "preset {preset}: network generated in {:.1} s; link: {} per peer",
@@ -84,7 +97,12 @@ fn main() {
         .build()
         .expect("runtime");
     let mut restarts = Vec::new();
-    for k in [1u32, 24, cycle] {
+    let ks: &[u32] = if restarts_wanted {
+        &[1, 24, cycle]
+    } else {
+        &[]
+    };
+    for &k in ks {
         let node = std::sync::Arc::new(dash_qrsync::simnet::SimNode::new(sim.clone()));
         let case = Case {
             bandwidth,

@@ -209,6 +209,8 @@ fn the_cold_start_plan_needs_no_second_round() {
             .expect("the simulated node answers");
         engine.feed_mnlistdiff(&d, &hc).expect("valid link");
     }
+    // Operator keys decoded by one feed are kept for the next ones.
+    assert!(engine.cached_keys() > 0);
     let q = chain.build_qrinfo(&plan.qrinfo, P).expect("qrinfo");
     for d in q.diffs_in_application_order() {
         assert!(!d.base_block_hash.is_zero(), "no qrinfo diff from genesis");

@@ -179,7 +179,13 @@ pub struct Engine {
     quorums: HashMap<QuorumKey, ValidatedQuorum>,
     pending: BTreeMap<QuorumKey, Pending>,
     tip: Option<Hash256>,
+    /// Operator keys decoded by earlier feeds (decoding with the subgroup check dominates
+    /// validation, and a masternode sits in many quorums). Not persisted; bounded.
+    keys: Arc<verify::KeyMap>,
 }
+
+/// Decoded operator keys kept between feeds; beyond this the cache starts over.
+const MAX_CACHED_KEYS: usize = 65_536;
 
 /// Lists and snapshots visible during a feed: the staged ones first, then the engine's.
 struct Staged<'a> {
@@ -190,6 +196,7 @@ struct Staged<'a> {
     quorums: HashMap<QuorumKey, ValidatedQuorum>,
     pending: BTreeMap<QuorumKey, Pending>,
     outcome: FeedOutcome,
+    new_keys: verify::KeyMap,
 }
 
 /// The owned result of a successful feed, applied by `Engine::commit`.
@@ -200,6 +207,7 @@ struct Changes {
     quorums: HashMap<QuorumKey, ValidatedQuorum>,
     pending: BTreeMap<QuorumKey, Pending>,
     outcome: FeedOutcome,
+    new_keys: verify::KeyMap,
 }
 
 impl Staged<'_> {
@@ -211,6 +219,7 @@ impl Staged<'_> {
             quorums: self.quorums,
             pending: self.pending,
             outcome: self.outcome,
+            new_keys: self.new_keys,
         }
     }
 }
@@ -378,8 +387,9 @@ impl Staged<'_> {
         }
         let this = &*self;
         let run = |bin: &[Job]| {
-            let mut cache = verify::MemberCache::default();
-            bin.iter()
+            let mut cache = verify::MemberCache::with_known_keys(this.engine.keys.clone());
+            let verdicts = bin
+                .iter()
                 .map(|(key, c, base_height)| {
                     let verdict = verify::verify_commitment_cached(
                         &this.engine.cfg.llmq,
@@ -392,22 +402,38 @@ impl Staged<'_> {
                     );
                     (*key, c.clone(), *base_height, verdict)
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (verdicts, cache.into_new_keys())
         };
-        let mut results = if bins.len() <= 1 {
+        let (mut results, new_keys) = if bins.len() <= 1 {
             bins.first().map(|b| run(b)).unwrap_or_default()
         } else {
             std::thread::scope(|scope| {
                 let (first, rest) = bins.split_first().unwrap_or((&bins[0], &[]));
-                let handles: Vec<_> = rest.iter().map(|b| scope.spawn(|| run(b))).collect();
-                let mut all = run(first);
-                for h in handles {
-                    // A panic in a worker is re-raised here, as it would be without threads.
-                    all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                let handles: Vec<_> = rest
+                    .iter()
+                    .map(|b| {
+                        std::thread::Builder::new()
+                            .name("dqs-validate".into())
+                            .spawn_scoped(scope, || run(b))
+                    })
+                    .collect();
+                let (mut all, mut keys) = run(first);
+                for (h, b) in handles.into_iter().zip(rest) {
+                    let (v, k) = match h {
+                        // A panic in a worker is re-raised here, as it would be without threads.
+                        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                        // No thread available: do that share here.
+                        Err(_) => run(b),
+                    };
+                    all.extend(v);
+                    keys.extend(k);
                 }
-                all
+                (all, keys)
             })
         };
+        // Kept for later feeds once this one commits.
+        self.new_keys.extend(new_keys);
         // Deterministic order of outcomes and of the first failure reported.
         results.sort_by_key(|(key, _, height, _)| (*height, *key));
         if let Some((key, _, _, Verdict::Invalid(reason))) = results
@@ -469,6 +495,7 @@ impl Engine {
             quorums: HashMap::new(),
             pending: BTreeMap::new(),
             tip: None,
+            keys: Arc::default(),
         }
     }
 
@@ -516,6 +543,11 @@ impl Engine {
         v
     }
 
+    /// Operator keys decoded and kept for later feeds (a cache; not persisted).
+    pub fn cached_keys(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Number of validated quorums.
     pub fn validated_count(&self) -> usize {
         self.quorums.len()
@@ -535,6 +567,7 @@ impl Engine {
             quorums: HashMap::new(),
             pending: self.pending.clone(),
             outcome: FeedOutcome::default(),
+            new_keys: verify::KeyMap::new(),
         }
     }
 
@@ -546,7 +579,14 @@ impl Engine {
             quorums,
             pending,
             mut outcome,
+            new_keys,
         } = changes;
+        if !new_keys.is_empty() {
+            if self.keys.len() + new_keys.len() > MAX_CACHED_KEYS {
+                self.keys = Arc::default();
+            }
+            Arc::make_mut(&mut self.keys).extend(new_keys);
+        }
         self.lists.extend(lists);
         self.by_height.extend(by_height);
         self.snapshots.extend(snapshots);

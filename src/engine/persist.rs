@@ -336,6 +336,7 @@ impl Engine {
             quorums,
             pending,
             tip,
+            keys: Arc::default(),
         })
     }
 

@@ -283,7 +283,33 @@ pub struct MemberCache {
     cycles: std::collections::HashMap<(u8, u32), Vec<Vec<Arc<SmlEntry>>>>,
     /// Decoded operator keys: decoding with the subgroup check is the costliest step of
     /// secure aggregation, and a masternode sits in many quorums.
-    keys: std::collections::HashMap<([u8; 48], bool), PublicKey>,
+    keys: KeyMap,
+    /// Keys decoded by earlier feeds (read-only here).
+    known: Option<Arc<KeyMap>>,
+}
+
+/// Decoded operator keys by their 48 bytes and scheme (true = legacy).
+pub type KeyMap = std::collections::HashMap<([u8; 48], bool), PublicKey>;
+
+impl MemberCache {
+    /// A cache that also looks keys up in `known` (decoded by earlier feeds).
+    pub fn with_known_keys(known: Arc<KeyMap>) -> MemberCache {
+        MemberCache {
+            known: Some(known),
+            ..MemberCache::default()
+        }
+    }
+
+    /// The keys this cache decoded itself.
+    pub fn into_new_keys(self) -> KeyMap {
+        self.keys
+    }
+
+    fn key(&self, k: &([u8; 48], bool)) -> Option<&PublicKey> {
+        self.keys
+            .get(k)
+            .or_else(|| self.known.as_ref().and_then(|m| m.get(k)))
+    }
 }
 
 /// [`verify_commitment`] reusing rotated-cycle members across calls.
@@ -396,7 +422,7 @@ fn verify_members_cached(
             Scheme::Basic
         };
         let legacy = key_scheme == Scheme::Legacy;
-        if let Some(k) = cache.keys.get(&(m.operator_key, legacy)) {
+        if let Some(k) = cache.key(&(m.operator_key, legacy)) {
             keys.push(*k);
             continue;
         }

@@ -753,8 +753,15 @@ async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
     };
     let mut qrinfo_fed = false;
     if let Some((addr, q)) = qrinfo {
+        let t = Instant::now();
         match sh.with_state_mut(|s| s.engine.feed_qrinfo(&q, &s.headers)) {
             Ok(out) => {
+                tracing::debug!(
+                    quorums = out.quorums_validated.len(),
+                    bls = out.bls_verifications,
+                    ms = t.elapsed().as_secs_f64() * 1000.0,
+                    "qrinfo fed"
+                );
                 sh.report_quorums(&out.quorums_validated);
                 qrinfo_fed = true;
             }
@@ -776,8 +783,19 @@ async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
 
 /// Feeds one answered diff; invalid data bans the peer, a missing base is left for later.
 fn feed_diff(sh: &Shared, peers: &mut Peers, addr: SocketAddr, d: &MnListDiff) {
+    let t = Instant::now();
     match sh.with_state_mut(|s| s.engine.feed_mnlistdiff(d, &s.headers)) {
-        Ok(out) => sh.report_quorums(&out.quorums_validated),
+        Ok(out) => {
+            tracing::debug!(
+                block = %d.block_hash,
+                entries = d.mn_list.len(),
+                quorums = out.quorums_validated.len(),
+                bls = out.bls_verifications,
+                ms = t.elapsed().as_secs_f64() * 1000.0,
+                "mnlistdiff fed"
+            );
+            sh.report_quorums(&out.quorums_validated)
+        }
         Err(e) if blames_peer(&e) => {
             misbehaved(sh, peers, addr, format!("invalid mnlistdiff: {e}"))
         }
