@@ -3,7 +3,7 @@
 #![cfg(feature = "simnet")]
 
 use dash_qrsync::chain::{HeaderChain, HeaderIndex};
-use dash_qrsync::engine::{Engine, EngineConfig, LockVerdict};
+use dash_qrsync::engine::{Engine, EngineConfig, LockVerdict, SyncProfile};
 use dash_qrsync::simnet::{SimChain, SimConfig};
 use dash_qrsync::wire::qrinfo::GetQrInfo;
 use dash_qrsync::wire::version::OUR_PROTOCOL_VERSION as P;
@@ -231,5 +231,50 @@ fn the_cold_start_plan_needs_no_second_round() {
                 "quorum {t}/{h} not validated"
             );
         }
+    }
+}
+
+/// Pruning bounds the engine: commitments that left the tip's quorum set are forgotten, old
+/// validated ones too once past the retention, active ones and the lists they need stay, under
+/// both profiles.
+#[test]
+fn pruning_forgets_what_left_the_active_set() {
+    let chain = regtest();
+    let hc = headers_of(chain);
+    for profile in [SyncProfile::Full, SyncProfile::Wallet] {
+        let mut cfg = engine_cfg(chain);
+        cfg.profile = profile;
+        let mut engine = Engine::new(cfg);
+        let (tip_height, tip) = hc.tip();
+        let plan = engine.cold_start_plan(&hc, tip_height, tip);
+        for req in &plan.diffs {
+            let d = chain
+                .build_mnlistdiff(&req.base_block_hash, &req.block_hash, P)
+                .unwrap();
+            engine.feed_mnlistdiff(&d, &hc).unwrap();
+        }
+        let q = chain.build_qrinfo(&plan.qrinfo, P).unwrap();
+        engine.feed_qrinfo(&q, &hc).unwrap();
+        assert!(engine.missing(&hc).is_empty());
+        let active = chain.active_set(tip_height);
+        let validated_before = engine.validated_count();
+        engine.prune_with_retention(4, 0);
+        assert!(
+            engine.missing(&hc).is_empty(),
+            "{profile:?}: pruning created needs"
+        );
+        let wanted = |t: u8| engine.config().wants_type(t);
+        let active_validated = active
+            .keys()
+            .filter(|(t, h)| wanted(*t) && engine.quorum(*t, h).is_some())
+            .count();
+        assert_eq!(
+            engine.validated_count(),
+            active_validated,
+            "{profile:?}: only active quorums remain"
+        );
+        assert!(validated_before >= engine.validated_count());
+        let tip_keys: std::collections::HashSet<_> = active.keys().copied().collect();
+        assert!(engine.pending().iter().all(|k| tip_keys.contains(k)));
     }
 }

@@ -344,6 +344,12 @@ impl Engine {
     /// list the active quorums at the tip need (validated or not). Snapshots older than four
     /// cycles below the tip are dropped too. Returns the number of lists dropped.
     pub fn prune(&mut self, keep_recent: usize) -> usize {
+        self.prune_with_retention(keep_recent, RETAIN_INACTIVE_BLOCKS)
+    }
+
+    /// [`Engine::prune`] keeping validated quorums that left the active set for
+    /// `retain_inactive` blocks after their base block (instead of [`RETAIN_INACTIVE_BLOCKS`]).
+    pub fn prune_with_retention(&mut self, keep_recent: usize, retain_inactive: u32) -> usize {
         let Some(tip) = self.tip_list().cloned() else {
             return 0;
         };
@@ -357,6 +363,10 @@ impl Engine {
         keep.insert(tip.height);
         let mut keep_snaps = BTreeSet::new();
         for (key, c) in &tip.quorums {
+            if !self.cfg.wants_type(key.0) {
+                // Not validated under this profile: its lists are not needed.
+                continue;
+            }
             let base = self
                 .quorums
                 .get(key)
@@ -386,9 +396,21 @@ impl Engine {
         let oldest_needed = keep_snaps.iter().next().copied().unwrap_or(u32::MAX);
         self.snapshots
             .retain(|h, _| *h >= oldest_needed || keep_snaps.contains(h));
+        // Commitments no longer in the tip's quorum set are never validated later; validated
+        // quorums that left it are kept for a while (a lock for a recent block may name them),
+        // so neither grows without bound as the chain moves.
+        self.pending.retain(|k, _| tip.quorums.contains_key(k));
+        self.quorums.retain(|k, q| {
+            tip.quorums.contains_key(k)
+                || q.info.height.saturating_add(retain_inactive) >= tip.height
+        });
         drop.len()
     }
 }
+
+/// Blocks a validated quorum is kept after it left the active set (4 × 576 blocks, about four
+/// days on mainnet).
+pub const RETAIN_INACTIVE_BLOCKS: u32 = 2304;
 
 /// Index of `c` in the table of unique commitments (by content), adding it if new.
 fn intern<'a>(
