@@ -8,6 +8,7 @@ mod common;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dash_qrsync::engine::{Engine, EngineConfig};
+use dash_qrsync::quorum::verify;
 use dash_qrsync::sml::{DiffCheck, MasternodeList};
 use dash_qrsync::wire::mnlistdiff::MnListDiff;
 use dash_qrsync::wire::qrinfo::QrInfo;
@@ -106,10 +107,62 @@ fn engine_feed_largest_qrinfo(c: &mut Criterion) {
     g.finish();
 }
 
+/// Validating one quorum of each type that the largest mainnet qrinfo lets the engine validate:
+/// member computation (with rotation for the InstantSend type) and both BLS signatures, from
+/// cold caches each time.
+fn validate_one_quorum_per_type(c: &mut Criterion) {
+    let Some(dir) = vectors() else { return };
+    let bytes =
+        std::fs::read(dir.join("mainnet/qrinfo/qrinfo_mainnet_0_1739226_p70221.bin")).unwrap();
+    let headers = common::headers::VectorHeaders::load(&dir, "mainnet");
+    // Rotated quorums from the qrinfo; the non-rotated types 2, 3, 4 (legacy scheme) from the
+    // full list at 1870848 and the diff that mines their commitments.
+    let q = QrInfo::from_bytes(&bytes, 70221).unwrap();
+    let mut rotated = Engine::new(EngineConfig::for_network(Network::Mainnet));
+    rotated.feed_qrinfo(&q, &headers).unwrap();
+    let mut non_rotated = Engine::new(EngineConfig::for_network(Network::Mainnet));
+    for rel in [
+        "mainnet/mnlistdiff/mnlistdiff_mainnet_0_1870848_p70227.bin",
+        "mainnet/mnlistdiff/chain_1870848_1871755/mnlistdiff_mainnet_1870848_1871136_p70227.bin",
+    ] {
+        let d = MnListDiff::from_bytes(&std::fs::read(dir.join(rel)).unwrap(), 70227).unwrap();
+        non_rotated.feed_mnlistdiff(&d, &headers).unwrap();
+    }
+    let cfg = rotated.config().clone();
+    let mut g = c.benchmark_group("validate_one_quorum");
+    g.sample_size(10);
+    for t in &cfg.llmq.configured_types {
+        let found = [&rotated, &non_rotated]
+            .into_iter()
+            .find_map(|e| e.quorums_of_type(*t).first().map(|v| ((*v).clone(), e)));
+        let Some((v, engine)) = found else {
+            eprintln!("type {t}: no quorum of this type validates from the vectors; not measured");
+            continue;
+        };
+        let name = cfg.llmq.params(*t).map_or("unknown", |p| p.name);
+        g.bench_function(format!("type_{t}_{name}"), |b| {
+            b.iter(|| {
+                let verdict = verify::verify_commitment(
+                    &cfg.llmq,
+                    cfg.network,
+                    &v.commitment,
+                    v.info.height,
+                    &headers,
+                    engine,
+                );
+                assert!(matches!(verdict, verify::Verdict::Valid { .. }));
+                black_box(verdict)
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     largest_qrinfo,
     full_mnlistdiff,
-    engine_feed_largest_qrinfo
+    engine_feed_largest_qrinfo,
+    validate_one_quorum_per_type
 );
 criterion_main!(benches);
