@@ -113,6 +113,20 @@ fn client_for(net: &Net, strategy: SyncStrategy) -> (Client, Arc<Recorder>) {
     (client, rec)
 }
 
+/// Mines `blocks` and waits until the client verified the new tip's ChainLock; the new tip.
+fn mine_and_await_tip_chainlock(net: &Net, rec: &Recorder, blocks: u32) -> u32 {
+    net.node.mine(blocks);
+    let new_tip = net.node.tip_height();
+    assert!(
+        rec.wait_for(
+            |l| l.chainlocks.iter().any(|c| c.height == new_tip),
+            Duration::from_secs(60)
+        ),
+        "tip ChainLock not verified"
+    );
+    new_tip
+}
+
 fn synced(l: &Log) -> bool {
     l.states.last() == Some(&SyncState::Synced)
 }
@@ -151,15 +165,7 @@ fn fresh_sync_validates_every_active_quorum_once_then_follows_the_tip() {
     }
     // New blocks across a rotation cycle and DKG windows: followed, new quorums validated,
     // ChainLock verified.
-    net.node.mine(50);
-    let new_tip = net.node.tip_height();
-    assert!(
-        rec.wait_for(
-            |l| l.chainlocks.iter().any(|c| c.height == new_tip),
-            Duration::from_secs(60)
-        ),
-        "tip ChainLock not verified"
-    );
+    let new_tip = mine_and_await_tip_chainlock(&net, &rec, 50);
     assert!(rec.wait_for(
         |_| client.status().list_height == Some(new_tip),
         Duration::from_secs(30)
@@ -407,15 +413,7 @@ fn wallet_profile_validates_only_chainlock_and_instantsend_quorums_in_one_round_
     }
     all_reported_are_genuine(&net, &rec);
     // ChainLocks verify with the wallet profile.
-    net.node.mine(3);
-    let new_tip = net.node.tip_height();
-    assert!(
-        rec.wait_for(
-            |l| l.chainlocks.iter().any(|c| c.height == new_tip),
-            Duration::from_secs(60)
-        ),
-        "tip ChainLock not verified"
-    );
+    mine_and_await_tip_chainlock(&net, &rec, 3);
     client.stop();
 }
 

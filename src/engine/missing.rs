@@ -122,10 +122,10 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
 /// predicted from the tip height and the LLMQ parameters alone (no list needs to be held):
 /// for every enabled non-rotated type of the profile, the lists its newest
 /// `signingActiveQuorumCount` quorums are computed from — one interval more when the newest DKG
-/// may still be mining — and the list at `tip − 8` that shows the ChainLocks set. Ascending,
-/// without duplicates. A wrong guess costs one small diff; a missed list is found by
+/// may still be mining — and the list at `tip − 8` that shows the ChainLocks set (held lists
+/// included; the caller skips those). A wrong guess costs one small diff; a missed list is found by
 /// [`Engine::missing`] afterwards.
-pub(super) fn predict(engine: &Engine, tip_height: u32) -> Vec<u32> {
+pub(super) fn predict(engine: &Engine, tip_height: u32) -> BTreeSet<u32> {
     let cfg = &engine.cfg;
     let mut out = BTreeSet::new();
     if tip_height > 8 {
@@ -159,20 +159,11 @@ pub(super) fn predict(engine: &Engine, tip_height: u32) -> Vec<u32> {
                 // Rotated quorums come with the qrinfo; disabled types need nothing.
                 continue;
             }
-            let r = members_requirements(cfg, t, base);
+            let r = crate::quorum::members::requirements(&cfg.llmq, cfg.network, t, base);
             out.extend(r.list_heights.into_iter().filter(|h| *h > 0));
         }
     }
-    out.retain(|h| engine.list_at_height(*h).is_none());
-    out.into_iter().collect()
-}
-
-fn members_requirements(
-    cfg: &super::EngineConfig,
-    llmq_type: u8,
-    base_height: u32,
-) -> Requirements {
-    crate::quorum::members::requirements(&cfg.llmq, cfg.network, llmq_type, base_height)
+    out
 }
 
 impl Engine {
@@ -202,7 +193,7 @@ impl Engine {
         tip_height: u32,
         tip: Hash256,
     ) -> ColdStartPlan {
-        let mut heights: BTreeSet<u32> = predict(self, tip_height).into_iter().collect();
+        let mut heights = predict(self, tip_height);
         let mut work_blocks = BTreeSet::new();
         if let Some(c) = self
             .cfg

@@ -405,33 +405,32 @@ impl Staged<'_> {
                 .collect::<Vec<_>>();
             (verdicts, cache.into_new_keys())
         };
-        let (mut results, new_keys) = if bins.len() <= 1 {
-            bins.first().map(|b| run(b)).unwrap_or_default()
-        } else {
-            std::thread::scope(|scope| {
-                let (first, rest) = bins.split_first().unwrap_or((&bins[0], &[]));
-                let handles: Vec<_> = rest
-                    .iter()
-                    .map(|b| {
-                        std::thread::Builder::new()
-                            .name("dqs-validate".into())
-                            .spawn_scoped(scope, || run(b))
-                    })
-                    .collect();
-                let (mut all, mut keys) = run(first);
-                for (h, b) in handles.into_iter().zip(rest) {
-                    let (v, k) = match h {
-                        // A panic in a worker is re-raised here, as it would be without threads.
-                        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                        // No thread available: do that share here.
-                        Err(_) => run(b),
-                    };
-                    all.extend(v);
-                    keys.extend(k);
-                }
-                (all, keys)
-            })
+        // The first bin runs here, the others on their own threads (none when there is one).
+        let Some((first, rest)) = bins.split_first() else {
+            return Ok(());
         };
+        let (mut results, new_keys) = std::thread::scope(|scope| {
+            let handles: Vec<_> = rest
+                .iter()
+                .map(|b| {
+                    std::thread::Builder::new()
+                        .name("dqs-validate".into())
+                        .spawn_scoped(scope, || run(b))
+                })
+                .collect();
+            let (mut all, mut keys) = run(first);
+            for (h, b) in handles.into_iter().zip(rest) {
+                let (v, k) = match h {
+                    // A panic in a worker is re-raised here, as it would be without threads.
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No thread available: do that share here.
+                    Err(_) => run(b),
+                };
+                all.extend(v);
+                keys.extend(k);
+            }
+            (all, keys)
+        });
         // Kept for later feeds once this one commits.
         self.new_keys.extend(new_keys);
         // Deterministic order of outcomes and of the first failure reported.

@@ -95,6 +95,37 @@ impl Expect {
 
 type Waiter = (Expect, oneshot::Sender<Message>);
 
+/// How far a request got when it was started.
+enum Start {
+    /// Handed to the writer.
+    Sent,
+    /// The writer's queue was full: sent when the future is polled.
+    Queue(Message),
+    /// The connection is closed.
+    Closed,
+}
+
+/// One request in flight: counted when started, uncounted when its future ends or is dropped.
+struct InFlight(Arc<NetCounters>);
+
+impl InFlight {
+    fn start(counters: &Arc<NetCounters>) -> InFlight {
+        counters.round_trips.fetch_add(1, Ordering::Relaxed);
+        if counters.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+            counters
+                .dependent_round_trips
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        InFlight(counters.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Settings for one connection.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -369,38 +400,52 @@ impl Peer {
     }
 
     /// Sends `m` and waits up to `timeout` for the answer `expect` describes.
-    pub async fn request(
+    pub fn request(
         &self,
         m: Message,
         expect: Expect,
         timeout: Duration,
-    ) -> Result<Message, NetError> {
-        if self.is_closed() {
-            return Err(NetError::Closed(self.addr));
-        }
+    ) -> impl std::future::Future<Output = Result<Message, NetError>> + Send + 'static {
+        // Everything but the wait happens now, not when the future is first polled: requests
+        // started one after another are in flight together even if the first answer comes
+        // back before the others' tasks run (which keeps `dependent_round_trips` honest).
+        let addr = self.addr;
         let name = expect.name();
         let (tx, rx) = oneshot::channel();
-        self.waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((expect, tx));
-        self.counters.round_trips.fetch_add(1, Ordering::Relaxed);
-        if self.counters.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
-            self.counters
-                .dependent_round_trips
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        let sent = self.out.send(m).await;
-        let result = match sent {
-            Err(_) => Err(NetError::Closed(self.addr)),
-            Ok(()) => match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(m)) => Ok(m),
-                Ok(Err(_)) => Err(NetError::Closed(self.addr)),
-                Err(_) => Err(NetError::Timeout(self.addr, name)),
-            },
+        let out = self.out.clone();
+        let mut state = if self.is_closed() {
+            Start::Closed
+        } else {
+            self.waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((expect, tx));
+            match out.try_send(m) {
+                Ok(()) => Start::Sent,
+                Err(mpsc::error::TrySendError::Full(m)) => Start::Queue(m),
+                Err(mpsc::error::TrySendError::Closed(_)) => Start::Closed,
+            }
         };
-        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-        result
+        let guard = match state {
+            Start::Closed => None,
+            _ => Some(InFlight::start(&self.counters)),
+        };
+        async move {
+            let _guard = guard;
+            if let Start::Queue(m) = std::mem::replace(&mut state, Start::Sent) {
+                if out.send(m).await.is_err() {
+                    state = Start::Closed;
+                }
+            }
+            if let Start::Closed = state {
+                return Err(NetError::Closed(addr));
+            }
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(m)) => Ok(m),
+                Ok(Err(_)) => Err(NetError::Closed(addr)),
+                Err(_) => Err(NetError::Timeout(addr, name)),
+            }
+        }
     }
 
     /// `getheaders` from `locator`.

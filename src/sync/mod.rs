@@ -20,6 +20,7 @@ use crate::store::Store;
 use crate::wire::locks::ClSig;
 use crate::wire::message::{inv_type, Inventory, Message};
 use crate::wire::mnlistdiff::{GetMnListDiff, MnListDiff};
+use crate::wire::qrinfo::QrInfo;
 use events::{Event, EventSink};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -542,23 +543,15 @@ async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassE
             )
             .await
         {
-            Ok(Message::QrInfo(q)) => {
-                let r = sh.with_state_mut(|s| s.engine.feed_qrinfo(&q, &s.headers));
-                match r {
-                    Ok(out) => {
-                        sh.report_quorums(&out.quorums_validated);
-                        sh.progress();
-                        return Ok(true);
-                    }
-                    Err(e) if blames_peer(&e) => {
-                        misbehaved(sh, peers, peer.addr, format!("invalid qrinfo: {e}"))
-                    }
-                    Err(_) => {
-                        // The peer is ahead of our headers: catch up and retry.
-                        sync_headers(sh, peers).await?;
-                    }
+            Ok(Message::QrInfo(q)) => match feed_qrinfo(sh, peers, peer.addr, &q) {
+                Fed::Yes => {
+                    sh.progress();
+                    return Ok(true);
                 }
-            }
+                Fed::PeerBanned => {}
+                // The peer is ahead of our headers: catch up and retry.
+                Fed::NotYet => sync_headers(sh, peers).await?,
+            },
             Ok(_) => {}
             Err(e) => lost(sh, peers, &e),
         }
@@ -567,19 +560,21 @@ async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassE
 }
 
 /// One `getmnlistd` with retries on other peers; feeds the answer.
-async fn fetch_diff(
-    sh: &Arc<Shared>,
-    peer: Arc<Peer>,
+fn fetch_diff(
+    sh: &Shared,
+    peer: &Peer,
     req: GetMnListDiff,
-) -> (SocketAddr, Result<Message, NetError>, GetMnListDiff) {
-    let r = peer
-        .request(
-            Message::GetMnListD(req.clone()),
-            Expect::MnListDiff(req.block_hash),
-            sh.config.request_timeout,
-        )
-        .await;
-    (peer.addr, r, req)
+) -> impl std::future::Future<Output = (SocketAddr, Result<Message, NetError>, GetMnListDiff)>
+       + Send
+       + 'static {
+    // Started now (see `Peer::request`), awaited by the caller or a task.
+    let answer = peer.request(
+        Message::GetMnListD(req.clone()),
+        Expect::MnListDiff(req.block_hash),
+        sh.config.request_timeout,
+    );
+    let addr = peer.addr;
+    async move { (addr, answer.await, req) }
 }
 
 /// Fetches what the engine still lacks, in parallel across peers (or one at a time for the
@@ -613,7 +608,7 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
                 let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
                     return Err(PassError::NoPeers);
                 };
-                answers.push(fetch_diff(sh, peer, req).await);
+                answers.push(fetch_diff(sh, &peer, req).await);
                 if sh.stopping() {
                     return Err(PassError::Stopped);
                 }
@@ -624,8 +619,7 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
                 let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
                     return Err(PassError::NoPeers);
                 };
-                let sh2 = sh.clone();
-                set.spawn(async move { fetch_diff(&sh2, peer, req).await });
+                set.spawn(fetch_diff(sh, &peer, req));
             }
             while let Some(r) = set.join_next().await {
                 if let Ok(a) = r {
@@ -664,7 +658,7 @@ async fn fetch_and_feed(
     let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
         return Ok(());
     };
-    let (addr, r, _) = fetch_diff(sh, peer, req).await;
+    let (addr, r, _) = fetch_diff(sh, &peer, req).await;
     match r {
         Ok(Message::MnListDiff(d)) => feed_diff(sh, peers, addr, &d),
         Ok(_) => {}
@@ -692,20 +686,19 @@ async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
         let Some(peer) = peers.pick(min) else {
             return Err(PassError::NoPeers);
         };
-        let sh2 = sh.clone();
-        set.spawn(async move { fetch_diff(&sh2, peer, req).await });
+        set.spawn(fetch_diff(sh, &peer, req));
     }
     let Some(qr_peer) = peers.pick(min) else {
         return Err(PassError::NoPeers);
     };
     let qr_task = {
-        let req = plan.qrinfo.clone();
-        tokio::spawn(async move {
-            let r = qr_peer
-                .request(Message::GetQrInfo(req), Expect::QrInfo, timeout)
-                .await;
-            (qr_peer.addr, r)
-        })
+        let answer = qr_peer.request(
+            Message::GetQrInfo(plan.qrinfo.clone()),
+            Expect::QrInfo,
+            timeout,
+        );
+        let addr = qr_peer.addr;
+        tokio::spawn(async move { (addr, answer.await) })
     };
     // Feed the chain in order as its links arrive (each diff's base is the previous one); a
     // link that failed is skipped, and what it breaks is fetched again by `fetch_missing`.
@@ -751,26 +744,7 @@ async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
         }
         _ => None,
     };
-    let mut qrinfo_fed = false;
-    if let Some((addr, q)) = qrinfo {
-        let t = Instant::now();
-        match sh.with_state_mut(|s| s.engine.feed_qrinfo(&q, &s.headers)) {
-            Ok(out) => {
-                tracing::debug!(
-                    quorums = out.quorums_validated.len(),
-                    bls = out.bls_verifications,
-                    ms = t.elapsed().as_secs_f64() * 1000.0,
-                    "qrinfo fed"
-                );
-                sh.report_quorums(&out.quorums_validated);
-                qrinfo_fed = true;
-            }
-            Err(e) if blames_peer(&e) => {
-                misbehaved(sh, peers, addr, format!("invalid qrinfo: {e}"))
-            }
-            Err(_) => {}
-        }
-    }
+    let qrinfo_fed = qrinfo.is_some_and(|(addr, q)| feed_qrinfo(sh, peers, addr, &q) == Fed::Yes);
     sh.progress();
     if sh.stopping() {
         return Err(PassError::Stopped);
@@ -779,6 +753,39 @@ async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
         fetch_qrinfo(sh, peers).await?;
     }
     Ok(())
+}
+
+/// What became of an answer fed to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fed {
+    /// Stored (and its quorums reported).
+    Yes,
+    /// Invalid: the peer was banned.
+    PeerBanned,
+    /// It names a block or base we do not have yet: not the peer's fault.
+    NotYet,
+}
+
+/// Feeds one answered qrinfo; invalid data bans the peer.
+fn feed_qrinfo(sh: &Shared, peers: &mut Peers, addr: SocketAddr, q: &QrInfo) -> Fed {
+    let t = Instant::now();
+    match sh.with_state_mut(|s| s.engine.feed_qrinfo(q, &s.headers)) {
+        Ok(out) => {
+            tracing::debug!(
+                quorums = out.quorums_validated.len(),
+                bls = out.bls_verifications,
+                ms = t.elapsed().as_secs_f64() * 1000.0,
+                "qrinfo fed"
+            );
+            sh.report_quorums(&out.quorums_validated);
+            Fed::Yes
+        }
+        Err(e) if blames_peer(&e) => {
+            misbehaved(sh, peers, addr, format!("invalid qrinfo: {e}"));
+            Fed::PeerBanned
+        }
+        Err(_) => Fed::NotYet,
+    }
 }
 
 /// Feeds one answered diff; invalid data bans the peer, a missing base is left for later.
