@@ -88,8 +88,8 @@ fn main() {
     // latency, each on a fresh copy of the network.
     let latency = Duration::from_millis(*latencies.iter().max().unwrap_or(&150));
     let cycle = sim
-        .llmq
-        .params(sim.llmq.instantsend)
+        .llmq()
+        .params(sim.llmq().instantsend)
         .map_or(24, |p| p.dkg_interval);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

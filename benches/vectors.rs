@@ -131,7 +131,7 @@ fn validate_one_quorum_per_type(c: &mut Criterion) {
     let cfg = rotated.config().clone();
     let mut g = c.benchmark_group("validate_one_quorum");
     g.sample_size(10);
-    for t in &cfg.llmq.configured_types {
+    for t in &cfg.llmq().configured_types {
         let found = [&rotated, &non_rotated]
             .into_iter()
             .find_map(|e| e.quorums_of_type(*t).first().map(|v| ((*v).clone(), e)));
@@ -139,12 +139,11 @@ fn validate_one_quorum_per_type(c: &mut Criterion) {
             eprintln!("type {t}: no quorum of this type validates from the vectors; not measured");
             continue;
         };
-        let name = cfg.llmq.params(*t).map_or("unknown", |p| p.name);
+        let name = cfg.llmq().params(*t).map_or("unknown", |p| p.name);
         g.bench_function(format!("type_{t}_{name}"), |b| {
             b.iter(|| {
                 let verdict = verify::verify_commitment(
-                    &cfg.llmq,
-                    cfg.network,
+                    &cfg.params,
                     &v.commitment,
                     v.info.height,
                     &headers,

@@ -10,8 +10,7 @@
 use crate::chain::HeaderIndex;
 use crate::engine::{LockFailure, LockVerdict, QuorumInfo};
 use crate::hashes::Hash256;
-use crate::network::Network;
-use crate::quorum::params::LlmqConfig;
+use crate::network::{ChainParams, Network};
 use crate::runtime::Runtime;
 use crate::store::Store;
 use crate::sync::{self, Shared};
@@ -54,8 +53,10 @@ pub struct Checkpoint {
 /// Client configuration. [`Config::new`] gives sensible defaults for a network.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The network to sync.
-    pub network: Network,
+    /// The network to sync, described as Dash Core runs it: Core's defaults for the network,
+    /// changed for regtest and devnets with Core's option names ([`Config::set_chain_param`],
+    /// [`Config::from_dash_conf`]).
+    pub chain: ChainParams,
     /// Peers to connect to.
     pub peers: Vec<SocketAddr>,
     /// Also resolve the network's DNS seeds for peers.
@@ -76,8 +77,6 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Protocol version advertised.
     pub protocol_version: u32,
-    /// LLMQ types and roles; `None` = the network's (override for devnets and the simulator).
-    pub llmq: Option<LlmqConfig>,
     /// Keep following the tip after the first sync (new blocks, cycles, ChainLocks).
     pub follow_tip: bool,
 }
@@ -87,7 +86,7 @@ impl Config {
     /// 3 peers, 10 s connect and 20 s request timeouts, following the tip.
     pub fn new(network: Network) -> Config {
         Config {
-            network,
+            chain: ChainParams::new(network),
             peers: Vec::new(),
             use_dns_seeds: false,
             checkpoint: None,
@@ -97,7 +96,6 @@ impl Config {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(20),
             protocol_version: crate::wire::version::OUR_PROTOCOL_VERSION,
-            llmq: None,
             follow_tip: true,
         }
     }
@@ -108,7 +106,7 @@ impl Config {
         if self.peers.is_empty() && !self.use_dns_seeds {
             return bad("no peers configured and DNS seeds disabled");
         }
-        if self.use_dns_seeds && self.network.dns_seeds().is_empty() {
+        if self.use_dns_seeds && self.network().dns_seeds().is_empty() {
             return bad("this network has no DNS seeds; configure peers");
         }
         if self.max_peers == 0 || self.max_peers > 16 {
@@ -120,19 +118,44 @@ impl Config {
         if self.protocol_version < crate::wire::version::MIN_MNLIST_SYNC_VERSION {
             return bad("protocol_version is below the lowest version that can sync lists");
         }
-        if let Some(l) = &self.llmq {
-            if l.network != self.network {
-                return bad("llmq configuration is for another network");
-            }
-        }
+        self.chain
+            .validate()
+            .map_err(|e| ClientError::new(ErrorKind::InvalidConfig, e.to_string(), false))?;
         Ok(())
     }
 
-    /// The LLMQ configuration in effect.
-    pub fn llmq_config(&self) -> LlmqConfig {
-        self.llmq
-            .clone()
-            .unwrap_or_else(|| LlmqConfig::for_network(self.network))
+    /// The network.
+    pub fn network(&self) -> Network {
+        self.chain.network()
+    }
+
+    /// Sets one chain parameter with Dash Core's option name and syntax, e.g.
+    /// `set_chain_param("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+    /// An unknown option or a bad value is an [`ErrorKind::InvalidConfig`] naming the option.
+    ///
+    /// ```
+    /// use dash_qrsync::{Config, Network};
+    /// let mut c = Config::new(Network::Regtest);
+    /// c.set_chain_param("dip3params", "2:2").unwrap();
+    /// c.set_chain_param("testactivationheight", "v20@100").unwrap();
+    /// c.set_chain_param("testactivationheight", "mn_rr@100").unwrap();
+    /// let e = c.set_chain_param("llmqtestparams", "4:9").unwrap_err();
+    /// assert!(e.message.contains("llmqtestparams"));
+    /// ```
+    pub fn set_chain_param(&mut self, key: &str, value: &str) -> Result<(), ClientError> {
+        self.chain
+            .set(key, value)
+            .map_err(|e| ClientError::new(ErrorKind::InvalidConfig, e.to_string(), false))
+    }
+
+    /// Defaults for the network a Dash Core `dash.conf` describes, with its chain parameters
+    /// (keys that do not concern a light client are ignored).
+    pub fn from_dash_conf(text: &str) -> Result<Config, ClientError> {
+        let conf = crate::network::conf::DashConf::parse(text)
+            .map_err(|e| ClientError::new(ErrorKind::InvalidConfig, e.to_string(), false))?;
+        let mut c = Config::new(conf.params.network());
+        c.chain = conf.params;
+        Ok(c)
     }
 }
 

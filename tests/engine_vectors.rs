@@ -177,7 +177,7 @@ fn every_rotated_quorum_of_every_qrinfo_validates() {
                 .height_of(&c.quorum_hash)
                 .unwrap_or_else(|| panic!("{}: unknown base {}", case.file, c.quorum_hash));
             let cfg = EngineConfig::for_network(case.network);
-            let req = verify::requirements(&cfg.llmq, case.network, c, base);
+            let req = verify::requirements(&cfg.params, c, base);
             let lacking: Vec<u32> = req
                 .list_heights
                 .iter()
@@ -297,7 +297,7 @@ fn tampering_is_caught_with_a_typed_reason_and_nothing_else_changes() {
     let cfg = engine.config().clone();
     let verdict = |c: &dash_qrsync::wire::commitment::FinalCommitment, src: &dyn ListSource| {
         let h = headers.height_of(&c.quorum_hash).unwrap();
-        verify::verify_commitment(&cfg.llmq, cfg.network, c, h, &headers, src)
+        verify::verify_commitment(&cfg.params, c, h, &headers, src)
     };
     let all = &q.last_commitment_per_index;
     for c in all {

@@ -44,7 +44,7 @@ fn real_clsig_is_signed_by_the_quorum_the_rules_select() {
     assert_eq!(clsig.height, 905_775);
     assert_eq!(headers.hash_at(905_775), Some(clsig.block_hash));
     let list = engine.list_at_height(905_762).unwrap();
-    let cl_type = engine.config().llmq.chainlocks;
+    let cl_type = engine.config().llmq().chainlocks;
     assert_eq!(cl_type, 1);
     assert_eq!(list.quorums_of_type(cl_type).count(), 24);
     let selected = select_non_rotated_quorum(list, cl_type, &clsig.request_id()).unwrap();

@@ -27,9 +27,7 @@ fn headers_of(chain: &SimChain) -> HeaderChain {
 }
 
 fn engine_cfg(chain: &SimChain) -> EngineConfig {
-    let mut cfg = EngineConfig::for_network(chain.network());
-    cfg.llmq = chain.config.llmq.clone();
-    cfg
+    EngineConfig::new(chain.config.params.clone())
 }
 
 #[test]
@@ -115,7 +113,7 @@ fn qrinfo_then_missing_lists_validates_every_active_quorum() {
     }
     let rotated = active
         .keys()
-        .filter(|(t, _)| *t == chain.config.llmq.instantsend)
+        .filter(|(t, _)| *t == chain.config.llmq().instantsend)
         .count();
     eprintln!(
         "active quorums at tip: {} ({rotated} rotated); validated {}",
@@ -223,8 +221,8 @@ fn the_cold_start_plan_needs_no_second_round() {
         let base = hc.height_of(h).expect("base block in the chain");
         if engine
             .config()
-            .llmq
-            .is_type_enabled(chain.network(), *t, base)
+            .params
+            .is_type_enabled(*t, base, &|h| hc.version_and_time_at(h))
         {
             assert!(
                 engine.quorum(*t, h).is_some(),

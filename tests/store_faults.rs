@@ -111,8 +111,8 @@ fn net() -> Net {
 }
 
 fn run(net: &Net, store: Arc<dyn Store>) -> (bool, Arc<Rec>) {
-    let mut c = Config::new(net.cfg.network);
-    c.llmq = Some(net.cfg.llmq.clone());
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
     c.peers = vec![net.server.addr()];
     c.follow_tip = false;
     let rec = Arc::new(Rec::default());

@@ -101,8 +101,8 @@ fn simnet(seed: u64, faults: &[Faults]) -> Net {
 }
 
 fn client_for(net: &Net, strategy: SyncStrategy) -> (Client, Arc<Recorder>) {
-    let mut c = Config::new(net.cfg.network);
-    c.llmq = Some(net.cfg.llmq.clone());
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
     c.peers = net.servers.iter().map(|s| s.addr()).collect();
     c.max_peers = c.peers.len();
     c.strategy = strategy;
@@ -374,8 +374,8 @@ fn three_peers_share_the_getmnlistd_requests() {
 #[test]
 fn wallet_profile_validates_only_chainlock_and_instantsend_quorums_in_one_round_trip() {
     let net = simnet(13, &[Faults::default()]);
-    let mut c = Config::new(net.cfg.network);
-    c.llmq = Some(net.cfg.llmq.clone());
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
     c.peers = net.servers.iter().map(|s| s.addr()).collect();
     c.profile = SyncProfile::Wallet;
     let rec = Arc::new(Recorder::default());
@@ -389,7 +389,7 @@ fn wallet_profile_validates_only_chainlock_and_instantsend_quorums_in_one_round_
         1,
         "a wallet cold start needs one round trip after headers"
     );
-    let (cl, is) = (net.cfg.llmq.chainlocks, net.cfg.llmq.instantsend);
+    let (cl, is) = (net.cfg.llmq().chainlocks, net.cfg.llmq().instantsend);
     let tip = net.node.tip_height();
     let active = net.node.with_chain(|c| c.active_set(tip));
     {
@@ -477,8 +477,8 @@ fn restart_with_the_same_store_resyncs_in_one_round_trip() {
     let net = simnet(71, &[Faults::default()]);
     let store = Arc::new(MemoryStore::new());
     let make = |store: Arc<MemoryStore>| {
-        let mut c = Config::new(net.cfg.network);
-        c.llmq = Some(net.cfg.llmq.clone());
+        let mut c = Config::new(net.cfg.network());
+        c.chain = net.cfg.params.clone();
         c.peers = vec![net.servers[0].addr()];
         let rec = Arc::new(Recorder::default());
         (Client::new(c, store, rec.clone()).unwrap(), rec)
@@ -541,8 +541,8 @@ impl EventListener for DropsClient {
 #[test]
 fn stop_and_drop_from_inside_a_callback_neither_hang_nor_panic() {
     let net = simnet(81, &[Faults::default()]);
-    let mut c = Config::new(net.cfg.network);
-    c.llmq = Some(net.cfg.llmq.clone());
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
     c.peers = vec![net.servers[0].addr()];
     let listener = Arc::new(DropsClient {
         client: Mutex::new(None),

@@ -657,6 +657,10 @@ impl HeaderIndex for HeaderChain {
         let h = self.index.get(hash)?;
         self.header_at(*h).map(|hdr| hdr.merkle_root)
     }
+
+    fn version_and_time_at(&self, height: u32) -> Option<(i32, u32)> {
+        self.header_at(height).map(|h| (h.version, h.time))
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub trait HeaderIndex: Sync {
     fn hash_at(&self, height: u32) -> Option<Hash256>;
     /// Merkle root of the block with this hash, if known.
     fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256>;
+    /// Version and time of the active-chain block at `height`, if its header is held (the
+    /// version-bits deployments that enable LLMQ types are decided from them).
+    fn version_and_time_at(&self, _height: u32) -> Option<(i32, u32)> {
+        None
+    }
 }
 
 /// A [`HeaderIndex`] built from `(height, hash, merkle_root)` triples (for hosts that keep their

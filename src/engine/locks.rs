@@ -65,7 +65,7 @@ impl Engine {
     /// greatest height `L ≤ at` such that no commitment of that type can have been mined in
     /// `(L, at]` (commitments are only mined inside DKG mining windows).
     pub fn active_set_list(&self, llmq_type: u8, at: u32) -> Option<&MasternodeList> {
-        let p = self.cfg.llmq.params(llmq_type)?;
+        let p = self.cfg.llmq().params(llmq_type)?;
         let (height, hash) = self.by_height.range(..=at).next_back()?;
         let mut x = *height + 1;
         while x <= at {
@@ -82,7 +82,7 @@ impl Engine {
     /// quorum with the smallest `SHA256d(type ‖ quorumHash ‖ requestId)`, basic-scheme signature
     /// over `SHA256d(type ‖ quorumHash ‖ requestId ‖ blockHash)`.
     pub fn verify_clsig(&self, clsig: &ClSig, headers: &dyn HeaderIndex) -> LockVerdict {
-        let cl_type = self.cfg.llmq.chainlocks;
+        let cl_type = self.cfg.llmq().chainlocks;
         if clsig.height < 8 {
             return LockVerdict::Invalid(LockFailure::Malformed(format!(
                 "height {} is below the first signable height",
@@ -130,8 +130,8 @@ impl Engine {
         if let Err(e) = lock.check_trivially_valid() {
             return LockVerdict::Invalid(LockFailure::Malformed(e.to_string()));
         }
-        let is_type = self.cfg.llmq.instantsend;
-        let Some(p) = self.cfg.llmq.params(is_type) else {
+        let is_type = self.cfg.llmq().instantsend;
+        let Some(p) = self.cfg.llmq().params(is_type) else {
             return LockVerdict::CannotVerify("no InstantSend quorum type configured".into());
         };
         let c = p.dkg_interval;

@@ -61,8 +61,10 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
         return m;
     };
     let cfg = &engine.cfg;
+    let dip3 = cfg.params.activations().dip0003;
     let needs = |r: Requirements, m: &mut MissingLists| {
-        for h in r.list_heights {
+        // No list exists below DIP3 (Core answers such a request with a null block hash).
+        for h in r.list_heights.into_iter().filter(|h| *h >= dip3) {
             if engine.list_at_height(h).is_none() {
                 if headers.hash_at(h).is_some() {
                     m.list_heights.insert(h);
@@ -78,7 +80,7 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
         }
     };
     // ChainLocks for the tip are signed by the set at tip − 8: hold a list that shows it.
-    let cl_type = cfg.llmq.chainlocks;
+    let cl_type = cfg.llmq().chainlocks;
     if let Some(start) = tip.height.checked_sub(8) {
         if start > 0 && engine.active_set_list(cl_type, start).is_none() {
             needs(
@@ -98,10 +100,9 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
             m.without_base_header += 1;
             continue;
         };
-        if !cfg
-            .llmq
-            .is_type_enabled(cfg.network, q.llmq_type, base_height)
-        {
+        if !cfg.params.is_type_enabled(q.llmq_type, base_height, &|h| {
+            headers.version_and_time_at(h)
+        }) {
             // Disabled types are never selected for signing (W-37); they need no lists.
             continue;
         }
@@ -110,10 +111,7 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
             continue;
         }
         m.unvalidated_quorums += 1;
-        needs(
-            verify::requirements(&cfg.llmq, cfg.network, q, base_height),
-            &mut m,
-        );
+        needs(verify::requirements(&cfg.params, q, base_height), &mut m);
     }
     m
 }
@@ -125,17 +123,23 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
 /// may still be mining — and the list at `tip − 8` that shows the ChainLocks set (held lists
 /// included; the caller skips those). A wrong guess costs one small diff; a missed list is found by
 /// [`Engine::missing`] afterwards.
-pub(super) fn predict(engine: &Engine, tip_height: u32) -> BTreeSet<u32> {
+pub(super) fn predict(
+    engine: &Engine,
+    headers: &dyn HeaderIndex,
+    tip_height: u32,
+) -> BTreeSet<u32> {
     let cfg = &engine.cfg;
+    // No list exists below DIP3: never ask for one.
+    let dip3 = cfg.params.activations().dip0003;
     let mut out = BTreeSet::new();
-    if tip_height > 8 {
+    if tip_height > 8 && tip_height - 8 >= dip3 {
         out.insert(tip_height - 8);
     }
-    for &t in &cfg.llmq.configured_types {
+    for &t in &cfg.llmq().configured_types {
         if !cfg.wants_type(t) {
             continue;
         }
-        let Some(p) = cfg.llmq.params(t) else {
+        let Some(p) = cfg.llmq().params(t) else {
             continue;
         };
         if p.dkg_interval == 0 {
@@ -153,14 +157,16 @@ pub(super) fn predict(engine: &Engine, tip_height: u32) -> BTreeSet<u32> {
                 break;
             };
             if base == 0
-                || !cfg.llmq.is_type_enabled(cfg.network, t, base)
-                || cfg.llmq.is_rotation_enabled(cfg.network, t, base)
+                || !cfg
+                    .params
+                    .is_type_enabled(t, base, &|h| headers.version_and_time_at(h))
+                || cfg.params.is_rotation_enabled(t, base)
             {
                 // Rotated quorums come with the qrinfo; disabled types need nothing.
                 continue;
             }
-            let r = crate::quorum::members::requirements(&cfg.llmq, cfg.network, t, base);
-            out.extend(r.list_heights.into_iter().filter(|h| *h > 0));
+            let r = crate::quorum::members::requirements(&cfg.params, t, base);
+            out.extend(r.list_heights.into_iter().filter(|h| *h > 0 && *h >= dip3));
         }
     }
     out
@@ -193,18 +199,19 @@ impl Engine {
         tip_height: u32,
         tip: Hash256,
     ) -> ColdStartPlan {
-        let mut heights = predict(self, tip_height);
+        let mut heights = predict(self, headers, tip_height);
         let mut work_blocks = BTreeSet::new();
+        let dip3 = self.cfg.params.activations().dip0003;
         if let Some(c) = self
             .cfg
-            .llmq
-            .params(self.cfg.llmq.instantsend)
+            .llmq()
+            .params(self.cfg.llmq().instantsend)
             .map(|p| p.dkg_interval)
             .filter(|c| *c > 0)
         {
             let h = tip_height - tip_height % c;
             for k in 0..=4 {
-                if let Some(w) = h.checked_sub(k * c + 8).filter(|w| *w > 0) {
+                if let Some(w) = h.checked_sub(k * c + 8).filter(|w| *w > 0 && *w >= dip3) {
                     work_blocks.insert(w);
                 }
             }

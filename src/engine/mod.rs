@@ -17,7 +17,7 @@ pub use missing::{ColdStartPlan, MissingLists};
 
 use crate::chain::HeaderIndex;
 use crate::hashes::Hash256;
-use crate::network::Network;
+use crate::network::{ChainParams, Network};
 use crate::quorum::bls::PublicKey;
 use crate::quorum::params::LlmqConfig;
 use crate::quorum::verify::{self, ListSource, QuorumFailure, Verdict};
@@ -128,10 +128,8 @@ pub enum SyncProfile {
 /// Engine configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Network.
-    pub network: Network,
-    /// LLMQ types and roles (overridable for devnets and the simulated network).
-    pub llmq: LlmqConfig,
+    /// The network's chain parameters (activation heights, LLMQ types and roles).
+    pub params: ChainParams,
     /// Which quorums must be validated.
     pub profile: SyncProfile,
 }
@@ -142,18 +140,32 @@ impl EngineConfig {
         match self.profile {
             SyncProfile::Full => true,
             SyncProfile::Wallet => {
-                llmq_type == self.llmq.chainlocks || llmq_type == self.llmq.instantsend
+                llmq_type == self.llmq().chainlocks || llmq_type == self.llmq().instantsend
             }
         }
+    }
+
+    /// The network.
+    pub fn network(&self) -> Network {
+        self.params.network()
+    }
+
+    /// LLMQ types and roles.
+    pub fn llmq(&self) -> &LlmqConfig {
+        self.params.llmq()
     }
 }
 
 impl EngineConfig {
-    /// Default configuration of a network.
+    /// Dash Core's default configuration of a network.
     pub fn for_network(network: Network) -> Self {
+        EngineConfig::new(ChainParams::new(network))
+    }
+
+    /// The configuration for these chain parameters (full profile).
+    pub fn new(params: ChainParams) -> Self {
         EngineConfig {
-            network,
-            llmq: LlmqConfig::for_network(network),
+            params,
             profile: SyncProfile::Full,
         }
     }
@@ -273,7 +285,7 @@ impl Staged<'_> {
         let merkle_root = headers
             .merkle_root_of(&diff.block_hash)
             .ok_or(EngineError::UnknownBlock(diff.block_hash))?;
-        let genesis = crate::chain::params::genesis_hash(self.engine.cfg.network);
+        let genesis = crate::chain::params::genesis_hash(self.engine.cfg.network());
         let base = if diff.base_block_hash.is_zero() || diff.base_block_hash == genesis {
             Arc::new(MasternodeList::empty())
         } else {
@@ -281,7 +293,7 @@ impl Staged<'_> {
                 .ok_or(EngineError::UnknownBase(diff.base_block_hash))?
         };
         let list = sml::apply_and_verify(
-            self.engine.cfg.network,
+            self.engine.cfg.params.activations(),
             &base,
             diff,
             height,
@@ -355,18 +367,12 @@ impl Staged<'_> {
             if !cfg.wants_type(key.0) {
                 continue;
             }
-            let group = match cfg.llmq.params(key.0) {
-                Some(par)
-                    if cfg
-                        .llmq
-                        .is_rotation_enabled(cfg.network, key.0, base_height) =>
-                {
-                    (
-                        key.0,
-                        base_height - base_height % par.dkg_interval.max(1),
-                        Hash256::ZERO,
-                    )
-                }
+            let group = match cfg.llmq().params(key.0) {
+                Some(par) if cfg.params.is_rotation_enabled(key.0, base_height) => (
+                    key.0,
+                    base_height - base_height % par.dkg_interval.max(1),
+                    Hash256::ZERO,
+                ),
                 _ => (key.0, base_height, key.1),
             };
             groups
@@ -392,8 +398,7 @@ impl Staged<'_> {
                 .iter()
                 .map(|(key, c, base_height)| {
                     let verdict = verify::verify_commitment_cached(
-                        &this.engine.cfg.llmq,
-                        this.engine.cfg.network,
+                        &this.engine.cfg.params,
                         c,
                         *base_height,
                         headers,
@@ -637,8 +642,8 @@ impl Engine {
         // Work-block heights of the cycle diffs: H−8, H−C−8, …; snapshots belong to cycles.
         let c = self
             .cfg
-            .llmq
-            .params(self.cfg.llmq.instantsend)
+            .llmq()
+            .params(self.cfg.llmq().instantsend)
             .map(|p| p.dkg_interval)
             .ok_or_else(|| EngineError::MalformedQrInfo("no rotated InstantSend type".into()))?;
         let h_work = q_height(&q.mn_list_diff_h, headers)?;

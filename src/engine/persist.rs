@@ -80,7 +80,7 @@ impl Engine {
         let mut w = Writer::new(p);
         w.bytes(MAGIC);
         w.u16_le(FORMAT_VERSION);
-        w.u8(network_byte(self.cfg.network));
+        w.u8(network_byte(self.cfg.network()));
         // Unique entries and commitments.
         let mut entry_ix: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut entries: Vec<&SmlEntry> = Vec::new();
@@ -200,9 +200,9 @@ impl Engine {
         if sha256d(body).0 != sum {
             return Err(PersistError::Checksum);
         }
-        if body[6] != network_byte(cfg.network) {
+        if body[6] != network_byte(cfg.network()) {
             return Err(PersistError::Network {
-                expected: cfg.network,
+                expected: cfg.network(),
                 found: format!("network #{}", body[6]),
             });
         }
@@ -373,12 +373,7 @@ impl Engine {
                 .map(|v| v.info.height)
                 .or_else(|| self.pending.get(key).and_then(|p| p.base_height));
             if let Some(base) = base {
-                let req = crate::quorum::members::requirements(
-                    &self.cfg.llmq,
-                    self.cfg.network,
-                    c.llmq_type,
-                    base,
-                );
+                let req = crate::quorum::members::requirements(&self.cfg.params, c.llmq_type, base);
                 keep.extend(req.list_heights);
                 keep_snaps.extend(req.snapshot_heights);
             }

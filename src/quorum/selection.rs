@@ -3,7 +3,7 @@
 //! cycle produces). Pure functions over masternode lists.
 
 use crate::hashes::{sha256, sha256_parts, sha256d_parts, Hash256};
-use crate::network::Network;
+use crate::network::ChainParams;
 use crate::sml::MasternodeList;
 use crate::wire::codec::BitSet;
 use crate::wire::qrinfo::QuorumSnapshot;
@@ -46,14 +46,14 @@ pub fn sort_by_score<'a>(
 /// the list at `base.height − 8`, whose CbTx may carry a ChainLock; it is only consulted when
 /// the table needs it (`None` is fine for pre-V20 non-rotated quorums).
 pub fn modifier(
-    network: Network,
+    cp: &ChainParams,
     llmq_type: u8,
     rotated: bool,
     base_hash: &Hash256,
     work: Option<&MasternodeList>,
     work_height: u32,
 ) -> Option<Hash256> {
-    let v20 = network.activations().v20;
+    let v20 = cp.activations().v20;
     if work_height + 1 >= v20 {
         let work = work?;
         if let Some(cl) = work

@@ -7,9 +7,8 @@
 
 use super::bls::{self, PublicKey, Scheme, Signature};
 use super::members;
-use super::params::LlmqConfig;
 use crate::chain::HeaderIndex;
-use crate::network::Network;
+use crate::network::ChainParams;
 use crate::sml::MasternodeList;
 use crate::wire::commitment::FinalCommitment;
 use crate::wire::qrinfo::QuorumSnapshot;
@@ -145,19 +144,18 @@ fn scheme_of(c: &FinalCommitment) -> Scheme {
 
 /// The cheap steps of §5.3 (type, version, index, bitset sizes, minimum counts).
 pub fn check_shape(
-    cfg: &LlmqConfig,
-    network: Network,
+    cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
 ) -> Result<(), QuorumFailure> {
-    if !cfg.configured_types.contains(&c.llmq_type) {
+    if !cp.llmq().configured_types.contains(&c.llmq_type) {
         return Err(QuorumFailure::UnknownType(c.llmq_type));
     }
-    let p = cfg
-        .params(c.llmq_type)
+    let p = cp
+        .llmq_params(c.llmq_type)
         .ok_or(QuorumFailure::UnknownType(c.llmq_type))?;
-    let a = network.activations();
-    let rotated = cfg.is_rotation_enabled(network, c.llmq_type, base_height);
+    let a = cp.activations();
+    let rotated = cp.is_rotation_enabled(c.llmq_type, base_height);
     let basic = base_height + 1 >= a.v19;
     let expected = match (basic, rotated) {
         (false, false) => 1,
@@ -204,12 +202,11 @@ pub fn check_shape(
 
 /// Steps 1–7 of §5.3 (no lists needed). Returns the decoded key and signatures.
 pub fn check_structure(
-    cfg: &LlmqConfig,
-    network: Network,
+    cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
 ) -> Result<(PublicKey, Signature, Signature), QuorumFailure> {
-    check_shape(cfg, network, c, base_height)?;
+    check_shape(cp, c, base_height)?;
     let scheme = scheme_of(c);
     let pk = PublicKey::from_bytes(&c.quorum_public_key, scheme)
         .map_err(|e| QuorumFailure::InvalidPublicKey(e.to_string()))?;
@@ -247,27 +244,20 @@ pub fn verify_quorum_sig(c: &FinalCommitment) -> Result<(), QuorumFailure> {
 }
 
 /// The lists and snapshots member computation needs for a commitment based at `base_height`.
-pub fn requirements(
-    cfg: &LlmqConfig,
-    network: Network,
-    c: &FinalCommitment,
-    base_height: u32,
-) -> Requirements {
-    members::requirements(cfg, network, c.llmq_type, base_height)
+pub fn requirements(cp: &ChainParams, c: &FinalCommitment, base_height: u32) -> Requirements {
+    members::requirements(cp, c.llmq_type, base_height)
 }
 
 /// Full verification of one commitment (§5.3), computing its members from `lists`.
 pub fn verify_commitment(
-    cfg: &LlmqConfig,
-    network: Network,
+    cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
     headers: &dyn HeaderIndex,
     lists: &dyn ListSource,
 ) -> Verdict {
     verify_commitment_cached(
-        cfg,
-        network,
+        cp,
         c,
         base_height,
         headers,
@@ -314,23 +304,24 @@ impl MemberCache {
 
 /// [`verify_commitment`] reusing rotated-cycle members across calls.
 pub fn verify_commitment_cached(
-    cfg: &LlmqConfig,
-    network: Network,
+    cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
     headers: &dyn HeaderIndex,
     lists: &dyn ListSource,
     cache: &mut MemberCache,
 ) -> Verdict {
-    if let Err(e) = check_shape(cfg, network, c, base_height) {
+    if let Err(e) = check_shape(cp, c, base_height) {
         return Verdict::Invalid(e);
     }
-    if !cfg.is_type_enabled(network, c.llmq_type, base_height) {
+    if !cp.is_type_enabled(c.llmq_type, base_height, &|h| {
+        headers.version_and_time_at(h)
+    }) {
         return Verdict::Invalid(QuorumFailure::TypeDisabled);
     }
     // Cheap availability check before any point decoding: pending commitments are re-tried on
     // every feed.
-    let req = members::requirements(cfg, network, c.llmq_type, base_height);
+    let req = members::requirements(cp, c.llmq_type, base_height);
     let lacking = Requirements {
         list_heights: req
             .list_heights
@@ -348,15 +339,17 @@ pub fn verify_commitment_cached(
     if !lacking.list_heights.is_empty() || !lacking.snapshot_heights.is_empty() {
         return Verdict::Unverifiable(lacking);
     }
-    let members = if cfg.is_rotation_enabled(network, c.llmq_type, base_height) {
-        let p = cfg.params(c.llmq_type).expect("checked by check_structure");
+    let members = if cp.is_rotation_enabled(c.llmq_type, base_height) {
+        let p = cp
+            .llmq_params(c.llmq_type)
+            .expect("checked by check_structure");
         let index = (base_height % p.dkg_interval) as usize;
         let cycle = base_height - index as u32;
         let key = (c.llmq_type, cycle);
         let all = match cache.cycles.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                match members::rotated_cycle_members(cfg, network, c.llmq_type, cycle, lists) {
+                match members::rotated_cycle_members(cp, c.llmq_type, cycle, lists) {
                     Ok(m) => v.insert(m),
                     Err(req) => return Verdict::Unverifiable(req),
                 }
@@ -364,41 +357,32 @@ pub fn verify_commitment_cached(
         };
         all.get(index).cloned().unwrap_or_default()
     } else {
-        match members::members_for(cfg, network, c.llmq_type, base_height, headers, lists) {
+        match members::members_for(cp, c.llmq_type, base_height, headers, lists) {
             Ok(m) => m,
             Err(req) => return Verdict::Unverifiable(req),
         }
     };
-    verify_members_cached(cfg, network, c, base_height, &members, cache)
+    verify_members_cached(cp, c, base_height, &members, cache)
 }
 
 /// Verification of one commitment against an already computed member list.
 pub fn verify_with_members(
-    cfg: &LlmqConfig,
-    network: Network,
+    cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
     members: &[Arc<SmlEntry>],
 ) -> Verdict {
-    verify_members_cached(
-        cfg,
-        network,
-        c,
-        base_height,
-        members,
-        &mut MemberCache::default(),
-    )
+    verify_members_cached(cp, c, base_height, members, &mut MemberCache::default())
 }
 
 fn verify_members_cached(
-    cfg: &LlmqConfig,
-    network: Network,
+    cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
     members: &[Arc<SmlEntry>],
     cache: &mut MemberCache,
 ) -> Verdict {
-    let (pk, qsig, msig) = match check_structure(cfg, network, c, base_height) {
+    let (pk, qsig, msig) = match check_structure(cp, c, base_height) {
         Ok(v) => v,
         Err(e) => return Verdict::Invalid(e),
     };
@@ -439,7 +423,7 @@ fn verify_members_cached(
             }
         }
     }
-    let members_ok = if cfg.params(c.llmq_type).is_some_and(|p| p.size == 1) {
+    let members_ok = if cp.llmq_params(c.llmq_type).is_some_and(|p| p.size == 1) {
         keys.len() == 1 && bls::verify(&keys[0], &msg.0, &msig, scheme)
     } else {
         bls::verify_secure_aggregate(&keys, &msg.0, &msig, scheme)

@@ -190,8 +190,8 @@ fn measure_with_store(
                 .expect("loopback listener")
         })
         .collect();
-    let mut config = Config::new(sim.network);
-    config.llmq = Some(sim.llmq.clone());
+    let mut config = Config::new(sim.network());
+    config.chain = sim.params.clone();
     config.peers = servers.iter().map(|s| s.addr()).collect();
     config.max_peers = servers.len();
     config.strategy = case.strategy;

@@ -8,10 +8,10 @@ use super::rng::Rng;
 use crate::chain::{params as chain_params, pow, HeaderIndex};
 use crate::engine::select_non_rotated_quorum;
 use crate::hashes::{merkle_root, sha256d_parts, Hash256};
-use crate::network::Network;
+use crate::network::{ChainParams, Network};
 use crate::quorum::bls::{sign_secure_aggregate, Scheme, SecretKey};
 use crate::quorum::members;
-use crate::quorum::params::{params_of, LlmqConfig};
+use crate::quorum::params::LlmqConfig;
 use crate::quorum::selection::{build_snapshot, modifier, quarters_from_snapshot};
 use crate::quorum::verify::ListSource;
 use crate::sml::{MasternodeList, QuorumKey};
@@ -50,10 +50,8 @@ pub struct Churn {
 pub struct SimConfig {
     /// Seed: the same config gives byte-identical chains.
     pub seed: u64,
-    /// Network (magic, activations, genesis).
-    pub network: Network,
-    /// LLMQ types and their uses.
-    pub llmq: LlmqConfig,
+    /// The chain parameters (network, activations, LLMQ types and their uses).
+    pub params: ChainParams,
     /// Regular masternodes registered at height 1.
     pub masternodes: usize,
     /// Evonodes registered at height 1.
@@ -69,13 +67,22 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// The network.
+    pub fn network(&self) -> Network {
+        self.params.network()
+    }
+
+    /// LLMQ types and their uses.
+    pub fn llmq(&self) -> &LlmqConfig {
+        self.params.llmq()
+    }
+
     /// Small and fast: regtest LLMQ test types (LLMQ_TEST for ChainLocks, the rotated
     /// LLMQ_TEST_DIP0024 for InstantSend), 40 masternodes, a few hundred blocks crossing V20.
     pub fn regtest(seed: u64) -> SimConfig {
         SimConfig {
             seed,
-            network: Network::Regtest,
-            llmq: LlmqConfig::for_network(Network::Regtest),
+            params: ChainParams::new(Network::Regtest),
             masternodes: 32,
             evonodes: 8,
             blocks: 480,
@@ -95,12 +102,12 @@ impl SimConfig {
     /// Mainnet-sized: a devnet running the mainnet LLMQ types and sizes, 3,600 masternodes of
     /// which 450 evonodes, and enough history for every active quorum and H − 4C.
     pub fn mainnet_scale(seed: u64) -> SimConfig {
-        let mut llmq = LlmqConfig::for_network(Network::Mainnet);
-        llmq.network = Network::Devnet;
+        let params = ChainParams::new(Network::Devnet)
+            .with_llmq(LlmqConfig::for_network(Network::Mainnet))
+            .expect("mainnet's LLMQ types are a valid devnet configuration");
         SimConfig {
             seed,
-            network: Network::Devnet,
-            llmq,
+            params,
             masternodes: 3_150,
             evonodes: 450,
             blocks: 2_600,
@@ -155,7 +162,7 @@ pub struct SimChain {
 impl std::fmt::Debug for SimChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimChain")
-            .field("network", &self.config.network)
+            .field("network", &self.config.network())
             .field("tip", &self.tip_height())
             .field("commitments", &self.mined.len())
             .finish()
@@ -188,6 +195,11 @@ impl HeaderIndex for SimChain {
     fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256> {
         self.block_by_hash(hash).map(|b| b.header.merkle_root)
     }
+    fn version_and_time_at(&self, height: u32) -> Option<(i32, u32)> {
+        self.blocks
+            .get(height as usize)
+            .map(|b| (b.header.version, b.header.time))
+    }
 }
 
 /// Serialized `CService` for 10.a.b.c:port (IPv4-mapped IPv6, big-endian port).
@@ -206,7 +218,7 @@ fn service(i: u64, port: u16) -> NetInfo {
 impl SimChain {
     /// Generates the chain `config` describes.
     pub fn generate(config: SimConfig) -> SimChain {
-        let network = config.network;
+        let network = config.network();
         let genesis = chain_params::genesis_header(network);
         let hash = genesis.block_hash();
         let mut chain = SimChain {
@@ -236,7 +248,7 @@ impl SimChain {
 
     /// The network.
     pub fn network(&self) -> Network {
-        self.config.network
+        self.config.network()
     }
 
     /// Height of the tip.
@@ -289,8 +301,10 @@ impl SimChain {
     /// The active quorum set committed by the block at `height` (§3.7).
     pub fn active_set(&self, height: u32) -> BTreeMap<QuorumKey, Arc<FinalCommitment>> {
         let mut out = BTreeMap::new();
-        for &t in &self.config.llmq.configured_types {
-            let Some(p) = params_of(t) else { continue };
+        for &t in &self.config.llmq().configured_types {
+            let Some(p) = self.config.params.llmq_params(t) else {
+                continue;
+            };
             let of_type = self
                 .mined
                 .iter()
@@ -358,8 +372,8 @@ impl SimChain {
 
     fn next_block(&mut self) {
         let height = self.tip_height() + 1;
-        let network = self.config.network;
-        let a = network.activations();
+        let network = self.config.network();
+        let a = *self.config.params.activations();
         let entries = self.masternode_events(height);
         // The ChainLock of the previous block goes into this block's CbTx (V20+).
         let best_cl = self.make_clsig(height - 1);
@@ -583,12 +597,7 @@ impl SimChain {
 
     /// Lists and snapshots for a member computation of `llmq_type` based at `base_height`.
     fn prepare(&self, llmq_type: u8, base_height: u32) -> Prepared<'_> {
-        let req = members::requirements(
-            &self.config.llmq,
-            self.config.network,
-            llmq_type,
-            base_height,
-        );
+        let req = members::requirements(&self.config.params, llmq_type, base_height);
         let lists = req
             .list_heights
             .iter()
@@ -603,23 +612,24 @@ impl SimChain {
 
     /// DKGs whose commitments are mined in the block at `height`.
     fn form_quorums(&mut self, height: u32) -> Vec<Arc<FinalCommitment>> {
-        let cfg = self.config.llmq.clone();
-        let network = self.config.network;
+        let cfg = self.config.params.clone();
         let mut out = Vec::new();
-        for &t in &cfg.configured_types {
-            let Some(p) = cfg.params(t) else { continue };
+        for &t in &cfg.llmq().configured_types {
+            let Some(p) = cfg.llmq_params(t).copied() else {
+                continue;
+            };
             let cycle = height - height % p.dkg_interval;
             if height % p.dkg_interval != p.dkg_mining_window_start || cycle < 8 {
                 continue;
             }
-            if cfg.is_rotation_enabled(network, t, cycle) {
+            if cfg.is_rotation_enabled(t, cycle) {
                 // The cycle's new quarter and snapshot, then every index's members.
                 let prepared = self.prepare(t, cycle);
-                let Ok(nq) = members::cycle_new_quarter(&cfg, network, t, cycle, &prepared) else {
+                let Ok(nq) = members::cycle_new_quarter(&cfg, t, cycle, &prepared) else {
                     continue;
                 };
                 let work = prepared.list_at(cycle - 8).expect("prepared").clone();
-                let m = modifier(network, t, true, &work.block_hash, Some(&work), cycle - 8)
+                let m = modifier(&cfg, t, true, &work.block_hash, Some(&work), cycle - 8)
                     .expect("work list");
                 let snap = build_snapshot(&work, &m, &nq);
                 // The snapshot must reproduce the quarter a client will decode from it.
@@ -636,24 +646,23 @@ impl SimChain {
                 );
                 self.snapshots.insert((t, cycle), snap);
                 let prepared = self.prepare(t, cycle);
-                let Ok(all) = members::rotated_cycle_members(&cfg, network, t, cycle, &prepared)
-                else {
+                let Ok(all) = members::rotated_cycle_members(&cfg, t, cycle, &prepared) else {
                     continue;
                 };
                 for (i, members) in all.into_iter().enumerate() {
                     let base = cycle + i as u32;
-                    if cfg.is_type_enabled(network, t, base) && members.len() >= p.min_size as usize
+                    if cfg.is_type_enabled(t, base, &|h| self.version_and_time_at(h))
+                        && members.len() >= p.min_size as usize
                     {
                         out.push(self.commit(t, base, i as i16, &members, true));
                     }
                 }
             } else {
-                if !cfg.is_type_enabled(network, t, cycle) {
+                if !cfg.is_type_enabled(t, cycle, &|h| self.version_and_time_at(h)) {
                     continue;
                 }
                 let prepared = self.prepare(t, cycle);
-                let Ok(members) = members::members_for(&cfg, network, t, cycle, &*self, &prepared)
-                else {
+                let Ok(members) = members::members_for(&cfg, t, cycle, &*self, &prepared) else {
                     continue;
                 };
                 if members.len() >= p.min_size as usize {
@@ -673,8 +682,12 @@ impl SimChain {
         members: &[Arc<SmlEntry>],
         rotated: bool,
     ) -> Arc<FinalCommitment> {
-        let p = params_of(llmq_type).expect("configured");
-        let a = self.config.network.activations();
+        let p = *self
+            .config
+            .params
+            .llmq_params(llmq_type)
+            .expect("configured");
+        let a = self.config.params.activations();
         let basic = base + 1 >= a.v19;
         let scheme = if basic { Scheme::Basic } else { Scheme::Legacy };
         let quorum_hash = self.blocks[base as usize].hash;
@@ -733,7 +746,7 @@ impl SimChain {
         if height < 8 {
             return None;
         }
-        let cl_type = self.config.llmq.chainlocks;
+        let cl_type = self.config.llmq().chainlocks;
         let set = MasternodeList {
             quorums: self.active_set(height - 8),
             ..MasternodeList::empty()
@@ -755,8 +768,10 @@ impl SimChain {
 
     /// InstantSend locks signed by the rotated quorum §9.3 selects for the current cycle.
     fn make_islocks(&mut self, height: u32) {
-        let is_type = self.config.llmq.instantsend;
-        let Some(p) = params_of(is_type) else { return };
+        let is_type = self.config.llmq().instantsend;
+        let Some(p) = self.config.params.llmq_params(is_type).copied() else {
+            return;
+        };
         if self.config.islocks_per_cycle == 0
             || height % p.dkg_interval != p.dkg_mining_window_end + 1
         {

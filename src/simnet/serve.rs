@@ -8,7 +8,6 @@ use super::service::SimService;
 use crate::chain::params as chain_params;
 use crate::hashes::Hash256;
 use crate::network::Network;
-use crate::quorum::params::params_of;
 use crate::sml::{pmt, MasternodeList};
 use crate::wire::header::BlockHeader;
 use crate::wire::locks::{ClSig, IsDLock};
@@ -80,7 +79,7 @@ impl SimChain {
             .collect();
         let mut quorums_cl_sigs = Vec::new();
         if protocol_version >= MNLISTDIFF_CHAINLOCKS_PROTO_VERSION
-            && h >= self.network().activations().v20
+            && h >= self.config.params.activations().v20
         {
             // §3.8: per new quorum the CL signature in its work block's CbTx, grouped.
             let mut groups: BTreeMap<[u8; 96], Vec<u16>> = BTreeMap::new();
@@ -122,8 +121,8 @@ impl SimChain {
     /// The `qrinfo` Core would send for `request`, or `None` when it would not answer (unknown
     /// blocks, not enough history).
     pub fn build_qrinfo(&self, request: &GetQrInfo, protocol_version: u32) -> Option<QrInfo> {
-        let is_type = self.config.llmq.instantsend;
-        let p = params_of(is_type)?;
+        let is_type = self.config.llmq().instantsend;
+        let p = *self.config.params.llmq_params(is_type)?;
         let c = p.dkg_interval;
         let r = crate::chain::HeaderIndex::height_of(self, &request.block_request_hash)?;
         let h = r - r % c;

@@ -7,7 +7,7 @@
 pub mod pmt;
 
 use crate::hashes::{merkle_root, Hash256};
-use crate::network::Network;
+use crate::network::Activations;
 use crate::wire::commitment::FinalCommitment;
 use crate::wire::mnlistdiff::MnListDiff;
 use crate::wire::sml_entry::SmlEntry;
@@ -252,15 +252,16 @@ impl DiffCheck {
         }
     }
 
-    /// The first failed check, if any. `network` decides which CbTx versions are allowed.
-    pub fn result(&self, network: Network) -> Result<(), SmlError> {
+    /// The first failed check, if any. The activation heights decide which CbTx versions are
+    /// allowed.
+    pub fn result(&self, activations: &Activations) -> Result<(), SmlError> {
         if self.cbtx_height < 0 || self.cbtx_height as u32 != self.height {
             return Err(SmlError::HeightMismatch {
                 cbtx: self.cbtx_height,
                 block: self.height,
             });
         }
-        check_cbtx_version(network, self.cbtx_version, self.height)?;
+        check_cbtx_version(activations, self.cbtx_version, self.height)?;
         if self.sml_root_computed != self.sml_root_cbtx {
             return Err(SmlError::SmlRootMismatch {
                 computed: self.sml_root_computed,
@@ -286,8 +287,7 @@ impl DiffCheck {
 }
 
 /// CbTx version rules by height (Core `CheckCbTx`).
-pub fn check_cbtx_version(network: Network, version: u16, height: u32) -> Result<(), SmlError> {
-    let a = network.activations();
+pub fn check_cbtx_version(a: &Activations, version: u16, height: u32) -> Result<(), SmlError> {
     let ok = if height >= a.v20 {
         version == 3
     } else if height > a.dip0008 {
@@ -306,13 +306,13 @@ pub fn check_cbtx_version(network: Network, version: u16, height: u32) -> Result
 /// root, quorum root, and the coinbase proof against `header_merkle_root` (which a syncing
 /// client must always supply, W-28). Nothing is returned unless every check passed.
 pub fn apply_and_verify(
-    network: Network,
+    activations: &Activations,
     base: &MasternodeList,
     diff: &MnListDiff,
     height: u32,
     header_merkle_root: Option<Hash256>,
 ) -> Result<MasternodeList, SmlError> {
     let list = base.apply_diff(diff, height)?;
-    DiffCheck::compute(&list, diff, header_merkle_root).result(network)?;
+    DiffCheck::compute(&list, diff, header_merkle_root).result(activations)?;
     Ok(list)
 }

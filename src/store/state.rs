@@ -91,10 +91,10 @@ pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError
     if sha256d(body).0 != sum {
         return Err(bad("checksum mismatch (truncated or corrupted)"));
     }
-    if body[6] != network_byte(cfg.network) {
+    if body[6] != network_byte(cfg.network()) {
         return Err(StateError::Corrupt(format!(
             "state was saved for another network (expected {})",
-            cfg.network
+            cfg.network()
         )));
     }
     let mut at = 7usize;
@@ -116,7 +116,7 @@ pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError
     };
     let h = take("headers")?;
     let e = take("engine")?;
-    let headers = HeaderChain::from_bytes(cfg.network, h)
+    let headers = HeaderChain::from_bytes(cfg.network(), h)
         .map_err(|e| StateError::Corrupt(format!("headers: {e}")))?;
     let engine = Engine::from_bytes(cfg.clone(), e)
         .map_err(|e| StateError::Corrupt(format!("engine: {e}")))?;

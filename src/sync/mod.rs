@@ -91,12 +91,11 @@ impl Shared {
         listener: Arc<dyn EventListener>,
     ) -> Arc<Shared> {
         let headers = match &config.checkpoint {
-            Some(c) => HeaderChain::new(config.network, c.height, c.header),
-            None => HeaderChain::from_genesis(config.network),
+            Some(c) => HeaderChain::new(config.network(), c.height, c.header),
+            None => HeaderChain::from_genesis(config.network()),
         };
         let engine = Engine::new(EngineConfig {
-            network: config.network,
-            llmq: config.llmq_config(),
+            params: config.chain.clone(),
             profile: config.profile,
         });
         Arc::new(Shared {
@@ -349,8 +348,8 @@ impl Peers {
 async fn candidates(sh: &Shared) -> Vec<SocketAddr> {
     let mut out = sh.config.peers.clone();
     if sh.config.use_dns_seeds {
-        let port = sh.config.network.default_port();
-        for seed in sh.config.network.dns_seeds() {
+        let port = sh.config.network().default_port();
+        for seed in sh.config.network().dns_seeds() {
             if let Ok(Ok(addrs)) = tokio::time::timeout(
                 Duration::from_secs(5),
                 tokio::net::lookup_host((*seed, port)),
@@ -371,7 +370,7 @@ async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
     }
     let start_height = sh.with_state(|s| s.headers.tip().0) as i32;
     let cfg = PeerConfig {
-        network: sh.config.network,
+        network: sh.config.network(),
         protocol_version: sh.config.protocol_version,
         connect_timeout: sh.config.connect_timeout,
         start_height,

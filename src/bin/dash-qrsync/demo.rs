@@ -189,8 +189,8 @@ pub fn run(o: &Options) -> std::process::ExitCode {
             let addr = s.addr();
             println!("simnet listening on {addr}");
             server = Some(s);
-            let mut c = Config::new(cfg.network);
-            c.llmq = Some(cfg.llmq.clone());
+            let mut c = Config::new(cfg.network());
+            c.chain = cfg.params.clone();
             (addr, c)
         }
     };

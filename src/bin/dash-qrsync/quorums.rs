@@ -3,8 +3,7 @@
 
 use dash_qrsync::chain::HeaderIndex;
 use dash_qrsync::hashes::Hash256;
-use dash_qrsync::network::Network;
-use dash_qrsync::quorum::params::LlmqConfig;
+use dash_qrsync::network::ChainParams;
 use dash_qrsync::quorum::verify::{self, ListSource, Verdict};
 use dash_qrsync::sml::MasternodeList;
 use dash_qrsync::wire::commitment::FinalCommitment;
@@ -130,12 +129,11 @@ impl ListSource for OfflineLists {
 
 /// Validates each distinct commitment; returns the JSON report and the number that failed.
 pub fn validate(
-    network: Network,
+    cfg: &ChainParams,
     commitments: &[FinalCommitment],
     headers: &OfflineHeaders,
     lists: &OfflineLists,
 ) -> (Value, usize) {
-    let cfg = LlmqConfig::for_network(network);
     let mut seen: HashMap<(u8, Hash256), &FinalCommitment> = HashMap::new();
     let (mut valid, mut failed, mut unverifiable) = (0usize, Vec::new(), Vec::new());
     let mut bls = 0usize;
@@ -159,7 +157,7 @@ pub fn validate(
             }
             continue;
         };
-        match verify::verify_commitment(&cfg, network, c, base, headers, lists) {
+        match verify::verify_commitment(cfg, c, base, headers, lists) {
             Verdict::Valid {
                 bls_verifications, ..
             } => {

@@ -3,7 +3,7 @@
 use crate::quorums::{self, OfflineHeaders, OfflineLists};
 use dash_qrsync::chain::{pow, HeaderIndex};
 use dash_qrsync::hashes::Hash256;
-use dash_qrsync::network::Network;
+use dash_qrsync::network::{ChainParams, Network};
 use dash_qrsync::quorum::bls::{Scheme, Signature};
 use dash_qrsync::sml::{DiffCheck, MasternodeList};
 use dash_qrsync::wire::locks::{ClSig, IsDLock};
@@ -413,7 +413,8 @@ fn finish(
             );
         }
     }
-    let (report, failed) = quorums::validate(network, commitments, headers, lists);
+    let (report, failed) =
+        quorums::validate(&ChainParams::new(network), commitments, headers, lists);
     checks.add(
         "quorum commitments",
         failed == 0,
@@ -658,7 +659,8 @@ fn check_one_diff(
     );
     checks.add(
         &format!("{label}: CbTx version allowed at height"),
-        dash_qrsync::sml::check_cbtx_version(network, c.cbtx_version, height).is_ok(),
+        dash_qrsync::sml::check_cbtx_version(&network.activations(), c.cbtx_version, height)
+            .is_ok(),
         format!("CbTx v{} at height {height}", c.cbtx_version),
     );
     checks.add(

@@ -1,8 +1,15 @@
-//! Networks and their fixed parameters: message start bytes, ports, DNS seeds and the activation
-//! heights that change layouts and rules (PROTOCOL.md §0.3, §1.2).
+//! Networks and their parameters: message start bytes, ports, DNS seeds, the activation heights
+//! that change layouts and rules (PROTOCOL.md §0.3, §1.2), the LLMQ types ([`llmq`]) and the
+//! one value that describes a network as Dash Core runs it, [`ChainParams`] — Core's defaults,
+//! overridable for regtest and devnets with Core's own option names ([`conf`]).
 //!
-//! Genesis headers, proof-of-work limits and checkpoints live in [`crate::chain::params`]; LLMQ
-//! types per network in [`crate::quorum`].
+//! Genesis headers, proof-of-work limits and checkpoints live in [`crate::chain::params`].
+
+pub mod conf;
+pub mod llmq;
+pub mod params;
+
+pub use params::{Bip9Deployment, ChainParams, ParamError};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -24,8 +31,10 @@ pub enum Network {
 /// Activation heights of the deployments that matter to a light client (PROTOCOL.md §0.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activations {
-    /// DIP-0003 (deterministic masternode lists).
+    /// DIP-0003 (deterministic masternode lists): no list exists below it.
     pub dip0003: u32,
+    /// DIP-0003 enforcement.
+    pub dip0003_enforcement: u32,
     /// DIP-0008 (ChainLocks; CbTx v2 required above it).
     pub dip0008: u32,
     /// DIP-0020 (enables LLMQ_100_67).
@@ -92,11 +101,12 @@ impl Network {
         }
     }
 
-    /// Activation heights.
+    /// Dash Core's default activation heights ([`ChainParams`] holds the ones in effect).
     pub fn activations(self) -> Activations {
         match self {
             Network::Mainnet => Activations {
                 dip0003: 1_028_160,
+                dip0003_enforcement: 1_047_200,
                 dip0008: 1_088_640,
                 dip0020: 1_516_032,
                 dip0024: 1_737_792,
@@ -108,6 +118,7 @@ impl Network {
             },
             Network::Testnet => Activations {
                 dip0003: 7_000,
+                dip0003_enforcement: 7_300,
                 dip0008: 78_800,
                 dip0020: 414_100,
                 dip0024: 769_700,
@@ -119,6 +130,7 @@ impl Network {
             },
             Network::Devnet => Activations {
                 dip0003: 2,
+                dip0003_enforcement: 2,
                 dip0008: 2,
                 dip0020: 2,
                 dip0024: 2,
@@ -130,6 +142,7 @@ impl Network {
             },
             Network::Regtest => Activations {
                 dip0003: 432,
+                dip0003_enforcement: 500,
                 dip0008: 1,
                 dip0020: 1,
                 dip0024: 1,
