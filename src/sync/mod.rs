@@ -62,6 +62,10 @@ pub struct Shared {
     reported: Mutex<HashSet<QuorumKey>>,
     started: Mutex<Option<Instant>>,
     list_phase: Mutex<Option<PhaseMark>>,
+    /// The tip for which every attempt at a `getqrinfo` went unanswered (Core sends nothing
+    /// when it cannot build one, e.g. without quorum snapshots); not asked again until the tip
+    /// moves.
+    declined_qrinfo: Mutex<Option<Hash256>>,
 }
 
 /// The counters when the masternode-list phase of the first sync began (headers synced).
@@ -112,6 +116,7 @@ impl Shared {
             reported: Mutex::default(),
             started: Mutex::default(),
             list_phase: Mutex::default(),
+            declined_qrinfo: Mutex::default(),
         })
     }
 
@@ -518,9 +523,23 @@ fn blames_peer(e: &EngineError) -> bool {
     )
 }
 
-/// One `getqrinfo` for the tip with the held lists as bases.
+/// Attempts at one `getqrinfo` before it counts as declined for the tip.
+const QRINFO_ATTEMPTS: usize = 4;
+
+/// One `getqrinfo` for the tip with the held lists as bases. `Ok(false)` when no peer answered
+/// (Core answers nothing it cannot build): reported once as an error naming the request, and
+/// not asked again for the same tip.
 async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassError> {
-    for _attempt in 0..4 {
+    let tip = sh.with_state(|s| s.headers.tip());
+    let declined = sh
+        .declined_qrinfo
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some_and(|d| d == tip.1);
+    if declined {
+        return Ok(false);
+    }
+    for _attempt in 0..QRINFO_ATTEMPTS {
         ensure_peers(sh, peers).await?;
         let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
             return Ok(false);
@@ -555,6 +574,19 @@ async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassE
             Err(e) => lost(sh, peers, &e),
         }
     }
+    *sh.declined_qrinfo.lock().unwrap_or_else(|e| e.into_inner()) = Some(tip.1);
+    sh.error(
+        ErrorKind::Network,
+        format!(
+            "no peer answered getqrinfo for block {} (height {}) in {QRINFO_ATTEMPTS} attempts of {} s: \
+             a node that cannot build it (no quorum snapshots) sends nothing; rotated quorums \
+             stay unvalidated until a peer answers (retried when the tip moves)",
+            tip.1,
+            tip.0,
+            sh.config.request_timeout.as_secs_f64()
+        ),
+        true,
+    );
     Ok(false)
 }
 
@@ -594,7 +626,9 @@ async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassEr
         }
         if !missing.snapshot_heights.is_empty() && reqs.is_empty() {
             // Only a qrinfo delivers rotation snapshots.
-            fetch_qrinfo(sh, peers).await?;
+            if !fetch_qrinfo(sh, peers).await? {
+                return Ok(());
+            }
             continue;
         }
         if reqs.is_empty() {
@@ -748,10 +782,34 @@ async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError
     if sh.stopping() {
         return Err(PassError::Stopped);
     }
-    if !qrinfo_fed {
-        fetch_qrinfo(sh, peers).await?;
+    if !qrinfo_fed && !fetch_qrinfo(sh, peers).await? {
+        // Declined: the tip list by a plain diff, so that a network without rotated quorums
+        // (e.g. a regtest node with no masternodes) still syncs.
+        fetch_tip_list(sh, peers).await?;
     }
     Ok(())
+}
+
+/// The list at the header tip by one `getmnlistd` from the newest held list.
+async fn fetch_tip_list(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    let (tip_hash, base) = sh.with_state(|s| {
+        (
+            s.headers.tip().1,
+            s.engine.tip_list().map_or(Hash256::ZERO, |l| l.block_hash),
+        )
+    });
+    if base == tip_hash {
+        return Ok(());
+    }
+    fetch_and_feed(
+        sh,
+        peers,
+        GetMnListDiff {
+            base_block_hash: base,
+            block_hash: tip_hash,
+        },
+    )
+    .await
 }
 
 /// What became of an answer fed to the engine.

@@ -265,17 +265,19 @@ pub fn decompress_headers(
     Ok(out)
 }
 
-/// Compresses consecutive headers for one `headers2` message: the first is sent in full; each
-/// later one omits the previous hash when it links to its predecessor, sends the time as an i16
-/// offset when it fits, omits equal bits and uses the version list. Decompressing the result
-/// (with no `prev`) gives back `headers` exactly.
+/// Compresses consecutive headers for one `headers2` message exactly as Dash Core's sender does
+/// (`net_processing.cpp`): the first is sent in full and, as there, its version does not enter
+/// the version list (Core calls `Compress` only from the second header on; its receiver does
+/// list it, which changes no index); each later one omits the previous hash when it links to
+/// its predecessor, sends the time as an i16 offset when it fits, omits equal bits and uses the
+/// version list. Decompressing the result (with no `prev`) gives back `headers` exactly, and
+/// Core's own `headers2` messages re-encode byte for byte (tests/core_conformance.rs).
 pub fn compress_headers(headers: &[BlockHeader]) -> Vec<CompressedHeader> {
     let mut out = Vec::with_capacity(headers.len());
     let mut list: Vec<i32> = Vec::with_capacity(VERSION_CACHE_SIZE + 1);
     let mut prev: Option<(&BlockHeader, Hash256)> = None;
     for h in headers {
         let Some((p, p_hash)) = prev else {
-            push_version(&mut list, h.version);
             out.push(CompressedHeader::full(h));
             prev = Some((h, h.block_hash()));
             continue;
