@@ -428,7 +428,10 @@ fn list_roots_equal_cores_and_diffs_chain() {
 }
 
 /// Core's quorum set at the tip (`quorum list`) and every quorum it knows (`quorum list 20`).
-fn core_quorums(net: &CoreNet) -> (BTreeSet<(u8, Hash256)>, BTreeSet<(u8, Hash256)>) {
+/// A set of quorums by (type, hash).
+type QuorumSet = BTreeSet<(u8, Hash256)>;
+
+fn core_quorums(net: &CoreNet) -> (QuorumSet, QuorumSet) {
     let set = |file: &str| {
         let v = json(&net.dir.join("rpc").join(file));
         let mut out = BTreeSet::new();
@@ -986,7 +989,7 @@ fn replayed_every_height_network_syncs_to_cores_quorum_set() {
 }
 
 #[test]
-fn plain_regtest_node_without_masternodes_syncs() {
+fn plain_regtest_node_is_asked_nothing_below_dip3_and_a_declined_qrinfo_is_bounded() {
     let Some(net) = load("plain-no-masternodes") else {
         return;
     };

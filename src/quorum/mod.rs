@@ -5,3 +5,6 @@ pub mod members;
 pub mod params;
 pub mod selection;
 pub mod verify;
+
+#[cfg(test)]
+mod golden;

@@ -64,6 +64,29 @@ pub struct SimConfig {
     pub block_time: u32,
     /// InstantSend locks created per rotation cycle.
     pub islocks_per_cycle: usize,
+    /// A deliberately bad signature in the chain itself (a dishonest DKG): every root, merkle
+    /// proof and header stays consistent with it, so only BLS verification can reject it.
+    pub bad_signature: Option<BadSignature>,
+}
+
+/// A commitment signed wrongly, kept in the chain (see [`SimConfig::bad_signature`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadSignature {
+    /// Which signature is wrong (a valid point over another message).
+    pub which: BadSigKind,
+    /// The first commitment of this LLMQ type based at or above `from_height` gets it.
+    pub llmq_type: u8,
+    /// See `llmq_type`.
+    pub from_height: u32,
+}
+
+/// Which signature of a commitment [`BadSignature`] breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadSigKind {
+    /// `quorumSig`.
+    QuorumSig,
+    /// `membersSig`.
+    MembersSig,
 }
 
 impl SimConfig {
@@ -96,6 +119,7 @@ impl SimConfig {
             },
             block_time: 150,
             islocks_per_cycle: 2,
+            bad_signature: None,
         }
     }
 
@@ -121,6 +145,7 @@ impl SimConfig {
             },
             block_time: 150,
             islocks_per_cycle: 4,
+            bad_signature: None,
         }
     }
 }
@@ -157,6 +182,8 @@ pub struct SimChain {
     islocks: Vec<(u32, IsDLock)>,
     /// Branch counter: bumped by [`SimChain::reorg`] so that replacement blocks differ.
     branch: u64,
+    /// Whether the [`SimConfig::bad_signature`] commitment was made.
+    bad_signed: bool,
 }
 
 impl std::fmt::Debug for SimChain {
@@ -237,6 +264,7 @@ impl SimChain {
             operator_keys: HashMap::new(),
             registered_at: HashMap::new(),
             snapshots: BTreeMap::new(),
+            bad_signed: false,
             clsigs: BTreeMap::new(),
             islocks: Vec::new(),
             branch: 0,
@@ -731,8 +759,21 @@ impl SimChain {
             members_sig: [0; 96],
         };
         let msg = c.commitment_hash();
-        c.quorum_sig = qsk.sign(&msg.0, scheme).to_bytes(scheme);
-        c.members_sig = sign_secure_aggregate(&signer_keys, &msg.0, scheme).to_bytes(scheme);
+        // A dishonest DKG signs another message: a valid signature encoding that does not verify.
+        let bad = self
+            .config
+            .bad_signature
+            .filter(|b| b.llmq_type == llmq_type && base >= b.from_height && !self.bad_signed);
+        let mut other = msg.0;
+        other[0] ^= 0xff;
+        let (qmsg, mmsg) = match bad.map(|b| b.which) {
+            Some(BadSigKind::QuorumSig) => (other, msg.0),
+            Some(BadSigKind::MembersSig) => (msg.0, other),
+            None => (msg.0, msg.0),
+        };
+        self.bad_signed |= bad.is_some();
+        c.quorum_sig = qsk.sign(&qmsg, scheme).to_bytes(scheme);
+        c.members_sig = sign_secure_aggregate(&signer_keys, &mmsg, scheme).to_bytes(scheme);
         self.quorum_keys.insert((llmq_type, quorum_hash), qsk);
         Arc::new(c)
     }

@@ -9,6 +9,6 @@ pub mod serve;
 pub mod server;
 pub mod service;
 
-pub use gen::{Churn, SimBlock, SimChain, SimConfig};
+pub use gen::{BadSigKind, BadSignature, Churn, SimBlock, SimChain, SimConfig};
 pub use serve::SimNode;
 pub use service::SimService;
