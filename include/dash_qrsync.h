@@ -313,6 +313,21 @@ enum dqs_result dqs_config_set_checkpoint(struct dqs_config *config,
                                           const uint8_t *header,
                                           size_t header_len);
 
+// Sets one chain parameter with Dash Core's option name and syntax (without the leading
+// `-`), e.g. `dqs_config_set_chain_param(cfg, "testactivationheight", "v20@100")` or
+// `("llmqtestparams", "4:4")`; options Core takes several times add up. `docs/CONFORMANCE.md`
+// lists the options and their support. An unknown option, a bad value or an option for another
+// network gives `DQS_RESULT_ERR_INVALID_CONFIG` with a message naming the option; the
+// configuration is then unchanged.
+enum dqs_result dqs_config_set_chain_param(struct dqs_config *config,
+                                           const char *key,
+                                           const char *value);
+
+// Replaces the configuration's network and chain parameters with those of a Dash Core
+// `dash.conf` given as text (`regtest=1`, `[regtest]` sections…; keys that do not concern a
+// light client are ignored). Peers, timeouts and the other settings are kept.
+enum dqs_result dqs_config_set_dash_conf(struct dqs_config *config, const char *dash_conf_text);
+
 // Whether to keep following the tip after the first sync (default true).
 enum dqs_result dqs_config_set_follow_tip(struct dqs_config *config, bool follow);
 

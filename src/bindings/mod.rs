@@ -457,6 +457,23 @@ impl ClientConfig {
         };
     }
 
+    /// Sets one chain parameter with Dash Core's option name and syntax, e.g.
+    /// `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+    /// An unknown option or a bad value is an `InvalidConfig` error naming the option.
+    pub fn set_chain_param(&self, key: String, value: String) -> Result<(), QrSyncError> {
+        self.lock()
+            .set_chain_param(&key, &value)
+            .map_err(QrSyncError::from)
+    }
+
+    /// Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+    /// (sections and all; keys that do not concern a light client are ignored).
+    pub fn set_dash_conf(&self, text: String) -> Result<(), QrSyncError> {
+        let parsed = api::Config::from_dash_conf(&text).map_err(QrSyncError::from)?;
+        self.lock().chain = parsed.chain;
+        Ok(())
+    }
+
     /// Sets which quorums are validated (all by default; the wallet profile needs one round
     /// trip after headers on a cold start).
     pub fn set_profile(&self, profile: SyncProfile) {

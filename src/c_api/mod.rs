@@ -644,6 +644,45 @@ pub extern "C" fn dqs_config_set_checkpoint(
     })
 }
 
+/// Sets one chain parameter with Dash Core's option name and syntax (without the leading
+/// `-`), e.g. `dqs_config_set_chain_param(cfg, "testactivationheight", "v20@100")` or
+/// `("llmqtestparams", "4:4")`; options Core takes several times add up. `docs/CONFORMANCE.md`
+/// lists the options and their support. An unknown option, a bad value or an option for another
+/// network gives `DQS_RESULT_ERR_INVALID_CONFIG` with a message naming the option; the
+/// configuration is then unchanged.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_chain_param(
+    config: *mut dqs_config,
+    key: *const c_char,
+    value: *const c_char,
+) -> dqs_result {
+    guard(|| {
+        let cfg = config_mut(config)?;
+        let key = cstr(key, "key")?;
+        let value = cstr(value, "value")?;
+        cfg.set_chain_param(key, value)
+            .map_err(|e| (dqs_result::ErrInvalidConfig, e.message))
+    })
+}
+
+/// Replaces the configuration's network and chain parameters with those of a Dash Core
+/// `dash.conf` given as text (`regtest=1`, `[regtest]` sections…; keys that do not concern a
+/// light client are ignored). Peers, timeouts and the other settings are kept.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_dash_conf(
+    config: *mut dqs_config,
+    dash_conf_text: *const c_char,
+) -> dqs_result {
+    guard(|| {
+        let cfg = config_mut(config)?;
+        let text = cstr(dash_conf_text, "dash_conf_text")?;
+        let parsed =
+            Config::from_dash_conf(text).map_err(|e| (dqs_result::ErrInvalidConfig, e.message))?;
+        cfg.chain = parsed.chain;
+        Ok(())
+    })
+}
+
 /// Whether to keep following the tip after the first sync (default true).
 #[no_mangle]
 pub extern "C" fn dqs_config_set_follow_tip(config: *mut dqs_config, follow: bool) -> dqs_result {

@@ -666,6 +666,19 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
     func addPeer(address: String) throws 
     
     /**
+     * Sets one chain parameter with Dash Core's option name and syntax, e.g.
+     * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+     * An unknown option or a bad value is an `InvalidConfig` error naming the option.
+     */
+    func setChainParam(key: String, value: String) throws 
+    
+    /**
+     * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+     * (sections and all; keys that do not concern a light client are ignored).
+     */
+    func setDashConf(text: String) throws 
+    
+    /**
      * Uses the network's DNS seeds for peers too.
      */
     func setDnsSeeds(enabled: Bool) 
@@ -773,6 +786,34 @@ open func addPeer(address: String)throws   {try rustCallWithError(FfiConverterTy
     uniffi_dash_qrsync_fn_method_clientconfig_add_peer(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(address),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets one chain parameter with Dash Core's option name and syntax, e.g.
+     * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+     * An unknown option or a bad value is an `InvalidConfig` error naming the option.
+     */
+open func setChainParam(key: String, value: String)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(key),
+        FfiConverterString.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+     * (sections and all; keys that do not concern a light client are ignored).
+     */
+open func setDashConf(text: String)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
     )
 }
 }
@@ -3670,6 +3711,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() != 51426) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param() != 29554) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf() != 4831) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_dns_seeds() != 40285) {

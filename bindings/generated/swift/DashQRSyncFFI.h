@@ -343,6 +343,16 @@ uint64_t uniffi_dash_qrsync_fn_constructor_clientconfig_new(RustBuffer network, 
 void uniffi_dash_qrsync_fn_method_clientconfig_add_peer(uint64_t ptr, RustBuffer address, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
+void uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(uint64_t ptr, RustBuffer key, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_DASH_CONF
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_DASH_CONF
+void uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_DNS_SEEDS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_DNS_SEEDS
 void uniffi_dash_qrsync_fn_method_clientconfig_set_dns_seeds(uint64_t ptr, int8_t enabled, RustCallStatus *_Nonnull out_status
@@ -802,6 +812,18 @@ uint16_t uniffi_dash_qrsync_checksum_func_enable_logging(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_ADD_PEER
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_ADD_PEER
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_DASH_CONF
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_DASH_CONF
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf(void
     
 );
 #endif

@@ -759,6 +759,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_dns_seeds(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_follow_tip(
@@ -844,6 +848,10 @@ internal object UniffiLib {
     external fun uniffi_dash_qrsync_fn_constructor_clientconfig_new(`network`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_dash_qrsync_fn_method_clientconfig_add_peer(`ptr`: Long,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_dns_seeds(`ptr`: Long,`enabled`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1044,6 +1052,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() and 0xFFFF) != 51426) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param() and 0xFFFF) != 29554) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf() and 0xFFFF) != 4831) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_dns_seeds() and 0xFFFF) != 40285) {
@@ -1666,6 +1680,19 @@ public interface ClientConfigInterface {
     fun `addPeer`(`address`: kotlin.String)
     
     /**
+     * Sets one chain parameter with Dash Core's option name and syntax, e.g.
+     * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+     * An unknown option or a bad value is an `InvalidConfig` error naming the option.
+     */
+    fun `setChainParam`(`key`: kotlin.String, `value`: kotlin.String)
+    
+    /**
+     * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+     * (sections and all; keys that do not concern a light client are ignored).
+     */
+    fun `setDashConf`(`text`: kotlin.String)
+    
+    /**
      * Uses the network's DNS seeds for peers too.
      */
     fun `setDnsSeeds`(`enabled`: kotlin.Boolean)
@@ -1827,6 +1854,44 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
         it,
         
         FfiConverterString.lower(`address`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets one chain parameter with Dash Core's option name and syntax, e.g.
+     * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+     * An unknown option or a bad value is an `InvalidConfig` error naming the option.
+     */
+    @Throws(QrSyncException::class)override fun `setChainParam`(`key`: kotlin.String, `value`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(
+        it,
+        
+        FfiConverterString.lower(`key`),
+        FfiConverterString.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+     * (sections and all; keys that do not concern a light client are ignored).
+     */
+    @Throws(QrSyncException::class)override fun `setDashConf`(`text`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(
+        it,
+        
+        FfiConverterString.lower(`text`),_status)
 }
     }
     
