@@ -61,7 +61,7 @@ class QuickStartTest {
         client.start()
         val status = client.awaitSynced(timeout = 2.minutes) // at once if already synced
         val held = client.quorums() // every validated quorum the client holds
-        client.close() // stops; the collector ends after the last buffered event
+        client.shutdown() // stops on Dispatchers.IO; the collector ends after the last buffered event
         collector.join()
         // quick-start:end
         return Outcome(seen, problems, status, held)
@@ -79,5 +79,6 @@ class QuickStartTest {
         assertEquals(out.seen.size, out.seen.map(key).toSet().size, "a quorum event was delivered twice")
         assertEquals(out.held.map(key).toSet(), out.seen.map(key).toSet(), "the events and the client's quorum list differ")
         assertTrue(store.map.isNotEmpty(), "the sync saved nothing")
+        println("quick start run ${rep.currentRepetition}/20: ${out.seen.size} quorum events, quorumsValidated=${out.status.quorumsValidated}, held=${out.held.size}")
     }
 }

@@ -220,10 +220,13 @@ class FlowClient(
         mutableState.value = SyncState.STOPPED
     }
 
+    /** [close] on [io]: safe on the main thread. */
+    suspend fun shutdown() = withContext(io) { close() }
+
     /**
      * Stops the client, frees it and completes every event collection once its buffered events
-     * are delivered. Blocks for the bounded time the library needs to stop; on the main thread
-     * prefer `withContext(Dispatchers.IO) { client.close() }` or [stop] first. Idempotent.
+     * are delivered. Blocks for the bounded time the library needs to stop (a few seconds at
+     * most); from the main thread use [shutdown]. Idempotent.
      */
     override fun close() {
         if (!closed.compareAndSet(false, true)) return
