@@ -6,6 +6,19 @@ import Foundation
 import os
 #endif
 
+// The generated records and enums are declared Sendable only by Swift 6 compilers; they are
+// plain values, so older compilers get the same conformance here.
+#if !compiler(>=6)
+extension Progress: @unchecked Sendable {}
+extension Quorum: @unchecked Sendable {}
+extension ChainLock: @unchecked Sendable {}
+extension ErrorEvent: @unchecked Sendable {}
+extension Status: @unchecked Sendable {}
+extension LockResult: @unchecked Sendable {}
+extension SyncState: @unchecked Sendable {}
+extension ErrorKind: @unchecked Sendable {}
+#endif
+
 /// Everything a client reports, as one enum.
 public enum QrSyncEvent: Sendable {
     case progress(Progress)
@@ -210,6 +223,8 @@ private final class EventHub: @unchecked Sendable {
 
     func setState(_ s: SyncState) {
         let resume: [CheckedContinuation<Void, Error>] = locked {
+            // Events still queued in the library when it was closed do not revive the state.
+            if closed && s != .stopped { return [] }
             currentState = s
             guard s == .synced || s == .stopped else { return [] }
             let w = Array(waiters.values)
@@ -326,7 +341,7 @@ public final class AsyncQrSyncClient: @unchecked Sendable {
         let hub = EventHub()
         self.hub = hub
         self.eventBuffer = eventBuffer
-        let wrapped: HostStore? = store.map { ($0 as? ReadableStore) ?? ReadableStore($0) }
+        let wrapped: HostStore? = store.map { s -> HostStore in (s as? ReadableStore) ?? ReadableStore(s) }
         client = try typed { try QrSyncClient(config: config, store: wrapped, listener: HubListener(hub)) }
     }
 
