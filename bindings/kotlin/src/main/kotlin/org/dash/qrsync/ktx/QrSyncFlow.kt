@@ -64,7 +64,8 @@ sealed interface QrSyncEvent {
  * started with `launch(start = CoroutineStart.UNDISPATCHED)` before [start] sees the whole sync.
  * The library's thread never waits for a collector: when a collector is [eventBuffer] events
  * behind, further events are dropped for that collector only, counted in [droppedEvents], and
- * announced to it by one [QrSyncEvent.EventsDropped] when it has caught up. [close] completes
+ * announced to it by one [QrSyncEvent.EventsDropped] when its buffer has room again (or as its
+ * last event at [close]). [close] completes
  * every collection after its buffered events.
  *
  * Threads: blocking calls into the library run on [io] (default [Dispatchers.IO]), so every
