@@ -76,7 +76,8 @@ class FlowClientTest {
 
     @Test
     fun everyListenerCallbackOfASyncRunsOnOneNamedThread() {
-        CallbackThreads.install()
+        // The bindings were loaded before (Simnet.start): this is the late-install path.
+        assertTrue(CallbackThreads.install(), "JNA's callback internals were not as expected")
         val rec = ThreadRecorder()
         val store = ThreadStore()
         val client = QrSyncClient(config(), store, rec)
