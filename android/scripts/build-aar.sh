@@ -4,13 +4,15 @@
 #   android/scripts/build-aar.sh [--simnet]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-features=""
-if [ "${1:-}" = "--simnet" ]; then features="--features simnet"; fi
+# (empty-array expansions below are written for macOS bash 3.2 under set -u)
+features=()
+if [ "${1:-}" = "--simnet" ]; then features=(--features simnet); fi
 command -v cargo-ndk >/dev/null || cargo install cargo-ndk
 rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android >/dev/null
 # 16 KB page-size alignment, required for Android 15+ devices.
 export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384"
 cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o android/src/main/jniLibs \
-  build --release --lib $features
+  build --release --lib ${features[@]+"${features[@]}"}
 (cd android && gradle assembleRelease)
 echo "AAR: android/build/outputs/aar/"
+echo "publish (AAR + sources + javadoc + POM): (cd android && gradle publishReleasePublicationToMavenLocal)"

@@ -1,8 +1,5 @@
 package org.dash.qrsync
 
-import kotlinx.coroutines.runBlocking
-import org.dash.qrsync.ktx.FlowClient
-import org.dash.qrsync.ktx.QrSyncEvent
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNotNull
@@ -121,15 +118,5 @@ class SyncTest {
         assertTrue(client.quorums(100u).isNotEmpty())
         client.stop()
         client.close()
-    }
-
-    @Test
-    fun eventsAsAFlowAndSuspendUntilSynced() = runBlocking {
-        FlowClient(config(), MapStore()).use { fc ->
-            fc.start()
-            fc.awaitSynced()
-            val s = fc.client.status()
-            assertEquals(SyncState.SYNCED, s.state)
-        }
     }
 }
