@@ -168,7 +168,9 @@ pub fn newest_start(network: Network) -> Option<BuiltinStart> {
 
 /// The oldest built-in start height (a birth height below it has no built-in start).
 pub fn oldest_start_height(network: Network) -> Option<u32> {
-    start_indices(network).next().map(|i| rows(network)[i].height)
+    start_indices(network)
+        .next()
+        .map(|i| rows(network)[i].height)
 }
 
 /// The newest built-in start at or below `birth_height`.
@@ -240,7 +242,10 @@ mod tests {
             .find(|&h| h > s.start.height)
             .unwrap();
         assert!(next > 2_000_000);
-        assert_eq!(s.start.hash, at(n, s.start.height).unwrap().header.block_hash());
+        assert_eq!(
+            s.start.hash,
+            at(n, s.start.height).unwrap().header.block_hash()
+        );
         // Time: the start is a day or more before the birth time.
         let t = 1_700_000_000u64;
         let s = start_for_time(n, t).unwrap();

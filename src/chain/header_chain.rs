@@ -674,9 +674,8 @@ impl HeaderChain {
         let expected_anchor = if anchor_height == 0 {
             Some(params::genesis_hash(network))
         } else {
-            params::checkpoint_at(network, anchor_height).or_else(|| {
-                checkpoints::at(network, anchor_height).map(|c| c.header.block_hash())
-            })
+            params::checkpoint_at(network, anchor_height)
+                .or_else(|| checkpoints::at(network, anchor_height).map(|c| c.header.block_hash()))
         };
         if let Some(expected) = expected_anchor {
             if expected != anchor_hash {

@@ -17,8 +17,8 @@ mod header_chain;
 pub mod params;
 pub mod pow;
 
-pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
 pub use checkpoints::{BuiltinStart, TrustedCheckpoint};
+pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
 pub use params::Checkpoint;
 pub use pow::U256;
 
