@@ -260,7 +260,7 @@ fn exact_start_from_real_checkpoint_pairs() {
             height: start.height,
             hash: Hash256([7; 32]),
         };
-        let mut bad = HeaderChain::from_trusted(f.network, &anchor).with_checkpoints(vec![wrong]);
+        let mut bad = HeaderChain::from_trusted(f.network, &anchor).with_required_checkpoint(wrong);
         assert!(matches!(
             connect_file(&mut bad, &f).unwrap_err(),
             ChainError::CheckpointMismatch { height, .. } if height == start.height
@@ -307,6 +307,11 @@ fn birth_height_start_connects_real_headers_with_exact_chain_work() {
         assert_eq!(chain.tip().1, f.meta.last().unwrap().1);
         assert_eq!(chain.chain_work(), f.meta.last().unwrap().2, "{stem}");
         assert_eq!(chain.hash_at(r.start_height()), r.through.map(|c| c.hash));
+        // The snapshot reloads with the embedded anchor's chain work and the start enforced.
+        let back = HeaderChain::from_bytes(f.network, &chain.to_bytes()).unwrap();
+        assert_eq!(back.chain_work(), chain.chain_work());
+        assert!(back.checkpoints().contains(&r.through.unwrap()));
+        assert!(cfg.accepts_saved_chain(&back));
     }
     assert!(covered >= 1, "no header file covers a built-in start");
 }

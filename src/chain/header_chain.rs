@@ -144,9 +144,11 @@ impl HeaderChain {
         HeaderChain::from_trusted(network, &start.anchor).with_required_checkpoint(start.start)
     }
 
-    /// Adds one checkpoint the chain must pass through (kept with the others, sorted).
+    /// Adds one checkpoint the chain must pass through (kept with the others, sorted; it
+    /// replaces another checkpoint at the same height). Ignored at or below the anchor.
     pub fn with_required_checkpoint(mut self, c: Checkpoint) -> HeaderChain {
-        if c.height > self.anchor_height && !self.checkpoints.contains(&c) {
+        if c.height > self.anchor_height {
+            self.checkpoints.retain(|k| k.height != c.height);
             self.checkpoints.push(c);
             self.checkpoints.sort_by_key(|c| c.height);
         }
