@@ -470,3 +470,64 @@ fn saved_chains_that_fit_the_configured_start() {
     let odd = HeaderChain::new(n, older.height + 1, older.header);
     assert!(!default.accepts_saved_chain(&odd));
 }
+
+/// The simulated (regtest) network: the default start is genesis (no table), and a host header
+/// with its claimed hash starts the sync above genesis; both reach the tip.
+#[cfg(feature = "simnet")]
+#[test]
+fn simnet_syncs_from_the_regtest_default_and_from_a_host_header() {
+    use dash_qrsync::api::{Client, SyncState};
+    use dash_qrsync::simnet::server::{ServerConfig, SimServer};
+    use dash_qrsync::simnet::{SimConfig, SimNode};
+    use dash_qrsync::store::MemoryStore;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = SimConfig::regtest(7);
+    let node = Arc::new(SimNode::new(sim.clone()));
+    let server = rt
+        .block_on(SimServer::start(node.clone(), ServerConfig::default()))
+        .unwrap();
+    let tip = node.with_chain(|c| c.tip_height());
+    let start = 3u32;
+    let (header, hash) = node.with_chain(|c| {
+        let b = c.block(start).unwrap();
+        (b.header, b.hash)
+    });
+    for host_start in [false, true] {
+        let mut cfg = Config::new(sim.network);
+        cfg.llmq = Some(sim.llmq.clone());
+        cfg.peers = vec![server.addr()];
+        cfg.max_peers = 1;
+        cfg.follow_tip = false;
+        if host_start {
+            cfg.start_at_header(start, header, hash);
+        }
+        let r = cfg.resolve_start().unwrap();
+        assert_eq!(r.anchor_height, if host_start { start } else { 0 });
+        let client = Client::new(
+            cfg,
+            Arc::new(MemoryStore::new()),
+            Arc::new(dash_qrsync::api::NoopListener),
+        )
+        .unwrap();
+        assert_eq!(client.status().header_height, r.anchor_height);
+        client.start().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while client.status().state != SyncState::Synced && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let st = client.status();
+        assert_eq!(st.state, SyncState::Synced, "host start {host_start}");
+        assert_eq!(st.header_height, tip);
+        assert_eq!(client.block_hash(start), Some(hash));
+        assert_eq!(client.block_hash(0).is_some(), !host_start);
+        client.stop();
+    }
+    rt.block_on(server.shutdown());
+}
