@@ -328,6 +328,42 @@ enum dqs_result dqs_config_set_chain_param(struct dqs_config *config,
 // light client are ignored). Peers, timeouts and the other settings are kept.
 enum dqs_result dqs_config_set_dash_conf(struct dqs_config *config, const char *dash_conf_text);
 
+// Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+// height `birth_height` (mainnet and testnet). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the
+// height is below the oldest built-in checkpoint or the network has none. Replaces any
+// earlier start or checkpoint.
+enum dqs_result dqs_config_set_birth_height(struct dqs_config *config, uint32_t birth_height);
+
+// Starts the header chain at the newest built-in checkpoint whose block time is at least a day
+// before the wallet birth time `birth_time` (Unix seconds). `DQS_RESULT_ERR_INVALID_ARGUMENT`
+// when no built-in checkpoint is that old or the network has none. Replaces any earlier
+// start or checkpoint.
+enum dqs_result dqs_config_set_birth_time(struct dqs_config *config, uint64_t birth_time);
+
+// Starts the header chain at the newest built-in checkpoint (the default; genesis on networks
+// without built-in checkpoints). Replaces any earlier start or checkpoint.
+enum dqs_result dqs_config_set_start_newest(struct dqs_config *config);
+
+// Starts the header chain at genesis (every header is downloaded). Replaces any earlier start
+// or checkpoint.
+enum dqs_result dqs_config_set_start_genesis(struct dqs_config *config);
+
+// Starts the header chain at a header the host trusts: its height, its 80-byte header
+// (`header`, `header_len` must be 80) and the 32-byte block hash the host claims for it
+// (`hash`, internal byte order). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the header's X11 hash
+// differs from `hash`, its proof of work is invalid, or it contradicts a known checkpoint at
+// that height. Replaces any earlier start or checkpoint.
+enum dqs_result dqs_config_set_start_header(struct dqs_config *config,
+                                            uint32_t height,
+                                            const uint8_t *header,
+                                            size_t header_len,
+                                            const uint8_t *hash);
+
+// Writes to `*out_height` the height the header sync will start from with this configuration
+// (the chosen built-in checkpoint, a host-supplied checkpoint's height, or 0 for genesis).
+// `DQS_RESULT_ERR_INVALID_ARGUMENT` when the configured start is invalid.
+enum dqs_result dqs_config_start_height(const struct dqs_config *config, uint32_t *out_height);
+
 // Whether to keep following the tip after the first sync (default true).
 enum dqs_result dqs_config_set_follow_tip(struct dqs_config *config, bool follow);
 

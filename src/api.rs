@@ -50,6 +50,38 @@ pub struct Checkpoint {
     pub header: BlockHeader,
 }
 
+/// Where the header chain starts when [`Config::checkpoint`] is not set (docs/CHECKPOINTS.md).
+///
+/// Built-in starts come from the embedded table of real headers (mainnet and testnet only;
+/// [`crate::chain::checkpoints`]): the chain is anchored 576 blocks below the chosen start and
+/// must pass through the start's hash, so every header above the start is validated exactly as
+/// from genesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartPoint {
+    /// The newest built-in checkpoint (the default); genesis on networks without a table
+    /// (devnet, regtest).
+    #[default]
+    Newest,
+    /// The newest built-in checkpoint at or below this wallet birth height.
+    BirthHeight(u32),
+    /// The newest built-in checkpoint whose block time is at least a day before this wallet
+    /// birth time (Unix seconds).
+    BirthTime(u64),
+    /// Genesis: every header is downloaded.
+    Genesis,
+    /// A header the host supplies with the hash it trusts; the header's X11 hash must equal
+    /// `hash`. The first 23 headers above it are not checked against Dark Gravity Wave and the
+    /// first 10 not against the median time (their predecessors are unknown).
+    Header {
+        /// Height of the trusted block.
+        height: u32,
+        /// Its header.
+        header: BlockHeader,
+        /// Its hash as the host knows it (internal byte order).
+        hash: Hash256,
+    },
+}
+
 /// Client configuration. [`Config::new`] gives sensible defaults for a network.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -61,8 +93,12 @@ pub struct Config {
     pub peers: Vec<SocketAddr>,
     /// Also resolve the network's DNS seeds for peers.
     pub use_dns_seeds: bool,
-    /// Trusted starting point of the header chain; `None` = genesis.
+    /// Trusted starting point of the header chain supplied by the host; when set it takes
+    /// precedence over [`Config::start`]. `None` = start as [`Config::start`] says.
     pub checkpoint: Option<Checkpoint>,
+    /// Where the header chain starts when [`Config::checkpoint`] is `None` (default: the newest
+    /// built-in checkpoint).
+    pub start: StartPoint,
     /// Masternode list strategy.
     pub strategy: SyncStrategy,
     /// Which quorums to validate: all ([`SyncProfile::Full`], the default) or only the
@@ -90,6 +126,7 @@ impl Config {
             peers: Vec::new(),
             use_dns_seeds: false,
             checkpoint: None,
+            start: StartPoint::Newest,
             strategy: SyncStrategy::QrInfo,
             profile: SyncProfile::Full,
             max_peers: 3,
@@ -121,7 +158,170 @@ impl Config {
         self.chain
             .validate()
             .map_err(|e| ClientError::new(ErrorKind::InvalidConfig, e.to_string(), false))?;
-        Ok(())
+        self.resolve_start().map(|_| ())
+    }
+
+    /// Starts at the newest built-in checkpoint at or below `birth_height` (clears
+    /// [`Config::checkpoint`]).
+    pub fn start_at_birth_height(&mut self, birth_height: u32) -> &mut Config {
+        self.checkpoint = None;
+        self.start = StartPoint::BirthHeight(birth_height);
+        self
+    }
+
+    /// Starts at the newest built-in checkpoint at least a day before `birth_time` (Unix
+    /// seconds; clears [`Config::checkpoint`]).
+    pub fn start_at_birth_time(&mut self, birth_time: u64) -> &mut Config {
+        self.checkpoint = None;
+        self.start = StartPoint::BirthTime(birth_time);
+        self
+    }
+
+    /// Starts at a header the host trusts, with the hash it claims (clears
+    /// [`Config::checkpoint`]).
+    pub fn start_at_header(
+        &mut self,
+        height: u32,
+        header: BlockHeader,
+        hash: Hash256,
+    ) -> &mut Config {
+        self.checkpoint = None;
+        self.start = StartPoint::Header {
+            height,
+            header,
+            hash,
+        };
+        self
+    }
+
+    /// Where the header chain will start: the anchor it is built on and, for built-in starts,
+    /// the checkpoint it must pass through. Errors ([`ErrorKind::InvalidConfig`]) for a birth
+    /// height or time before the oldest built-in start, a birth on a network without built-in
+    /// checkpoints, or a host header that does not hash to what it claims, has invalid proof of
+    /// work, or contradicts a known checkpoint at its height.
+    pub fn resolve_start(&self) -> Result<ResolvedStart, ClientError> {
+        use crate::chain::checkpoints as cps;
+        let bad = |m: String| Err(ClientError::new(ErrorKind::InvalidConfig, m, false));
+        let net = self.network();
+        let host = |height: u32, header: &BlockHeader| -> Result<ResolvedStart, ClientError> {
+            let hash = header.block_hash();
+            if height == 0 && hash != crate::chain::params::genesis_hash(net) {
+                return bad(format!("checkpoint at height 0 is not the {net} genesis"));
+            }
+            let known = crate::chain::params::checkpoint_at(net, height)
+                .or_else(|| cps::at(net, height).map(|c| c.header.block_hash()));
+            if let Some(k) = known {
+                if k != hash {
+                    return bad(format!(
+                        "checkpoint header at height {height} hashes to {hash}, but the {net} \
+                         checkpoint there is {k}"
+                    ));
+                }
+            }
+            if let Err(e) = crate::chain::pow::check_proof_of_work(&hash, header.bits, net) {
+                return bad(format!("checkpoint header at height {height}: {e}"));
+            }
+            Ok(ResolvedStart {
+                anchor_height: height,
+                anchor_hash: hash,
+                through: None,
+                builtin: None,
+            })
+        };
+        if let Some(c) = &self.checkpoint {
+            return host(c.height, &c.header);
+        }
+        let builtin = |s: Option<cps::BuiltinStart>, what: String| match s {
+            Some(s) => Ok(ResolvedStart::from_builtin(s)),
+            None => bad(what),
+        };
+        match self.start {
+            StartPoint::Genesis => Ok(ResolvedStart::genesis(net)),
+            StartPoint::Newest => Ok(cps::newest_start(net)
+                .map(ResolvedStart::from_builtin)
+                .unwrap_or_else(|| ResolvedStart::genesis(net))),
+            StartPoint::BirthHeight(h) => builtin(
+                cps::start_for_height(net, h),
+                match cps::oldest_start_height(net) {
+                    Some(o) => format!(
+                        "birth height {h} is below the oldest built-in {net} checkpoint {o}; \
+                         start from genesis instead"
+                    ),
+                    None => {
+                        format!("{net} has no built-in checkpoints to start a birth height from")
+                    }
+                },
+            ),
+            StartPoint::BirthTime(t) => builtin(
+                cps::start_for_time(net, t),
+                match cps::oldest_start_time(net) {
+                    Some(o) => format!(
+                        "birth time {t} is not a day after the oldest built-in {net} checkpoint \
+                         (block time {o}); start from genesis instead"
+                    ),
+                    None => format!("{net} has no built-in checkpoints to start a birth time from"),
+                },
+            ),
+            StartPoint::Header {
+                height,
+                header,
+                hash,
+            } => {
+                let actual = header.block_hash();
+                if actual != hash {
+                    return bad(format!(
+                        "start header at height {height} hashes to {actual}, not the claimed {hash}"
+                    ));
+                }
+                host(height, &header)
+            }
+        }
+    }
+
+    /// The header chain the configured start gives (genesis if the start is invalid, which
+    /// [`Config::validate`] reports first).
+    pub(crate) fn initial_header_chain(&self) -> crate::chain::HeaderChain {
+        use crate::chain::HeaderChain;
+        if let Some(c) = &self.checkpoint {
+            return HeaderChain::new(self.network(), c.height, c.header);
+        }
+        match (self.start, self.resolve_start()) {
+            (
+                _,
+                Ok(ResolvedStart {
+                    builtin: Some(s), ..
+                }),
+            ) => HeaderChain::from_builtin_start(self.network(), &s),
+            (StartPoint::Header { height, header, .. }, Ok(_)) => {
+                HeaderChain::new(self.network(), height, header)
+            }
+            _ => HeaderChain::from_genesis(self.network()),
+        }
+    }
+
+    /// Whether a saved header chain fits this configuration: the same anchor, or, for built-in
+    /// and newest starts, genesis or a built-in checkpoint at or below the configured anchor (a
+    /// longer chain the library validated from an older start).
+    pub fn accepts_saved_chain(&self, chain: &crate::chain::HeaderChain) -> bool {
+        let height = chain.anchor_height();
+        let Some(hash) = chain.hash_at(height) else {
+            return false;
+        };
+        let Ok(r) = self.resolve_start() else {
+            return false;
+        };
+        if (height, hash) == (r.anchor_height, r.anchor_hash) {
+            return true;
+        }
+        let builtin_or_genesis = height == 0
+            || crate::chain::checkpoints::at(self.network(), height)
+                .is_some_and(|c| c.header.block_hash() == hash);
+        let widening = self.checkpoint.is_none()
+            && matches!(
+                self.start,
+                StartPoint::Newest | StartPoint::BirthHeight(_) | StartPoint::BirthTime(_)
+            );
+        widening && builtin_or_genesis && height <= r.anchor_height
     }
 
     /// The network.
@@ -156,6 +356,46 @@ impl Config {
         let mut c = Config::new(conf.params.network());
         c.chain = conf.params;
         Ok(c)
+    }
+}
+
+/// Where a configuration's header chain starts ([`Config::resolve_start`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedStart {
+    /// Height of the header the chain is built on.
+    pub anchor_height: u32,
+    /// Its hash.
+    pub anchor_hash: Hash256,
+    /// For built-in starts: the start (height, hash) the chain must pass through, 576 blocks
+    /// above the anchor.
+    pub through: Option<crate::chain::Checkpoint>,
+    /// The built-in start, when one was chosen.
+    pub builtin: Option<crate::chain::BuiltinStart>,
+}
+
+impl ResolvedStart {
+    fn genesis(network: Network) -> ResolvedStart {
+        ResolvedStart {
+            anchor_height: 0,
+            anchor_hash: crate::chain::params::genesis_hash(network),
+            through: None,
+            builtin: None,
+        }
+    }
+
+    fn from_builtin(s: crate::chain::BuiltinStart) -> ResolvedStart {
+        ResolvedStart {
+            anchor_height: s.anchor.height,
+            anchor_hash: s.anchor.header.block_hash(),
+            through: Some(s.start),
+            builtin: Some(s),
+        }
+    }
+
+    /// The height the wallet's sync effectively starts from: the built-in start, or the
+    /// anchor for genesis and host-supplied headers.
+    pub fn start_height(&self) -> u32 {
+        self.through.map_or(self.anchor_height, |c| c.height)
     }
 }
 

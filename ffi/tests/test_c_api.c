@@ -334,10 +334,70 @@ static void test_error_paths(void) {
   printf("error paths: ok\n");
 }
 
+/* Start points: the built-in checkpoint table (mainnet to 2,302,272), birth height and time,
+ * genesis and a host header with the hash it claims (the real mainnet genesis). */
+static void test_start_points(void) {
+  static const uint8_t genesis[80] = {
+      0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0xc7, 0x62, 0xa6, 0x56, 0x7f, 0x3c, 0xc0, 0x92, 0xf0, 0x68, 0x4b, 0xb6,
+      0x2b, 0x7e, 0x00, 0xa8, 0x48, 0x90, 0xb9, 0x90, 0xf0, 0x7c, 0xc7, 0x1a, 0x6b, 0xb5, 0x8d, 0x64,
+      0xb9, 0x8e, 0x02, 0xe0, 0x02, 0x2d, 0xdb, 0x52, 0xf0, 0xff, 0x0f, 0x1e, 0xc2, 0x3f, 0xb9, 0x01};
+  /* 00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6, internal byte order. */
+  uint8_t genesis_hash[32] = {
+      0xb6, 0x7a, 0x40, 0xf3, 0xcd, 0x58, 0x04, 0x43, 0x7a, 0x10, 0x8f, 0x10, 0x55, 0x33, 0x73, 0x9c,
+      0x37, 0xe6, 0x22, 0x9b, 0xc1, 0xad, 0xca, 0xb3, 0x85, 0x14, 0x0b, 0x59, 0xfd, 0x0f, 0x00, 0x00};
+  dqs_config *cfg = NULL;
+  uint32_t h = 1;
+  CHECK(dqs_config_new(DQS_NETWORK_MAINNET, &cfg) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 2302272);
+  CHECK(dqs_config_start_height(NULL, &h) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_start_height(cfg, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_birth_height(NULL, 2000000) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_birth_height(cfg, 100) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_last_error_length() > 0);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 2302272); /* unchanged */
+  CHECK(dqs_config_set_birth_height(cfg, 2000000) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h <= 2000000 && h > 2000000 - 16128 &&
+        h % 576 == 0);
+  CHECK(dqs_config_set_birth_time(cfg, 1000) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_birth_time(NULL, 1700000000) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_birth_time(cfg, 1700000000) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h > 1000000 && h < 2302272);
+  CHECK(dqs_config_set_start_genesis(cfg) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0);
+  CHECK(dqs_config_set_start_newest(cfg) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 2302272);
+  CHECK(dqs_config_set_start_newest(NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_start_genesis(NULL) == DQS_RESULT_ERR_NULL);
+  /* A host header with the hash it claims; a wrong claim, a wrong height, bad sizes, NULLs. */
+  CHECK(dqs_config_set_start_header(cfg, 0, genesis, 80, genesis_hash) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0);
+  genesis_hash[5] ^= 1;
+  CHECK(dqs_config_set_start_header(cfg, 0, genesis, 80, genesis_hash) ==
+        DQS_RESULT_ERR_INVALID_ARGUMENT);
+  genesis_hash[5] ^= 1;
+  CHECK(dqs_config_set_start_header(cfg, 1500, genesis, 80, genesis_hash) ==
+        DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_start_header(cfg, 0, genesis, 79, genesis_hash) ==
+        DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_start_header(cfg, 0, NULL, 80, genesis_hash) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_start_header(cfg, 0, genesis, 80, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_start_header(NULL, 0, genesis, 80, genesis_hash) == DQS_RESULT_ERR_NULL);
+  dqs_config_free(cfg);
+  /* Regtest has no built-in checkpoints: the default is genesis and a birth height is refused. */
+  CHECK(dqs_config_new(DQS_NETWORK_REGTEST, &cfg) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0);
+  CHECK(dqs_config_set_birth_height(cfg, 1000) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_birth_time(cfg, 1700000000) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  dqs_config_free(cfg);
+}
+
 int main(void) {
   CHECK(dqs_abi_version() == DQS_ABI_VERSION);
   CHECK(strlen(dqs_version()) > 0);
   test_error_paths();
+  test_start_points();
   dqs_simnet *net = NULL;
   uint16_t port = 0;
   CHECK(dqs_simnet_start(7, &net, &port) == DQS_RESULT_OK);

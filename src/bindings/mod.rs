@@ -507,11 +507,82 @@ impl ClientConfig {
     pub fn set_follow_tip(&self, follow: bool) {
         self.lock().follow_tip = follow;
     }
+
+    /// Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+    /// height (mainnet and testnet); an error when the height is below the oldest built-in
+    /// checkpoint or the network has none.
+    pub fn set_birth_height(&self, birth_height: u32) -> Result<(), QrSyncError> {
+        self.set_start(api::StartPoint::BirthHeight(birth_height))
+    }
+
+    /// Starts the header chain at the newest built-in checkpoint whose block time is at least a
+    /// day before the wallet birth time (Unix seconds); an error when none is that old.
+    pub fn set_birth_time(&self, birth_time: u64) -> Result<(), QrSyncError> {
+        self.set_start(api::StartPoint::BirthTime(birth_time))
+    }
+
+    /// Starts the header chain at the newest built-in checkpoint (the default; genesis on
+    /// networks without built-in checkpoints).
+    pub fn set_start_newest(&self) {
+        let mut c = self.lock();
+        c.checkpoint = None;
+        c.start = api::StartPoint::Newest;
+    }
+
+    /// Starts the header chain at genesis (every header is downloaded).
+    pub fn set_start_genesis(&self) {
+        let mut c = self.lock();
+        c.checkpoint = None;
+        c.start = api::StartPoint::Genesis;
+    }
+
+    /// Starts the header chain at a header the host trusts: its height, the 80-byte header and
+    /// the 32-byte block hash claimed for it (internal byte order). An error when the header's
+    /// X11 hash differs, its proof of work is invalid, or it contradicts a known checkpoint.
+    pub fn set_start_header(
+        &self,
+        height: u32,
+        header: Vec<u8>,
+        hash: Vec<u8>,
+    ) -> Result<(), QrSyncError> {
+        let h: [u8; 80] = header
+            .as_slice()
+            .try_into()
+            .map_err(|_| arg(format!("a header is 80 bytes, got {}", header.len())))?;
+        let k: [u8; 32] = hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| arg(format!("a hash is 32 bytes, got {}", hash.len())))?;
+        self.set_start(api::StartPoint::Header {
+            height,
+            header: crate::wire::header::BlockHeader::from_array(&h),
+            hash: crate::hashes::Hash256(k),
+        })
+    }
+
+    /// The height the header sync will start from (the chosen built-in checkpoint, the host's
+    /// header, or 0 for genesis); an error when the configured start is invalid.
+    pub fn start_height(&self) -> Result<u32, QrSyncError> {
+        let r = self.lock().resolve_start().map_err(|e| arg(e.message))?;
+        Ok(r.start_height())
+    }
 }
 
 impl ClientConfig {
     fn lock(&self) -> std::sync::MutexGuard<'_, api::Config> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies a start if it resolves; on error the configuration is unchanged.
+    fn set_start(&self, start: api::StartPoint) -> Result<(), QrSyncError> {
+        let mut c = self.lock();
+        let mut trial = c.clone();
+        trial.checkpoint = None;
+        trial.start = start;
+        trial.resolve_start().map_err(|e| arg(e.message))?;
+        c.checkpoint = None;
+        c.start = start;
+        Ok(())
     }
 }
 

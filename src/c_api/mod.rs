@@ -18,7 +18,7 @@ pub mod simnet;
 
 use crate::api::{
     ChainLockEvent, Checkpoint, Client, ClientError, Config, ErrorKind, EventListener, LockStatus,
-    NoopListener, Progress, SyncProfile, SyncState, SyncStrategy,
+    NoopListener, Progress, StartPoint, SyncProfile, SyncState, SyncStrategy,
 };
 use crate::engine::QuorumInfo;
 use crate::hashes::Hash256;
@@ -680,6 +680,117 @@ pub extern "C" fn dqs_config_set_dash_conf(
             Config::from_dash_conf(text).map_err(|e| (dqs_result::ErrInvalidConfig, e.message))?;
         cfg.chain = parsed.chain;
         Ok(())
+    })
+}
+
+/// Applies a start to `config` if it resolves (docs/CHECKPOINTS.md); on error the configuration
+/// is unchanged and the message names the problem.
+fn set_start(config: *mut dqs_config, start: StartPoint) -> FfiResult {
+    let c = config_mut(config)?;
+    let mut trial = c.clone();
+    trial.checkpoint = None;
+    trial.start = start;
+    trial
+        .resolve_start()
+        .map_err(|e| (dqs_result::ErrInvalidArgument, e.message))?;
+    c.checkpoint = None;
+    c.start = start;
+    Ok(())
+}
+
+/// Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+/// height `birth_height` (mainnet and testnet). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the
+/// height is below the oldest built-in checkpoint or the network has none. Replaces any
+/// earlier start or checkpoint.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_birth_height(
+    config: *mut dqs_config,
+    birth_height: u32,
+) -> dqs_result {
+    guard(|| set_start(config, StartPoint::BirthHeight(birth_height)))
+}
+
+/// Starts the header chain at the newest built-in checkpoint whose block time is at least a day
+/// before the wallet birth time `birth_time` (Unix seconds). `DQS_RESULT_ERR_INVALID_ARGUMENT`
+/// when no built-in checkpoint is that old or the network has none. Replaces any earlier
+/// start or checkpoint.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_birth_time(
+    config: *mut dqs_config,
+    birth_time: u64,
+) -> dqs_result {
+    guard(|| set_start(config, StartPoint::BirthTime(birth_time)))
+}
+
+/// Starts the header chain at the newest built-in checkpoint (the default; genesis on networks
+/// without built-in checkpoints). Replaces any earlier start or checkpoint.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_start_newest(config: *mut dqs_config) -> dqs_result {
+    guard(|| set_start(config, StartPoint::Newest))
+}
+
+/// Starts the header chain at genesis (every header is downloaded). Replaces any earlier start
+/// or checkpoint.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_start_genesis(config: *mut dqs_config) -> dqs_result {
+    guard(|| set_start(config, StartPoint::Genesis))
+}
+
+/// Starts the header chain at a header the host trusts: its height, its 80-byte header
+/// (`header`, `header_len` must be 80) and the 32-byte block hash the host claims for it
+/// (`hash`, internal byte order). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the header's X11 hash
+/// differs from `hash`, its proof of work is invalid, or it contradicts a known checkpoint at
+/// that height. Replaces any earlier start or checkpoint.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_start_header(
+    config: *mut dqs_config,
+    height: u32,
+    header: *const u8,
+    header_len: usize,
+    hash: *const u8,
+) -> dqs_result {
+    guard(|| {
+        config_mut(config)?;
+        let b = bytes(header, header_len, "header")?;
+        let arr: &[u8; 80] = b.try_into().map_err(|_| {
+            (
+                dqs_result::ErrInvalidArgument,
+                format!("a header is 80 bytes, got {header_len}"),
+            )
+        })?;
+        let h: [u8; 32] = bytes(hash, 32, "hash")?
+            .try_into()
+            .map_err(|_| (dqs_result::ErrInvalidArgument, "hash".to_string()))?;
+        set_start(
+            config,
+            StartPoint::Header {
+                height,
+                header: BlockHeader::from_array(arr),
+                hash: Hash256(h),
+            },
+        )
+    })
+}
+
+/// Writes to `*out_height` the height the header sync will start from with this configuration
+/// (the chosen built-in checkpoint, a host-supplied checkpoint's height, or 0 for genesis).
+/// `DQS_RESULT_ERR_INVALID_ARGUMENT` when the configured start is invalid.
+#[no_mangle]
+pub extern "C" fn dqs_config_start_height(
+    config: *const dqs_config,
+    out_height: *mut u32,
+) -> dqs_result {
+    guard(|| {
+        if config.is_null() {
+            return Err(null("config"));
+        }
+        // SAFETY: `config` was returned by `dqs_config_new` and not freed (caller contract);
+        // it is only read here. NULL was excluded above.
+        let c = unsafe { &(*config).inner };
+        let r = c
+            .resolve_start()
+            .map_err(|e| (dqs_result::ErrInvalidArgument, e.message))?;
+        out(out_height, r.start_height(), "out_height")
     })
 }
 

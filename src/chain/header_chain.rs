@@ -1,6 +1,7 @@
 //! The in-memory header chain: grown from a trusted anchor, validated header by header, with
 //! fork choice by chain work and bounded reorgs.
 
+use super::checkpoints::{self, BuiltinStart, TrustedCheckpoint};
 use super::params::{self, Checkpoint};
 use super::pow::{self, U256};
 use super::{ChainError, HeaderIndex};
@@ -74,7 +75,9 @@ struct SideHeader {
 ///   (or the chain reaches genesis);
 /// - time not more than 2 h ahead of `now` — only with [`HeaderChain::connect_at`]; the clock
 ///   is the caller's;
-/// - checkpoint hashes (the network's list, or one set with [`HeaderChain::with_checkpoints`]);
+/// - checkpoint hashes: Core's hash-only list for the network plus the hashes of the built-in
+///   checkpoint table ([`checkpoints`]) above the anchor, or a list set with
+///   [`HeaderChain::with_checkpoints`];
 /// - forks: not below the anchor, not deeper than the max reorg depth, not before a checkpoint
 ///   the active chain has passed.
 #[derive(Debug, Clone)]
@@ -87,14 +90,34 @@ pub struct HeaderChain {
     side: HashMap<Hash256, SideHeader>,
     max_reorg_depth: u32,
     checkpoints: Vec<Checkpoint>,
+    /// Cumulative chain work up to and including the anchor.
+    anchor_work: U256,
 }
 
 impl HeaderChain {
     /// A chain holding only the trusted `anchor` at `anchor_height`.
+    ///
+    /// The checkpoints enforced above the anchor are Core's hash-only list and the built-in
+    /// table's hashes. The anchor's cumulative chain work is taken from the built-in table when
+    /// the anchor is one of its rows (and is exact for genesis); for any other anchor it is not
+    /// known and [`HeaderChain::chain_work`] counts from the anchor's own work (set it with
+    /// [`HeaderChain::with_anchor_chain_work`] when the host knows it).
     pub fn new(network: Network, anchor_height: u32, anchor: BlockHeader) -> HeaderChain {
         let hash = anchor.block_hash();
         let mut index = HashMap::new();
         index.insert(hash, anchor_height);
+        let mut list: Vec<Checkpoint> = params::checkpoints(network)
+            .iter()
+            .chain(checkpoints::hashes(network))
+            .filter(|c| c.height > anchor_height)
+            .copied()
+            .collect();
+        list.sort_by_key(|c| c.height);
+        list.dedup();
+        let anchor_work = match checkpoints::at(network, anchor_height) {
+            Some(t) if t.header == anchor => t.chain_work,
+            _ => pow::work_from_bits(anchor.bits),
+        };
         HeaderChain {
             network,
             anchor_height,
@@ -103,8 +126,39 @@ impl HeaderChain {
             index,
             side: HashMap::new(),
             max_reorg_depth: DEFAULT_MAX_REORG_DEPTH,
-            checkpoints: params::checkpoints(network).to_vec(),
+            checkpoints: list,
+            anchor_work,
         }
+    }
+
+    /// A chain anchored at a trusted checkpoint with known cumulative chain work.
+    pub fn from_trusted(network: Network, anchor: &TrustedCheckpoint) -> HeaderChain {
+        HeaderChain::new(network, anchor.height, anchor.header)
+            .with_anchor_chain_work(anchor.chain_work)
+    }
+
+    /// A chain for a built-in start (see [`checkpoints`]): anchored at `start.anchor`, 576 blocks
+    /// below the start, and required to pass through `start.start` (a checkpoint of the chain,
+    /// whatever list it was built with).
+    pub fn from_builtin_start(network: Network, start: &BuiltinStart) -> HeaderChain {
+        HeaderChain::from_trusted(network, &start.anchor).with_required_checkpoint(start.start)
+    }
+
+    /// Adds one checkpoint the chain must pass through (kept with the others, sorted; it
+    /// replaces another checkpoint at the same height). Ignored at or below the anchor.
+    pub fn with_required_checkpoint(mut self, c: Checkpoint) -> HeaderChain {
+        if c.height > self.anchor_height {
+            self.checkpoints.retain(|k| k.height != c.height);
+            self.checkpoints.push(c);
+            self.checkpoints.sort_by_key(|c| c.height);
+        }
+        self
+    }
+
+    /// Sets the cumulative chain work up to and including the anchor.
+    pub fn with_anchor_chain_work(mut self, work: U256) -> HeaderChain {
+        self.anchor_work = work;
+        self
     }
 
     /// A chain holding only the network's genesis header.
@@ -118,10 +172,28 @@ impl HeaderChain {
         self
     }
 
-    /// Replaces the checkpoint list (e.g. for a devnet); must be ascending by height.
-    pub fn with_checkpoints(mut self, checkpoints: Vec<Checkpoint>) -> HeaderChain {
+    /// Replaces the checkpoint list (e.g. for a devnet); it is sorted by height.
+    pub fn with_checkpoints(mut self, mut checkpoints: Vec<Checkpoint>) -> HeaderChain {
+        checkpoints.sort_by_key(|c| c.height);
         self.checkpoints = checkpoints;
         self
+    }
+
+    /// The checkpoints this chain enforces, ascending by height.
+    pub fn checkpoints(&self) -> &[Checkpoint] {
+        &self.checkpoints
+    }
+
+    /// Cumulative chain work up to and including the anchor.
+    pub fn anchor_chain_work(&self) -> U256 {
+        self.anchor_work
+    }
+
+    /// Height from which every connected header's bits are checked against Dark Gravity Wave
+    /// (mainnet/testnet past the DGW height): the anchor plus the 24-block window, since the
+    /// window must consist of headers this chain holds.
+    pub fn dgw_checked_from(&self) -> u32 {
+        self.anchor_height.saturating_add(params::DGW_PAST_BLOCKS)
     }
 
     /// The network.
@@ -176,9 +248,10 @@ impl HeaderChain {
         &self.headers[self.headers.len() - 1]
     }
 
-    /// Total work of the active chain above the anchor (the anchor's own work included).
+    /// Cumulative work of the active chain: the anchor's cumulative chain work (see
+    /// [`HeaderChain::new`]) plus the work of every header above it.
     pub fn chain_work(&self) -> U256 {
-        self.headers.iter().fold(U256::ZERO, |acc, h| {
+        self.headers[1..].iter().fold(self.anchor_work, |acc, h| {
             acc.saturating_add(&pow::work_from_bits(h.bits))
         })
     }
@@ -452,7 +525,8 @@ impl HeaderChain {
         now: Option<u32>,
     ) -> Result<(), ChainError> {
         pow::check_proof_of_work(hash, hdr.bits, self.network).map_err(|e| e.at_height(height))?;
-        if let Some(c) = self.checkpoints.iter().find(|c| c.height == height) {
+        if let Ok(i) = self.checkpoints.binary_search_by_key(&height, |c| c.height) {
+            let c = &self.checkpoints[i];
             if c.hash != *hash {
                 return Err(ChainError::CheckpointMismatch {
                     height,
@@ -603,6 +677,7 @@ impl HeaderChain {
             Some(params::genesis_hash(network))
         } else {
             params::checkpoint_at(network, anchor_height)
+                .or_else(|| checkpoints::at(network, anchor_height).map(|c| c.header.block_hash()))
         };
         if let Some(expected) = expected_anchor {
             if expected != anchor_hash {

@@ -1,6 +1,8 @@
 //! Block headers, proof of work, checkpoints and the in-memory header chain (PROTOCOL.md §2).
 //!
 //! - [`params`]: genesis headers, powLimit, DGW constants, checkpoints.
+//! - [`checkpoints`]: the built-in trusted checkpoints (real headers with chain work) a header
+//!   chain can start from near a wallet's birth.
 //! - [`pow`]: 256-bit target arithmetic, `CheckProofOfWork`, Dark Gravity Wave v3.
 //! - [`HeaderChain`]: a header chain grown from a trusted anchor (genesis or a checkpoint), with
 //!   fork choice by chain work, bounded reorgs and a compact persistence snapshot.
@@ -10,10 +12,12 @@
 use crate::hashes::Hash256;
 use std::collections::HashMap;
 
+pub mod checkpoints;
 mod header_chain;
 pub mod params;
 pub mod pow;
 
+pub use checkpoints::{BuiltinStart, TrustedCheckpoint};
 pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
 pub use params::Checkpoint;
 pub use pow::U256;

@@ -94,10 +94,7 @@ impl Shared {
         store: Arc<dyn Store>,
         listener: Arc<dyn EventListener>,
     ) -> Arc<Shared> {
-        let headers = match &config.checkpoint {
-            Some(c) => HeaderChain::new(config.network(), c.height, c.header),
-            None => HeaderChain::from_genesis(config.network()),
-        };
+        let headers = config.initial_header_chain();
         let engine = Engine::new(EngineConfig {
             params: config.chain.clone(),
             profile: config.profile,
@@ -911,10 +908,7 @@ async fn restore(sh: &Arc<Shared>) {
                     true,
                 );
             }
-            let start_ok = match &sh.config.checkpoint {
-                Some(c) => saved.headers.anchor_height() == c.height,
-                None => saved.headers.anchor_height() == 0,
-            };
+            let start_ok = sh.config.accepts_saved_chain(&saved.headers);
             if !start_ok {
                 sh.error(
                     ErrorKind::CorruptState,

@@ -666,6 +666,32 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
     func addPeer(address: String) throws 
     
     /**
+     * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+     * height (mainnet and testnet); an error when the height is below the oldest built-in
+     * checkpoint or the network has none.
+     */
+    func setBirthHeight(birthHeight: UInt32) throws 
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint whose block time is at least a
+     * day before the wallet birth time (Unix seconds); an error when none is that old.
+     */
+    func setBirthTime(birthTime: UInt64) throws 
+    
+    /**
+     * Sets one chain parameter with Dash Core's option name and syntax, e.g.
+     * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+     * An unknown option or a bad value is an `InvalidConfig` error naming the option.
+     */
+    func setChainParam(key: String, value: String) throws 
+    
+    /**
+     * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+     * (sections and all; keys that do not concern a light client are ignored).
+     */
+    func setDashConf(text: String) throws 
+    
+    /**
      * Uses the network's DNS seeds for peers too.
      */
     func setDnsSeeds(enabled: Bool) 
@@ -687,6 +713,24 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
     func setProfile(profile: SyncProfile) 
     
     /**
+     * Starts the header chain at genesis (every header is downloaded).
+     */
+    func setStartGenesis() 
+    
+    /**
+     * Starts the header chain at a header the host trusts: its height, the 80-byte header and
+     * the 32-byte block hash claimed for it (internal byte order). An error when the header's
+     * X11 hash differs, its proof of work is invalid, or it contradicts a known checkpoint.
+     */
+    func setStartHeader(height: UInt32, header: Data, hash: Data) throws 
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint (the default; genesis on
+     * networks without built-in checkpoints).
+     */
+    func setStartNewest() 
+    
+    /**
      * Sets the strategy.
      */
     func setStrategy(strategy: SyncStrategy) 
@@ -695,6 +739,12 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
      * Sets the connect and per-request timeouts in milliseconds.
      */
     func setTimeouts(connectMs: UInt32, requestMs: UInt32) throws 
+    
+    /**
+     * The height the header sync will start from (the chosen built-in checkpoint, the host's
+     * header, or 0 for genesis); an error when the configured start is invalid.
+     */
+    func startHeight() throws  -> UInt32
     
 }
 /**
@@ -778,6 +828,61 @@ open func addPeer(address: String)throws   {try rustCallWithError(FfiConverterTy
 }
     
     /**
+     * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+     * height (mainnet and testnet); an error when the height is below the oldest built-in
+     * checkpoint or the network has none.
+     */
+open func setBirthHeight(birthHeight: UInt32)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_birth_height(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(birthHeight),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint whose block time is at least a
+     * day before the wallet birth time (Unix seconds); an error when none is that old.
+     */
+open func setBirthTime(birthTime: UInt64)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_birth_time(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(birthTime),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets one chain parameter with Dash Core's option name and syntax, e.g.
+     * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
+     * An unknown option or a bad value is an `InvalidConfig` error naming the option.
+     */
+open func setChainParam(key: String, value: String)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(key),
+        FfiConverterString.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
+     * (sections and all; keys that do not concern a light client are ignored).
+     */
+open func setDashConf(text: String)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Uses the network's DNS seeds for peers too.
      */
 open func setDnsSeeds(enabled: Bool)  {try! rustCall() {
@@ -827,6 +932,45 @@ open func setProfile(profile: SyncProfile)  {try! rustCall() {
 }
     
     /**
+     * Starts the header chain at genesis (every header is downloaded).
+     */
+open func setStartGenesis()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_start_genesis(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts the header chain at a header the host trusts: its height, the 80-byte header and
+     * the 32-byte block hash claimed for it (internal byte order). An error when the header's
+     * X11 hash differs, its proof of work is invalid, or it contradicts a known checkpoint.
+     */
+open func setStartHeader(height: UInt32, header: Data, hash: Data)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_start_header(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(height),
+        FfiConverterData.lower(header),
+        FfiConverterData.lower(hash),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint (the default; genesis on
+     * networks without built-in checkpoints).
+     */
+open func setStartNewest()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_start_newest(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Sets the strategy.
      */
 open func setStrategy(strategy: SyncStrategy)  {try! rustCall() {
@@ -849,6 +993,19 @@ open func setTimeouts(connectMs: UInt32, requestMs: UInt32)throws   {try rustCal
         FfiConverterUInt32.lower(requestMs),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The height the header sync will start from (the chosen built-in checkpoint, the host's
+     * header, or 0 for genesis); an error when the configured start is invalid.
+     */
+open func startHeight()throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_start_height(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -3672,6 +3829,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() != 51426) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height() != 29997) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_time() != 19510) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param() != 29554) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf() != 4831) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_dns_seeds() != 40285) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3684,10 +3853,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_profile() != 22780) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis() != 14314) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_start_header() != 29833) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest() != 38309) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy() != 39361) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts() != 17944) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_start_height() != 12318) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_hoststore_load() != 37160) {

@@ -759,6 +759,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_time(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf(
@@ -771,9 +775,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_profile(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_start_header(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_start_height(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_hoststore_load(
     ): Int
@@ -849,6 +861,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_dash_qrsync_fn_method_clientconfig_add_peer(`ptr`: Long,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_birth_height(`ptr`: Long,`birthHeight`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_birth_time(`ptr`: Long,`birthTime`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -861,10 +877,18 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_profile(`ptr`: Long,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_start_genesis(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_start_header(`ptr`: Long,`height`: Int,`header`: RustBuffer.ByValue,`hash`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_start_newest(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(`ptr`: Long,`strategy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_timeouts(`ptr`: Long,`connectMs`: Int,`requestMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_start_height(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
     external fun uniffi_dash_qrsync_fn_clone_hoststore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_dash_qrsync_fn_free_hoststore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1054,6 +1078,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() and 0xFFFF) != 51426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height() and 0xFFFF) != 29997) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_time() and 0xFFFF) != 19510) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param() and 0xFFFF) != 29554) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1072,10 +1102,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_profile() and 0xFFFF) != 22780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis() and 0xFFFF) != 14314) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_start_header() and 0xFFFF) != 29833) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest() and 0xFFFF) != 38309) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy() and 0xFFFF) != 39361) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts() and 0xFFFF) != 17944) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_start_height() and 0xFFFF) != 12318) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_hoststore_load() and 0xFFFF) != 37160) {
@@ -1680,6 +1722,19 @@ public interface ClientConfigInterface {
     fun `addPeer`(`address`: kotlin.String)
     
     /**
+     * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+     * height (mainnet and testnet); an error when the height is below the oldest built-in
+     * checkpoint or the network has none.
+     */
+    fun `setBirthHeight`(`birthHeight`: kotlin.UInt)
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint whose block time is at least a
+     * day before the wallet birth time (Unix seconds); an error when none is that old.
+     */
+    fun `setBirthTime`(`birthTime`: kotlin.ULong)
+    
+    /**
      * Sets one chain parameter with Dash Core's option name and syntax, e.g.
      * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
      * An unknown option or a bad value is an `InvalidConfig` error naming the option.
@@ -1714,6 +1769,24 @@ public interface ClientConfigInterface {
     fun `setProfile`(`profile`: SyncProfile)
     
     /**
+     * Starts the header chain at genesis (every header is downloaded).
+     */
+    fun `setStartGenesis`()
+    
+    /**
+     * Starts the header chain at a header the host trusts: its height, the 80-byte header and
+     * the 32-byte block hash claimed for it (internal byte order). An error when the header's
+     * X11 hash differs, its proof of work is invalid, or it contradicts a known checkpoint.
+     */
+    fun `setStartHeader`(`height`: kotlin.UInt, `header`: kotlin.ByteArray, `hash`: kotlin.ByteArray)
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint (the default; genesis on
+     * networks without built-in checkpoints).
+     */
+    fun `setStartNewest`()
+    
+    /**
      * Sets the strategy.
      */
     fun `setStrategy`(`strategy`: SyncStrategy)
@@ -1722,6 +1795,12 @@ public interface ClientConfigInterface {
      * Sets the connect and per-request timeouts in milliseconds.
      */
     fun `setTimeouts`(`connectMs`: kotlin.UInt, `requestMs`: kotlin.UInt)
+    
+    /**
+     * The height the header sync will start from (the chosen built-in checkpoint, the host's
+     * header, or 0 for genesis); an error when the configured start is invalid.
+     */
+    fun `startHeight`(): kotlin.UInt
     
     companion object
 }
@@ -1861,6 +1940,43 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 
     
     /**
+     * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
+     * height (mainnet and testnet); an error when the height is below the oldest built-in
+     * checkpoint or the network has none.
+     */
+    @Throws(QrSyncException::class)override fun `setBirthHeight`(`birthHeight`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_birth_height(
+        it,
+        
+        FfiConverterUInt.lower(`birthHeight`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint whose block time is at least a
+     * day before the wallet birth time (Unix seconds); an error when none is that old.
+     */
+    @Throws(QrSyncException::class)override fun `setBirthTime`(`birthTime`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_birth_time(
+        it,
+        
+        FfiConverterULong.lower(`birthTime`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Sets one chain parameter with Dash Core's option name and syntax, e.g.
      * `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
      * An unknown option or a bad value is an `InvalidConfig` error naming the option.
@@ -1965,6 +2081,58 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 
     
     /**
+     * Starts the header chain at genesis (every header is downloaded).
+     */override fun `setStartGenesis`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_start_genesis(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts the header chain at a header the host trusts: its height, the 80-byte header and
+     * the 32-byte block hash claimed for it (internal byte order). An error when the header's
+     * X11 hash differs, its proof of work is invalid, or it contradicts a known checkpoint.
+     */
+    @Throws(QrSyncException::class)override fun `setStartHeader`(`height`: kotlin.UInt, `header`: kotlin.ByteArray, `hash`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_start_header(
+        it,
+        
+        FfiConverterUInt.lower(`height`),
+        FfiConverterByteArray.lower(`header`),
+        FfiConverterByteArray.lower(`hash`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts the header chain at the newest built-in checkpoint (the default; genesis on
+     * networks without built-in checkpoints).
+     */override fun `setStartNewest`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_start_newest(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Sets the strategy.
      */override fun `setStrategy`(`strategy`: SyncStrategy)
         = 
@@ -1995,6 +2163,24 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 }
     }
     
+    
+
+    
+    /**
+     * The height the header sync will start from (the chosen built-in checkpoint, the host's
+     * header, or 0 for genesis); an error when the configured start is invalid.
+     */
+    @Throws(QrSyncException::class)override fun `startHeight`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_start_height(
+        it,
+        _status)
+}
+    }
+    )
+    }
     
 
     
