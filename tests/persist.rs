@@ -111,3 +111,24 @@ fn pruning_keeps_what_active_quorums_need() {
     assert!(e.tip_list().is_some());
     eprintln!("pruned {dropped} lists");
 }
+
+#[test]
+fn state_saved_under_other_chain_parameters_is_not_trusted() {
+    // A regtest engine saved under Dash Core's test-framework parameters (v20 at 100) must not
+    // be restored under Core's defaults (v20 at 432): its validated quorums may not hold there.
+    let mut framework = dash_qrsync::network::ChainParams::new(Network::Regtest);
+    framework.set("dip3params", "2:2").unwrap();
+    framework.set("testactivationheight", "v20@100").unwrap();
+    framework.set("testactivationheight", "mn_rr@100").unwrap();
+    let e = Engine::new(EngineConfig::new(framework.clone()));
+    let bytes = e.to_bytes();
+    Engine::from_bytes(EngineConfig::new(framework.clone()), &bytes).unwrap();
+    let err = Engine::from_bytes(EngineConfig::for_network(Network::Regtest), &bytes).unwrap_err();
+    assert_eq!(err, PersistError::ChainParams);
+    // The same values given in another order are the same parameters.
+    let mut same = dash_qrsync::network::ChainParams::new(Network::Regtest);
+    same.set("testactivationheight", "mn_rr@100").unwrap();
+    same.set("dip3params", "2:2").unwrap();
+    same.set("testactivationheight", "v20@100").unwrap();
+    Engine::from_bytes(EngineConfig::new(same), &bytes).unwrap();
+}

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Format version written by this library.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Wire layout used for entries and commitments inside the snapshot.
 pub const STORAGE_WIRE_VERSION: u32 = crate::wire::version::OUR_PROTOCOL_VERSION;
 const MAGIC: &[u8; 4] = b"DQSE";
@@ -49,6 +49,10 @@ pub enum PersistError {
         /// Network in the snapshot.
         found: String,
     },
+    /// Written under other chain parameters (activation heights, LLMQ sizes…): what it
+    /// validated may not hold under the configured ones.
+    #[error("engine snapshot was saved under other chain parameters than the configured ones")]
+    ChainParams,
     /// The checksum does not match (truncated or corrupted).
     #[error("engine snapshot checksum mismatch (truncated or corrupted)")]
     Checksum,
@@ -81,6 +85,7 @@ impl Engine {
         w.bytes(MAGIC);
         w.u16_le(FORMAT_VERSION);
         w.u8(network_byte(self.cfg.network()));
+        w.bytes(&self.cfg.params.fingerprint().0);
         // Unique entries and commitments.
         let mut entry_ix: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut entries: Vec<&SmlEntry> = Vec::new();
@@ -189,7 +194,7 @@ impl Engine {
 
     /// Restores an engine saved by [`Engine::to_bytes`] for `cfg`'s network.
     pub fn from_bytes(cfg: EngineConfig, bytes: &[u8]) -> Result<Engine, PersistError> {
-        if bytes.len() < 4 + 2 + 1 + 32 || &bytes[..4] != MAGIC {
+        if bytes.len() < 4 + 2 + 1 + 32 + 32 || &bytes[..4] != MAGIC {
             return Err(PersistError::NotASnapshot);
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
@@ -206,8 +211,11 @@ impl Engine {
                 found: format!("network #{}", body[6]),
             });
         }
+        if body[7..39] != cfg.params.fingerprint().0 {
+            return Err(PersistError::ChainParams);
+        }
         let p = STORAGE_WIRE_VERSION;
-        let mut r = Reader::new(&body[7..], p);
+        let mut r = Reader::new(&body[39..], p);
         let n = r.read_count(crate::wire::sml_entry::MIN_ENTRY_SIZE)?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {

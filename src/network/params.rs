@@ -745,6 +745,73 @@ impl ChainParams {
         Ok(())
     }
 
+    /// A digest of every value that decides validation (network, activation heights, LLMQ types,
+    /// sizes and roles, the `testdummy` deployment): state saved under other parameters is not
+    /// trusted. Equal parameters set in a different way have equal fingerprints.
+    pub fn fingerprint(&self) -> crate::hashes::Hash256 {
+        let mut b: Vec<u8> = Vec::with_capacity(512);
+        b.extend_from_slice(self.network.name().as_bytes());
+        b.push(0);
+        b.extend_from_slice(self.devnet_name.as_deref().unwrap_or("").as_bytes());
+        b.push(0);
+        let a = &self.activations;
+        for h in [
+            a.dip0003,
+            a.dip0003_enforcement,
+            a.dip0008,
+            a.dip0020,
+            a.dip0024,
+            a.dip0024_quorums,
+            a.v19,
+            a.v20,
+            a.mn_rr,
+            a.withdrawals,
+        ] {
+            b.extend_from_slice(&h.to_le_bytes());
+        }
+        let l = &self.llmq;
+        b.extend_from_slice(&[l.chainlocks, l.instantsend, l.platform, l.mnhf]);
+        b.extend_from_slice(&(l.configured_types.len() as u32).to_le_bytes());
+        b.extend_from_slice(&l.configured_types);
+        for p in &l.types {
+            b.push(p.llmq_type);
+            b.push(u8::from(p.use_rotation));
+            for v in [
+                p.size,
+                p.min_size,
+                p.threshold,
+                p.dkg_interval,
+                p.dkg_phase_blocks,
+                p.dkg_mining_window_start,
+                p.dkg_mining_window_end,
+                p.dkg_bad_votes_threshold,
+                p.signing_active_quorum_count,
+                p.keep_old_connections,
+                p.keep_old_keys,
+                p.recovery_members,
+            ] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let d = &self.testdummy;
+        b.push(d.bit);
+        for v in [d.start_time, d.timeout] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [
+            d.min_activation_height,
+            d.window,
+            d.threshold_start,
+            d.threshold_min,
+            d.falloff_coeff,
+            self.miner_confirmation_window,
+            self.rule_change_activation_threshold,
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        crate::hashes::sha256d(&b)
+    }
+
     /// Whether the deployment is active for the block after `prev_height` (Core
     /// `DeploymentActiveAfter`); `None` when a header it needs is not known.
     pub fn testdummy_active_after(
@@ -923,6 +990,29 @@ mod tests {
         assert_eq!(d.llmq().params(101).unwrap().size, 10);
         d.set("devnet", "mydevnet").unwrap();
         assert_eq!(d.devnet_name(), Some("mydevnet"));
+    }
+
+    #[test]
+    fn fingerprint_follows_effective_values() {
+        let a = regtest_framework();
+        let mut b = ChainParams::new(Network::Regtest);
+        // The same values set in another order (and v20 given twice).
+        b.set("testactivationheight", "mn_rr@100").unwrap();
+        b.set("testactivationheight", "v20@300").unwrap();
+        b.set("dip3params", "2:2").unwrap();
+        b.set("testactivationheight", "v20@100").unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let mut c = a.clone();
+        c.set("llmqtestparams", "4:4").unwrap();
+        assert_ne!(a.fingerprint(), c.fingerprint());
+        assert_ne!(
+            ChainParams::new(Network::Regtest).fingerprint(),
+            a.fingerprint()
+        );
+        assert_ne!(
+            ChainParams::new(Network::Mainnet).fingerprint(),
+            ChainParams::new(Network::Testnet).fingerprint()
+        );
     }
 
     #[test]
