@@ -353,14 +353,13 @@ impl Peers {
             .filter(|p| p.version >= min_version && !p.is_closed())
             .map(|p| self.failures_of(&p.addr))
             .min()?;
-        // Prefer the peers that failed least; rotate among them.
+        // Only the peers that failed least (a peer that timed out is not asked again while
+        // another has a cleaner record); rotate among them.
         let usable: Vec<_> = self
             .list
             .iter()
             .filter(|p| {
-                p.version >= min_version
-                    && !p.is_closed()
-                    && self.failures_of(&p.addr) <= fewest + 1
+                p.version >= min_version && !p.is_closed() && self.failures_of(&p.addr) <= fewest
             })
             .cloned()
             .collect();
