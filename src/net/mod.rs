@@ -913,3 +913,6 @@ fn rand_nonce() -> u64 {
     );
     h.finish()
 }
+
+#[cfg(test)]
+mod tests;
