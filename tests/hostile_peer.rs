@@ -273,7 +273,7 @@ fn version_frame(network: Network, start_height: i32) -> Vec<u8> {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64,
-        addr_recv: none.clone(),
+        addr_recv: none,
         addr_from: none,
         nonce: 0x6e61_7374_7970_6565,
         user_agent: "/hostile:1/".into(),
@@ -537,6 +537,7 @@ fn expect_error(
 /// Syncs with a hostile peer beside the healthy one, checks the report and the ban, and that
 /// the tip is followed within 10 s through the healthy peer.
 fn framing_fault(seed: u64, fault: Fault, what: &str) {
+    let fault_name = format!("{fault:?}");
     let net = simnet(seed);
     let h = hostile(&net, 1_000_000, move |_| fault.clone());
     let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
@@ -567,6 +568,12 @@ fn framing_fault(seed: u64, fault: Fault, what: &str) {
     assert!((1..=3).contains(&n), "{what}: {n} connections");
     let waited = follow(&net, &client, 2, Duration::from_secs(10));
     assert!(waited.is_some(), "{what}: tip not followed within 10 s");
+    println!(
+        "MATRIX {fault_name}: {:?} \"{}\"; connections {n}; tip followed in {} ms",
+        e.kind,
+        e.message,
+        waited.unwrap().as_millis()
+    );
     client.stop();
 }
 
@@ -614,12 +621,22 @@ fn inv_flood_is_cut_off_by_the_budget_and_the_tip_is_followed() {
             Duration::from_secs(20),
         );
         assert!(e.message.contains("last: inv"), "{e:?}");
+        let mut worst = Duration::ZERO;
         for _ in 0..3 {
+            let w = follow(&net, &client, 2, Duration::from_secs(10));
             assert!(
-                follow(&net, &client, 2, Duration::from_secs(10)).is_some(),
+                w.is_some(),
                 "tip not followed beside an inv flood ({count} x {entries})"
             );
+            worst = worst.max(w.unwrap());
         }
+        println!(
+            "MATRIX inv flood {count} x {entries}: {:?} \"{}\"; connections {}; tip followed in {} ms",
+            e.kind,
+            e.message,
+            h.accepted.load(Ordering::SeqCst),
+            worst.as_millis()
+        );
         client.stop();
     }
 }
@@ -631,12 +648,15 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
     let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    let mut worst = Duration::ZERO;
     for _ in 0..4 {
+        let w = follow(&net, &client, 2, Duration::from_secs(10));
         assert!(
-            follow(&net, &client, 2, Duration::from_secs(10)).is_some(),
+            w.is_some(),
             "tip not followed beside a stalled peer; errors {:?}",
             rec.errors()
         );
+        worst = worst.max(w.unwrap());
     }
     // The stalled peer was found out as network trouble (no answer), not left hanging.
     let e = expect_error(
@@ -647,6 +667,13 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
         Duration::from_secs(10),
     );
     assert!(e.recoverable);
+    println!(
+        "MATRIX stalled reader: {:?} \"{}\"; connections {}; tip followed in {} ms",
+        e.kind,
+        e.message,
+        h.accepted.load(Ordering::SeqCst),
+        worst.as_millis()
+    );
     client.stop();
 }
 
@@ -657,16 +684,26 @@ fn slowloris_is_timed_out_and_the_tip_is_followed() {
     let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(60)));
-    expect_error(
+    let e = expect_error(
         &rec,
         h.addr,
         ErrorKind::Network,
         "did not answer",
         Duration::from_secs(20),
     );
+    let mut worst = Duration::ZERO;
     for _ in 0..3 {
-        assert!(follow(&net, &client, 2, Duration::from_secs(10)).is_some());
+        let w = follow(&net, &client, 2, Duration::from_secs(10));
+        assert!(w.is_some());
+        worst = worst.max(w.unwrap());
     }
+    println!(
+        "MATRIX slowloris: {:?} \"{}\"; connections {}; tip followed in {} ms",
+        e.kind,
+        e.message,
+        h.accepted.load(Ordering::SeqCst),
+        worst.as_millis()
+    );
     client.stop();
 }
 
@@ -694,7 +731,13 @@ fn a_lone_peer_banned_again_and_again_ends_the_sync_with_a_terminal_error() {
         |l| l.states.last() == Some(&SyncState::Stopped),
         Duration::from_secs(5)
     ));
-    eprintln!("terminal error after {:?}: {}", t.elapsed(), e.message);
+    println!(
+        "MATRIX lone banned peer: {:?} (recoverable {}) \"{}\" after {} ms",
+        e.kind,
+        e.recoverable,
+        e.message,
+        t.elapsed().as_millis()
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         h.accepted.load(Ordering::SeqCst),
@@ -743,6 +786,11 @@ fn a_stale_close_never_closes_the_next_connection_to_the_same_address() {
     );
     assert_eq!(h.accepted.load(Ordering::SeqCst), 2);
     assert_eq!(client.status().peers, 1);
+    println!(
+        "MATRIX stale close: one ban \"{}\", then no error on the next connection while \
+         following 4 tips",
+        bans[0].message
+    );
     client.stop();
 }
 
@@ -768,6 +816,12 @@ fn a_qrinfo_with_millions_of_snapshots_is_refused_by_its_field_bound() {
         rec.wait_for(synced, Duration::from_secs(60)),
         "{:?}",
         rec.errors()
+    );
+    println!(
+        "MATRIX qrinfo bomb: {:?} \"{}\"; connections {}",
+        e.kind,
+        e.message,
+        h.accepted.load(Ordering::SeqCst)
     );
     client.stop();
 }

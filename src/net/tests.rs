@@ -29,7 +29,7 @@ fn version_frame() -> Vec<u8> {
         version: P as i32,
         services: services::NODE_NETWORK,
         timestamp: 0,
-        addr_recv: none.clone(),
+        addr_recv: none,
         addr_from: none,
         nonce: 1,
         user_agent: "/scripted/".into(),
