@@ -166,8 +166,9 @@ fn follow(net: &Net, client: &Client, blocks: u32, limit: Duration) -> Option<Du
 enum Fault {
     /// `count` `inv` messages of `entries` transaction entries each, never answering.
     InvFlood { count: usize, entries: usize },
-    /// Never reads again; sends a ping every 100 ms.
-    StallReader,
+    /// Never reads again; sends pings, one every `ping_every` (zero: as fast as it can, so
+    /// that the pongs fill the client's socket and writer queue: finding D2).
+    StallReader { ping_every: Duration },
     /// Answers the first `getheaders` with a frame announcing a 4 MiB `headers` payload.
     Oversized,
     /// Answers the first `getheaders` with a `headers` frame whose checksum is `deadbeef`.
@@ -353,15 +354,23 @@ async fn serve(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        Fault::StallReader => {
+        Fault::StallReader { ping_every } => {
             let mut nonce = 0u64;
+            let mut batch = Vec::new();
             while !stop.load(Ordering::SeqCst) {
-                nonce += 1;
-                let ping = encode_frame(network, "ping", &nonce.to_le_bytes());
-                if s.write_all(&ping).await.is_err() {
+                // A flood writes pings in batches of 1,000 (32 KB) between stop checks.
+                let n = if ping_every.is_zero() { 1000 } else { 1 };
+                batch.clear();
+                for _ in 0..n {
+                    nonce += 1;
+                    batch.extend_from_slice(&encode_frame(network, "ping", &nonce.to_le_bytes()));
+                }
+                if s.write_all(&batch).await.is_err() {
                     break;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                if !ping_every.is_zero() {
+                    tokio::time::sleep(ping_every).await;
+                }
             }
         }
         Fault::Oversized | Fault::BadChecksum | Fault::Undecodable => {
@@ -643,38 +652,54 @@ fn inv_flood_is_cut_off_by_the_budget_and_the_tip_is_followed() {
 
 #[test]
 fn a_peer_that_stops_reading_never_stalls_the_sync() {
-    let net = simnet(108);
-    let h = hostile(&net, 1_000_000, |_| Fault::StallReader);
-    let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
-    client.start().unwrap();
-    assert!(rec.wait_for(synced, Duration::from_secs(60)));
-    let mut worst = Duration::ZERO;
-    for _ in 0..4 {
-        let w = follow(&net, &client, 2, Duration::from_secs(10));
-        assert!(
-            w.is_some(),
-            "tip not followed beside a stalled peer; errors {:?}",
-            rec.errors()
+    for (seed, ping_every) in [(108, Duration::from_millis(100)), (118, Duration::ZERO)] {
+        let net = simnet(seed);
+        let h = hostile(&net, 1_000_000, move |_| Fault::StallReader { ping_every });
+        let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+        client.start().unwrap();
+        assert!(rec.wait_for(synced, Duration::from_secs(60)));
+        let mut worst = Duration::ZERO;
+        for _ in 0..4 {
+            let w = follow(&net, &client, 2, Duration::from_secs(10));
+            assert!(
+                w.is_some(),
+                "tip not followed beside a stalled peer (pings every {ping_every:?}); errors {:?}",
+                rec.errors()
+            );
+            worst = worst.max(w.unwrap());
+        }
+        // The stalled peer was found out (no answer, or the pings as a flood), not left hanging.
+        let found = rec.wait_for(
+            |l| {
+                l.errors
+                    .iter()
+                    .any(|(_, e)| e.message.contains(&h.addr.to_string()))
+            },
+            Duration::from_secs(10),
         );
-        worst = worst.max(w.unwrap());
+        assert!(found, "nothing reported for the stalled peer");
+        let e = errors_for(&rec, h.addr).remove(0);
+        assert!(e.recoverable);
+        if ping_every.is_zero() {
+            assert!(
+                e.kind == ErrorKind::PeerMisbehaved && e.message.contains("last: ping")
+                    || e.kind == ErrorKind::Network,
+                "{e:?}"
+            );
+        } else {
+            assert_eq!(e.kind, ErrorKind::Network, "{e:?}");
+            assert!(e.message.contains("did not answer"), "{e:?}");
+        }
+        println!(
+            "MATRIX stalled reader, pings every {ping_every:?}: {:?} \"{}\"; connections {}; \
+             tip followed in {} ms",
+            e.kind,
+            e.message,
+            h.accepted.load(Ordering::SeqCst),
+            worst.as_millis()
+        );
+        client.stop();
     }
-    // The stalled peer was found out as network trouble (no answer), not left hanging.
-    let e = expect_error(
-        &rec,
-        h.addr,
-        ErrorKind::Network,
-        "did not answer",
-        Duration::from_secs(10),
-    );
-    assert!(e.recoverable);
-    println!(
-        "MATRIX stalled reader: {:?} \"{}\"; connections {}; tip followed in {} ms",
-        e.kind,
-        e.message,
-        h.accepted.load(Ordering::SeqCst),
-        worst.as_millis()
-    );
-    client.stop();
 }
 
 #[test]
@@ -857,7 +882,12 @@ fn hostile_child() {
             count: 100_000,
             entries: 1,
         }),
-        "stall_reader" => Some(Fault::StallReader),
+        "stall_reader" => Some(Fault::StallReader {
+            ping_every: Duration::from_millis(100),
+        }),
+        "stall_reader_ping_flood" => Some(Fault::StallReader {
+            ping_every: Duration::ZERO,
+        }),
         "slowloris" => Some(Fault::Slowloris),
         "oversized" => Some(Fault::Oversized),
         "qrinfo_bomb" => Some(Fault::Proxy {
@@ -937,6 +967,7 @@ fn memory_peak_under_each_hostile_peer_stays_bounded() {
         "inv_flood_large",
         "inv_flood_small",
         "stall_reader",
+        "stall_reader_ping_flood",
         "slowloris",
         "oversized",
         "qrinfo_bomb",
