@@ -503,6 +503,12 @@ fn reap(sh: &Shared, peers: &mut Peers) {
     peers
         .list
         .retain(|p| !(p.is_closed() && handled.contains(&p.conn_id().id)));
+    // Bounded: forget handled connections that are gone (a late error of one of them would
+    // only be reported again, never touch another connection).
+    if peers.handled.len() > 1024 {
+        let live: HashSet<u64> = peers.list.iter().map(|p| p.conn_id().id).collect();
+        peers.handled.retain(|id| live.contains(id));
+    }
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
 }
 
