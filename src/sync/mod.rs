@@ -333,8 +333,13 @@ impl Peers {
         due.checked_duration_since(Instant::now())
     }
 
+    /// Failures that still count when choosing a peer: those of the last minute (an old
+    /// timeout does not keep a peer out of the rotation for the whole session).
     fn failures_of(&self, addr: &SocketAddr) -> u32 {
-        self.failures.get(addr).map_or(0, |f| f.0)
+        self.failures
+            .get(addr)
+            .filter(|f| f.1.elapsed() < Duration::from_secs(60))
+            .map_or(0, |f| f.0)
     }
 
     fn remove(&mut self, addr: SocketAddr) {
