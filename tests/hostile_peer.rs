@@ -175,6 +175,9 @@ enum Fault {
     BadChecksum,
     /// Answers the first `getheaders` with a `headers` payload that does not decode.
     Undecodable,
+    /// Answers every `getheaders` only with an unsolicited announcement of a block whose
+    /// parent nobody knows (and never with the answer).
+    UnconnectedAnnouncement,
     /// Sends a `ping` with mainnet's magic.
     WrongMagic,
     /// Sends 4 KiB of pseudo-random bytes, pipelined, at once.
@@ -399,6 +402,22 @@ async fn serve(
                 .await?;
             drain(s).await;
         }
+        Fault::UnconnectedAnnouncement => {
+            let header = dash_qrsync::wire::header::BlockHeader {
+                version: 0x2000_0000,
+                prev_block_hash: Hash256([0x5a; 32]),
+                merkle_root: Hash256([0x11; 32]),
+                time: 1_700_000_000,
+                bits: 0x207f_ffff,
+                nonce: 1,
+            };
+            let announcement = Message::Headers(vec![header]).to_frame(network, P);
+            while let Ok(Some(m)) = read_frame(&mut s, &mut dec).await {
+                if m.command == "getheaders" || m.command == "getheaders2" {
+                    s.write_all(&announcement).await?;
+                }
+            }
+        }
         Fault::Garbage => {
             let mut x: u32 = 0x1234_5678;
             let mut g: Vec<u8> = (0..4096)
@@ -612,6 +631,37 @@ fn wrong_magic_after_the_handshake_is_misbehaviour() {
 #[test]
 fn pipelined_garbage_is_misbehaviour() {
     framing_fault(105, Fault::Garbage, "wrong magic");
+}
+
+#[test]
+fn an_unconnected_announcement_is_neither_an_answer_nor_misbehaviour() {
+    let net = simnet(113);
+    let h = hostile(&net, 1_000_000, |_| Fault::UnconnectedAnnouncement);
+    let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    // The peer never answered: a timeout (network trouble), never a ban for headers that
+    // merely do not connect.
+    let e = expect_error(
+        &rec,
+        h.addr,
+        ErrorKind::Network,
+        "did not answer getheaders",
+        Duration::from_secs(10),
+    );
+    let bans: Vec<_> = errors_for(&rec, h.addr)
+        .into_iter()
+        .filter(|e| e.kind == ErrorKind::PeerMisbehaved)
+        .collect();
+    assert!(bans.is_empty(), "banned for an announcement: {bans:?}");
+    assert!(follow(&net, &client, 2, Duration::from_secs(10)).is_some());
+    println!(
+        "MATRIX unconnected announcement: {:?} \"{}\"; connections {}",
+        e.kind,
+        e.message,
+        h.accepted.load(Ordering::SeqCst)
+    );
+    client.stop();
 }
 
 #[test]
