@@ -268,9 +268,10 @@ pub struct dqs_callbacks {
 /// and a later `dqs_client_start`), from library threads other than the caller's. No store
 /// function is called after `dqs_client_free` returns: it waits for a store call in progress
 /// to return (so a slow `save` delays `dqs_client_free` by at most that one call) and refuses
-/// every later one; a store function must therefore not call `dqs_client_free` itself. Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len`
-/// (a buffer the library hands back to `free_buffer` when done), 1 when the key is absent, any
-/// other value on failure. `key` is a short ASCII name, valid during the call only.
+/// every later one; a store function must therefore not call `dqs_client_free` itself.
+/// Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len` (a buffer the
+/// library hands back to `free_buffer` when done), 1 when the key is absent, any other value
+/// on failure. `key` is a short ASCII name, valid during the call only.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct dqs_store {
