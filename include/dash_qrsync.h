@@ -128,10 +128,14 @@ typedef struct dqs_config dqs_config;
 typedef struct dqs_simnet dqs_simnet;
 #endif
 
-// Host persistence. Calls are never concurrent (one at a time), from library threads other
-// than the caller's. Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len`
-// (a buffer the library hands back to `free_buffer` when done), 1 when the key is absent, any
-// other value on failure. `key` is a short ASCII name, valid during the call only.
+// Host persistence. Calls are never concurrent (one at a time, also across `dqs_client_stop`
+// and a later `dqs_client_start`), from library threads other than the caller's. No store
+// function is called after `dqs_client_free` returns: it waits for a store call in progress
+// to return (so a slow `save` delays `dqs_client_free` by at most that one call) and refuses
+// every later one; a store function must therefore not call `dqs_client_free` itself.
+// Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len` (a buffer the
+// library hands back to `free_buffer` when done), 1 when the key is absent, any other value
+// on failure. `key` is a short ASCII name, valid during the call only.
 typedef struct dqs_store {
   // `sizeof(dqs_store)`, for versioning.
   uint32_t struct_size;
@@ -385,7 +389,8 @@ enum dqs_result dqs_client_start(const struct dqs_client *client);
 enum dqs_result dqs_client_stop(const struct dqs_client *client);
 
 // Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
-// any other thread, no callback runs after it returns.
+// any other thread, no callback runs after it returns. No store function runs after it
+// returns: it waits for a store call in progress (see `dqs_store`).
 void dqs_client_free(struct dqs_client *client);
 
 // Fills `*out` with the client's status.

@@ -8,7 +8,7 @@ use dash_qrsync::api::{
 };
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::simnet::server::{ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode};
+use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
 use dash_qrsync::store::state::{HEAD, SLOT_A, SLOT_B};
 use dash_qrsync::store::{MemoryStore, Store, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -252,4 +252,183 @@ fn every_kind_of_bad_state_is_reported_and_resynced() {
         .unwrap()
         .iter()
         .any(|e| e.kind == ErrorKind::Store));
+}
+
+fn copy_of(store: &MemoryStore) -> Arc<MemoryStore> {
+    let out = Arc::new(MemoryStore::new());
+    for k in store.keys() {
+        out.save(&k, &store.load(&k).unwrap().unwrap()).unwrap();
+    }
+    out
+}
+
+fn engine_cfg(net: &Net) -> dash_qrsync::engine::EngineConfig {
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
+    dash_qrsync::engine::EngineConfig {
+        params: c.chain.clone(),
+        profile: c.profile,
+    }
+}
+
+/// The header tip of the generation `load` picks, or why none loads.
+fn saved_tip(net: &Net, store: &dyn Store) -> Result<u32, String> {
+    dash_qrsync::store::state::load(store, &engine_cfg(net))
+        .map(|(s, _)| s.headers.tip().0)
+        .map_err(|e| e.to_string())
+}
+
+/// The blob the head names.
+fn newest_blob(store: &MemoryStore) -> Vec<u8> {
+    let head = store.load(HEAD).unwrap().unwrap();
+    let slot = if head[4] == b'b' { SLOT_B } else { SLOT_A };
+    store.load(slot).unwrap().unwrap()
+}
+
+#[test]
+fn a_torn_or_failed_write_over_an_older_generation_never_loses_it() {
+    let net = net();
+    let older = Arc::new(MemoryStore::new());
+    assert!(run(&net, older.clone()).0);
+    let t1 = net.node.tip_height();
+    assert_eq!(saved_tip(&net, older.as_ref()), Ok(t1));
+    net.node.mine(12);
+    let t2 = net.node.tip_height();
+    // How many saves does the sync on top of the older generation make?
+    let counting = Arc::new(Faulty {
+        inner: copy_of(&older),
+        saves: AtomicUsize::new(0),
+        fail_at: None,
+        truncate_at: None,
+        fail_loads: false,
+    });
+    assert!(run(&net, counting.clone()).0);
+    assert_eq!(saved_tip(&net, counting.inner.as_ref()), Ok(t2));
+    let saves = counting.saves.load(Ordering::SeqCst);
+    assert!(saves >= 2, "{saves}");
+    for n in 1..=saves {
+        for truncate in [false, true] {
+            let inner = copy_of(&older);
+            let faulty = Arc::new(Faulty {
+                inner: inner.clone(),
+                saves: AtomicUsize::new(0),
+                fail_at: (!truncate).then_some(n),
+                truncate_at: truncate.then_some(n),
+                fail_loads: false,
+            });
+            let (ok, rec) = run(&net, faulty);
+            assert!(ok, "write {n} (truncate {truncate}): did not sync");
+            genuine(&net, &rec);
+            // The older generation (or a complete newer one) survives; never nothing.
+            match saved_tip(&net, inner.as_ref()) {
+                Ok(h) => assert!(
+                    h == t1 || h == t2,
+                    "write {n} (truncate {truncate}): loaded tip {h}, expected {t1} or {t2}"
+                ),
+                Err(e) => panic!("write {n} (truncate {truncate}): every generation lost: {e}"),
+            }
+        }
+    }
+}
+
+fn reseal(body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    out.extend_from_slice(&dash_qrsync::hashes::sha256d(body).0);
+    out
+}
+
+/// The two layers of a blob (headers, engine).
+fn layers(blob: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let body = &blob[..blob.len() - 32];
+    let hl = u64::from_le_bytes(body[7..15].try_into().unwrap()) as usize;
+    let h = body[15..15 + hl].to_vec();
+    let el_at = 15 + hl;
+    let el = u64::from_le_bytes(body[el_at..el_at + 8].try_into().unwrap()) as usize;
+    let e = body[el_at + 8..el_at + 8 + el].to_vec();
+    (h, e)
+}
+
+fn assemble(prefix: &[u8], h: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut body = prefix[..7].to_vec();
+    body.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    body.extend_from_slice(h);
+    body.extend_from_slice(&(e.len() as u64).to_le_bytes());
+    body.extend_from_slice(e);
+    reseal(&body)
+}
+
+#[test]
+fn blobs_with_a_valid_checksum_but_bad_contents_are_refused_by_name_and_resynced() {
+    let net = net();
+    let short = Arc::new(MemoryStore::new());
+    assert!(run(&net, short.clone()).0);
+    let old = newest_blob(&short);
+    net.node.mine(12);
+    let long = copy_of(&short);
+    assert!(run(&net, long.clone()).0);
+    let new = newest_blob(&long);
+    let (h_old, _) = layers(&old);
+    let (h_new, e_new) = layers(&new);
+    let mut x: u32 = 99;
+    let garbage: Vec<u8> = (0..e_new.len())
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) as u8
+        })
+        .collect();
+    let mut flipped_headers = h_new.clone();
+    let mid = flipped_headers.len() / 2;
+    flipped_headers[mid] ^= 0x40;
+    let mut beyond = new[..new.len() - 32].to_vec();
+    beyond[7..15].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "engine lists beyond the saved headers",
+            assemble(&new, &h_old, &e_new),
+            "is not on the saved header chain",
+        ),
+        (
+            "engine layer garbage",
+            assemble(&new, &h_new, &garbage),
+            "engine: ",
+        ),
+        (
+            "headers layer bit flip",
+            assemble(&new, &flipped_headers, &e_new),
+            "headers: ",
+        ),
+        (
+            "layer length beyond the blob",
+            reseal(&beyond),
+            "headers: length beyond the blob",
+        ),
+        ("empty layers", assemble(&new, &[], &[]), "headers: "),
+    ];
+    let head = short.load(HEAD).unwrap().unwrap();
+    for (name, bad, what) in cases {
+        // The decoder names the problem (and never panics).
+        match dash_qrsync::store::state::decode(&engine_cfg(&net), &bad) {
+            Err(dash_qrsync::store::state::StateError::Corrupt(m)) => {
+                assert!(m.contains(what), "{name}: {m}")
+            }
+            Err(e) => panic!("{name}: {e}"),
+            Ok(_) => panic!("{name}: accepted"),
+        }
+        // The client reports it and resyncs cleanly.
+        let store = Arc::new(MemoryStore::new());
+        store.save(HEAD, &head).unwrap();
+        store.save(SLOT_A, &bad).unwrap();
+        store.save(SLOT_B, &bad).unwrap();
+        let (ok, rec) = run(&net, store.clone());
+        assert!(ok, "{name}: no clean resync");
+        let errors = rec.errors.lock().unwrap().clone();
+        assert!(
+            errors.iter().any(|e| e.kind == ErrorKind::CorruptState
+                && e.recoverable
+                && e.message.contains(what)),
+            "{name}: {errors:?}"
+        );
+        genuine(&net, &rec);
+        assert_eq!(saved_tip(&net, store.as_ref()), Ok(net.node.tip_height()));
+    }
 }

@@ -203,14 +203,75 @@ fn all_reported_are_genuine(net: &Net, rec: &Recorder) {
     }
 }
 
-fn sync_with_one_faulty_peer(faults: Faults, name: &str) {
+/// How a fault must show: which `Faults` field fired on the server, and the kind of error (and
+/// a part of its message) reported for the faulty peer's address; `None`: no error names it.
+struct Shows {
+    fired: &'static str,
+    /// For faults that fire at the n-th message: n (the client may not need that many
+    /// messages from this peer).
+    after: Option<usize>,
+    reported: Option<(dash_qrsync::api::ErrorKind, &'static str)>,
+}
+
+fn sync_with_one_faulty_peer(faults: Faults, name: &str, shows: Shows) {
     let net = simnet(21, &[faults, Faults::default()]);
+    let bad = net.servers[0].addr().to_string();
     let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
     client.start().unwrap();
     let ok = rec.wait_for(synced, Duration::from_secs(60));
     let errors = rec.log.lock().unwrap().errors.clone();
     assert!(ok, "{name}: not synced; errors {errors:?}");
     all_reported_are_genuine(&net, &rec);
+    // The fault fired (a fault that answers one kind of request can only fire when the
+    // client happened to send that request to this peer; then it must have).
+    let snap = net.servers[0].counters().snapshot();
+    let unreached = shows.after.is_some_and(|n| snap.messages_out <= n as u64);
+    if !snap.faults_fired.contains_key(shows.fired)
+        && (unreached || shows.fired == "no_qrinfo" && !snap.requests.contains_key("getqrinfo"))
+    {
+        eprintln!("{name}: the client did not need what triggers the fault this time");
+        client.stop();
+        return;
+    }
+    let fired = snap.faults_fired;
+    assert!(
+        fired.get(shows.fired).copied().unwrap_or(0) > 0,
+        "{name}: fault {} never fired ({fired:?})",
+        shows.fired
+    );
+    // And was classified as it deserves.
+    match shows.reported {
+        Some((kind, what)) => {
+            let found = rec.wait_for(
+                |l| {
+                    l.errors.iter().any(|e| {
+                        e.kind == kind && e.message.contains(&bad) && e.message.contains(what)
+                    })
+                },
+                Duration::from_secs(10),
+            );
+            let errors = rec.log.lock().unwrap().errors.clone();
+            assert!(
+                found,
+                "{name}: no {kind:?} error naming {bad} and {what:?}: {errors:?}"
+            );
+            if kind == dash_qrsync::api::ErrorKind::Network {
+                assert!(
+                    !errors
+                        .iter()
+                        .any(|e| e.kind == dash_qrsync::api::ErrorKind::PeerMisbehaved),
+                    "{name}: network trouble treated as misbehaviour: {errors:?}"
+                );
+            }
+        }
+        None => {
+            let errors = rec.log.lock().unwrap().errors.clone();
+            assert!(
+                !errors.iter().any(|e| e.message.contains(&bad)),
+                "{name}: harmless traffic reported: {errors:?}"
+            );
+        }
+    }
     let t = Instant::now();
     client.stop();
     assert!(
@@ -225,6 +286,7 @@ fn sync_with_one_faulty_peer(faults: Faults, name: &str) {
 
 #[test]
 fn disconnect_at_every_message_boundary_is_survived() {
+    use dash_qrsync::api::ErrorKind::Network;
     for n in 0..8 {
         sync_with_one_faulty_peer(
             Faults {
@@ -232,6 +294,11 @@ fn disconnect_at_every_message_boundary_is_survived() {
                 ..Faults::default()
             },
             &format!("close after {n}"),
+            Shows {
+                fired: "close_after_messages",
+                after: Some(n),
+                reported: Some((Network, "closed by the peer")),
+            },
         );
         sync_with_one_faulty_peer(
             Faults {
@@ -239,18 +306,29 @@ fn disconnect_at_every_message_boundary_is_survived() {
                 ..Faults::default()
             },
             &format!("close mid-message after {n}"),
+            Shows {
+                fired: "close_mid_message_after",
+                after: Some(n),
+                reported: Some((Network, "closed by the peer")),
+            },
         );
     }
 }
 
 #[test]
 fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
+    use dash_qrsync::api::ErrorKind::{Network, PeerMisbehaved};
     let cases = [
         (
             "invalid quorum sig",
             Faults {
                 invalid_quorum_sig: true,
                 ..Faults::default()
+            },
+            Shows {
+                fired: "invalid_quorum_sig",
+                after: None,
+                reported: Some((PeerMisbehaved, "invalid")),
             },
         ),
         (
@@ -259,12 +337,22 @@ fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
                 wrong_merkle_root: true,
                 ..Faults::default()
             },
+            Shows {
+                fired: "wrong_merkle_root",
+                after: None,
+                reported: Some((PeerMisbehaved, "invalid")),
+            },
         ),
         (
             "oversized count",
             Faults {
                 oversized_count: true,
                 ..Faults::default()
+            },
+            Shows {
+                fired: "oversized_count",
+                after: None,
+                reported: Some((PeerMisbehaved, "undecodable")),
             },
         ),
         (
@@ -273,12 +361,22 @@ fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
                 bad_checksum_after: Some(4),
                 ..Faults::default()
             },
+            Shows {
+                fired: "bad_checksum_after",
+                after: Some(4),
+                reported: Some((PeerMisbehaved, "checksum")),
+            },
         ),
         (
             "corrupt byte",
             Faults {
                 corrupt_byte_after: Some(4),
                 ..Faults::default()
+            },
+            Shows {
+                fired: "corrupt_byte_after",
+                after: Some(4),
+                reported: Some((PeerMisbehaved, "banned")),
             },
         ),
         (
@@ -287,12 +385,22 @@ fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
                 stall_after: Some(3),
                 ..Faults::default()
             },
+            Shows {
+                fired: "stall_after",
+                after: Some(3),
+                reported: Some((Network, "did not answer")),
+            },
         ),
         (
             "old peer without qrinfo",
             Faults {
                 no_qrinfo: true,
                 ..Faults::default()
+            },
+            Shows {
+                fired: "no_qrinfo",
+                after: None,
+                reported: Some((Network, "did not answer getqrinfo")),
             },
         ),
         (
@@ -301,10 +409,15 @@ fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
                 unsolicited: true,
                 ..Faults::default()
             },
+            Shows {
+                fired: "unsolicited",
+                after: None,
+                reported: None,
+            },
         ),
     ];
-    for (name, f) in cases {
-        sync_with_one_faulty_peer(f, name);
+    for (name, f, shows) in cases {
+        sync_with_one_faulty_peer(f, name, shows);
     }
 }
 

@@ -91,6 +91,7 @@ typedef struct {
   int quorums;
   int progress;
   int errors;
+  int internal_errors;
   dqs_client *stop_me; /* when set, stopped and freed from inside on_state(SYNCED) */
   int stopped_inside;
 } recorder;
@@ -132,6 +133,10 @@ static void on_error(void *ud, const dqs_error *e) {
   CHECK(e->message != NULL);
   pthread_mutex_lock(&r->mu);
   r->errors++;
+  if (e->kind == DQS_ERROR_KIND_INTERNAL) {
+    fprintf(stderr, "internal error: %s\n", e->message);
+    r->internal_errors++;
+  }
   pthread_mutex_unlock(&r->mu);
 }
 
@@ -292,6 +297,11 @@ static void test_error_paths(void) {
   CHECK(dqs_enable_logging(1, NULL) == DQS_RESULT_OK);
   CHECK(dqs_config_set_profile(cfg, 2) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_profile(NULL, DQS_PROFILE_WALLET) == DQS_RESULT_ERR_NULL);
+  /* A NULL config is reported as NULL even when the value is bad too. */
+  CHECK(dqs_config_set_strategy(NULL, 99) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_profile(NULL, 99) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_timeouts(NULL, 0, 0) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_max_peers(NULL, 0) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_profile(cfg, DQS_PROFILE_WALLET) == DQS_RESULT_OK);
   CHECK(dqs_config_set_profile(cfg, DQS_PROFILE_FULL) == DQS_RESULT_OK);
   uint8_t hdr[80] = {0};
@@ -393,6 +403,153 @@ static void test_start_points(void) {
   dqs_config_free(cfg);
 }
 
+/* ---- a slow store that records overlapping calls and calls after free ---- */
+typedef struct {
+  mem_store inner;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int in_call;      /* calls running now */
+  int overlapped;   /* a call began while another ran */
+  int freed;        /* set by the test once dqs_client_free returned */
+  int after_free;   /* calls that began after that */
+  int saves_begun;
+  int slow_ms;      /* how long each save takes */
+} slow_store;
+
+static void slow_enter(slow_store *s) {
+  pthread_mutex_lock(&s->mu);
+  if (s->in_call > 0) s->overlapped++;
+  if (s->freed) s->after_free++;
+  s->in_call++;
+  pthread_mutex_unlock(&s->mu);
+}
+static void slow_leave(slow_store *s) {
+  pthread_mutex_lock(&s->mu);
+  s->in_call--;
+  pthread_mutex_unlock(&s->mu);
+}
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+static int32_t slow_load(void *ud, const char *key, uint8_t **out, size_t *out_len) {
+  slow_store *s = ud;
+  slow_enter(s);
+  sleep_ms(200);
+  int32_t r = st_load(&s->inner, key, out, out_len);
+  slow_leave(s);
+  return r;
+}
+static int32_t slow_save(void *ud, const char *key, const uint8_t *data, size_t len) {
+  slow_store *s = ud;
+  slow_enter(s);
+  pthread_mutex_lock(&s->mu);
+  s->saves_begun++;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  sleep_ms(s->slow_ms);
+  int32_t r = st_save(&s->inner, key, data, len);
+  slow_leave(s);
+  return r;
+}
+static int32_t slow_remove(void *ud, const char *key) {
+  slow_store *s = ud;
+  slow_enter(s);
+  int32_t r = st_remove(&s->inner, key);
+  slow_leave(s);
+  return r;
+}
+static void slow_free(void *ud, uint8_t *data, size_t len) {
+  slow_store *s = ud;
+  st_free(&s->inner, data, len);
+}
+static void slow_init(slow_store *s, int slow_ms) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->inner.mu, NULL);
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  s->slow_ms = slow_ms;
+}
+static int wait_saves(slow_store *s, int n, int seconds) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += seconds;
+  pthread_mutex_lock(&s->mu);
+  while (s->saves_begun < n) {
+    if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0) break;
+  }
+  int v = s->saves_begun >= n;
+  pthread_mutex_unlock(&s->mu);
+  return v;
+}
+
+/* D6: with a save slower than the library's stop timeout, store calls never overlap (also
+ * across stop and a new start) and none begins after dqs_client_free returned. */
+static void test_slow_store_contract(uint16_t port) {
+  slow_store ss;
+  slow_init(&ss, 4000);
+  dqs_store st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  st.user_data = &ss;
+  st.load = slow_load;
+  st.save = slow_save;
+  st.remove = slow_remove;
+  st.free_buffer = slow_free;
+  recorder rec;
+  recorder_init(&rec);
+  dqs_callbacks cb = callbacks_for(&rec);
+  dqs_config *cfg = config_for(port);
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, &st, &cb, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  /* Stop and restart while the first save is in progress. */
+  CHECK(wait_saves(&ss, 1, 120));
+  CHECK(dqs_client_stop(client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  /* Free while a save of the restarted client is in progress. */
+  CHECK(wait_saves(&ss, 2, 120));
+  dqs_client_free(client);
+  pthread_mutex_lock(&ss.mu);
+  ss.freed = 1;
+  int running = ss.in_call;
+  pthread_mutex_unlock(&ss.mu);
+  CHECK(running == 0); /* free waited for the call in progress */
+  sleep_ms(6000);      /* longer than any save: a call the library still held would show */
+  pthread_mutex_lock(&ss.mu);
+  printf("slow store: %d saves begun, %d overlapping, %d after free\n", ss.saves_begun,
+         ss.overlapped, ss.after_free);
+  CHECK(ss.overlapped == 0);
+  CHECK(ss.after_free == 0);
+  pthread_mutex_unlock(&ss.mu);
+  dqs_config_free(cfg);
+  mem_store_clear(&ss.inner);
+  printf("slow store contract: ok\n");
+}
+
+/* D7: a start followed at once by a stop is not an internal error. */
+static void test_start_then_stop_at_once(uint16_t port) {
+  for (int i = 0; i < 7; i++) {
+    mem_store store;
+    memset(&store, 0, sizeof store);
+    pthread_mutex_init(&store.mu, NULL);
+    dqs_store st = store_for(&store);
+    recorder rec;
+    recorder_init(&rec);
+    dqs_callbacks cb = callbacks_for(&rec);
+    dqs_config *cfg = config_for(port);
+    dqs_client *client = NULL;
+    CHECK(dqs_client_new(cfg, &st, &cb, &client) == DQS_RESULT_OK);
+    CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+    CHECK(dqs_client_stop(client) == DQS_RESULT_OK);
+    dqs_client_free(client);
+    CHECK(rec.internal_errors == 0);
+    dqs_config_free(cfg);
+    mem_store_clear(&store);
+  }
+  printf("start then stop at once: ok\n");
+}
+
 int main(void) {
   CHECK(dqs_abi_version() == DQS_ABI_VERSION);
   CHECK(strlen(dqs_version()) > 0);
@@ -404,6 +561,8 @@ int main(void) {
   CHECK(port != 0 && dqs_simnet_tip_height(net) > 0);
   test_full_sync_and_restart(port);
   test_stop_and_free_inside_callback(port);
+  test_start_then_stop_at_once(port);
+  test_slow_store_contract(port);
   dqs_simnet_free(net);
   printf("all C tests passed\n");
   return 0;

@@ -264,10 +264,14 @@ pub struct dqs_callbacks {
     pub on_error: Option<extern "C" fn(user_data: *mut c_void, error: *const dqs_error)>,
 }
 
-/// Host persistence. Calls are never concurrent (one at a time), from library threads other
-/// than the caller's. Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len`
-/// (a buffer the library hands back to `free_buffer` when done), 1 when the key is absent, any
-/// other value on failure. `key` is a short ASCII name, valid during the call only.
+/// Host persistence. Calls are never concurrent (one at a time, also across `dqs_client_stop`
+/// and a later `dqs_client_start`), from library threads other than the caller's. No store
+/// function is called after `dqs_client_free` returns: it waits for a store call in progress
+/// to return (so a slow `save` delays `dqs_client_free` by at most that one call) and refuses
+/// every later one; a store function must therefore not call `dqs_client_free` itself.
+/// Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len` (a buffer the
+/// library hands back to `free_buffer` when done), 1 when the key is absent, any other value
+/// on failure. `key` is a short ASCII name, valid during the call only.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct dqs_store {
@@ -307,6 +311,8 @@ pub struct dqs_config {
 /// A client (opaque). Create with `dqs_client_new`, free with `dqs_client_free`.
 pub struct dqs_client {
     inner: Client,
+    /// The host store's gate (`None` for the in-memory store), closed by `dqs_client_free`.
+    store_gate: Option<Arc<crate::store::GatedStore>>,
 }
 
 thread_local! {
@@ -545,6 +551,7 @@ pub extern "C" fn dqs_config_set_dns_seeds(config: *mut dqs_config, enabled: boo
 #[no_mangle]
 pub extern "C" fn dqs_config_set_strategy(config: *mut dqs_config, strategy: u32) -> dqs_result {
     guard(|| {
+        let c = config_mut(config)?;
         let s = match strategy {
             x if x == dqs_strategy::Qrinfo as u32 => SyncStrategy::QrInfo,
             x if x == dqs_strategy::Sequential as u32 => SyncStrategy::Sequential,
@@ -558,7 +565,7 @@ pub extern "C" fn dqs_config_set_strategy(config: *mut dqs_config, strategy: u32
                 ))
             }
         };
-        config_mut(config)?.strategy = s;
+        c.strategy = s;
         Ok(())
     })
 }
@@ -567,6 +574,7 @@ pub extern "C" fn dqs_config_set_strategy(config: *mut dqs_config, strategy: u32
 #[no_mangle]
 pub extern "C" fn dqs_config_set_profile(config: *mut dqs_config, profile: u32) -> dqs_result {
     guard(|| {
+        let c = config_mut(config)?;
         let p = match profile {
             x if x == dqs_profile::Full as u32 => SyncProfile::Full,
             x if x == dqs_profile::Wallet as u32 => SyncProfile::Wallet,
@@ -577,7 +585,7 @@ pub extern "C" fn dqs_config_set_profile(config: *mut dqs_config, profile: u32) 
                 ))
             }
         };
-        config_mut(config)?.profile = p;
+        c.profile = p;
         Ok(())
     })
 }
@@ -590,13 +598,13 @@ pub extern "C" fn dqs_config_set_timeouts(
     request_ms: u32,
 ) -> dqs_result {
     guard(|| {
+        let c = config_mut(config)?;
         if connect_ms == 0 || request_ms == 0 {
             return Err((
                 dqs_result::ErrInvalidArgument,
                 "timeouts must be positive".into(),
             ));
         }
-        let c = config_mut(config)?;
         c.connect_timeout = Duration::from_millis(connect_ms as u64);
         c.request_timeout = Duration::from_millis(request_ms as u64);
         Ok(())
@@ -607,13 +615,14 @@ pub extern "C" fn dqs_config_set_timeouts(
 #[no_mangle]
 pub extern "C" fn dqs_config_set_max_peers(config: *mut dqs_config, max_peers: u32) -> dqs_result {
     guard(|| {
+        let c = config_mut(config)?;
         if !(1..=16).contains(&max_peers) {
             return Err((
                 dqs_result::ErrInvalidArgument,
                 "max_peers must be 1..16".into(),
             ));
         }
-        config_mut(config)?.max_peers = max_peers as usize;
+        c.max_peers = max_peers as usize;
         Ok(())
     })
 }
@@ -983,6 +992,7 @@ pub extern "C" fn dqs_client_new(
         }
         // SAFETY: `config` came from `dqs_config_new` and is valid for this call.
         let cfg = unsafe { (*config).inner.clone() };
+        let mut store_gate = None;
         let store: Arc<dyn Store> = if store.is_null() {
             Arc::new(MemoryStore::new())
         } else {
@@ -1001,7 +1011,9 @@ pub extern "C" fn dqs_client_new(
                     "every dqs_store function is required".into(),
                 ));
             }
-            Arc::new(CStore(s))
+            let gated = Arc::new(crate::store::GatedStore::new(Arc::new(CStore(s))));
+            store_gate = Some(gated.clone());
+            gated
         };
         let listener: Arc<dyn EventListener> = if callbacks.is_null() {
             Arc::new(NoopListener)
@@ -1019,7 +1031,12 @@ pub extern "C" fn dqs_client_new(
         let client = Client::new(cfg, store, listener)
             .map_err(|e| (dqs_result::ErrInvalidConfig, e.message))?;
         // SAFETY: `out` is non-NULL and writable (caller contract).
-        unsafe { *out = Box::into_raw(Box::new(dqs_client { inner: client })) };
+        unsafe {
+            *out = Box::into_raw(Box::new(dqs_client {
+                inner: client,
+                store_gate,
+            }))
+        };
         Ok(())
     })
 }
@@ -1045,13 +1062,19 @@ pub extern "C" fn dqs_client_stop(client: *const dqs_client) -> dqs_result {
 }
 
 /// Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
-/// any other thread, no callback runs after it returns.
+/// any other thread, no callback runs after it returns. No store function runs after it
+/// returns: it waits for a store call in progress (see `dqs_store`).
 #[no_mangle]
 pub extern "C" fn dqs_client_free(client: *mut dqs_client) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         if !client.is_null() {
             // SAFETY: `client` came from `dqs_client_new` and is freed once (caller contract).
-            drop(unsafe { Box::from_raw(client) });
+            let c = unsafe { Box::from_raw(client) };
+            let gate = c.store_gate.clone();
+            drop(c);
+            if let Some(g) = gate {
+                g.close();
+            }
         }
     }));
 }

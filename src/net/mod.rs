@@ -1,38 +1,110 @@
 //! Peers over TCP: connect, handshake, framing, request/response matching with timeouts, byte
 //! and round-trip counters. One reader task and one writer task per peer; answers are matched to
-//! waiting requests, everything else goes to the sync as an unsolicited message.
+//! waiting requests, announcements go to the sync as small [`Notice`]s.
+//!
+//! Budgets (issue 14): every queue is bounded and every wait has a deadline.
+//! - The writer queue holds [`WRITE_QUEUE`] messages; a write that does not complete within the
+//!   connection's I/O timeout means the peer stopped reading: the connection is closed as
+//!   [`NetError::Stalled`].
+//! - A request's timeout covers queueing it, writing it and waiting for the answer.
+//! - Unsolicited traffic is reduced in the reader to what the sync uses (block and ChainLock
+//!   announcements, `clsig`s) and sent on a bounded channel ([`NOTICE_QUEUE`]); when it is full
+//!   the notice is dropped (the sync re-checks periodically). A peer whose unsolicited traffic
+//!   exceeds [`Budget`] (messages and bytes per second, with a burst) is closed as misbehaving
+//!   with a reason naming what it sent.
+//! - Each connection has its own id; its close reason is kept on the connection and handed to
+//!   every request waiting on it, so the real reason (not "closed") reaches the sync.
+
+pub mod blame;
+
+pub use blame::{Blame, Penalty};
 
 use crate::hashes::Hash256;
 use crate::network::Network;
-use crate::wire::frame::{FrameDecoder, FrameError};
-use crate::wire::message::{services, GetHeaders, Message, NetAddress, VersionMessage};
+use crate::wire::frame::{FrameDecoder, RawMessage};
+use crate::wire::locks::ClSig;
+use crate::wire::message::{
+    inv_type, services, GetHeaders, Inventory, Message, NetAddress, VersionMessage,
+};
 use crate::wire::WireError;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-/// Why talking to a peer failed.
+/// Messages the writer queue of one connection holds.
+pub const WRITE_QUEUE: usize = 64;
+/// Notices the channel from all connections to the sync holds.
+pub const NOTICE_QUEUE: usize = 256;
+/// ChainLock inventory entries kept from one `inv` (the newest few are all the sync needs).
+pub const MAX_CLSIG_INV: usize = 8;
+
+/// One connection: its address and a process-wide unique id (a reconnect to the same address
+/// gets a new id, so nothing about an old connection can touch a new one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnId {
+    /// The peer's address.
+    pub addr: SocketAddr,
+    /// Unique per connection (0 before the handshake completed).
+    pub id: u64,
+}
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.addr)
+    }
+}
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// Why talking to a peer failed. How the sync reacts is decided by [`Blame::penalty`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetError {
     /// TCP connect failed or timed out.
     #[error("cannot connect to {0}: {1}")]
     Connect(SocketAddr, String),
-    /// The handshake did not complete.
+    /// The handshake did not complete (timeout, closed, too old a version).
     #[error("handshake with {0} failed: {1}")]
     Handshake(SocketAddr, String),
-    /// The peer did not answer in time.
+    /// The peer did not answer in time (the time includes queueing and writing the request).
     #[error("{0} did not answer {1} in time")]
-    Timeout(SocketAddr, &'static str),
-    /// The connection is closed.
-    #[error("connection to {0} closed")]
-    Closed(SocketAddr),
-    /// The peer sent bytes that are not a valid message.
+    Timeout(ConnId, &'static str),
+    /// The connection closed (by the peer, or an I/O error), with the reason.
+    #[error("connection to {0} closed: {1}")]
+    Closed(ConnId, String),
+    /// The peer stopped reading: a write did not complete within the I/O timeout.
+    #[error("{0} stopped reading: {1}")]
+    Stalled(ConnId, String),
+    /// The peer sent bytes that are not a valid message, or more than its budget.
     #[error("{0} sent invalid data: {1}")]
-    Misbehaved(SocketAddr, String),
+    Misbehaved(ConnId, String),
+}
+
+impl NetError {
+    /// The peer's address.
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            NetError::Connect(a, _) | NetError::Handshake(a, _) => *a,
+            NetError::Timeout(c, _)
+            | NetError::Closed(c, _)
+            | NetError::Stalled(c, _)
+            | NetError::Misbehaved(c, _) => c.addr,
+        }
+    }
+
+    /// The connection it happened on (`None` before a connection existed).
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            NetError::Connect(..) | NetError::Handshake(..) => None,
+            NetError::Timeout(c, _)
+            | NetError::Closed(c, _)
+            | NetError::Stalled(c, _)
+            | NetError::Misbehaved(c, _) => Some(*c),
+        }
+    }
 }
 
 /// Counters shared by all peers of a client.
@@ -53,13 +125,38 @@ pub struct NetCounters {
     /// Requests sent while no other was waiting: the round trips that had to follow each
     /// other (parallel requests count once).
     pub dependent_round_trips: AtomicU64,
+    /// Unsolicited messages received (before reduction to notices).
+    pub unsolicited_in: AtomicU64,
+    /// Notices dropped because the channel to the sync was full.
+    pub notices_dropped: AtomicU64,
+    /// Bytes currently buffered by the frame decoders of all connections.
+    pub bytes_buffered: AtomicU64,
+    /// The most bytes the frame decoders of all connections buffered at once.
+    pub bytes_buffered_peak: AtomicU64,
+}
+
+impl NetCounters {
+    fn buffered_delta(&self, old: usize, new: usize) {
+        if new >= old {
+            let now = self
+                .bytes_buffered
+                .fetch_add((new - old) as u64, Ordering::Relaxed)
+                + (new - old) as u64;
+            self.bytes_buffered_peak.fetch_max(now, Ordering::Relaxed);
+        } else {
+            self.bytes_buffered
+                .fetch_sub((old - new) as u64, Ordering::Relaxed);
+        }
+    }
 }
 
 /// What answer a request waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
-    /// A `headers` message.
-    Headers,
+    /// A `headers`/`headers2` answer to a `getheaders` with this locator: empty, or starting
+    /// right after one of the locator's blocks. An announcement that does not continue the
+    /// locator is not taken as the answer.
+    Headers(Vec<Hash256>),
     /// The `mnlistdiff` for this block.
     MnListDiff(Hash256),
     /// A `qrinfo`.
@@ -71,9 +168,12 @@ pub enum Expect {
 }
 
 impl Expect {
-    fn matches(&self, m: &Message) -> bool {
+    /// Whether `m` is the answer this request waits for.
+    pub fn matches(&self, m: &Message) -> bool {
         match (self, m) {
-            (Expect::Headers, Message::Headers(_) | Message::Headers2(_)) => true,
+            (Expect::Headers(locator), Message::Headers(hs) | Message::Headers2(hs)) => hs
+                .first()
+                .is_none_or(|h| locator.contains(&h.prev_block_hash)),
             (Expect::MnListDiff(h), Message::MnListDiff(d)) => d.block_hash == *h,
             (Expect::QrInfo, Message::QrInfo(_)) => true,
             (Expect::ClSig, Message::ClSig(_)) => true,
@@ -84,7 +184,7 @@ impl Expect {
 
     fn name(&self) -> &'static str {
         match self {
-            Expect::Headers => "getheaders",
+            Expect::Headers(_) => "getheaders",
             Expect::MnListDiff(_) => "getmnlistd",
             Expect::QrInfo => "getqrinfo",
             Expect::ClSig => "getdata(clsig)",
@@ -93,17 +193,8 @@ impl Expect {
     }
 }
 
-type Waiter = (Expect, oneshot::Sender<Message>);
-
-/// How far a request got when it was started.
-enum Start {
-    /// Handed to the writer.
-    Sent,
-    /// The writer's queue was full: sent when the future is polled.
-    Queue(Message),
-    /// The connection is closed.
-    Closed,
-}
+type Reply = Result<Message, NetError>;
+type Waiter = (Expect, oneshot::Sender<Reply>);
 
 /// One request in flight: counted when started, uncounted when its future ends or is dropped.
 struct InFlight(Arc<NetCounters>);
@@ -135,12 +226,164 @@ pub struct PeerConfig {
     pub protocol_version: u32,
     /// Connect + handshake timeout.
     pub connect_timeout: Duration,
+    /// The longest one write may take; a peer that does not take our bytes for this long is
+    /// dead ([`NetError::Stalled`]).
+    pub io_timeout: Duration,
     /// Our best height, advertised in `version`.
     pub start_height: i32,
+    /// Budget for unsolicited traffic.
+    pub budget: Budget,
+}
+
+/// How much unsolicited traffic a peer may send: token buckets of messages and bytes, each
+/// with a burst and a refill per second. A light client that asked for no transaction relay
+/// gets a few announcements per block; anything far above that is a flood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Messages allowed at once.
+    pub burst_messages: u32,
+    /// Messages added per second.
+    pub messages_per_sec: u32,
+    /// Bytes allowed at once.
+    pub burst_bytes: u32,
+    /// Bytes added per second.
+    pub bytes_per_sec: u32,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            burst_messages: 500,
+            messages_per_sec: 50,
+            burst_bytes: 1 << 20,
+            bytes_per_sec: 64 * 1024,
+        }
+    }
+}
+
+struct Buckets {
+    budget: Budget,
+    messages: f64,
+    bytes: f64,
+    at: Instant,
+    spent_messages: u64,
+    spent_bytes: u64,
+    since: Instant,
+}
+
+impl Buckets {
+    fn new(budget: Budget) -> Buckets {
+        let now = Instant::now();
+        Buckets {
+            budget,
+            messages: budget.burst_messages as f64,
+            bytes: budget.burst_bytes as f64,
+            at: now,
+            spent_messages: 0,
+            spent_bytes: 0,
+            since: now,
+        }
+    }
+
+    /// Charges one unsolicited message of `len` payload bytes; `Err` names the overrun.
+    fn charge(&mut self, command: &str, len: usize) -> Result<(), String> {
+        let now = Instant::now();
+        let dt = now.duration_since(self.at).as_secs_f64();
+        self.at = now;
+        let b = self.budget;
+        self.messages =
+            (self.messages + dt * b.messages_per_sec as f64).min(b.burst_messages as f64);
+        self.bytes = (self.bytes + dt * b.bytes_per_sec as f64).min(b.burst_bytes as f64);
+        self.messages -= 1.0;
+        self.bytes -= len as f64;
+        self.spent_messages += 1;
+        self.spent_bytes += len as u64;
+        if self.messages < 0.0 || self.bytes < 0.0 {
+            return Err(format!(
+                "unsolicited flood: {} messages / {} bytes in {:.1} s (last: {command} of {len} \
+                 bytes), budget {} messages + {}/s, {} bytes + {}/s",
+                self.spent_messages,
+                self.spent_bytes,
+                now.duration_since(self.since).as_secs_f64(),
+                b.burst_messages,
+                b.messages_per_sec,
+                b.burst_bytes,
+                b.bytes_per_sec
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the sync is told about unsolicited traffic; each is small and bounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A new block was announced (`inv` of a block, or `headers` that are not an answer).
+    NewBlock,
+    /// ChainLocks were announced (at most [`MAX_CLSIG_INV`] entries).
+    ClSigInv(Vec<Inventory>),
+    /// A `clsig` arrived.
+    ClSig(ClSig),
+    /// The connection closed; its reason is in [`Peer::close_reason`].
+    Closed,
+}
+
+/// A notice from one connection.
+#[derive(Debug)]
+pub struct Unsolicited {
+    /// Which connection.
+    pub conn: ConnId,
+    /// What happened.
+    pub notice: Notice,
+}
+
+/// State shared by a connection's tasks and its handle.
+struct Conn {
+    id: ConnId,
+    closed: AtomicBool,
+    reason: Mutex<Option<NetError>>,
+    waiters: Mutex<Vec<Waiter>>,
+}
+
+impl Conn {
+    /// Closes with `reason` (the first reason wins) and fails every waiting request with it.
+    fn fail(&self, reason: NetError) -> NetError {
+        let reason = {
+            let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+            r.get_or_insert(reason).clone()
+        };
+        self.closed.store(true, Ordering::SeqCst);
+        let waiters: Vec<Waiter> =
+            std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, w) in waiters {
+            let _ = w.send(Err(reason.clone()));
+        }
+        reason
+    }
+
+    /// Whether a request waits for an answer with this command.
+    fn awaits(&self, command: &str) -> bool {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|(e, _)| match e {
+                Expect::MnListDiff(_) => command == "mnlistdiff",
+                Expect::QrInfo => command == "qrinfo",
+                _ => false,
+            })
+    }
+
+    fn reason(&self) -> NetError {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| NetError::Closed(self.id, "closed".into()))
+    }
 }
 
 /// A connected, handshaken peer.
-#[derive(Debug)]
 pub struct Peer {
     /// Its address.
     pub addr: SocketAddr,
@@ -151,19 +394,19 @@ pub struct Peer {
     /// Its service bits.
     pub services: u64,
     out: mpsc::Sender<Message>,
-    waiters: Arc<Mutex<Vec<Waiter>>>,
-    closed: Arc<AtomicBool>,
+    conn: Arc<Conn>,
     counters: Arc<NetCounters>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// An unsolicited message from a peer (announcements, locks, anything not awaited).
-#[derive(Debug)]
-pub struct Unsolicited {
-    /// Who sent it.
-    pub from: SocketAddr,
-    /// The message; `None` when the connection closed (with the reason).
-    pub message: Result<Message, NetError>,
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("addr", &self.addr)
+            .field("id", &self.conn.id.id)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 async fn write_msg(
@@ -182,55 +425,134 @@ async fn write_msg(
     Ok(())
 }
 
-async fn read_msg(
-    stream: &mut tokio::net::tcp::OwnedReadHalf,
-    dec: &mut FrameDecoder,
-    buf: &mut [u8],
-    p: u32,
-    counters: &NetCounters,
-    addr: SocketAddr,
-) -> Result<Message, NetError> {
-    loop {
-        match dec.pop() {
-            Ok(Some(raw)) => {
-                counters.messages_in.fetch_add(1, Ordering::Relaxed);
-                return Message::from_raw(&raw, p).map_err(|e: WireError| {
-                    NetError::Misbehaved(addr, format!("{}: {e}", raw.command))
-                });
-            }
-            Ok(None) => {}
-            Err(e) => return Err(NetError::Misbehaved(addr, frame_error(&e))),
+/// A frame decoder whose buffered bytes are counted in [`NetCounters::bytes_buffered`] (and
+/// uncounted when it is dropped, also when its task is aborted).
+struct Decoder {
+    dec: FrameDecoder,
+    counters: Arc<NetCounters>,
+    counted: usize,
+}
+
+impl Decoder {
+    fn new(network: Network, counters: Arc<NetCounters>) -> Decoder {
+        Decoder {
+            dec: FrameDecoder::new(network),
+            counters,
+            counted: 0,
         }
-        let n = stream.read(buf).await.map_err(|_| NetError::Closed(addr))?;
-        if n == 0 {
-            return Err(NetError::Closed(addr));
-        }
-        counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-        dec.push(&buf[..n])
-            .map_err(|e| NetError::Misbehaved(addr, frame_error(&e)))?;
+    }
+
+    fn recount(&mut self) {
+        let now = self.dec.buffered();
+        self.counters.buffered_delta(self.counted, now);
+        self.counted = now;
     }
 }
 
-fn frame_error(e: &FrameError) -> String {
-    e.to_string()
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        self.counters.buffered_delta(self.counted, 0);
+    }
+}
+
+/// Reads the next complete frame; the error names what was wrong.
+async fn read_raw(
+    stream: &mut tokio::net::tcp::OwnedReadHalf,
+    dec: &mut Decoder,
+    buf: &mut [u8],
+    id: ConnId,
+) -> Result<RawMessage, NetError> {
+    loop {
+        let popped = dec.dec.pop();
+        dec.recount();
+        match popped {
+            Ok(Some(raw)) => {
+                dec.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+                return Ok(raw);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(NetError::Misbehaved(id, e.to_string())),
+        }
+        let n = match stream.read(buf).await {
+            Ok(0) => return Err(NetError::Closed(id, "closed by the peer".into())),
+            Ok(n) => n,
+            Err(e) => return Err(NetError::Closed(id, e.to_string())),
+        };
+        dec.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        let pushed = dec.dec.push(&buf[..n]);
+        dec.recount();
+        pushed.map_err(|e| NetError::Misbehaved(id, e.to_string()))?;
+    }
+}
+
+fn decode(raw: &RawMessage, p: u32, id: ConnId) -> Result<Message, NetError> {
+    Message::from_raw(raw, p).map_err(|e: WireError| {
+        NetError::Misbehaved(id, format!("undecodable {}: {e}", raw.command))
+    })
+}
+
+/// Reads and decodes the next message.
+async fn read_msg(
+    stream: &mut tokio::net::tcp::OwnedReadHalf,
+    dec: &mut Decoder,
+    buf: &mut [u8],
+    p: u32,
+    id: ConnId,
+) -> Result<Message, NetError> {
+    let raw = read_raw(stream, dec, buf, id).await?;
+    decode(&raw, p, id)
+}
+
+/// Answers that may legitimately arrive late (after their request timed out); they are not
+/// charged by size, and the large ones are not even decoded when nobody waits for them.
+const ANSWER_COMMANDS: [&str; 4] = ["headers", "headers2", "mnlistdiff", "qrinfo"];
+
+/// Reduces an unsolicited message to what the sync uses (`None`: ignored).
+fn notice_of(m: Message) -> Option<Notice> {
+    match m {
+        Message::Inv(items) => {
+            let mut cls: Vec<Inventory> = items
+                .iter()
+                .filter(|i| i.inv_type == inv_type::MSG_CLSIG)
+                .rev()
+                .take(MAX_CLSIG_INV)
+                .cloned()
+                .collect();
+            cls.reverse();
+            if !cls.is_empty() {
+                Some(Notice::ClSigInv(cls))
+            } else if items.iter().any(|i| i.inv_type == inv_type::MSG_BLOCK) {
+                Some(Notice::NewBlock)
+            } else {
+                None
+            }
+        }
+        Message::Headers(hs) | Message::Headers2(hs) if !hs.is_empty() => Some(Notice::NewBlock),
+        Message::ClSig(cl) => Some(Notice::ClSig(cl)),
+        _ => None,
+    }
 }
 
 impl Peer {
-    /// Connects and performs the version handshake. Unsolicited messages and the final close
-    /// reason are sent to `unsolicited`.
+    /// Connects and performs the version handshake. Notices (announcements, locks, the close)
+    /// are sent to `notices` while there is room.
     pub async fn connect(
         addr: SocketAddr,
         cfg: &PeerConfig,
         counters: Arc<NetCounters>,
-        unsolicited: mpsc::UnboundedSender<Unsolicited>,
+        notices: mpsc::Sender<Unsolicited>,
     ) -> Result<Peer, NetError> {
         let stream = tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| NetError::Connect(addr, "timed out".into()))?
             .map_err(|e| NetError::Connect(addr, e.to_string()))?;
         stream.set_nodelay(true).ok();
+        let id = ConnId {
+            addr,
+            id: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
+        };
         let (mut rd, mut wr) = stream.into_split();
-        let mut dec = FrameDecoder::new(cfg.network);
+        let mut dec = Decoder::new(cfg.network, counters.clone());
         let mut buf = vec![0u8; 64 * 1024];
         let ours = VersionMessage {
             version: cfg.protocol_version as i32,
@@ -275,10 +597,10 @@ impl Peer {
                 let p = theirs.as_ref().map_or(cfg.protocol_version, |v| {
                     (v.version as u32).min(cfg.protocol_version)
                 });
-                match read_msg(&mut rd, &mut dec, &mut buf, p, &counters, addr).await? {
-                    Message::Version(v) => {
+                match read_msg(&mut rd, &mut dec, &mut buf, p, id).await {
+                    Ok(Message::Version(v)) => {
                         if theirs.is_some() {
-                            return Err(NetError::Handshake(addr, "duplicate version".into()));
+                            return Err(NetError::Misbehaved(id, "duplicate version".into()));
                         }
                         if v.version < 70000 {
                             return Err(NetError::Handshake(
@@ -292,86 +614,148 @@ impl Peer {
                             .map_err(|e| NetError::Handshake(addr, e.to_string()))?;
                         theirs = Some(v);
                     }
-                    Message::Verack => got_verack = true,
-                    _ => {}
+                    Ok(Message::Verack) => got_verack = true,
+                    Ok(_) => {}
+                    Err(NetError::Closed(_, why)) => return Err(NetError::Handshake(addr, why)),
+                    Err(e) => return Err(e),
                 }
             }
             Ok::<VersionMessage, NetError>(theirs.expect("loop ends with a version"))
         };
         let theirs = tokio::time::timeout(cfg.connect_timeout, handshake)
             .await
-            .map_err(|_| NetError::Handshake(addr, "timed out".into()))??;
-        let version = (theirs.version as u32).min(cfg.protocol_version);
-        let (tx, mut rx) = mpsc::channel::<Message>(64);
-        let waiters: Arc<Mutex<Vec<Waiter>>> = Arc::default();
-        let closed = Arc::new(AtomicBool::new(false));
-        // Writer.
-        let writer = {
-            let counters = counters.clone();
-            let closed = closed.clone();
-            let network = cfg.network;
-            tokio::spawn(async move {
-                while let Some(m) = rx.recv().await {
-                    if write_msg(&mut wr, &m, network, version, &counters)
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-                closed.store(true, Ordering::SeqCst);
-                let _ = wr.shutdown().await;
-            })
+            .map_err(|_| NetError::Handshake(addr, "timed out".into()));
+        let theirs = match theirs {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) | Err(e) => return Err(e),
         };
+        let version = (theirs.version as u32).min(cfg.protocol_version);
+        let (tx, mut rx) = mpsc::channel::<Message>(WRITE_QUEUE);
+        let conn = Arc::new(Conn {
+            id,
+            closed: AtomicBool::new(false),
+            reason: Mutex::new(None),
+            waiters: Mutex::new(Vec::new()),
+        });
         // Reader.
         let reader = {
             let counters = counters.clone();
-            let closed = closed.clone();
-            let waiters = waiters.clone();
+            let conn = conn.clone();
             let tx = tx.clone();
+            let notices = notices.clone();
+            let mut budget = Buckets::new(cfg.budget);
             tokio::spawn(async move {
                 let reason = loop {
-                    let m = match read_msg(&mut rd, &mut dec, &mut buf, version, &counters, addr)
-                        .await
-                    {
-                        Ok(m) => m,
+                    let raw = match read_raw(&mut rd, &mut dec, &mut buf, id).await {
+                        Ok(r) => r,
                         Err(e) => break e,
                     };
-                    if let Message::Ping(n) = m {
-                        if tx.send(Message::Pong(n)).await.is_err() {
-                            break NetError::Closed(addr);
+                    let len = raw.payload.len();
+                    let answer_kind = ANSWER_COMMANDS.contains(&raw.command.as_str());
+                    if (raw.command == "mnlistdiff" || raw.command == "qrinfo")
+                        && !conn.awaits(&raw.command)
+                    {
+                        // A late or unasked-for large answer: dropped undecoded.
+                        counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
+                        if let Err(why) = budget.charge(&raw.command, 0) {
+                            break NetError::Misbehaved(id, why);
                         }
                         continue;
                     }
+                    let m = match decode(&raw, version, id) {
+                        Ok(m) => m,
+                        Err(e) => break e,
+                    };
+                    drop(raw);
+                    if let Message::Ping(n) = m {
+                        if let Err(why) = budget.charge("ping", len) {
+                            break NetError::Misbehaved(id, why);
+                        }
+                        // A full writer queue means the peer is not reading; the writer's
+                        // timeout closes the connection, so the pong is simply dropped.
+                        let _ = tx.try_send(Message::Pong(n));
+                        continue;
+                    }
                     let waiter = {
-                        let mut w = waiters.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut w = conn.waiters.lock().unwrap_or_else(|e| e.into_inner());
                         w.iter()
                             .position(|(e, _)| e.matches(&m))
                             .map(|i| w.remove(i))
                     };
-                    match waiter {
-                        Some((_, reply)) => {
-                            let _ = reply.send(m);
-                        }
-                        None => {
-                            if unsolicited
-                                .send(Unsolicited {
-                                    from: addr,
-                                    message: Ok(m),
-                                })
-                                .is_err()
-                            {
-                                break NetError::Closed(addr);
+                    if let Some((_, reply)) = waiter {
+                        let _ = reply.send(Ok(m));
+                        continue;
+                    }
+                    counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
+                    let charged = if answer_kind { 0 } else { len };
+                    if let Err(why) = budget.charge(m.command(), charged) {
+                        break NetError::Misbehaved(id, why);
+                    }
+                    if let Some(notice) = notice_of(m) {
+                        match notices.try_send(Unsolicited { conn: id, notice }) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                counters.notices_dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => {
+                                break NetError::Closed(id, "client stopping".into());
                             }
                         }
                     }
                 };
-                closed.store(true, Ordering::SeqCst);
-                waiters.lock().unwrap_or_else(|e| e.into_inner()).clear();
-                let _ = unsolicited.send(Unsolicited {
-                    from: addr,
-                    message: Err(reason),
+                drop(dec);
+                conn.fail(reason);
+                let _ = notices.try_send(Unsolicited {
+                    conn: id,
+                    notice: Notice::Closed,
                 });
+            })
+        };
+        // Writer: every write is bounded by the I/O timeout.
+        let writer = {
+            let counters = counters.clone();
+            let conn = conn.clone();
+            let network = cfg.network;
+            let io_timeout = cfg.io_timeout;
+            let reader_abort = reader.abort_handle();
+            let notices = notices.clone();
+            tokio::spawn(async move {
+                let mut failure = None;
+                while let Some(m) = rx.recv().await {
+                    let t = Instant::now();
+                    match tokio::time::timeout(
+                        io_timeout,
+                        write_msg(&mut wr, &m, network, version, &counters),
+                    )
+                    .await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            failure = Some(NetError::Closed(id, e.to_string()));
+                            break;
+                        }
+                        Err(_) => {
+                            failure = Some(NetError::Stalled(
+                                id,
+                                format!(
+                                    "writing {} did not complete in {:.1} s",
+                                    m.command(),
+                                    t.elapsed().as_secs_f64()
+                                ),
+                            ));
+                            break;
+                        }
+                    }
+                }
+                if let Some(f) = failure {
+                    reader_abort.abort();
+                    conn.fail(f);
+                    let _ = notices.try_send(Unsolicited {
+                        conn: id,
+                        notice: Notice::Closed,
+                    });
+                }
+                let _ = tokio::time::timeout(io_timeout, wr.shutdown()).await;
             })
         };
         let peer = Peer {
@@ -380,8 +764,7 @@ impl Peer {
             start_height: theirs.start_height,
             services: theirs.services,
             out: tx,
-            waiters,
-            closed,
+            conn,
             counters,
             tasks: vec![writer, reader],
         };
@@ -389,9 +772,19 @@ impl Peer {
         Ok(peer)
     }
 
+    /// This connection's id.
+    pub fn conn_id(&self) -> ConnId {
+        self.conn.id
+    }
+
     /// True once the connection is closed.
     pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
+        self.conn.closed.load(Ordering::SeqCst)
+    }
+
+    /// Why the connection closed (a generic reason while it is open).
+    pub fn close_reason(&self) -> NetError {
+        self.conn.reason()
     }
 
     /// Queues a message (dropped when the connection is closed or the queue is full).
@@ -399,7 +792,8 @@ impl Peer {
         let _ = self.out.try_send(m);
     }
 
-    /// Sends `m` and waits up to `timeout` for the answer `expect` describes.
+    /// Sends `m` and waits for the answer `expect` describes; `timeout` covers queueing,
+    /// writing and waiting. When the connection closes meanwhile, the error is its close reason.
     pub fn request(
         &self,
         m: Message,
@@ -409,57 +803,66 @@ impl Peer {
         // Everything but the wait happens now, not when the future is first polled: requests
         // started one after another are in flight together even if the first answer comes
         // back before the others' tasks run (which keeps `dependent_round_trips` honest).
-        let addr = self.addr;
+        let id = self.conn.id;
         let name = expect.name();
+        let deadline = tokio::time::Instant::now() + timeout;
         let (tx, rx) = oneshot::channel();
         let out = self.out.clone();
-        let mut state = if self.is_closed() {
-            Start::Closed
-        } else {
-            self.waiters
+        let conn = self.conn.clone();
+        let mut queued: Option<Message> = None;
+        let mut closed = self.is_closed();
+        if !closed {
+            conn.waiters
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((expect, tx));
-            match out.try_send(m) {
-                Ok(()) => Start::Sent,
-                Err(mpsc::error::TrySendError::Full(m)) => Start::Queue(m),
-                Err(mpsc::error::TrySendError::Closed(_)) => Start::Closed,
-            }
-        };
-        let guard = match state {
-            Start::Closed => None,
-            _ => Some(InFlight::start(&self.counters)),
-        };
-        async move {
-            let _guard = guard;
-            if let Start::Queue(m) = std::mem::replace(&mut state, Start::Sent) {
-                if out.send(m).await.is_err() {
-                    state = Start::Closed;
+            // The connection may have failed between the check and the push.
+            closed = self.is_closed();
+            if !closed {
+                match out.try_send(m) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(m)) => queued = Some(m),
+                    Err(mpsc::error::TrySendError::Closed(_)) => closed = true,
                 }
             }
-            if let Start::Closed = state {
-                return Err(NetError::Closed(addr));
+        }
+        let guard = (!closed).then(|| InFlight::start(&self.counters));
+        async move {
+            let _guard = guard;
+            if closed {
+                return Err(conn.reason());
             }
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(m)) => Ok(m),
-                Ok(Err(_)) => Err(NetError::Closed(addr)),
-                Err(_) => Err(NetError::Timeout(addr, name)),
+            let wait = async {
+                if let Some(m) = queued {
+                    if out.send(m).await.is_err() {
+                        return Err(conn.reason());
+                    }
+                }
+                match rx.await {
+                    Ok(r) => r,
+                    Err(_) => Err(conn.reason()),
+                }
+            };
+            match tokio::time::timeout_at(deadline, wait).await {
+                Ok(r) => r,
+                Err(_) => Err(NetError::Timeout(id, name)),
             }
         }
     }
 
-    /// `getheaders` from `locator`.
-    pub fn get_headers_msg(&self, locator: Vec<Hash256>) -> Message {
+    /// `getheaders` from `locator`, and what its answer must look like.
+    pub fn get_headers_msg(&self, locator: Vec<Hash256>) -> (Message, Expect) {
         let g = GetHeaders {
             version: self.version,
-            locator,
+            locator: locator.clone(),
             stop_hash: Hash256::ZERO,
         };
-        if self.compressed_headers() {
+        let m = if self.compressed_headers() {
             Message::GetHeaders2(g)
         } else {
             Message::GetHeaders(g)
-        }
+        };
+        (m, Expect::Headers(locator))
     }
 
     /// Whether the peer serves compressed headers (`getheaders2` → `headers2`: about half the
@@ -478,12 +881,18 @@ impl Peer {
         }
     }
 
-    /// Closes the connection (both tasks end; the socket is dropped).
-    pub fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
+    /// Closes the connection with `reason` (kept as its close reason unless it already had
+    /// one): waiting requests fail at once with it, both tasks end, the socket is dropped.
+    pub fn close_with(&self, reason: NetError) {
+        self.conn.fail(reason);
         for t in &self.tasks {
             t.abort();
         }
+    }
+
+    /// Closes the connection (see [`Peer::close_with`]).
+    pub fn close(&self) {
+        self.close_with(NetError::Closed(self.conn.id, "closed by us".into()));
     }
 }
 
@@ -504,3 +913,6 @@ fn rand_nonce() -> u64 {
     );
     h.finish()
 }
+
+#[cfg(test)]
+mod tests;

@@ -93,6 +93,7 @@ pub struct Counters {
     /// Microseconds spent building answers (to separate server from client CPU in benches).
     pub busy_micros: AtomicU64,
     requests: Mutex<HashMap<String, u64>>,
+    fired: Mutex<HashMap<&'static str, u64>>,
 }
 
 /// A copy of the counters.
@@ -112,6 +113,8 @@ pub struct CountersSnapshot {
     pub busy_micros: u64,
     /// Messages received by command.
     pub requests: HashMap<String, u64>,
+    /// How often each injected fault fired, by the name of its [`Faults`] field.
+    pub faults_fired: HashMap<&'static str, u64>,
 }
 
 impl Counters {
@@ -129,7 +132,17 @@ impl Counters {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
+            faults_fired: self.fired.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         }
+    }
+
+    fn fire(&self, fault: &'static str) {
+        *self
+            .fired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(fault)
+            .or_default() += 1;
     }
 
     fn count(&self, command: &str) {
@@ -266,9 +279,11 @@ impl Sender {
     ) -> Flow {
         let f = &self.faults;
         if f.stall_after.is_some_and(|n| self.sent >= n) {
+            self.counters.fire("stall_after");
             return Flow::Stall;
         }
         if f.close_after_messages.is_some_and(|n| self.sent >= n) {
+            self.counters.fire("close_after_messages");
             return Flow::Close;
         }
         tokio::time::sleep_until(due).await;
@@ -276,16 +291,20 @@ impl Sender {
         let mut payload = m.encode_payload(version);
         if f.oversized_count && matches!(m, Message::MnListDiff(_) | Message::QrInfo(_)) {
             payload = oversize(m, version);
+            self.counters.fire("oversized_count");
         }
         if f.corrupt_byte_after == Some(self.sent) && !payload.is_empty() {
             let i = payload.len() / 2;
             payload[i] ^= 0x5a;
+            self.counters.fire("corrupt_byte_after");
         }
         let mut frame = encode_frame(self.network, m.command(), &payload);
         if f.bad_checksum_after == Some(self.sent) {
             frame[20] ^= 0xff;
+            self.counters.fire("bad_checksum_after");
         }
         if f.close_mid_message_after == Some(self.sent) {
+            self.counters.fire("close_mid_message_after");
             let half = frame.len() / 2;
             let _ = w.write_all(&frame[..half]).await;
             return Flow::Close;
@@ -441,6 +460,7 @@ impl Conn {
                 *handshaken = true;
                 let mut v = vec![Message::SendHeaders];
                 if self.faults.unsolicited {
+                    self.counters.fire("unsolicited");
                     v.push(Message::Inv(vec![Inventory {
                         inv_type: inv_type::MSG_TX,
                         hash: Hash256([9; 32]),
@@ -495,6 +515,7 @@ impl Conn {
                 .unwrap_or_default(),
             Message::GetQrInfo(g) => {
                 if self.faults.no_qrinfo {
+                    self.counters.fire("no_qrinfo");
                     return Vec::new();
                 }
                 self.service
@@ -550,12 +571,14 @@ impl Conn {
         if self.faults.invalid_quorum_sig {
             if let Some(c) = d.new_quorums.first_mut() {
                 c.quorum_sig[95] ^= 1;
+                self.counters.fire("invalid_quorum_sig");
             }
         }
         if self.faults.wrong_merkle_root {
             if let Ok(mut cb) = d.cb_tx.coinbase_payload() {
                 cb.merkle_root_mn_list.0[0] ^= 1;
                 d.cb_tx.extra_payload = Some(cb.to_bytes(0));
+                self.counters.fire("wrong_merkle_root");
             }
         }
         d

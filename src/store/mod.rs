@@ -6,7 +6,7 @@ pub mod state;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A host storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +23,62 @@ pub trait Store: Send + Sync {
     fn save(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Removes `key` (no error when absent).
     fn remove(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Wraps a host store so that its calls never overlap (one at a time, even when a stopped
+/// client's last save is still running while a restarted one loads) and so that none runs
+/// after [`GatedStore::close`] returns.
+pub struct GatedStore {
+    inner: Arc<dyn Store>,
+    /// Held during every call; `true` once closed.
+    gate: Mutex<bool>,
+}
+
+impl std::fmt::Debug for GatedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatedStore").finish_non_exhaustive()
+    }
+}
+
+impl GatedStore {
+    /// Gates `inner`.
+    pub fn new(inner: Arc<dyn Store>) -> GatedStore {
+        GatedStore {
+            inner,
+            gate: Mutex::new(false),
+        }
+    }
+
+    /// Waits for a call in progress to return, then refuses every later call: after this
+    /// returns the wrapped store is never called again.
+    pub fn close(&self) {
+        *self.gate.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let closed = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        if *closed {
+            return Err(StoreError(
+                "the client was freed; store no longer used".into(),
+            ));
+        }
+        f(self.inner.as_ref())
+    }
+}
+
+impl Store for GatedStore {
+    fn load(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.load(key))
+    }
+    fn save(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.with(|s| s.save(key, value))
+    }
+    fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.with(|s| s.remove(key))
+    }
 }
 
 /// Keeps blobs in memory (tests, and hosts that do not persist).

@@ -14,11 +14,13 @@ use crate::api::{
 use crate::chain::{HeaderChain, HeaderIndex};
 use crate::engine::{Engine, EngineConfig, EngineError, LockVerdict};
 use crate::hashes::Hash256;
-use crate::net::{Expect, NetCounters, NetError, Peer, PeerConfig, Unsolicited};
+use crate::net::{
+    Blame, ConnId, Expect, NetCounters, NetError, Notice, Peer, PeerConfig, Penalty, Unsolicited,
+};
 use crate::sml::QuorumKey;
 use crate::store::Store;
 use crate::wire::locks::ClSig;
-use crate::wire::message::{inv_type, Inventory, Message};
+use crate::wire::message::Message;
 use crate::wire::mnlistdiff::{GetMnListDiff, MnListDiff};
 use crate::wire::qrinfo::QrInfo;
 use events::{Event, EventSink};
@@ -35,6 +37,10 @@ use tokio::sync::{mpsc, Notify};
 const MAX_QRINFO_BASES: usize = 64;
 /// Rounds of "fetch what is missing" before giving up on this pass.
 const MAX_MISSING_ROUNDS: usize = 6;
+/// Bans after which an address is not dialled again in this session.
+const MAX_BANS: u32 = 3;
+/// ChainLocks kept from announcements until they are handled.
+const MAX_PENDING_CLSIGS: usize = 4;
 
 /// The pure state the sync drives.
 #[derive(Debug)]
@@ -101,7 +107,8 @@ impl Shared {
         });
         Arc::new(Shared {
             config,
-            store,
+            // Serialised: a stopped client's last save never overlaps a restarted one's load.
+            store: Arc::new(crate::store::GatedStore::new(store)),
             events: EventSink::new(listener),
             data: Mutex::new(SyncData { headers, engine }),
             state: Mutex::new(SyncState::Idle),
@@ -284,6 +291,8 @@ enum PassError {
     Stopped,
     /// No usable peer right now.
     NoPeers,
+    /// Every candidate address was banned [`MAX_BANS`] times: the sync cannot go on.
+    AllBanned(String),
 }
 
 /// The connected peers and what the sync learnt about the others.
@@ -293,8 +302,17 @@ struct Peers {
     /// again before its back-off (0.5 s doubling per failure, at most 60 s) has passed;
     /// misbehaviour counts as several failures.
     failures: HashMap<SocketAddr, (u32, Instant)>,
+    /// Per address: bans so far and the last reason.
+    bans: HashMap<SocketAddr, (u32, String)>,
+    /// Connections whose failure was already reported and penalised.
+    handled: HashSet<u64>,
     next: usize,
-    tx: mpsc::UnboundedSender<Unsolicited>,
+    tx: mpsc::Sender<Unsolicited>,
+    rx: mpsc::Receiver<Unsolicited>,
+    /// A new block was announced since the last pass.
+    new_block: bool,
+    /// ChainLocks received unsolicited, not yet handled (newest last, bounded).
+    clsigs: Vec<(ConnId, ClSig)>,
 }
 
 impl Peers {
@@ -316,27 +334,39 @@ impl Peers {
         due.checked_duration_since(Instant::now())
     }
 
+    /// Failures that still count when choosing a peer: those of the last minute (an old
+    /// timeout does not keep a peer out of the rotation for the whole session).
     fn failures_of(&self, addr: &SocketAddr) -> u32 {
-        self.failures.get(addr).map_or(0, |f| f.0)
+        self.failures
+            .get(addr)
+            .filter(|f| f.1.elapsed() < Duration::from_secs(60))
+            .map_or(0, |f| f.0)
     }
 
     fn remove(&mut self, addr: SocketAddr) {
         self.list.retain(|p| p.addr != addr);
     }
 
+    /// Whether `addr` was banned too often to be dialled again.
+    fn banned_out(&self, addr: &SocketAddr) -> bool {
+        self.bans.get(addr).is_some_and(|b| b.0 >= MAX_BANS)
+    }
+
     fn pick(&mut self, min_version: u32) -> Option<Arc<Peer>> {
-        self.list.retain(|p| !p.is_closed());
         let fewest = self
             .list
             .iter()
-            .filter(|p| p.version >= min_version)
+            .filter(|p| p.version >= min_version && !p.is_closed())
             .map(|p| self.failures_of(&p.addr))
             .min()?;
-        // Prefer the peers that failed least; rotate among them.
+        // Only the peers that failed least (a peer that timed out is not asked again while
+        // another has a cleaner record); rotate among them.
         let usable: Vec<_> = self
             .list
             .iter()
-            .filter(|p| p.version >= min_version && self.failures_of(&p.addr) <= fewest + 1)
+            .filter(|p| {
+                p.version >= min_version && !p.is_closed() && self.failures_of(&p.addr) <= fewest
+            })
             .cloned()
             .collect();
         if usable.is_empty() {
@@ -366,7 +396,7 @@ async fn candidates(sh: &Shared) -> Vec<SocketAddr> {
 }
 
 async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
-    peers.list.retain(|p| !p.is_closed());
+    reap(sh, peers);
     if peers.list.len() >= sh.config.max_peers {
         return;
     }
@@ -375,14 +405,16 @@ async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
         network: sh.config.network(),
         protocol_version: sh.config.protocol_version,
         connect_timeout: sh.config.connect_timeout,
+        io_timeout: sh.config.request_timeout,
         start_height,
+        budget: crate::net::Budget::default(),
     };
     let connected: HashSet<SocketAddr> = peers.list.iter().map(|p| p.addr).collect();
     let want = sh.config.max_peers - peers.list.len();
     let todo: Vec<SocketAddr> = candidates(sh)
         .await
         .into_iter()
-        .filter(|a| !connected.contains(a) && peers.wait_for(a).is_none())
+        .filter(|a| !connected.contains(a) && !peers.banned_out(a) && peers.wait_for(a).is_none())
         .take(want)
         .collect();
     let mut set = tokio::task::JoinSet::new();
@@ -397,46 +429,119 @@ async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
                     .fetch_max(p.start_height.max(0) as u32, Ordering::Relaxed);
                 peers.list.push(Arc::new(p));
             }
-            Ok(Err(e)) => sh.error(ErrorKind::Network, e.to_string(), true),
+            Ok(Err(e)) => lost(sh, peers, &e),
             Err(_) => {}
         }
     }
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
 }
 
+/// Bans `addr` for data it sent (`why` names it): its connections are closed with that reason
+/// (their other requests fail at once), and after [`MAX_BANS`] bans it is not dialled again.
 fn misbehaved(sh: &Shared, peers: &mut Peers, addr: SocketAddr, why: String) {
+    let bans = {
+        let b = peers.bans.entry(addr).or_insert((0, String::new()));
+        b.0 += 1;
+        b.1 = why.clone();
+        b.0
+    };
+    let last = if bans >= MAX_BANS {
+        format!(" ({bans} bans: not dialled again)")
+    } else {
+        String::new()
+    };
     sh.error(
         ErrorKind::PeerMisbehaved,
-        format!("{addr}: {why}; disconnected and banned"),
+        format!("{addr}: {why}; disconnected and banned{last}"),
         true,
     );
-    if let Some(p) = peers.list.iter().find(|p| p.addr == addr) {
-        p.close();
+    for p in peers.list.iter().filter(|p| p.addr == addr) {
+        peers.handled.insert(p.conn_id().id);
+        p.close_with(NetError::Misbehaved(p.conn_id(), why.clone()));
     }
-    peers.record_failure(addr, 4);
+    peers.record_failure(addr, 2);
     peers.remove(addr);
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
 }
 
+/// Reports and penalises a failed connection or request, classified by [`Blame::penalty`]. A
+/// failure is tied to its own connection: it never closes a later connection to the same
+/// address, and each connection's failure is reported once.
 fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
-    let addr = match e {
-        NetError::Connect(a, _)
-        | NetError::Handshake(a, _)
-        | NetError::Timeout(a, _)
-        | NetError::Closed(a)
-        | NetError::Misbehaved(a, _) => *a,
-    };
+    let addr = e.addr();
+    if let Some(c) = e.conn() {
+        if !peers.handled.insert(c.id) {
+            return;
+        }
+    }
     if let NetError::Misbehaved(_, why) = e {
+        // Close this connection with its own reason first (misbehaved closes by address).
+        if let Some(p) = peers.list.iter().find(|p| Some(p.conn_id()) == e.conn()) {
+            p.close_with(e.clone());
+        }
         misbehaved(sh, peers, addr, why.clone());
         return;
     }
+    debug_assert_ne!(e.penalty(), Penalty::Ban);
     sh.error(ErrorKind::Network, e.to_string(), true);
-    if let Some(p) = peers.list.iter().find(|p| p.addr == addr) {
-        p.close();
+    if let Some(c) = e.conn() {
+        if let Some(p) = peers.list.iter().find(|p| p.conn_id() == c) {
+            p.close_with(e.clone());
+        }
+        peers.list.retain(|p| p.conn_id() != c);
     }
     peers.record_failure(addr, 1);
-    peers.remove(addr);
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// Reports the connections that closed on their own (each with its real reason).
+fn reap(sh: &Shared, peers: &mut Peers) {
+    let closed: Vec<NetError> = peers
+        .list
+        .iter()
+        .filter(|p| p.is_closed())
+        .map(|p| p.close_reason())
+        .collect();
+    for e in closed {
+        lost(sh, peers, &e);
+    }
+    let handled = &peers.handled;
+    peers
+        .list
+        .retain(|p| !(p.is_closed() && handled.contains(&p.conn_id().id)));
+    // Bounded: forget handled connections that are gone (a late error of one of them would
+    // only be reported again, never touch another connection).
+    if peers.handled.len() > 1024 {
+        let live: HashSet<u64> = peers.list.iter().map(|p| p.conn_id().id).collect();
+        peers.handled.retain(|id| live.contains(id));
+    }
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// Handles one notice: closes are reaped, announcements noted, ChainLock inventory fetched.
+fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
+    match u.notice {
+        Notice::Closed => reap(sh, peers),
+        Notice::NewBlock => peers.new_block = true,
+        Notice::ClSigInv(cls) => {
+            if let Some(p) = peers.list.iter().find(|p| p.conn_id() == u.conn) {
+                p.send(Message::GetData(cls));
+            }
+        }
+        Notice::ClSig(cl) => {
+            if peers.clsigs.len() >= MAX_PENDING_CLSIGS {
+                peers.clsigs.remove(0);
+            }
+            peers.clsigs.push((u.conn, cl));
+        }
+    }
+}
+
+/// Handles every queued notice without waiting (also while a pass runs).
+fn drain(sh: &Shared, peers: &mut Peers) {
+    while let Ok(u) = peers.rx.try_recv() {
+        note(sh, peers, u);
+    }
 }
 
 async fn ensure_peers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
@@ -445,9 +550,18 @@ async fn ensure_peers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
         if sh.stopping() {
             return Err(PassError::Stopped);
         }
+        drain(sh, peers);
         refill(sh, peers).await;
         if !peers.list.is_empty() {
             return Ok(());
+        }
+        let all = candidates(sh).await;
+        if !all.is_empty() && all.iter().all(|a| peers.banned_out(a)) {
+            let why: Vec<String> = all
+                .iter()
+                .filter_map(|a| peers.bans.get(a).map(|b| format!("{a}: {}", b.1)))
+                .collect();
+            return Err(PassError::AllBanned(why.join("; ")));
         }
         // Wait until the first address is due again (or a short pause when none failed).
         let due = candidates(sh)
@@ -475,11 +589,8 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
             return Err(PassError::NoPeers);
         };
         let locator = sh.with_state(|s| s.headers.locator());
-        let msg = peer.get_headers_msg(locator);
-        match peer
-            .request(msg, Expect::Headers, sh.config.request_timeout)
-            .await
-        {
+        let (msg, expect) = peer.get_headers_msg(locator);
+        match peer.request(msg, expect, sh.config.request_timeout).await {
             Ok(Message::Headers(hs) | Message::Headers2(hs)) => {
                 let n = hs.len();
                 if n == 0 {
@@ -500,7 +611,14 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
                             return Ok(());
                         }
                     }
-                    Err(e) => misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}")),
+                    Err(e) if e.penalty() == Penalty::Ban => {
+                        misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"))
+                    }
+                    Err(e) => lost(
+                        sh,
+                        peers,
+                        &NetError::Closed(peer.conn_id(), format!("headers not usable: {e}")),
+                    ),
                 }
             }
             Ok(_) => {}
@@ -512,12 +630,10 @@ async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErr
     }
 }
 
-/// Whether an engine error blames the peer (invalid data) or our own view (unknown block).
+/// Whether an engine error blames the peer (invalid data) or our own view (unknown block); the
+/// classification itself is [`Blame::penalty`].
 fn blames_peer(e: &EngineError) -> bool {
-    !matches!(
-        e,
-        EngineError::UnknownBlock(_) | EngineError::UnknownBase(_)
-    )
+    e.penalty() == Penalty::Ban
 }
 
 /// Attempts at one `getqrinfo` before it counts as declined for the tip.
@@ -950,6 +1066,8 @@ async fn restore(sh: &Arc<Shared>) {
             format!("{e}; syncing from scratch"),
             true,
         ),
+        // Cancelled by a stop (the runtime shut down under it): not a failure.
+        Err(e) if e.is_cancelled() || sh.stopping() => {}
         Err(_) => sh.error(ErrorKind::Internal, "state loading task failed", true),
     }
 }
@@ -963,6 +1081,7 @@ async fn persist(sh: &Arc<Shared>) {
     match r {
         Ok(Ok(())) => {}
         Ok(Err(e)) => sh.error(ErrorKind::Store, format!("cannot save state: {e}"), true),
+        Err(e) if e.is_cancelled() || sh.stopping() => {}
         Err(_) => sh.error(ErrorKind::Internal, "state saving task failed", true),
     }
 }
@@ -990,12 +1109,17 @@ fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash256>) -> Lo
 }
 
 async fn run(sh: Arc<Shared>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Unsolicited>();
+    let (tx, rx) = mpsc::channel::<Unsolicited>(crate::net::NOTICE_QUEUE);
     let mut peers = Peers {
         list: Vec::new(),
         failures: HashMap::new(),
+        bans: HashMap::new(),
+        handled: HashSet::new(),
         next: 0,
         tx,
+        rx,
+        new_block: false,
+        clsigs: Vec::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
@@ -1004,6 +1128,7 @@ async fn run(sh: Arc<Shared>) {
     sh.set_state(SyncState::Connecting);
     loop {
         // One pass: headers, then lists, until synced.
+        peers.new_block = false;
         let pass = async {
             ensure_peers(&sh, &mut peers).await?;
             if sh.state() != SyncState::Synced {
@@ -1023,6 +1148,18 @@ async fn run(sh: Arc<Shared>) {
                 sh.error(ErrorKind::Network, "no usable peer", true);
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
+            }
+            Err(PassError::AllBanned(why)) => {
+                sh.error(
+                    ErrorKind::PeerMisbehaved,
+                    format!(
+                        "every peer was banned {MAX_BANS} times ({why}); sync stopped: \
+                         configure other peers"
+                    ),
+                    false,
+                );
+                sh.set_state(SyncState::Stopped);
+                return;
             }
             Ok(()) => {}
         }
@@ -1053,53 +1190,38 @@ async fn run(sh: Arc<Shared>) {
         } else {
             sh.progress();
         }
-        // Wait for something to do: an announcement, a lock, or a periodic re-check.
-        let mut need_pass = false;
+        // Wait for something to do: an announcement, a lock, or a periodic re-check. Notices
+        // that arrived during the pass were already noted by `drain`.
+        let mut need_pass = std::mem::take(&mut peers.new_block);
         while !need_pass {
             if sh.stopping() {
                 return;
             }
-            let next = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
-            let Ok(Some(u)) = next else {
-                // Periodic: top up peers; re-run a pass if not synced.
-                refill(&sh, &mut peers).await;
-                need_pass = !synced(&sh);
-                continue;
-            };
-            match u.message {
-                Err(e) => {
-                    let known = peers.list.iter().any(|p| p.addr == u.from);
-                    if known {
-                        lost(&sh, &mut peers, &e);
-                    }
-                }
-                Ok(Message::Inv(items)) => {
-                    if items.iter().any(|i| i.inv_type == inv_type::MSG_BLOCK) {
-                        need_pass = true;
-                    }
-                    let cls: Vec<Inventory> = items
-                        .into_iter()
-                        .filter(|i| i.inv_type == inv_type::MSG_CLSIG)
-                        .collect();
-                    if !cls.is_empty() {
-                        if let Some(p) = peers.list.iter().find(|p| p.addr == u.from) {
-                            p.send(Message::GetData(cls));
-                        }
-                    }
-                }
-                Ok(Message::Headers(_) | Message::Headers2(_)) => need_pass = true,
-                Ok(Message::ClSig(cl)) => match handle_clsig(&sh, &cl, &mut chainlocks) {
+            for (conn, cl) in std::mem::take(&mut peers.clsigs) {
+                match handle_clsig(&sh, &cl, &mut chainlocks) {
                     LockVerdict::Valid { .. } => {}
                     LockVerdict::CannotVerify(_) => {
                         pending_clsig = Some(cl);
                         need_pass = true;
                     }
                     LockVerdict::Invalid(f) => {
-                        misbehaved(&sh, &mut peers, u.from, format!("invalid clsig: {f}"))
+                        misbehaved(&sh, &mut peers, conn.addr, format!("invalid clsig: {f}"))
                     }
-                },
-                Ok(_) => {}
+                }
             }
+            if need_pass {
+                break;
+            }
+            let next = tokio::time::timeout(Duration::from_secs(5), peers.rx.recv()).await;
+            let Ok(Some(u)) = next else {
+                // Periodic: top up peers; re-run a pass if not synced.
+                refill(&sh, &mut peers).await;
+                need_pass = !synced(&sh);
+                continue;
+            };
+            note(&sh, &mut peers, u);
+            drain(&sh, &mut peers);
+            need_pass = std::mem::take(&mut peers.new_block);
         }
     }
 }

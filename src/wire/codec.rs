@@ -191,6 +191,29 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    /// A vector of at most `max` items (a protocol maximum for this field, named `field` in
+    /// the error); `min_elem_size` also bounds the count by the bytes left.
+    pub fn vec_max<T: Decode>(
+        &mut self,
+        min_elem_size: usize,
+        max: usize,
+        field: &'static str,
+    ) -> Result<Vec<T>, WireError> {
+        let at = self.pos;
+        let n = self.read_count(min_elem_size)?;
+        if n > max {
+            return Err(WireError::invalid(
+                field,
+                format!("{n} entries at byte {at} (protocol maximum {max})"),
+            ));
+        }
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(T::decode(self)?);
+        }
+        Ok(v)
+    }
+
     /// Core's dynamic bitset: compactSize bit count, then `ceil(n/8)` bytes LSB-first; set
     /// padding bits are rejected.
     pub fn bitset(&mut self) -> Result<BitSet, WireError> {

@@ -169,6 +169,9 @@ pub fn encode_frame(network: Network, command: &str, payload: &[u8]) -> Vec<u8> 
     out
 }
 
+/// Payloads at least this large are moved out of the decoder's buffer instead of copied.
+const TAKE_THRESHOLD: usize = 256 * 1024;
+
 /// Incremental decoder for a stream of framed messages from one peer.
 ///
 /// Feed received bytes with [`FrameDecoder::push`] and take complete messages with
@@ -268,8 +271,7 @@ impl FrameDecoder {
         let Some(header) = self.pending.take() else {
             return Ok(None);
         };
-        let payload = self.buf[body..body + len].to_vec();
-        let sum = checksum(&payload);
+        let sum = checksum(&self.buf[body..body + len]);
         if sum != header.checksum {
             return Err(self.fail(FrameError::BadChecksum {
                 command: header.command,
@@ -277,9 +279,25 @@ impl FrameDecoder {
                 expected: sum,
             }));
         }
-        self.start = body + len;
+        let payload = if len >= TAKE_THRESHOLD {
+            // A large payload is moved out of the buffer, not copied (a copy would double the
+            // memory a 32 MiB message costs); what follows it is small and moves instead.
+            let tail = self.buf.split_off(body + len);
+            let mut payload = std::mem::replace(&mut self.buf, tail);
+            payload.drain(..body);
+            self.start = 0;
+            payload
+        } else {
+            let p = self.buf[body..body + len].to_vec();
+            self.start = body + len;
+            p
+        };
         if self.start == self.buf.len() {
-            self.buf.clear();
+            if self.buf.capacity() > TAKE_THRESHOLD {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
             self.start = 0;
         }
         Ok(Some(RawMessage {

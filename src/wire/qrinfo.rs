@@ -59,6 +59,14 @@ pub struct QuorumSnapshot {
     pub skip_list: Vec<i32>,
 }
 
+/// The most quorum indexes of any LLMQ type (Core's largest `signingActiveQuorumCount`, 32):
+/// `lastCommitmentPerIndex` has one entry per index.
+pub const MAX_QUORUM_INDEXES: usize = 32;
+
+/// The most extra snapshots (and diffs) a `qrinfo` carries: Core adds the H−C, H−2C and H−3C
+/// cycles of each last commitment per index, minus those already in the fixed fields.
+pub const MAX_EXTRA_SNAPSHOTS: usize = 3 * MAX_QUORUM_INDEXES;
+
 /// Smallest possible encoded snapshot.
 pub const MIN_SNAPSHOT_SIZE: usize = 4 + 1 + 1;
 
@@ -174,9 +182,21 @@ impl Decode for QrInfo {
         } else {
             None
         };
-        let last_commitment_per_index = r.vec(MIN_COMMITMENT_SIZE)?;
-        let quorum_snapshot_list: Vec<QuorumSnapshot> = r.vec(MIN_SNAPSHOT_SIZE)?;
-        let mn_list_diff_list: Vec<MnListDiff> = r.vec(MIN_MNLISTDIFF_SIZE)?;
+        let last_commitment_per_index = r.vec_max(
+            MIN_COMMITMENT_SIZE,
+            MAX_QUORUM_INDEXES,
+            "qrinfo lastCommitmentPerIndex",
+        )?;
+        let quorum_snapshot_list: Vec<QuorumSnapshot> = r.vec_max(
+            MIN_SNAPSHOT_SIZE,
+            MAX_EXTRA_SNAPSHOTS,
+            "qrinfo quorumSnapshotList",
+        )?;
+        let mn_list_diff_list: Vec<MnListDiff> = r.vec_max(
+            MIN_MNLISTDIFF_SIZE,
+            MAX_EXTRA_SNAPSHOTS,
+            "qrinfo mnListDiffList",
+        )?;
         if quorum_snapshot_list.len() != mn_list_diff_list.len() {
             return Err(WireError::invalid(
                 "qrinfo",

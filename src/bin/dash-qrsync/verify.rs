@@ -516,9 +516,62 @@ fn decode_checked<T: Decode + Encode>(
     }
 }
 
+/// The largest file `verify` reads: a hex-encoded framed message of the largest size the
+/// protocol allows (32 MiB payload + 24-byte header, two hex digits per byte), plus 1 MiB for
+/// whitespace. Anything larger cannot be a valid input and is refused before it is read.
+pub const MAX_INPUT_FILE: u64 =
+    2 * (dash_qrsync::wire::frame::MAX_LARGE_MESSAGE_SIZE as u64 + 24) + (1 << 20);
+
+/// Why an input file was not read.
+#[derive(Debug)]
+pub enum InputError {
+    /// It could not be opened or read.
+    Io(std::io::Error),
+    /// It is larger than [`MAX_INPUT_FILE`].
+    TooLarge {
+        /// Its size (or at least this many bytes were readable).
+        size: u64,
+    },
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputError::Io(e) => write!(f, "{e}"),
+            InputError::TooLarge { size } => write!(
+                f,
+                "{size} bytes is more than the {MAX_INPUT_FILE}-byte limit (a hex-encoded \
+                 32 MiB message)"
+            ),
+        }
+    }
+}
+
+/// Reads `path` whole if it is at most `limit` bytes (checked before reading, and while
+/// reading, for files that grow or are not regular).
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(InputError::Io)?;
+    if let Ok(m) = f.metadata() {
+        if m.is_file() && m.len() > limit {
+            return Err(InputError::TooLarge { size: m.len() });
+        }
+    }
+    let mut out = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(InputError::Io)?;
+    if out.len() as u64 > limit {
+        return Err(InputError::TooLarge {
+            size: out.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
 /// Runs `verify` and returns the process exit code.
 pub fn run(opts: &Options) -> ExitCode {
-    let raw = match std::fs::read(&opts.file) {
+    let raw = match read_bounded(&opts.file, MAX_INPUT_FILE) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", opts.file.display());
@@ -824,4 +877,34 @@ fn verify_qrinfo(
         "diffs": Value::Object(diffs),
         "quorums": quorums,
     })
+}
+
+#[cfg(test)]
+mod input_bound_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_above_the_limit_is_refused_before_it_is_read() {
+        let dir = std::env::temp_dir().join(format!("dqs-verify-bound-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("huge.bin");
+        // Sparse: no disk space or memory is used for the 2 GiB.
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(2 << 30).unwrap();
+        drop(f);
+        match read_bounded(&path, MAX_INPUT_FILE) {
+            Err(InputError::TooLarge { size }) => assert_eq!(size, 2 << 30),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        let msg = read_bounded(&path, MAX_INPUT_FILE).unwrap_err().to_string();
+        assert!(msg.contains("2147483648 bytes"), "{msg}");
+        // At the limit it is read.
+        std::fs::write(&path, [7u8; 100]).unwrap();
+        assert_eq!(read_bounded(&path, 100).unwrap().len(), 100);
+        assert!(matches!(
+            read_bounded(&path, 99),
+            Err(InputError::TooLarge { size: 100 })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
