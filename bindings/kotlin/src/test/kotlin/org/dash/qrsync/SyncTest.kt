@@ -103,6 +103,20 @@ class SyncTest {
     }
 
     @Test
+    fun chainParametersUseDashCoresOptionNames() {
+        val c = ClientConfig(Network.REGTEST)
+        c.setChainParam("dip3params", "2:2")
+        c.setChainParam("testactivationheight", "v20@100")
+        c.setChainParam("testactivationheight", "mn_rr@100")
+        val bad = assertThrows<QrSyncException.InvalidConfig> { c.setChainParam("llmqtestparams", "4:9") }
+        assertTrue(bad.message!!.contains("llmqtestparams"), bad.message)
+        assertThrows<QrSyncException.InvalidConfig> { c.setChainParam("nosuchoption", "1") }
+        c.setDashConf("regtest=1\n[regtest]\ndip3params=2:2\ntestactivationheight=v20@100\ntestactivationheight=mn_rr@100\n")
+        val line = assertThrows<QrSyncException.InvalidConfig> { c.setDashConf("regtest=1\n[regtest]\ndip3params=two\n") }
+        assertTrue(line.message!!.contains("line 3"), line.message)
+    }
+
+    @Test
     fun walletProfileValidatesOnlyChainLockAndInstantSendQuorums() {
         // Logging goes to standard error here (logcat on Android); installed once per process.
         enableLogging(LogLevel.WARN)
