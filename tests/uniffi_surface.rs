@@ -479,6 +479,54 @@ mod simnet {
             );
         }
 
+        // Locks the rules cannot accept or cannot decide yet.
+        let mut garbage_sig = clsig.clone();
+        garbage_sig.signature = [0xff; 96];
+        match client.verify_clsig(garbage_sig.to_bytes(70230)).unwrap() {
+            LockResult::Invalid { reason } => {
+                assert!(reason.starts_with("malformed signature"), "{reason}")
+            }
+            v => panic!("{v:?}"),
+        }
+        let mut ahead = clsig.clone();
+        ahead.height = tip as i32 + 100;
+        ahead.block_hash = Hash256([0x42; 32]);
+        assert!(
+            matches!(
+                client.verify_clsig(ahead.to_bytes(70230)).unwrap(),
+                LockResult::Unknown { .. }
+            ),
+            "a ChainLock far above the tip cannot be decided"
+        );
+        let lock = recent[0].clone();
+        let not_a_cycle = (tip - 1..tip).find(|h| h % 24 != 0).unwrap();
+        let mut off_cycle = lock.clone();
+        off_cycle.cycle_hash = oracle
+            .with_chain(|c| c.block(not_a_cycle).map(|b| b.hash))
+            .unwrap();
+        match client.verify_islock(off_cycle.to_bytes(70230)).unwrap() {
+            LockResult::Invalid { reason } => {
+                assert!(reason.contains("not a cycle boundary"), "{reason}")
+            }
+            v => panic!("{v:?}"),
+        }
+        let mut unknown_cycle = lock.clone();
+        unknown_cycle.cycle_hash = Hash256([0x17; 32]);
+        match client.verify_islock(unknown_cycle.to_bytes(70230)).unwrap() {
+            LockResult::Unknown { reason } => {
+                assert!(reason.contains("not in the header chain"), "{reason}")
+            }
+            v => panic!("{v:?}"),
+        }
+        let mut duplicate = lock.clone();
+        duplicate.inputs.push(duplicate.inputs[0]);
+        match client.verify_islock(duplicate.to_bytes(70230)).unwrap() {
+            LockResult::Invalid { reason } => {
+                assert!(reason.contains("duplicate input"), "{reason}")
+            }
+            v => panic!("{v:?}"),
+        }
+
         // Following the tip: new blocks are announced, followed and chain-locked.
         net.mine(3);
         assert_eq!(net.tip_height(), tip + 3);
@@ -608,6 +656,132 @@ mod simnet {
             assert!(client.quorum(*t, hex(h)).unwrap().is_some(), "{t} {h}");
         }
         client.stop();
+        net.shutdown();
+    }
+
+    /// A listener that stops its own client when it sees `Synced` (the documented contract:
+    /// `stop` is safe inside a callback).
+    #[derive(Default)]
+    struct StopOnSynced {
+        rec: Recorder,
+        client: std::sync::OnceLock<std::sync::Weak<QrSyncClient>>,
+        stopped_in_callback: Mutex<Option<Duration>>,
+    }
+
+    impl SyncListener for StopOnSynced {
+        fn on_progress(&self, p: Progress) {
+            self.rec.on_progress(p)
+        }
+        fn on_quorum(&self, q: Quorum) {
+            self.rec.on_quorum(q)
+        }
+        fn on_chain_lock(&self, c: dash_qrsync::bindings::ChainLock) {
+            self.rec.on_chain_lock(c)
+        }
+        fn on_state(&self, s: SyncState) {
+            if s == SyncState::Synced {
+                if let Some(c) = self.client.get().and_then(|w| w.upgrade()) {
+                    let t = Instant::now();
+                    c.stop();
+                    *self.stopped_in_callback.lock().unwrap() = Some(t.elapsed());
+                }
+            }
+            self.rec.on_state(s)
+        }
+        fn on_error(&self, e: ErrorEvent) {
+            self.rec.on_error(e)
+        }
+    }
+
+    #[test]
+    fn stop_from_inside_a_callback_returns_and_stops_the_client() {
+        let net = Simnet::start(25).unwrap();
+        let l = Arc::new(StopOnSynced::default());
+        let client = QrSyncClient::new(config(&net), None, l.clone()).unwrap();
+        l.client.set(Arc::downgrade(&client)).unwrap();
+        client.start().unwrap();
+        assert!(l.rec.wait_for(
+            |s| s.states.contains(&SyncState::Stopped),
+            Duration::from_secs(120)
+        ));
+        // `stop` reports Stopped before it returns: wait for it to return.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let took = loop {
+            if let Some(t) = *l.stopped_in_callback.lock().unwrap() {
+                break t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stop inside the callback never returned"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(took < Duration::from_secs(5), "stop took {took:?}");
+        assert_eq!(client.status().state, SyncState::Stopped);
+        // A stopped client can be started again and syncs.
+        let l2 = Arc::new(Recorder::default());
+        let again = QrSyncClient::new(config(&net), None, l2.clone()).unwrap();
+        again.start().unwrap();
+        assert!(l2.wait_for(synced, Duration::from_secs(120)));
+        again.stop();
+        net.shutdown();
+    }
+
+    /// A store whose first save stops the client: `stop` called on one of the library's own
+    /// runtime threads (the store runs on one) must not block or deadlock.
+    #[derive(Default)]
+    struct StoppingStore {
+        client: std::sync::OnceLock<std::sync::Weak<QrSyncClient>>,
+        inner: MapStore,
+        stopped: Mutex<Option<Duration>>,
+    }
+
+    impl HostStore for StoppingStore {
+        fn load(&self, key: String) -> Result<Option<Vec<u8>>, StoreFailure> {
+            self.inner.load(key)
+        }
+        fn save(&self, key: String, value: Vec<u8>) -> Result<(), StoreFailure> {
+            let first = self.stopped.lock().unwrap().is_none();
+            if first {
+                if let Some(c) = self.client.get().and_then(|w| w.upgrade()) {
+                    let t = Instant::now();
+                    c.stop();
+                    *self.stopped.lock().unwrap() = Some(t.elapsed());
+                }
+            }
+            self.inner.save(key, value)
+        }
+        fn remove(&self, key: String) -> Result<(), StoreFailure> {
+            self.inner.remove(key)
+        }
+    }
+
+    #[test]
+    fn stop_from_inside_the_store_on_a_runtime_thread_does_not_block() {
+        let net = Simnet::start(26).unwrap();
+        let store = Arc::new(StoppingStore::default());
+        let rec = Arc::new(Recorder::default());
+        let client = QrSyncClient::new(config(&net), Some(store.clone()), rec.clone()).unwrap();
+        store.client.set(Arc::downgrade(&client)).unwrap();
+        client.start().unwrap();
+        assert!(rec.wait_for(
+            |s| s.states.contains(&SyncState::Stopped),
+            Duration::from_secs(120)
+        ));
+        // `stop` reports Stopped before it returns: wait for it to return.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let took = loop {
+            if let Some(t) = *store.stopped.lock().unwrap() {
+                break t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stop inside the store never returned"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(took < Duration::from_secs(2), "stop took {took:?}");
+        assert_eq!(client.status().state, SyncState::Stopped);
         net.shutdown();
     }
 
