@@ -158,6 +158,13 @@ fn configuration_errors_are_typed_and_name_what_was_wrong() {
         e.to_string(),
         "invalid configuration: no peers configured and DNS seeds disabled"
     );
+    // Devnets have no DNS seeds either.
+    let d = ClientConfig::new(Network::Devnet);
+    d.set_dns_seeds(true);
+    assert!(matches!(
+        QrSyncClient::new(d, None, Arc::new(Recorder::default())),
+        Err(QrSyncError::InvalidConfig { .. })
+    ));
     // Regtest has no DNS seeds to fall back on.
     c.set_dns_seeds(true);
     let e = QrSyncClient::new(c, None, Arc::new(Recorder::default())).unwrap_err();
@@ -286,6 +293,58 @@ fn an_unreachable_peer_is_a_recoverable_network_error_event() {
         seen.states
     );
     assert!(!seen.states.contains(&SyncState::Synced));
+}
+
+#[test]
+fn a_peer_that_answers_with_another_networks_bytes_is_reported_and_dropped() {
+    // A loopback "node" that answers the connection with a mainnet-magic `verack` header while
+    // the client expects regtest: the frame is rejected during the handshake.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        if let Ok((mut sock, _)) = listener.accept() {
+            use std::io::Write;
+            let mut frame = vec![0xbf, 0x0c, 0x6b, 0xbd];
+            frame.extend_from_slice(b"verack\0\0\0\0\0\0");
+            frame.extend_from_slice(&0u32.to_le_bytes());
+            frame.extend_from_slice(&[0x5d, 0xf6, 0xe0, 0xe2]);
+            let _ = sock.write_all(&frame);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let c = ClientConfig::new(Network::Regtest);
+    c.add_peer(addr.to_string()).unwrap();
+    c.set_timeouts(2000, 2000).unwrap();
+    let rec = Arc::new(Recorder::default());
+    let client = QrSyncClient::new(c, None, rec.clone()).unwrap();
+    client.start().unwrap();
+    assert!(
+        rec.wait_for(
+            |s| s.errors.iter().any(|e| e.message.contains("wrong magic")),
+            Duration::from_secs(20)
+        ),
+        "{:?}",
+        rec.seen.lock().unwrap().errors
+    );
+    client.stop();
+    server.join().unwrap();
+    let seen = rec.seen.lock().unwrap();
+    let e = seen
+        .errors
+        .iter()
+        .find(|e| e.message.contains("wrong magic"))
+        .unwrap();
+    // Bad bytes during the handshake count as a failed connection, not as misbehaviour.
+    assert_eq!(e.kind, ErrorKind::Network, "{e:?}");
+    assert!(e.recoverable);
+    assert!(
+        e.message
+            .starts_with(&format!("{addr} sent invalid data: ")),
+        "{}",
+        e.message
+    );
+    assert!(!seen.states.contains(&SyncState::Headers));
 }
 
 #[cfg(not(feature = "simnet"))]
