@@ -138,6 +138,12 @@ impl Shared {
     pub fn set_state(&self, s: SyncState) {
         let changed = {
             let mut cur = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            // After a stop request only `Stopped` may be set: a sync task still finishing a
+            // step (e.g. when `stop` was called from inside the host's store) must not report
+            // `Synced` afterwards.
+            if self.stopping() && s != SyncState::Stopped {
+                return;
+            }
             let changed = *cur != s;
             *cur = s;
             changed
