@@ -13,6 +13,7 @@ use std::collections::HashMap;
 mod header_chain;
 pub mod params;
 pub mod pow;
+pub mod x11;
 
 pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
 pub use params::Checkpoint;
