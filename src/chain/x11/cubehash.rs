@@ -82,65 +82,30 @@ const INITIAL_STATE: [u32; 32] = {
     x
 };
 
-type V4 = [u32; 4];
-
-#[inline(always)]
-fn add(a: V4, b: V4) -> V4 {
-    [
-        a[0].wrapping_add(b[0]),
-        a[1].wrapping_add(b[1]),
-        a[2].wrapping_add(b[2]),
-        a[3].wrapping_add(b[3]),
-    ]
-}
-#[inline(always)]
-fn xor(a: V4, b: V4) -> V4 {
-    [a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3]]
-}
-#[inline(always)]
-fn rotl<const N: u32>(a: V4) -> V4 {
-    [
-        a[0].rotate_left(N),
-        a[1].rotate_left(N),
-        a[2].rotate_left(N),
-        a[3].rotate_left(N),
-    ]
-}
-
-/// The same rounds as [`round`], on the state as eight vectors of four words (`v[q]` holds
-/// x[4q..4q+4]), so that the compiler can use SIMD registers: the word swaps of steps 3 and 8
-/// become renamings of whole vectors, those of steps 5 and 10 lane shuffles.
+/// The same rounds as [`round`], on the two halves `a = x[0..16]`, `b = x[16..32]` written as
+/// whole-array operations so that the compiler can use SIMD registers: the swaps become index
+/// permutations (`i ^ 8`, `i ^ 2`, `i ^ 4`, `i ^ 1`).
 #[inline(always)]
 fn fast_rounds(x: &mut [u32; 32], n: usize) {
-    let mut v: [V4; 8] =
-        core::array::from_fn(|q| [x[4 * q], x[4 * q + 1], x[4 * q + 2], x[4 * q + 3]]);
+    let mut a: [u32; 16] = core::array::from_fn(|i| x[i]);
+    let mut b: [u32; 16] = core::array::from_fn(|i| x[16 + i]);
     for _ in 0..n {
-        let [a0, a1, a2, a3, b0, b1, b2, b3] = v;
-        // 1, 2
-        let (b0, b1, b2, b3) = (add(b0, a0), add(b1, a1), add(b2, a2), add(b3, a3));
-        let (a0, a1, a2, a3) = (rotl::<7>(a0), rotl::<7>(a1), rotl::<7>(a2), rotl::<7>(a3));
-        // 3 (swap a0<->a2, a1<->a3), 4
-        let (a0, a1, a2, a3) = (xor(a2, b0), xor(a3, b1), xor(a0, b2), xor(a1, b3));
-        // 5: lanes (2, 3, 0, 1) of each b
-        let sw = |b: V4| [b[2], b[3], b[0], b[1]];
-        let (b0, b1, b2, b3) = (sw(b0), sw(b1), sw(b2), sw(b3));
-        // 6, 7
-        let (b0, b1, b2, b3) = (add(b0, a0), add(b1, a1), add(b2, a2), add(b3, a3));
-        let (a0, a1, a2, a3) = (
-            rotl::<11>(a0),
-            rotl::<11>(a1),
-            rotl::<11>(a2),
-            rotl::<11>(a3),
-        );
-        // 8 (swap a0<->a1, a2<->a3), 9
-        let (a0, a1, a2, a3) = (xor(a1, b0), xor(a0, b1), xor(a3, b2), xor(a2, b3));
-        // 10: lanes (1, 0, 3, 2) of each b
-        let sw = |b: V4| [b[1], b[0], b[3], b[2]];
-        v = [a0, a1, a2, a3, sw(b0), sw(b1), sw(b2), sw(b3)];
+        for i in 0..16 {
+            b[i] = b[i].wrapping_add(a[i]);
+            a[i] = a[i].rotate_left(7);
+        }
+        let a2: [u32; 16] = core::array::from_fn(|i| a[i ^ 8] ^ b[i]);
+        let mut b2: [u32; 16] = core::array::from_fn(|i| b[i ^ 2]);
+        let mut a2 = a2;
+        for i in 0..16 {
+            b2[i] = b2[i].wrapping_add(a2[i]);
+            a2[i] = a2[i].rotate_left(11);
+        }
+        a = core::array::from_fn(|i| a2[i ^ 4] ^ b2[i]);
+        b = core::array::from_fn(|i| b2[i ^ 1]);
     }
-    for q in 0..8 {
-        x[4 * q..4 * q + 4].copy_from_slice(&v[q]);
-    }
+    x[..16].copy_from_slice(&a);
+    x[16..].copy_from_slice(&b);
 }
 
 fn absorb(x: &mut [u32; 32], block: &[u8]) {

@@ -81,7 +81,8 @@ fn reduce(x: i32) -> i32 {
     (x & 0xff) - (x >> 8)
 }
 
-/// y_i = sum_j x_j 41^(i j) mod 257 for i in 0..256, with x_j = 0 for j >= 128 (in [0, 257)).
+/// y_i = sum_j x_j 41^(i j) mod 257 for i in 0..256, with x_j = 0 for j >= 128 (not reduced:
+/// each value is only congruent to y_i, within a few thousand of zero).
 ///
 /// An iterative radix-2 Cooley–Tukey transform on bit-reversed input. Only the multiplied half of
 /// each butterfly is reduced; the other grows by at most 383 a stage, which stays far inside i32.
@@ -108,9 +109,6 @@ fn ntt(x: &[u8; 128]) -> [i32; 256] {
         }
         len *= 2;
     }
-    for v in a.iter_mut() {
-        *v = v.rem_euclid(P);
-    }
     a
 }
 
@@ -119,7 +117,9 @@ fn expand(block: &[u8; 128], last: bool) -> [i32; 256] {
     let mut y = ntt(block);
     let off = &OFFSETS[last as usize];
     for (v, o) in y.iter_mut().zip(off.iter()) {
-        let t = (*v + o) % P;
+        // reduce() gives [-383, 383]; one more 2^8 = -1 fold gives [-1, 257]; then centre.
+        let t = reduce(*v + o);
+        let t = (t & 0xff) - (t >> 8);
         *v = if t <= 128 { t } else { t - P };
     }
     y
@@ -151,18 +151,45 @@ fn maj(x: u32, y: u32, z: u32) -> u32 {
     (x & y) | ((x | y) & z)
 }
 
+/// One step on all eight lanes; `PX` is the lane permutation (lane n takes rotated A from lane
+/// n xor PX), `MAJ` selects the boolean function.
+#[inline(always)]
+fn step_with<const MAJ: bool, const PX: usize>(
+    st: &mut [[u32; 8]; 4],
+    w: &[u32; 8],
+    r: u32,
+    s: u32,
+) {
+    let ta: [u32; 8] = core::array::from_fn(|n| st[0][n].rotate_left(r));
+    let [a, b, c, d] = *st;
+    let na: [u32; 8] = core::array::from_fn(|n| {
+        let f = if MAJ {
+            maj(a[n], b[n], c[n])
+        } else {
+            if_(a[n], b[n], c[n])
+        };
+        d[n].wrapping_add(w[n])
+            .wrapping_add(f)
+            .rotate_left(s)
+            .wrapping_add(ta[PX ^ n])
+    });
+    *st = [na, ta, b, c];
+}
+
 #[inline(always)]
 fn step(st: &mut [[u32; 8]; 4], w: &[u32; 8], maj_step: bool, r: u32, s: u32, p: usize) {
-    let ta: [u32; 8] = core::array::from_fn(|n| st[0][n].rotate_left(r));
-    for n in 0..8 {
-        let (a, b, c, d) = (st[0][n], st[1][n], st[2][n], st[3][n]);
-        let f = if maj_step { maj(a, b, c) } else { if_(a, b, c) };
-        let tt = d.wrapping_add(w[n]).wrapping_add(f);
-        st[0][n] = tt.rotate_left(s).wrapping_add(ta[p ^ n]);
-        st[3][n] = c;
-        st[2][n] = b;
-        st[1][n] = ta[n];
+    macro_rules! dispatch {
+        ($($px:literal),*) => {
+            match (maj_step, p) {
+                $((false, $px) => step_with::<false, $px>(st, w, r, s),
+                  (true, $px) => step_with::<true, $px>(st, w, r, s),)*
+                // PERM holds 1..=7: the remaining value is 7.
+                (false, _) => step_with::<false, 7>(st, w, r, s),
+                (true, _) => step_with::<true, 7>(st, w, r, s),
+            }
+        };
     }
+    dispatch!(1, 2, 3, 4, 5, 6)
 }
 
 fn compress(h: &mut [u32; 32], block: &[u8; 128], last: bool) {
@@ -251,7 +278,7 @@ mod tests {
             for (j, xj) in x.iter().enumerate() {
                 s += *xj as i64 * POW41[(i * j) % 256] as i64;
             }
-            assert_eq!(*yi as i64, s % 257, "index {i}");
+            assert_eq!((*yi as i64).rem_euclid(257), s % 257, "index {i}");
         }
     }
 
