@@ -13,7 +13,8 @@ use std::collections::HashMap;
 mod header_chain;
 pub mod params;
 pub mod pow;
-pub mod x11;
+/// X11, Dash's proof-of-work hash (the `dash-qrsync-x11` crate of this workspace, pure Rust).
+pub use dash_qrsync_x11 as x11;
 
 pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
 pub use params::Checkpoint;

@@ -1,5 +1,6 @@
 //! X11, Dash's proof-of-work hash: eleven SHA-3 candidates chained, each hashing the previous
-//! 64-byte digest (PROTOCOL.md §2.2), in pure Rust, with no C compiler, libclang or bindgen.
+//! 64-byte digest (dash-qrsync's PROTOCOL.md §2.2), in pure Rust, with no C compiler, libclang
+//! or bindgen.
 //!
 //! Order: BLAKE-512, BMW-512, Grøstl-512, Skein-512-512, JH-512, Keccak-512, Luffa-512,
 //! CubeHash-512, SHAvite-3-512, SIMD-512, ECHO-512; the block hash is the first 32 bytes.
@@ -7,8 +8,10 @@
 //! Grøstl, Skein, JH and Keccak come from the RustCrypto crates (`groestl`, `skein`, `jh`, `sha3`);
 //! the seven others are implemented here from their SHA-3 submission documents, one file each.
 //! Every function is tested against published known-answer values (see `tests` below), and the
-//! whole chain against every real header vector (`tests/x11_vectors.rs`).
+//! whole chain against every real header vector (dash-qrsync's `tests/x11_vectors.rs`).
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 // Index loops follow the specifications' notation (x[i], x[i + 16], ...).
 #![allow(clippy::needless_range_loop)]
 
