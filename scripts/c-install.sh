@@ -37,7 +37,7 @@ soname="libdash_qrsync.so.$major_minor"
 cd "$root"
 # One build of the library's three crate types; the SONAME only affects the cdylib's link.
 log="$(mktemp)"
-cargo rustc --lib "${profile_flag[@]}" "${features[@]}" -- \
+cargo rustc -p dash-qrsync --lib "${profile_flag[@]}" "${features[@]}" -- \
   -C "link-arg=-Wl,-soname,$soname" --print native-static-libs 2>&1 | tee "$log" >&2
 # The system libraries the archive needs, as rustc reports them (only printed when it relinks).
 native="$(sed -n 's/.*native-static-libs: //p' "$log" | tail -1)"
