@@ -128,11 +128,10 @@ pub fn sha256d_parts(parts: &[&[u8]]) -> Hash256 {
 
 /// The X11 hash of an 80-byte block header (PROTOCOL.md §2.2).
 ///
-/// The underlying C implementation always reads exactly 80 bytes, so the input is a fixed-size
-/// array: a shorter buffer cannot be passed by construction.
+/// The input is a fixed-size array: a block header is exactly 80 bytes, so a shorter buffer
+/// cannot be passed by construction. The implementation is pure Rust ([`crate::chain::x11`]).
 pub fn x11(header: &[u8; 80]) -> Hash256 {
-    let out = rs_x11_hash::get_x11_hash(header.as_slice());
-    Hash256(out)
+    Hash256(crate::chain::x11::x11(header))
 }
 
 /// Bitcoin-style merkle root over leaf hashes: pairwise SHA256d of `left ‖ right`, duplicating the

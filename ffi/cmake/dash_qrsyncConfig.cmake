@@ -1,18 +1,29 @@
-# CMake package config for dash-qrsync: find_package(dash_qrsync REQUIRED) then link
+# CMake package config for dash-qrsync: find_package(dash_qrsync 0.1 REQUIRED) then link
 # `dash_qrsync::dash_qrsync` (shared) or `dash_qrsync::static`.
-# Set DASH_QRSYNC_ROOT to the install prefix (include/ and lib/), or to the repository with
-# DASH_QRSYNC_PROFILE=release|debug to use the cargo build directly.
-set(_dqs_root "${DASH_QRSYNC_ROOT}")
-if(NOT _dqs_root)
+#
+# Installed by scripts/c-install.sh into PREFIX/lib/cmake/dash_qrsync/ (find it with
+# CMAKE_PREFIX_PATH=PREFIX). Used straight from the repository (DASH_QRSYNC_ROOT or
+# CMAKE_PREFIX_PATH pointing at ffi/cmake), it takes the library from target/<DASH_QRSYNC_PROFILE>
+# (release by default).
+if(CMAKE_CURRENT_LIST_DIR MATCHES "/lib[^/]*/cmake/dash_qrsync$")
+  get_filename_component(_dqs_root "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+else()
   get_filename_component(_dqs_root "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+endif()
+if(DASH_QRSYNC_ROOT)
+  set(_dqs_root "${DASH_QRSYNC_ROOT}")
 endif()
 if(EXISTS "${_dqs_root}/Cargo.toml")
   if(NOT DASH_QRSYNC_PROFILE)
     set(DASH_QRSYNC_PROFILE release)
   endif()
   set(_dqs_libdir "${_dqs_root}/target/${DASH_QRSYNC_PROFILE}")
+  set(_dqs_native "gcc_s;util;rt;pthread;m;dl;c")
 else()
   set(_dqs_libdir "${_dqs_root}/lib")
+  # Filled in by scripts/c-install.sh from rustc's native-static-libs.
+  string(REPLACE "-l" "" _dqs_native "@NATIVE_STATIC_LIBS@")
+  separate_arguments(_dqs_native)
 endif()
 set(_dqs_incdir "${_dqs_root}/include")
 
@@ -30,10 +41,10 @@ if(DASH_QRSYNC_STATIC AND NOT TARGET dash_qrsync::static)
   set_target_properties(dash_qrsync::static PROPERTIES
     IMPORTED_LOCATION "${DASH_QRSYNC_STATIC}"
     INTERFACE_INCLUDE_DIRECTORIES "${_dqs_incdir}"
-    INTERFACE_LINK_LIBRARIES "gcc_s;util;rt;pthread;m;dl;c")
+    INTERFACE_LINK_LIBRARIES "${_dqs_native}")
 endif()
 set(dash_qrsync_FOUND TRUE)
 if(NOT DASH_QRSYNC_SHARED AND NOT DASH_QRSYNC_STATIC)
   set(dash_qrsync_FOUND FALSE)
-  message(STATUS "dash_qrsync: no library found in ${_dqs_libdir}")
+  set(dash_qrsync_NOT_FOUND_MESSAGE "no libdash_qrsync found in ${_dqs_libdir}")
 endif()

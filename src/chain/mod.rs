@@ -16,6 +16,8 @@ pub mod checkpoints;
 mod header_chain;
 pub mod params;
 pub mod pow;
+/// X11, Dash's proof-of-work hash (the `dash-qrsync-x11` crate of this workspace, pure Rust).
+pub use dash_qrsync_x11 as x11;
 
 pub use checkpoints::{BuiltinStart, TrustedCheckpoint};
 pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};

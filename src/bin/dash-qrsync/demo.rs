@@ -6,8 +6,9 @@ use dash_qrsync::api::{
 };
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::network::Network;
+use dash_qrsync::quorum::params::params_of;
 use dash_qrsync::store::MemoryStore;
-use std::io::Write;
+use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -100,48 +101,91 @@ struct Seen {
 struct Printer {
     seen: Mutex<Seen>,
     cv: Condvar,
+    bar: ProgressBar,
 }
 
-impl EventListener for Printer {
-    fn on_progress(&self, p: &Progress) {
-        let bar = (p.percent / 5.0) as usize;
-        print!(
-            "\r[{:<20}] {:5.1}%  headers {}/{}  lists {} held, {} missing  quorums {}  {} KiB in  ",
-            "#".repeat(bar.min(20)),
-            p.percent,
+/// An LLMQ type as Dash Core names it (`llmq_test_dip0024`), or its number if unknown.
+fn llmq_name(t: u8) -> String {
+    params_of(t).map_or_else(|| format!("type {t}"), |p| p.name.to_string())
+}
+
+impl Printer {
+    fn new() -> Printer {
+        let bar = ProgressBar::new(100);
+        bar.set_style(
+            ProgressStyle::with_template("[{bar:30}] {pos:>3}% {msg}")
+                .expect("valid template")
+                .progress_chars("#>-"),
+        );
+        Printer {
+            seen: Mutex::default(),
+            cv: Condvar::new(),
+            bar,
+        }
+    }
+
+    /// A line above the bar (or plain when the bar is hidden, e.g. output to a pipe).
+    fn line(&self, s: String) {
+        if self.bar.is_hidden() {
+            println!("{s}");
+        } else {
+            self.bar.println(s);
+        }
+    }
+
+    fn redraw(&self, seen: &Seen) {
+        let Some(p) = &seen.last else { return };
+        self.bar.set_position(p.percent.clamp(0.0, 100.0) as u64);
+        self.bar.set_message(format!(
+            "headers {}/{}  lists {} held, {} missing  quorums {}  {} KiB in",
             p.header_height,
             p.target_height,
             p.lists_held,
             p.lists_missing,
-            p.quorums_validated,
+            p.quorums_validated.max(seen.quorums.len() as u32),
             p.bytes_in / 1024
-        );
-        let _ = std::io::stdout().flush();
-        self.seen.lock().unwrap().last = Some(p.clone());
+        ));
+    }
+}
+
+impl EventListener for Printer {
+    fn on_progress(&self, p: &Progress) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.last = Some(p.clone());
+        self.redraw(&seen);
     }
     fn on_quorum_available(&self, q: &QuorumInfo) {
-        println!(
-            "\rquorum available: type {:>3} index {:>2} height {:>6} {}",
-            q.llmq_type, q.index, q.height, q.quorum_hash
-        );
-        self.seen.lock().unwrap().quorums.push(q.clone());
+        self.line(format!(
+            "quorum available: {:<20} index {:>2}  height {:>6}  {}",
+            llmq_name(q.llmq_type),
+            q.index,
+            q.height,
+            q.quorum_hash
+        ));
+        let mut seen = self.seen.lock().unwrap();
+        seen.quorums.push(q.clone());
+        // Every validated quorum advances the count on the bar, between progress events.
+        self.redraw(&seen);
     }
     fn on_chain_lock(&self, c: &ChainLockEvent) {
-        println!("\rChainLock verified: height {} {}", c.height, c.block_hash);
+        self.line(format!(
+            "ChainLock verified: height {} {}",
+            c.height, c.block_hash
+        ));
         self.seen.lock().unwrap().chainlocks.push(*c);
     }
     fn on_state(&self, s: SyncState) {
-        println!("\rstate: {s:?}");
+        self.line(format!("state: {s:?}"));
         self.seen.lock().unwrap().state = Some(s);
         self.cv.notify_all();
     }
     fn on_error(&self, e: &ClientError) {
-        println!(
-            "\rerror ({}): {:?}: {}",
+        self.line(format!(
+            "error ({}): {:?}: {}",
             if e.recoverable { "recovering" } else { "fatal" },
             e.kind,
             e.message
-        );
+        ));
         self.seen.lock().unwrap().errors.push(e.clone());
     }
 }
@@ -198,10 +242,7 @@ pub fn run(o: &Options) -> std::process::ExitCode {
     config.max_peers = 1;
     config.strategy = o.strategy;
     config.follow_tip = true;
-    let printer = Arc::new(Printer {
-        seen: Mutex::default(),
-        cv: Condvar::new(),
-    });
+    let printer = Arc::new(Printer::new());
     let client = match Client::new(config, Arc::new(MemoryStore::new()), printer.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -228,7 +269,17 @@ pub fn run(o: &Options) -> std::process::ExitCode {
     if let Some(s) = server {
         rt.block_on(s.shutdown());
     }
+    printer.bar.finish_and_clear();
     let seen = printer.seen.lock().unwrap();
+    let mut by_type: std::collections::BTreeMap<String, usize> = Default::default();
+    for q in &seen.quorums {
+        *by_type.entry(llmq_name(q.llmq_type)).or_default() += 1;
+    }
+    let by_type = by_type
+        .iter()
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     println!();
     println!("──────── summary ────────");
     println!(
@@ -237,16 +288,30 @@ pub fn run(o: &Options) -> std::process::ExitCode {
     );
     println!("time:               {:.2} s", elapsed.as_secs_f64());
     println!("header height:      {}", status.header_height);
-    println!("list height:        {:?}", status.list_height);
     println!(
-        "quorums validated:  {} ({} reported)",
-        status.quorums_validated,
-        seen.quorums.len()
+        "list height:        {}",
+        status
+            .list_height
+            .map_or_else(|| "none".to_string(), |h| h.to_string())
     );
+    println!("quorums validated:  {}", status.quorums_validated);
+    println!(
+        "quorums available:  {}{}",
+        seen.quorums.len(),
+        if by_type.is_empty() {
+            String::new()
+        } else {
+            format!(" ({by_type})")
+        }
+    );
+    println!("ChainLocks verified: {}", seen.chainlocks.len());
     println!("round trips:        {}", status.round_trips);
     println!(
-        "bytes in / out:     {} / {}",
-        status.bytes_in, status.bytes_out
+        "bytes in / out:     {} / {} ({:.1} KiB / {:.1} KiB)",
+        status.bytes_in,
+        status.bytes_out,
+        status.bytes_in as f64 / 1024.0,
+        status.bytes_out as f64 / 1024.0
     );
     println!("errors reported:    {}", seen.errors.len());
     if ok {

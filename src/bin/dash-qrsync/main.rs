@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! dash-qrsync demo [--preset regtest|mainnet-scale] [--connect IP:PORT --network NET]
+//! dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--block-interval S]
+//!                          [--dash-conf-out FILE] [--duration S] [--seed N]
 //! dash-qrsync verify FILE [--network mainnet|testnet] [--protocol-version N]
 //!                         [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
 //! ```
@@ -11,6 +13,8 @@
 #[cfg(feature = "simnet")]
 mod demo;
 mod quorums;
+#[cfg(feature = "simnet")]
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
@@ -20,6 +24,12 @@ const USAGE: &str = "usage:
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
       Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
       sync it with live progress, print each quorum as it is validated, and a summary.
+  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--seed N]
+                           [--block-interval SECS] [--dash-conf-out FILE] [--duration SECS]
+      Serve the simulated network to other processes (default 127.0.0.1, an OS-chosen port;
+      needs --features simnet): mines a block with a ChainLock every --block-interval (10 s),
+      prints the network, address, port and dash.conf lines a client needs, and stops on
+      SIGINT, end of input or after --duration. See docs/SIMNET.md.
   dash-qrsync verify FILE [--network mainnet|testnet|devnet|regtest] [--protocol-version N]
                           [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
       Decode a raw payload, a full P2P message, or hex text of either; verify what can be
@@ -47,6 +57,21 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        #[cfg(feature = "simnet")]
+        Some("simnet") if args.get(1).map(String::as_str) == Some("serve") => {
+            match serve::Options::parse(&args[2..]) {
+                Ok(opts) => serve::run(&opts),
+                Err(e) => {
+                    eprintln!("error: {e}\n\n{USAGE}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        #[cfg(not(feature = "simnet"))]
+        Some("simnet") => {
+            eprintln!("simnet serve needs the simulated network: cargo run --release --features simnet -- simnet serve");
+            ExitCode::from(2)
+        }
         #[cfg(not(feature = "simnet"))]
         Some("demo") => {
             eprintln!("the demo needs the simulated network: cargo run --release --features simnet -- demo");
