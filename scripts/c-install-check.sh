@@ -3,14 +3,17 @@
 # simnet feature so that ffi/examples/sync.c can sync offline), then builds ffi/examples/sync.c
 # against that prefix only and runs it: through pkg-config (shared and --static) and through
 # CMake find_package(dash_qrsync 0.1 REQUIRED) (shared and static targets). Needs cc,
-# pkg-config and cmake.
+# pkg-config and cmake. `--debug` installs the debug build (what CI uses: its dependencies are
+# already built by the test run, so the check costs seconds instead of a release build).
 set -euo pipefail
+install_flags=(--features simnet)
+[ "${1:-}" = "--debug" ] && install_flags+=(--debug)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
 start=$(date +%s)
-bash "$root/scripts/c-install.sh" "$prefix" --features simnet
+bash "$root/scripts/c-install.sh" "$prefix" "${install_flags[@]}"
 echo "install: $(( $(date +%s) - start )) s"
 ls -l "$prefix/lib" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/dash_qrsync"
 

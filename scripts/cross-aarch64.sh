@@ -11,7 +11,7 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 export AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
-# rs-x11-hash always compiles with `clang` (it ignores CC): point clang at the cross sysroot.
+# The C code of the build scripts (blst) is compiled against the cross sysroot.
 export CFLAGS_aarch64_unknown_linux_gnu="--sysroot=/usr/aarch64-linux-gnu"
 # The vectors live on the host; the emulated tests read them through the same path.
 export DASH_QRSYNC_VECTORS="${DASH_QRSYNC_VECTORS:-$(cd .. && pwd)/shared/vectors}"
@@ -26,7 +26,7 @@ echo "aarch64 tests passed under qemu"
 
 # Android: type-check the library for aarch64-linux-android, including the logcat logging that
 # only exists there. Without the NDK there is no Bionic sysroot, so the C code of the build
-# scripts (blst, rs-x11-hash) is compiled against the glibc cross headers instead; `check` never
+# script (blst) is compiled with clang against the glibc cross headers instead; `check` never
 # links those objects. The real Android build (cargo-ndk) is android/scripts/build-aar.sh.
 android=aarch64-linux-android
 rustup target list --installed | grep -qx "$android" || rustup target add "$android"

@@ -189,3 +189,68 @@ fn headers_message_and_clsig_verify_and_tampering_is_caught() {
         "000000e832ac791591489ccfbb531ace828e1465b68b203158c9974c4c2b23b5"
     );
 }
+
+#[test]
+fn a_core_regtest_capture_verifies_with_its_dash_conf_and_fails_without() {
+    // Dash Core's qrinfo of network A (v20 at 100, framework defaults): with the network's
+    // dash.conf every commitment validates; with Core's regtest defaults (v20 at 432) the
+    // CbTx v3 at heights below 432 is not allowed, as Core itself would refuse it.
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let net = dir.join("core-regtest/A-v20at100");
+    let file = net.join("qrinfo/qrinfo_regtest_nobase_309_extra_p70240.bin");
+    let headers = net.join("headers/headers_regtest_0_309.bin");
+    let conf = net.join("dash.conf");
+    let (code, j) = run(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--headers",
+        headers.to_str().unwrap(),
+        "--dash-conf",
+        conf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["network"], "regtest");
+    assert_eq!(j["network_from"], "--dash-conf");
+    assert_eq!(j["quorums"]["failed"], 0, "{j:#}");
+    assert!(j["quorums"]["validated"].as_u64().unwrap() >= 4, "{j:#}");
+    // The same with the options given one by one.
+    let (code, _) = run(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--headers",
+        headers.to_str().unwrap(),
+        "--network",
+        "regtest",
+        "--chain-param",
+        "dip3params=2:2",
+        "--chain-param",
+        "testactivationheight=v20@100",
+        "--chain-param",
+        "testactivationheight=mn_rr@100",
+    ]);
+    assert_eq!(code, 0);
+    // Core's defaults: refused.
+    let (code, j) = run(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--headers",
+        headers.to_str().unwrap(),
+        "--network",
+        "regtest",
+    ]);
+    assert_eq!(code, 1, "{j:#}");
+    // A bad option is a usage error naming it.
+    let out = Command::new(env!("CARGO_BIN_EXE_dash-qrsync"))
+        .args([
+            "verify",
+            file.to_str().unwrap(),
+            "--chain-param",
+            "testactivationheight=v99@1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("testactivationheight"));
+}

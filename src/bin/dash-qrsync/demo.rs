@@ -23,6 +23,7 @@ pub struct Options {
     latency_ms: u64,
     timeout: Duration,
     strategy: dash_qrsync::SyncStrategy,
+    chain: crate::chainargs::ChainArgs,
 }
 
 impl Options {
@@ -36,6 +37,7 @@ impl Options {
             latency_ms: 0,
             timeout: Duration::from_secs(600),
             strategy: dash_qrsync::SyncStrategy::QrInfo,
+            chain: crate::chainargs::ChainArgs::default(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -44,6 +46,9 @@ impl Options {
                     .cloned()
                     .ok_or_else(|| format!("{name} needs a value"))
             };
+            if o.chain.take(a, &mut value)? {
+                continue;
+            }
             match a.as_str() {
                 "--preset" => o.preset = value("--preset")?,
                 "--seed" => {
@@ -190,6 +195,11 @@ impl EventListener for Printer {
     }
 }
 
+fn fail(message: &str) -> std::process::ExitCode {
+    eprintln!("error: {message}");
+    std::process::ExitCode::from(2)
+}
+
 /// Runs the demo; returns the exit code.
 pub fn run(o: &Options) -> std::process::ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -199,13 +209,30 @@ pub fn run(o: &Options) -> std::process::ExitCode {
         .expect("runtime");
     let mut server = None;
     let (addr, mut config) = match o.connect {
-        Some(addr) => (addr, Config::new(o.network)),
+        Some(addr) => {
+            // --dash-conf chooses the network when given (--network otherwise).
+            let network = match o.chain.conf_network() {
+                Ok(n) => n.unwrap_or(o.network),
+                Err(e) => return fail(&e),
+            };
+            let mut c = Config::new(network);
+            match o.chain.build(network) {
+                Ok(p) => c.chain = p,
+                Err(e) => return fail(&e),
+            }
+            (addr, c)
+        }
         None => {
             let started = Instant::now();
-            let cfg = match o.preset.as_str() {
+            let mut cfg = match o.preset.as_str() {
                 "mainnet-scale" => dash_qrsync::simnet::SimConfig::mainnet_scale(o.seed),
                 _ => dash_qrsync::simnet::SimConfig::regtest(o.seed),
             };
+            // Chain parameters change the simulated network too: it is generated under them.
+            match o.chain.build_on(cfg.params.clone()) {
+                Ok(p) => cfg.params = p,
+                Err(e) => return fail(&e),
+            }
             println!(
                 "generating the simulated network ({} preset, seed {})…",
                 o.preset, o.seed

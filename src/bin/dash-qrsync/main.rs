@@ -10,6 +10,7 @@
 //! Decodes a raw payload, a full P2P message or hex text of either, verifies everything that can
 //! be verified offline, prints a JSON summary and exits 0 only if no check failed.
 
+mod chainargs;
 #[cfg(feature = "simnet")]
 mod demo;
 mod quorums;
@@ -22,8 +23,13 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
+                   [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
       sync it with live progress, print each quorum as it is validated, and a summary.
+      --dash-conf FILE: the network and chain parameters of a Dash Core dash.conf (its
+      [regtest]/[devnet] sections included); --chain-param KEY=VALUE: one Core option, e.g.
+      testactivationheight=v20@100 (docs/CONFORMANCE.md). The simulated network is generated
+      under them too.
   dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--seed N]
                            [--block-interval SECS] [--dash-conf-out FILE] [--duration SECS]
       Serve the simulated network to other processes (default 127.0.0.1, an OS-chosen port;
@@ -32,6 +38,7 @@ const USAGE: &str = "usage:
       SIGINT, end of input or after --duration. See docs/SIMNET.md.
   dash-qrsync verify FILE [--network mainnet|testnet|devnet|regtest] [--protocol-version N]
                           [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
+                          [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Decode a raw payload, a full P2P message, or hex text of either; verify what can be
       verified offline (roots, coinbase proofs, every quorum commitment whose lists the input
       carries); print a JSON summary. Exit 0 only if no check failed.

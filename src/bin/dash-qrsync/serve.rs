@@ -4,7 +4,8 @@
 //! with, and stops on SIGINT, at end of input (when stdin is a terminal or a pipe) or after
 //! `--duration`.
 
-use dash_qrsync::quorum::params::params_of;
+use dash_qrsync::network::llmq::LlmqConfig;
+use dash_qrsync::network::Network;
 use dash_qrsync::simnet::server::{ServerConfig, SimServer};
 use dash_qrsync::simnet::{SimConfig, SimNode};
 use std::io::Write;
@@ -85,34 +86,43 @@ impl Options {
     }
 }
 
-fn type_name(t: u8) -> String {
-    params_of(t).map_or_else(|| t.to_string(), |p| p.name.to_string())
-}
-
-/// The dash.conf lines a client (or Dash Core) needs to join the simulated network at `addr`.
+/// The dash.conf lines a client (or Dash Core) needs to join the simulated network at `addr`:
+/// the network, the peer, and the chain parameters the network was generated with, in Core's
+/// option names (`docs/CONFORMANCE.md`); `Config::from_dash_conf` reads them back exactly.
 fn dash_conf(cfg: &SimConfig, addr: SocketAddr) -> String {
-    let net = cfg.network.to_string();
+    let p = &cfg.params;
     let mut s = String::new();
-    if net == "devnet" {
-        s.push_str("devnet=qrsync-simnet\n");
-    } else {
-        s.push_str(&format!("{net}=1\n"));
-    }
-    s.push_str(&format!(
-        "[{}]\n",
-        if net == "devnet" { "devnet" } else { &net }
-    ));
+    let section = match p.network() {
+        Network::Mainnet => "main",
+        Network::Testnet => {
+            s.push_str("testnet=1\n");
+            "test"
+        }
+        Network::Regtest => {
+            s.push_str("regtest=1\n");
+            "regtest"
+        }
+        Network::Devnet => {
+            s.push_str(&format!(
+                "devnet={}\n",
+                p.devnet_name().unwrap_or("qrsync-simnet")
+            ));
+            "devnet"
+        }
+    };
+    s.push_str(&format!("[{section}]\n"));
     s.push_str(&format!("connect={addr}\n"));
-    s.push_str(&format!(
-        "llmqchainlocks={}\n",
-        type_name(cfg.llmq.chainlocks)
-    ));
-    s.push_str(&format!(
-        "llmqinstantsenddip0024={}\n",
-        type_name(cfg.llmq.instantsend)
-    ));
-    s.push_str(&format!("llmqplatform={}\n", type_name(cfg.llmq.platform)));
-    s.push_str(&format!("llmqmnhf={}\n", type_name(cfg.llmq.mnhf)));
+    for (k, v) in p.settings() {
+        s.push_str(&format!("{k}={v}\n"));
+    }
+    if p.llmq() != &LlmqConfig::for_network(p.network()) {
+        // The mainnet-scale preset runs mainnet's LLMQ types on a devnet: Core has no option
+        // for a devnet's set of types, so a client must take them from the preset.
+        s.push_str(
+            "# this preset's LLMQ types (mainnet's, on a devnet) have no dash.conf option: \
+             configure the client with the same simnet preset\n",
+        );
+    }
     s
 }
 
@@ -205,7 +215,7 @@ pub fn run(o: &Options) -> std::process::ExitCode {
                 return std::process::ExitCode::from(1);
             }
         }
-        println!("network: {}", cfg.network);
+        println!("network: {}", cfg.network());
         println!("address: {}", addr.ip());
         println!("port: {}", addr.port());
         println!(

@@ -69,6 +69,7 @@ pub struct Options {
     protocol: Option<u32>,
     kind: Option<Kind>,
     headers: Option<PathBuf>,
+    chain: crate::chainargs::ChainArgs,
 }
 
 impl Options {
@@ -79,6 +80,7 @@ impl Options {
         let mut protocol = None;
         let mut kind = None;
         let mut headers = None;
+        let mut chain = crate::chainargs::ChainArgs::default();
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let mut value = |name: &str| {
@@ -86,6 +88,9 @@ impl Options {
                     .cloned()
                     .ok_or_else(|| format!("{name} needs a value"))
             };
+            if chain.take(a, &mut value)? {
+                continue;
+            }
             match a.as_str() {
                 "--network" => {
                     network = Some(
@@ -117,6 +122,7 @@ impl Options {
             protocol,
             kind,
             headers,
+            chain,
         })
     }
 }
@@ -329,7 +335,7 @@ fn verify_clsig(payload: &[u8], protocols: &[u32], network: Network, checks: &mu
         "height": cl.height,
         "block_hash": cl.block_hash.to_string(),
         "request_id": cl.request_id().to_string(),
-        "chainlocks_llmq_type": dash_qrsync::quorum::params::LlmqConfig::for_network(network).chainlocks,
+        "chainlocks_llmq_type": chain_params(network).llmq().chainlocks,
     })
 }
 
@@ -413,8 +419,7 @@ fn finish(
             );
         }
     }
-    let (report, failed) =
-        quorums::validate(&ChainParams::new(network), commitments, headers, lists);
+    let (report, failed) = quorums::validate(&chain_params(network), commitments, headers, lists);
     checks.add(
         "quorum commitments",
         failed == 0,
@@ -426,7 +431,23 @@ fn finish(
     report
 }
 
+/// The chain parameters of this run (`--dash-conf`, `--chain-param`), resolved once in [`run`]
+/// for the network the input is checked against.
+static CHAIN: std::sync::OnceLock<ChainParams> = std::sync::OnceLock::new();
+
+/// The parameters for `network`: this run's when they are for it, else Core's defaults.
+fn chain_params(network: Network) -> ChainParams {
+    CHAIN
+        .get()
+        .filter(|p| p.network() == network)
+        .cloned()
+        .unwrap_or_else(|| ChainParams::new(network))
+}
+
 fn guess_network(opts: &Options, input: &Input) -> (Network, &'static str) {
+    if let Ok(Some(n)) = opts.chain.conf_network() {
+        return (n, "--dash-conf");
+    }
     if let Some(n) = opts.network {
         return (n, "--network");
     }
@@ -581,6 +602,21 @@ pub fn run(opts: &Options) -> ExitCode {
     let mut checks = Checks::default();
     let input = unwrap_input(raw, &mut checks);
     let (network, network_source) = guess_network(opts, &input);
+    if let (Some(n), Ok(Some(c))) = (opts.network, opts.chain.conf_network()) {
+        if n != c {
+            eprintln!("error: --network {n} but --dash-conf selects {c}");
+            return ExitCode::from(2);
+        }
+    }
+    match opts.chain.build(network) {
+        Ok(p) => {
+            let _ = CHAIN.set(p);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let kind = opts
         .kind
         .or_else(|| input.command.as_deref().and_then(Kind::from_command))
@@ -712,8 +748,12 @@ fn check_one_diff(
     );
     checks.add(
         &format!("{label}: CbTx version allowed at height"),
-        dash_qrsync::sml::check_cbtx_version(&network.activations(), c.cbtx_version, height)
-            .is_ok(),
+        dash_qrsync::sml::check_cbtx_version(
+            chain_params(network).activations(),
+            c.cbtx_version,
+            height,
+        )
+        .is_ok(),
         format!("CbTx v{} at height {height}", c.cbtx_version),
     );
     checks.add(
