@@ -16,11 +16,9 @@
 
 mod common;
 
-use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncState,
-};
+use dash_qrsync::api::{Client, Config};
 use dash_qrsync::chain::{HeaderChain, HeaderIndex};
-use dash_qrsync::engine::{Engine, EngineConfig, LockVerdict, QuorumInfo};
+use dash_qrsync::engine::{Engine, EngineConfig, LockVerdict};
 use dash_qrsync::hashes::Hash256;
 use dash_qrsync::network::conf::DashConf;
 use dash_qrsync::network::{ChainParams, Network};
@@ -38,8 +36,8 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The networks captured, with their folder, tip, and whether the folder holds Core's RPC
 /// answers under `rpc/`.
@@ -785,58 +783,7 @@ impl SimService for Replay {
     }
 }
 
-#[derive(Default)]
-struct Log {
-    states: Vec<SyncState>,
-    quorums: Vec<QuorumInfo>,
-    chainlocks: Vec<ChainLockEvent>,
-    errors: Vec<ClientError>,
-}
-
-#[derive(Default)]
-struct Recorder {
-    log: Mutex<Log>,
-    cv: Condvar,
-}
-
-impl Recorder {
-    fn wait_for(&self, what: impl Fn(&Log) -> bool, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut log = self.log.lock().unwrap();
-        while !what(&log) {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            log = self.cv.wait_timeout(log, deadline - now).unwrap().0;
-        }
-        true
-    }
-}
-
-impl EventListener for Recorder {
-    fn on_progress(&self, _: &Progress) {}
-    fn on_quorum_available(&self, q: &QuorumInfo) {
-        self.log.lock().unwrap().quorums.push(q.clone());
-        self.cv.notify_all();
-    }
-    fn on_chain_lock(&self, c: &ChainLockEvent) {
-        self.log.lock().unwrap().chainlocks.push(*c);
-        self.cv.notify_all();
-    }
-    fn on_state(&self, s: SyncState) {
-        self.log.lock().unwrap().states.push(s);
-        self.cv.notify_all();
-    }
-    fn on_error(&self, e: &ClientError) {
-        self.log.lock().unwrap().errors.push(e.clone());
-        self.cv.notify_all();
-    }
-}
-
-fn synced(l: &Log) -> bool {
-    l.states.last() == Some(&SyncState::Synced)
-}
+use common::recorder::{synced, Log, Recorder};
 
 /// Syncs a client configured from `dash.conf` alone against `replay`; returns the recorder.
 fn replay_sync(

@@ -13,58 +13,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-#[derive(Default)]
-struct Log {
-    states: Vec<SyncState>,
-    quorums: Vec<QuorumInfo>,
-    chainlocks: Vec<ChainLockEvent>,
-    errors: Vec<ClientError>,
-    progress: usize,
-}
+mod common;
 
-#[derive(Default)]
-struct Recorder {
-    log: Mutex<Log>,
-    cv: Condvar,
-}
-
-impl Recorder {
-    fn wait_for(&self, what: impl Fn(&Log) -> bool, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut log = self.log.lock().unwrap();
-        while !what(&log) {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            log = self.cv.wait_timeout(log, deadline - now).unwrap().0;
-        }
-        true
-    }
-}
-
-impl EventListener for Recorder {
-    fn on_progress(&self, _: &Progress) {
-        self.log.lock().unwrap().progress += 1;
-        self.cv.notify_all();
-    }
-    fn on_quorum_available(&self, q: &QuorumInfo) {
-        self.log.lock().unwrap().quorums.push(q.clone());
-        self.cv.notify_all();
-    }
-    fn on_chain_lock(&self, c: &ChainLockEvent) {
-        self.log.lock().unwrap().chainlocks.push(*c);
-        self.cv.notify_all();
-    }
-    fn on_state(&self, s: SyncState) {
-        self.log.lock().unwrap().states.push(s);
-        self.cv.notify_all();
-    }
-    fn on_error(&self, e: &ClientError) {
-        self.log.lock().unwrap().errors.push(e.clone());
-        self.cv.notify_all();
-    }
-}
+use common::recorder::{synced, Recorder};
 
 struct Net {
     rt: tokio::runtime::Runtime,
@@ -125,10 +76,6 @@ fn mine_and_await_tip_chainlock(net: &Net, rec: &Recorder, blocks: u32) -> u32 {
         "tip ChainLock not verified"
     );
     new_tip
-}
-
-fn synced(l: &Log) -> bool {
-    l.states.last() == Some(&SyncState::Synced)
 }
 
 #[test]

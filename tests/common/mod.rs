@@ -3,6 +3,8 @@
 
 pub mod expected;
 pub mod headers;
+#[cfg(feature = "simnet")]
+pub mod recorder;
 
 use std::path::PathBuf;
 
