@@ -1,46 +1,101 @@
 //! # dash-qrsync
 //!
-//! Fast, fully validated Dash masternode-list and LLMQ quorum sync for mobile wallets.
+//! Fast, fully validated Dash masternode-list and LLMQ quorum sync for mobile wallets: the
+//! quorums a wallet needs to verify InstantSend locks and ChainLocks, learned from peers with
+//! one `getqrinfo` and a predicted wave of `getmnlistd`, every answer checked (X11 and proof of
+//! work of each header, merkle roots of every list, BLS signatures of every quorum).
 //!
-//! Layers, from the pure core outwards (dependencies point inward):
-//! - [`hashes`], [`network`]: primitives and network parameters.
-//! - [`wire`]: P2P framing and message codecs (pure).
-//! - [`chain`]: block headers, X11, proof of work, checkpoints, the header chain (pure).
-//! - [`sml`]: simplified masternode lists, diff application, merkle roots, CbTx proofs (pure).
-//! - [`quorum`]: LLMQ parameters, member selection, commitments and BLS (pure).
-//! - [`engine`]: the masternode list engine (pure).
+//! ## Quick start
+//!
+//! A [`Client`] is made from a [`Config`], a [`Store`] (the host owns persistence: the library
+//! hands it bytes and asks for them back) and an [`EventListener`]. [`Client::start`] returns
+//! at once; the sync runs on the client's private runtime and reports through the listener.
+//!
+//! ```no_run
+//! use dash_qrsync::{Client, Config, MemoryStore, Network, NoopListener, SyncState};
+//! use std::sync::Arc;
+//!
+//! let mut config = Config::new(Network::Mainnet);
+//! config.use_dns_seeds = true; // or config.peers.push("203.0.113.7:9999".parse()?)
+//! config.start_at_birth_height(2_200_000); // the newest built-in checkpoint at or below it
+//! let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
+//! client.start()?;
+//! while client.status().state != SyncState::Synced {
+//!     std::thread::sleep(std::time::Duration::from_millis(200));
+//! }
+//! for q in client.quorums(1 /* LLMQ_50_60 */) {
+//!     println!("quorum {} at height {}", q.quorum_hash, q.height);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Client`] has a complete example that runs against the built-in simulated network.
+//!
+//! ## What is public
+//!
+//! The API is the crate root: [`Client`], the types of [`api`] re-exported here, [`network`]
+//! (networks and Dash Core's chain parameters), [`Hash256`], [`store`] (the host-persistence
+//! trait and two stores), [`logging`]. The C ABI (`include/dash_qrsync.h`) and the UniFFI
+//! bindings (Kotlin, Swift) are projections of exactly this API.
+//!
+//! The modules below it are public only so that the project's own CLI, tests, benchmarks and
+//! fuzzers can reach them; they are hidden from the documentation and not covered by semantic
+//! versioning. Layers, from the pure core outwards (dependencies point inward;
+//! `docs/ARCHITECTURE.md` is the map):
+//! - `hashes`, `network`: primitives and network parameters.
+//! - `wire`: P2P framing and message codecs (pure).
+//! - `chain`: block headers, X11, proof of work, checkpoints, the header chain (pure).
+//! - `sml`: simplified masternode lists, diff application, merkle roots, CbTx proofs (pure).
+//! - `quorum`: LLMQ parameters, member selection, commitments and BLS (pure).
+//! - `engine`: the masternode list engine (pure).
+//! - `api`: the client API's vocabulary (config, events, errors, status), plain values.
+//! - `net`, `sync`, `store`, `runtime` (crate-private except `store`): peers, the orchestrator,
+//!   host persistence and the private tokio runtime.
+//! - [`Client`]: the façade that drives the sync.
+//! - `c_api`: the C ABI; `bindings`: the UniFFI exports — both thin translations of the above.
 //! - `simnet` (feature `simnet`): the simulated Dash network used by tests, the demo and benches.
-//! - [`net`], [`sync`], [`store`], [`runtime`]: peers, the orchestrator, host persistence and
-//!   the private tokio runtime.
-//! - [`api`]: [`Client`], the one Rust API the FFI layers wrap.
-//! - `c_api`: the C ABI (thin); [`bindings`]: the UniFFI exports (thin).
 #![deny(missing_docs)]
 
 ::uniffi::setup_scaffolding!("dash_qrsync");
 
 pub mod api;
+#[doc(hidden)]
 pub mod bindings;
+#[doc(hidden)]
 pub mod chain;
+mod client;
+#[doc(hidden)]
 pub mod engine;
 pub mod hashes;
 pub mod logging;
-pub mod net;
+pub(crate) mod net;
 pub mod network;
+#[doc(hidden)]
 pub mod quorum;
-pub mod runtime;
+pub(crate) mod runtime;
+#[doc(hidden)]
 pub mod sml;
 pub mod store;
-pub mod sync;
+pub(crate) mod sync;
+#[doc(hidden)]
 pub mod wire;
 
 #[cfg(feature = "simnet")]
+#[doc(hidden)]
 pub mod simnet;
 
+#[doc(hidden)]
 pub mod c_api;
 
-pub use api::{Client, ClientError, Config, EventListener, SyncProfile, SyncState, SyncStrategy};
+pub use api::{
+    BlockHeader, ChainLockEvent, Checkpoint, ClientError, Config, ErrorKind, EventListener,
+    LockFailureReason, LockStatus, NoopListener, Progress, QuorumInfo, ResolvedStart, StartPoint,
+    Status, SyncProfile, SyncState, SyncStrategy,
+};
+pub use client::Client;
 pub use hashes::Hash256;
-pub use network::Network;
+pub use network::{ChainParams, Network};
+pub use store::{MemoryStore, Store, StoreError};
 
 /// The library version (the crate version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -34,14 +34,6 @@ impl Runtime {
         Ok(())
     }
 
-    /// True while started.
-    pub fn is_running(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-    }
-
     /// Shuts the runtime down: waits up to `timeout` for tasks to finish, or — when called from
     /// inside a runtime, where blocking is not allowed — lets them finish in the background.
     pub fn stop(&self, timeout: Duration) {

@@ -4,13 +4,13 @@
 //! it — these tests fail if signature verification is skipped or always succeeds.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
-};
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::simnet::server::{ServerConfig, SimServer};
 use dash_qrsync::simnet::{BadSigKind, BadSignature, SimConfig, SimNode};
 use dash_qrsync::store::MemoryStore;
+use dash_qrsync::{
+    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
+};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,6 @@
 
 mod common;
 
-use dash_qrsync::api::{Checkpoint as HostCheckpoint, Config, ErrorKind, StartPoint};
 use dash_qrsync::chain::checkpoints::{self, INTERVAL};
 use dash_qrsync::chain::params::{self, Checkpoint};
 use dash_qrsync::chain::pow::{self, U256};
@@ -12,6 +11,7 @@ use dash_qrsync::chain::{ChainError, HeaderChain, HeaderIndex, TrustedCheckpoint
 use dash_qrsync::hashes::Hash256;
 use dash_qrsync::wire::header::BlockHeader;
 use dash_qrsync::Network;
+use dash_qrsync::{Checkpoint as HostCheckpoint, Config, ErrorKind, StartPoint};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -346,10 +346,10 @@ fn default_mainnet_and_testnet_configs_start_from_the_newest_builtin_checkpoint(
     let mut cfg = Config::new(Network::Mainnet);
     cfg.peers.push("127.0.0.1:9".parse().unwrap());
     let r = cfg.resolve_start().unwrap();
-    let client = dash_qrsync::api::Client::new(
+    let client = dash_qrsync::Client::new(
         cfg,
         std::sync::Arc::new(dash_qrsync::store::MemoryStore::default()),
-        std::sync::Arc::new(dash_qrsync::api::NoopListener),
+        std::sync::Arc::new(dash_qrsync::NoopListener),
     )
     .unwrap();
     assert_eq!(client.status().header_height, r.anchor_height);
@@ -476,10 +476,10 @@ fn saved_chains_that_fit_the_configured_start() {
 #[cfg(feature = "simnet")]
 #[test]
 fn simnet_syncs_from_the_regtest_default_and_from_a_host_header() {
-    use dash_qrsync::api::{Client, SyncState};
     use dash_qrsync::simnet::server::{ServerConfig, SimServer};
     use dash_qrsync::simnet::{SimConfig, SimNode};
     use dash_qrsync::store::MemoryStore;
+    use dash_qrsync::{Client, SyncState};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -513,7 +513,7 @@ fn simnet_syncs_from_the_regtest_default_and_from_a_host_header() {
         let client = Client::new(
             cfg,
             Arc::new(MemoryStore::new()),
-            Arc::new(dash_qrsync::api::NoopListener),
+            Arc::new(dash_qrsync::NoopListener),
         )
         .unwrap();
         assert_eq!(client.status().header_height, r.anchor_height);

@@ -16,7 +16,6 @@
 
 mod common;
 
-use dash_qrsync::api::{Client, Config};
 use dash_qrsync::chain::{HeaderChain, HeaderIndex};
 use dash_qrsync::engine::{Engine, EngineConfig, LockVerdict};
 use dash_qrsync::hashes::Hash256;
@@ -32,6 +31,7 @@ use dash_qrsync::wire::message::Message;
 use dash_qrsync::wire::mnlistdiff::MnListDiff;
 use dash_qrsync::wire::qrinfo::{GetQrInfo, QrInfo};
 use dash_qrsync::wire::Decode;
+use dash_qrsync::{Client, Config};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -10,10 +10,6 @@
 //! peer alone; see `memory_peak_under_each_hostile_peer_stays_bounded`.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
-    SyncStrategy,
-};
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::hashes::Hash256;
 use dash_qrsync::network::Network;
@@ -25,6 +21,10 @@ use dash_qrsync::wire::message::{
     inv_type, services, Inventory, Message, NetAddress, VersionMessage,
 };
 use dash_qrsync::wire::{encode_frame, FrameDecoder, RawMessage};
+use dash_qrsync::{
+    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
+    SyncStrategy,
+};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

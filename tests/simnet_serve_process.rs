@@ -3,9 +3,9 @@
 //! keeps mining and verifies their ChainLocks. Bounded in time; the child is killed at the end.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::api::{ChainLockEvent, Client, ClientError, Config, EventListener, SyncState};
 use dash_qrsync::network::Network;
 use dash_qrsync::store::MemoryStore;
+use dash_qrsync::{ChainLockEvent, Client, ClientError, Config, EventListener, SyncState};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,7 @@ struct Listener {
 }
 
 impl EventListener for Listener {
-    fn on_progress(&self, _: &dash_qrsync::api::Progress) {}
+    fn on_progress(&self, _: &dash_qrsync::Progress) {}
     fn on_quorum_available(&self, _: &dash_qrsync::engine::QuorumInfo) {}
     fn on_chain_lock(&self, c: &ChainLockEvent) {
         self.seen.lock().unwrap().chainlocks.push(c.height);

@@ -3,14 +3,14 @@
 //! invalid quorum, and never touches the host's other keys.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
-};
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::simnet::server::{ServerConfig, SimServer};
 use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
 use dash_qrsync::store::state::{HEAD, SLOT_A, SLOT_B};
 use dash_qrsync::store::{MemoryStore, Store, StoreError};
+use dash_qrsync::{
+    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

@@ -1,14 +1,14 @@
 //! End to end: the client syncs the simulated network over loopback TCP.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
-    SyncStrategy,
-};
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
 use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
 use dash_qrsync::store::MemoryStore;
+use dash_qrsync::{
+    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
+    SyncStrategy,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -157,7 +157,7 @@ struct Shows {
     /// For faults that fire at the n-th message: n (the client may not need that many
     /// messages from this peer).
     after: Option<usize>,
-    reported: Option<(dash_qrsync::api::ErrorKind, &'static str)>,
+    reported: Option<(dash_qrsync::ErrorKind, &'static str)>,
 }
 
 fn sync_with_one_faulty_peer(faults: Faults, name: &str, shows: Shows) {
@@ -202,11 +202,11 @@ fn sync_with_one_faulty_peer(faults: Faults, name: &str, shows: Shows) {
                 found,
                 "{name}: no {kind:?} error naming {bad} and {what:?}: {errors:?}"
             );
-            if kind == dash_qrsync::api::ErrorKind::Network {
+            if kind == dash_qrsync::ErrorKind::Network {
                 assert!(
                     !errors
                         .iter()
-                        .any(|e| e.kind == dash_qrsync::api::ErrorKind::PeerMisbehaved),
+                        .any(|e| e.kind == dash_qrsync::ErrorKind::PeerMisbehaved),
                     "{name}: network trouble treated as misbehaviour: {errors:?}"
                 );
             }
@@ -233,7 +233,7 @@ fn sync_with_one_faulty_peer(faults: Faults, name: &str, shows: Shows) {
 
 #[test]
 fn disconnect_at_every_message_boundary_is_survived() {
-    use dash_qrsync::api::ErrorKind::Network;
+    use dash_qrsync::ErrorKind::Network;
     for n in 0..8 {
         sync_with_one_faulty_peer(
             Faults {
@@ -264,7 +264,7 @@ fn disconnect_at_every_message_boundary_is_survived() {
 
 #[test]
 fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
-    use dash_qrsync::api::ErrorKind::{Network, PeerMisbehaved};
+    use dash_qrsync::ErrorKind::{Network, PeerMisbehaved};
     let cases = [
         (
             "invalid quorum sig",
@@ -383,7 +383,7 @@ fn a_lone_bad_peer_gives_typed_errors_and_never_a_bad_quorum() {
         |l| l
             .errors
             .iter()
-            .any(|e| e.kind == dash_qrsync::api::ErrorKind::PeerMisbehaved),
+            .any(|e| e.kind == dash_qrsync::ErrorKind::PeerMisbehaved),
         Duration::from_secs(30)
     ));
     assert!(!rec.log.lock().unwrap().states.contains(&SyncState::Synced));

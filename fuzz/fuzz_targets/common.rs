@@ -31,7 +31,7 @@ pub fn base() -> &'static Base {
         let node = SimNode::new(sim.clone());
         let cfg = EngineConfig {
             params: sim.params.clone(),
-            profile: dash_qrsync::api::SyncProfile::Full,
+            profile: dash_qrsync::SyncProfile::Full,
         };
         let connect = |hc: &mut HeaderChain, from: u32, to: u32| {
             let hs: Vec<_> = (from..=to).filter_map(|h| node.header(h)).collect();

@@ -44,8 +44,8 @@ pub enum QrSyncError {
     },
 }
 
-impl From<api::ClientError> for QrSyncError {
-    fn from(e: api::ClientError) -> Self {
+impl From<crate::ClientError> for QrSyncError {
+    fn from(e: crate::ClientError) -> Self {
         match e.kind {
             api::ErrorKind::InvalidConfig => QrSyncError::InvalidConfig { reason: e.message },
             api::ErrorKind::InvalidArgument => QrSyncError::InvalidArgument { reason: e.message },
@@ -373,7 +373,7 @@ impl api::EventListener for ListenerBridge {
     fn on_state(&self, s: api::SyncState) {
         self.0.on_state(s.into());
     }
-    fn on_error(&self, e: &api::ClientError) {
+    fn on_error(&self, e: &crate::ClientError) {
         let kind = match e.kind {
             api::ErrorKind::InvalidConfig => ErrorKind::InvalidConfig,
             api::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
@@ -589,7 +589,7 @@ impl ClientConfig {
 /// The light client.
 #[derive(Debug, ::uniffi::Object)]
 pub struct QrSyncClient {
-    inner: api::Client,
+    inner: crate::Client,
 }
 
 #[::uniffi::export]
@@ -606,7 +606,7 @@ impl QrSyncClient {
             Some(s) => Arc::new(StoreBridge(s)),
             None => Arc::new(MemoryStore::new()),
         };
-        let inner = api::Client::new(cfg, store, Arc::new(ListenerBridge(listener)))?;
+        let inner = crate::Client::new(cfg, store, Arc::new(ListenerBridge(listener)))?;
         Ok(Arc::new(QrSyncClient { inner }))
     }
 

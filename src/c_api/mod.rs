@@ -17,7 +17,7 @@
 pub mod simnet;
 
 use crate::api::{
-    ChainLockEvent, Checkpoint, Client, ClientError, Config, ErrorKind, EventListener, LockStatus,
+    ChainLockEvent, Checkpoint, ClientError, Config, ErrorKind, EventListener, LockStatus,
     NoopListener, Progress, StartPoint, SyncProfile, SyncState, SyncStrategy,
 };
 use crate::engine::QuorumInfo;
@@ -25,6 +25,7 @@ use crate::hashes::Hash256;
 use crate::network::Network;
 use crate::store::{MemoryStore, Store, StoreError};
 use crate::wire::header::BlockHeader;
+use crate::Client;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -5,11 +5,12 @@
 use super::server::{Faults, ServerConfig, SimServer};
 use super::{SimConfig, SimNode};
 use crate::api::{
-    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
+    ChainLockEvent, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
     SyncStrategy,
 };
 use crate::engine::QuorumInfo;
 use crate::store::MemoryStore;
+use crate::Client;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 

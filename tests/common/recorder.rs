@@ -1,7 +1,7 @@
 //! A listener that records every event of a client, for tests that wait on them.
 
-use dash_qrsync::api::{ChainLockEvent, ClientError, EventListener, Progress, SyncState};
 use dash_qrsync::engine::QuorumInfo;
+use dash_qrsync::{ChainLockEvent, ClientError, EventListener, Progress, SyncState};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 

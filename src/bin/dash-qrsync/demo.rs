@@ -1,13 +1,13 @@
 //! `dash-qrsync demo`: starts the built-in simulated network (or connects to a node) and syncs it
 //! with a live progress line, printing each quorum as it becomes available and a summary.
 
-use dash_qrsync::api::{
-    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncState,
-};
 use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::network::Network;
 use dash_qrsync::quorum::params::params_of;
 use dash_qrsync::store::MemoryStore;
+use dash_qrsync::{
+    ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncState,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};

@@ -1,0 +1,283 @@
+//! The peer pool: dialling, bans and penalties, notices from connections.
+
+use super::*;
+
+/// The connected peers and what the sync learnt about the others.
+pub(super) struct Peers {
+    pub(super) list: Vec<Arc<Peer>>,
+    /// Per address: failures so far and when the last one happened. An address is not dialled
+    /// again before its back-off (0.5 s doubling per failure, at most 60 s) has passed;
+    /// misbehaviour counts as several failures.
+    pub(super) failures: HashMap<SocketAddr, (u32, Instant)>,
+    /// Per address: bans so far and the last reason.
+    pub(super) bans: HashMap<SocketAddr, (u32, String)>,
+    /// Connections whose failure was already reported and penalised.
+    pub(super) handled: HashSet<u64>,
+    pub(super) next: usize,
+    pub(super) tx: mpsc::Sender<Unsolicited>,
+    pub(super) rx: mpsc::Receiver<Unsolicited>,
+    /// A new block was announced since the last pass.
+    pub(super) new_block: bool,
+    /// ChainLocks received unsolicited, not yet handled (newest last, bounded).
+    pub(super) clsigs: Vec<(ConnId, ClSig)>,
+}
+
+impl Peers {
+    pub(super) fn record_failure(&mut self, addr: SocketAddr, weight: u32) {
+        let e = self.failures.entry(addr).or_insert((0, Instant::now()));
+        e.0 = e.0.saturating_add(weight);
+        e.1 = Instant::now();
+    }
+
+    pub(super) fn backoff(count: u32) -> Duration {
+        let ms = 500u64.saturating_mul(1u64 << count.min(7).saturating_sub(1));
+        Duration::from_millis(ms.min(60_000))
+    }
+
+    /// When `addr` may be dialled again (`None` = now).
+    pub(super) fn wait_for(&self, addr: &SocketAddr) -> Option<Duration> {
+        let (count, last) = self.failures.get(addr)?;
+        let due = *last + Peers::backoff(*count);
+        due.checked_duration_since(Instant::now())
+    }
+
+    /// Failures that still count when choosing a peer: those of the last minute (an old
+    /// timeout does not keep a peer out of the rotation for the whole session).
+    pub(super) fn failures_of(&self, addr: &SocketAddr) -> u32 {
+        self.failures
+            .get(addr)
+            .filter(|f| f.1.elapsed() < Duration::from_secs(60))
+            .map_or(0, |f| f.0)
+    }
+
+    pub(super) fn remove(&mut self, addr: SocketAddr) {
+        self.list.retain(|p| p.addr != addr);
+    }
+
+    /// Whether `addr` was banned too often to be dialled again.
+    pub(super) fn banned_out(&self, addr: &SocketAddr) -> bool {
+        self.bans.get(addr).is_some_and(|b| b.0 >= MAX_BANS)
+    }
+
+    pub(super) fn pick(&mut self, min_version: u32) -> Option<Arc<Peer>> {
+        let fewest = self
+            .list
+            .iter()
+            .filter(|p| p.version >= min_version && !p.is_closed())
+            .map(|p| self.failures_of(&p.addr))
+            .min()?;
+        // Only the peers that failed least (a peer that timed out is not asked again while
+        // another has a cleaner record); rotate among them.
+        let usable: Vec<_> = self
+            .list
+            .iter()
+            .filter(|p| {
+                p.version >= min_version && !p.is_closed() && self.failures_of(&p.addr) <= fewest
+            })
+            .cloned()
+            .collect();
+        if usable.is_empty() {
+            return None;
+        }
+        self.next = self.next.wrapping_add(1);
+        Some(usable[self.next % usable.len()].clone())
+    }
+}
+
+pub(super) async fn candidates(sh: &Shared) -> Vec<SocketAddr> {
+    let mut out = sh.config.peers.clone();
+    if sh.config.use_dns_seeds {
+        let port = sh.config.network().default_port();
+        for seed in sh.config.network().dns_seeds() {
+            if let Ok(Ok(addrs)) = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::net::lookup_host((*seed, port)),
+            )
+            .await
+            {
+                out.extend(addrs);
+            }
+        }
+    }
+    out
+}
+
+pub(super) async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
+    reap(sh, peers);
+    if peers.list.len() >= sh.config.max_peers {
+        return;
+    }
+    let start_height = sh.with_state(|s| s.headers.tip().0) as i32;
+    let cfg = PeerConfig {
+        network: sh.config.network(),
+        protocol_version: sh.config.protocol_version,
+        connect_timeout: sh.config.connect_timeout,
+        io_timeout: sh.config.request_timeout,
+        start_height,
+        budget: crate::net::Budget::default(),
+    };
+    let connected: HashSet<SocketAddr> = peers.list.iter().map(|p| p.addr).collect();
+    let want = sh.config.max_peers - peers.list.len();
+    let todo: Vec<SocketAddr> = candidates(sh)
+        .await
+        .into_iter()
+        .filter(|a| !connected.contains(a) && !peers.banned_out(a) && peers.wait_for(a).is_none())
+        .take(want)
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for addr in todo {
+        let (cfg, counters, tx) = (cfg.clone(), sh.counters.clone(), peers.tx.clone());
+        set.spawn(async move { Peer::connect(addr, &cfg, counters, tx).await });
+    }
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(p)) => {
+                sh.target
+                    .fetch_max(p.start_height.max(0) as u32, Ordering::Relaxed);
+                peers.list.push(Arc::new(p));
+            }
+            Ok(Err(e)) => lost(sh, peers, &e),
+            Err(_) => {}
+        }
+    }
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// Bans `addr` for data it sent (`why` names it): its connections are closed with that reason
+/// (their other requests fail at once), and after [`MAX_BANS`] bans it is not dialled again.
+pub(super) fn misbehaved(sh: &Shared, peers: &mut Peers, addr: SocketAddr, why: String) {
+    let bans = {
+        let b = peers.bans.entry(addr).or_insert((0, String::new()));
+        b.0 += 1;
+        b.1 = why.clone();
+        b.0
+    };
+    let last = if bans >= MAX_BANS {
+        format!(" ({bans} bans: not dialled again)")
+    } else {
+        String::new()
+    };
+    sh.error(
+        ErrorKind::PeerMisbehaved,
+        format!("{addr}: {why}; disconnected and banned{last}"),
+        true,
+    );
+    for p in peers.list.iter().filter(|p| p.addr == addr) {
+        peers.handled.insert(p.conn_id().id);
+        p.close_with(NetError::Misbehaved(p.conn_id(), why.clone()));
+    }
+    peers.record_failure(addr, 2);
+    peers.remove(addr);
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// Reports and penalises a failed connection or request, classified by [`Blame::penalty`]. A
+/// failure is tied to its own connection: it never closes a later connection to the same
+/// address, and each connection's failure is reported once.
+pub(super) fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
+    let addr = e.addr();
+    if let Some(c) = e.conn() {
+        if !peers.handled.insert(c.id) {
+            return;
+        }
+    }
+    if let NetError::Misbehaved(_, why) = e {
+        // Close this connection with its own reason first (misbehaved closes by address).
+        if let Some(p) = peers.list.iter().find(|p| Some(p.conn_id()) == e.conn()) {
+            p.close_with(e.clone());
+        }
+        misbehaved(sh, peers, addr, why.clone());
+        return;
+    }
+    debug_assert_ne!(e.penalty(), Penalty::Ban);
+    sh.error(ErrorKind::Network, e.to_string(), true);
+    if let Some(c) = e.conn() {
+        if let Some(p) = peers.list.iter().find(|p| p.conn_id() == c) {
+            p.close_with(e.clone());
+        }
+        peers.list.retain(|p| p.conn_id() != c);
+    }
+    peers.record_failure(addr, 1);
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// Reports the connections that closed on their own (each with its real reason).
+pub(super) fn reap(sh: &Shared, peers: &mut Peers) {
+    let closed: Vec<NetError> = peers
+        .list
+        .iter()
+        .filter(|p| p.is_closed())
+        .map(|p| p.close_reason())
+        .collect();
+    for e in closed {
+        lost(sh, peers, &e);
+    }
+    let handled = &peers.handled;
+    peers
+        .list
+        .retain(|p| !(p.is_closed() && handled.contains(&p.conn_id().id)));
+    // Bounded: forget handled connections that are gone (a late error of one of them would
+    // only be reported again, never touch another connection).
+    if peers.handled.len() > 1024 {
+        let live: HashSet<u64> = peers.list.iter().map(|p| p.conn_id().id).collect();
+        peers.handled.retain(|id| live.contains(id));
+    }
+    sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// Handles one notice: closes are reaped, announcements noted, ChainLock inventory fetched.
+pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
+    match u.notice {
+        Notice::Closed => reap(sh, peers),
+        Notice::NewBlock => peers.new_block = true,
+        Notice::ClSigInv(cls) => {
+            if let Some(p) = peers.list.iter().find(|p| p.conn_id() == u.conn) {
+                p.send(Message::GetData(cls));
+            }
+        }
+        Notice::ClSig(cl) => {
+            if peers.clsigs.len() >= MAX_PENDING_CLSIGS {
+                peers.clsigs.remove(0);
+            }
+            peers.clsigs.push((u.conn, cl));
+        }
+    }
+}
+
+/// Handles every queued notice without waiting (also while a pass runs).
+pub(super) fn drain(sh: &Shared, peers: &mut Peers) {
+    while let Ok(u) = peers.rx.try_recv() {
+        note(sh, peers, u);
+    }
+}
+
+pub(super) async fn ensure_peers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        if sh.stopping() {
+            return Err(PassError::Stopped);
+        }
+        drain(sh, peers);
+        refill(sh, peers).await;
+        if !peers.list.is_empty() {
+            return Ok(());
+        }
+        let all = candidates(sh).await;
+        if !all.is_empty() && all.iter().all(|a| peers.banned_out(a)) {
+            let why: Vec<String> = all
+                .iter()
+                .filter_map(|a| peers.bans.get(a).map(|b| format!("{a}: {}", b.1)))
+                .collect();
+            return Err(PassError::AllBanned(why.join("; ")));
+        }
+        // Wait until the first address is due again (or a short pause when none failed).
+        let due = candidates(sh)
+            .await
+            .iter()
+            .filter_map(|a| peers.wait_for(a))
+            .min()
+            .unwrap_or(delay);
+        tokio::time::sleep(due.max(Duration::from_millis(50))).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,224 @@
+//! The run loop: restore, sync passes, persistence, following the tip.
+
+use super::*;
+
+/// Loads saved state from the host's store; bad state is reported and replaced by a clean start.
+pub(super) async fn restore(sh: &Arc<Shared>) {
+    let store = sh.store.clone();
+    let cfg = sh.with_state(|s| s.engine.config().clone());
+    let r =
+        tokio::task::spawn_blocking(move || crate::store::state::load(store.as_ref(), &cfg)).await;
+    match r {
+        Ok(Ok((saved, warning))) => {
+            if let Some(w) = warning {
+                sh.error(
+                    ErrorKind::CorruptState,
+                    format!("newest saved state skipped: {w}"),
+                    true,
+                );
+            }
+            let start_ok = sh.config.accepts_saved_chain(&saved.headers);
+            if !start_ok {
+                sh.error(
+                    ErrorKind::CorruptState,
+                    "saved state starts at another checkpoint; resyncing",
+                    true,
+                );
+                return;
+            }
+            let restored: Vec<_> = saved
+                .engine
+                .held_lists()
+                .last()
+                .map(|_| {
+                    let tip = saved.engine.tip_list().cloned();
+                    tip.map(|t| {
+                        t.quorums
+                            .keys()
+                            .filter_map(|k| saved.engine.quorum(k.0, &k.1).map(|q| q.info.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            sh.with_state_mut(|s| {
+                s.headers = saved.headers;
+                s.engine = saved.engine;
+            });
+            sh.report_quorums(&restored);
+            sh.progress();
+        }
+        Ok(Err(crate::store::state::StateError::Empty)) => {}
+        Ok(Err(crate::store::state::StateError::Store(e))) => sh.error(
+            ErrorKind::Store,
+            format!("cannot load saved state: {e}; syncing from scratch"),
+            true,
+        ),
+        Ok(Err(e)) => sh.error(
+            ErrorKind::CorruptState,
+            format!("{e}; syncing from scratch"),
+            true,
+        ),
+        // Cancelled by a stop (the runtime shut down under it): not a failure.
+        Err(e) if e.is_cancelled() || sh.stopping() => {}
+        Err(_) => sh.error(ErrorKind::Internal, "state loading task failed", true),
+    }
+}
+
+/// Saves the current state through the host's store (on a blocking thread).
+pub(super) async fn persist(sh: &Arc<Shared>) {
+    let blob = sh.with_state(|s| crate::store::state::encode(&s.headers, &s.engine));
+    let store = sh.store.clone();
+    let r =
+        tokio::task::spawn_blocking(move || crate::store::state::save(store.as_ref(), &blob)).await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => sh.error(ErrorKind::Store, format!("cannot save state: {e}"), true),
+        Err(e) if e.is_cancelled() || sh.stopping() => {}
+        Err(_) => sh.error(ErrorKind::Internal, "state saving task failed", true),
+    }
+}
+
+pub(super) fn synced(sh: &Shared) -> bool {
+    sh.with_state(|s| {
+        s.engine.tip_list().map(|l| l.block_hash) == Some(s.headers.tip().1)
+            && s.engine.missing(&s.headers).is_empty()
+    })
+}
+
+/// Verifies a ChainLock; reports it once when valid.
+pub(super) fn handle_clsig(
+    sh: &Shared,
+    cl: &ClSig,
+    seen: &mut HashMap<u32, Hash256>,
+) -> LockVerdict {
+    let v = sh.with_state(|s| s.engine.verify_clsig(cl, &s.headers));
+    if let LockVerdict::Valid { .. } = v {
+        let h = cl.height.max(0) as u32;
+        if seen.insert(h, cl.block_hash) != Some(cl.block_hash) {
+            sh.events.emit(Event::ChainLock(ChainLockEvent {
+                height: h,
+                block_hash: cl.block_hash,
+            }));
+        }
+    }
+    v
+}
+
+pub(super) async fn run(sh: Arc<Shared>) {
+    let (tx, rx) = mpsc::channel::<Unsolicited>(crate::net::NOTICE_QUEUE);
+    let mut peers = Peers {
+        list: Vec::new(),
+        failures: HashMap::new(),
+        bans: HashMap::new(),
+        handled: HashSet::new(),
+        next: 0,
+        tx,
+        rx,
+        new_block: false,
+        clsigs: Vec::new(),
+    };
+    let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
+    let mut pending_clsig: Option<ClSig> = None;
+    let mut saved_tip: Option<(Hash256, Hash256)> = None;
+    restore(&sh).await;
+    sh.set_state(SyncState::Connecting);
+    loop {
+        // One pass: headers, then lists, until synced.
+        peers.new_block = false;
+        let pass = async {
+            ensure_peers(&sh, &mut peers).await?;
+            if sh.state() != SyncState::Synced {
+                sh.set_state(SyncState::Headers);
+            }
+            sync_headers(&sh, &mut peers).await?;
+            if sh.state() != SyncState::Synced {
+                sh.mark_list_phase();
+                sh.set_state(SyncState::MasternodeLists);
+            }
+            sync_lists(&sh, &mut peers).await?;
+            Ok::<(), PassError>(())
+        };
+        match pass.await {
+            Err(PassError::Stopped) => return,
+            Err(PassError::NoPeers) => {
+                sh.error(ErrorKind::Network, "no usable peer", true);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(PassError::AllBanned(why)) => {
+                sh.error(
+                    ErrorKind::PeerMisbehaved,
+                    format!(
+                        "every peer was banned {MAX_BANS} times ({why}); sync stopped: \
+                         configure other peers"
+                    ),
+                    false,
+                );
+                sh.set_state(SyncState::Stopped);
+                return;
+            }
+            Ok(()) => {}
+        }
+        let now = sh.with_state(|s| {
+            (
+                s.headers.tip().1,
+                s.engine.tip_list().map_or(Hash256::ZERO, |l| l.block_hash),
+            )
+        });
+        if synced(&sh) {
+            sh.with_state_mut(|s| s.engine.prune(4));
+        }
+        if saved_tip != Some(now) {
+            persist(&sh).await;
+            saved_tip = Some(now);
+        }
+        if synced(&sh) {
+            sh.set_state(SyncState::Synced);
+            sh.progress();
+            if let Some(cl) = pending_clsig.take() {
+                if let LockVerdict::CannotVerify(_) = handle_clsig(&sh, &cl, &mut chainlocks) {
+                    pending_clsig = Some(cl);
+                }
+            }
+            if !sh.config.follow_tip {
+                return;
+            }
+        } else {
+            sh.progress();
+        }
+        // Wait for something to do: an announcement, a lock, or a periodic re-check. Notices
+        // that arrived during the pass were already noted by `drain`.
+        let mut need_pass = std::mem::take(&mut peers.new_block);
+        while !need_pass {
+            if sh.stopping() {
+                return;
+            }
+            for (conn, cl) in std::mem::take(&mut peers.clsigs) {
+                match handle_clsig(&sh, &cl, &mut chainlocks) {
+                    LockVerdict::Valid { .. } => {}
+                    LockVerdict::CannotVerify(_) => {
+                        pending_clsig = Some(cl);
+                        need_pass = true;
+                    }
+                    LockVerdict::Invalid(f) => {
+                        misbehaved(&sh, &mut peers, conn.addr, format!("invalid clsig: {f}"))
+                    }
+                }
+            }
+            if need_pass {
+                break;
+            }
+            let next = tokio::time::timeout(Duration::from_secs(5), peers.rx.recv()).await;
+            let Ok(Some(u)) = next else {
+                // Periodic: top up peers; re-run a pass if not synced.
+                refill(&sh, &mut peers).await;
+                need_pass = !synced(&sh);
+                continue;
+            };
+            note(&sh, &mut peers, u);
+            drain(&sh, &mut peers);
+            need_pass = std::mem::take(&mut peers.new_block);
+        }
+    }
+}
