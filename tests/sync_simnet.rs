@@ -267,13 +267,13 @@ fn corrupt_and_invalid_data_is_rejected_and_sync_completes_elsewhere() {
     use dash_qrsync::ErrorKind::{Network, PeerMisbehaved};
     let cases = [
         (
-            "invalid quorum sig",
+            "commitment bit flip (root check)",
             Faults {
-                invalid_quorum_sig: true,
+                commitment_bit_flip: true,
                 ..Faults::default()
             },
             Shows {
-                fired: "invalid_quorum_sig",
+                fired: "commitment_bit_flip",
                 after: None,
                 reported: Some((PeerMisbehaved, "invalid")),
             },
@@ -373,7 +373,7 @@ fn a_lone_bad_peer_gives_typed_errors_and_never_a_bad_quorum() {
     let net = simnet(
         31,
         &[Faults {
-            invalid_quorum_sig: true,
+            commitment_bit_flip: true,
             ..Faults::default()
         }],
     );
@@ -643,4 +643,115 @@ fn dropping_a_running_client_from_another_thread_returns_promptly() {
         "drop took {:?}",
         t.elapsed()
     );
+}
+
+/// Core sends nothing for a `getmnlistd` it cannot build. Each such request is asked a bounded
+/// number of times at one tip (3), reported once naming the block, and not asked again until
+/// the tip moves — not retried on every pass.
+#[test]
+fn a_silently_declined_getmnlistd_is_reported_once_and_not_retried_for_the_same_tip() {
+    let tip = SimConfig::regtest(41).blocks;
+    // Three peers of one node that all decline the same requests (a timed-out peer is
+    // disconnected and backs off, so one peer alone would hide retries behind its back-off).
+    let f = Faults {
+        // Without qrinfo the lists at quorum bases must come by getmnlistd.
+        no_qrinfo: true,
+        decline_mnlistd_at_or_below: Some(tip - 5),
+        ..Faults::default()
+    };
+    let net = simnet(41, &[f.clone(), f.clone(), f]);
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
+    c.peers = net.servers.iter().map(|s| s.addr()).collect();
+    c.max_peers = 3;
+    c.request_timeout = Duration::from_millis(700);
+    c.connect_timeout = Duration::from_secs(3);
+    let rec = Arc::new(Recorder::default());
+    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    client.start().unwrap();
+    let declined_errors = |rec: &Recorder| {
+        rec.log
+            .lock()
+            .unwrap()
+            .errors
+            .iter()
+            .filter(|e| e.message.contains("no peer answered getmnlistd"))
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        rec.wait_for(
+            |l| l
+                .errors
+                .iter()
+                .any(|e| e.message.contains("no peer answered getmnlistd")),
+            Duration::from_secs(60)
+        ),
+        "no declined getmnlistd reported: {:?}",
+        {
+            let l = rec.log.lock().unwrap();
+            (
+                l.errors.clone(),
+                l.states.clone(),
+                net.servers[0].counters().snapshot(),
+            )
+        }
+    );
+    // Passes run at least every 5 s while not synced: after two more windows of 11 s every
+    // request still failing has been declined, and nothing declined is asked again.
+    let fired = || -> u64 {
+        net.servers
+            .iter()
+            .map(|s| {
+                s.counters()
+                    .snapshot()
+                    .faults_fired
+                    .get("decline_mnlistd")
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    std::thread::sleep(Duration::from_secs(11));
+    let settled = fired();
+    std::thread::sleep(Duration::from_secs(11));
+    assert_eq!(
+        fired(),
+        settled,
+        "declined getmnlistd asked again at the same tip"
+    );
+    let errors = declined_errors(&rec);
+    let mut blocks: Vec<_> = errors
+        .iter()
+        .map(|m| m.split_whitespace().nth(6).unwrap_or_default().to_string())
+        .collect();
+    blocks.sort();
+    blocks.dedup();
+    assert_eq!(
+        blocks.len(),
+        errors.len(),
+        "a block reported twice: {errors:?}"
+    );
+    assert!(
+        errors.iter().all(|m| m.contains("(height ")),
+        "messages name the height: {errors:?}"
+    );
+    assert!(
+        settled <= 3 * errors.len() as u64 + 3,
+        "{settled} declined requests for {} declined blocks",
+        errors.len()
+    );
+    let log = rec.log.lock().unwrap();
+    assert!(log.errors.iter().all(|e| e.recoverable), "{:?}", log.errors);
+    drop(log);
+    all_reported_are_genuine(&net, &rec);
+    // A new tip: what was declined is asked again.
+    net.node.mine(1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fired() == settled && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(fired() > settled, "not asked again after the tip moved");
+    client.stop();
+    assert_eq!(client.status().state, SyncState::Stopped);
 }

@@ -36,8 +36,10 @@ pub struct Faults {
     pub bad_checksum_after: Option<usize>,
     /// After this many messages, read but never answer again.
     pub stall_after: Option<usize>,
-    /// Flip a bit of the first commitment's quorumSig in every diff served.
-    pub invalid_quorum_sig: bool,
+    /// Flip a bit of the first commitment's quorumSig in every diff served. The diff's quorum
+    /// root then no longer matches its CbTx, so this exercises the root check, not BLS: a bad
+    /// signature in a consistent chain is [`super::SimConfig::bad_signature`].
+    pub commitment_bit_flip: bool,
     /// Change merkleRootMNList in the CbTx of every diff served.
     pub wrong_merkle_root: bool,
     /// Send every mnlistdiff/qrinfo with a huge first count.
@@ -46,6 +48,9 @@ pub struct Faults {
     pub unsolicited: bool,
     /// Ignore getqrinfo (an old peer).
     pub no_qrinfo: bool,
+    /// Ignore `getmnlistd` for blocks at or below this height, as Core does for a request it
+    /// cannot build an answer for (it sends nothing).
+    pub decline_mnlistd_at_or_below: Option<u32>,
 }
 
 /// Server settings.
@@ -508,11 +513,22 @@ impl Conn {
                     Message::Headers(hs)
                 }]
             }
-            Message::GetMnListD(g) => self
-                .service
-                .mnlistdiff(&g.base_block_hash, &g.block_hash, self.version)
-                .map(|d| vec![Message::MnListDiff(Box::new(self.tamper(d)))])
-                .unwrap_or_default(),
+            Message::GetMnListD(g) => {
+                if let Some(limit) = self.faults.decline_mnlistd_at_or_below {
+                    if self
+                        .service
+                        .height_of(&g.block_hash)
+                        .is_some_and(|h| h <= limit)
+                    {
+                        self.counters.fire("decline_mnlistd");
+                        return Vec::new();
+                    }
+                }
+                self.service
+                    .mnlistdiff(&g.base_block_hash, &g.block_hash, self.version)
+                    .map(|d| vec![Message::MnListDiff(Box::new(self.tamper(d)))])
+                    .unwrap_or_default()
+            }
             Message::GetQrInfo(g) => {
                 if self.faults.no_qrinfo {
                     self.counters.fire("no_qrinfo");
@@ -568,10 +584,10 @@ impl Conn {
     }
 
     fn tamper(&self, mut d: MnListDiff) -> MnListDiff {
-        if self.faults.invalid_quorum_sig {
+        if self.faults.commitment_bit_flip {
             if let Some(c) = d.new_quorums.first_mut() {
                 c.quorum_sig[95] ^= 1;
-                self.counters.fire("invalid_quorum_sig");
+                self.counters.fire("commitment_bit_flip");
             }
         }
         if self.faults.wrong_merkle_root {

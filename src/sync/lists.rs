@@ -8,8 +8,7 @@ pub(super) fn blames_peer(e: &EngineError) -> bool {
     e.penalty() == Penalty::Ban
 }
 
-/// Attempts at one `getqrinfo` before it counts as declined for the tip.
-pub(super) const QRINFO_ATTEMPTS: usize = 4;
+use super::declined::{MNLISTD_ATTEMPTS, QRINFO_ATTEMPTS};
 
 /// One `getqrinfo` for the tip with the held lists as bases. `Ok(false)` when no peer answered
 /// (Core answers nothing it cannot build): reported once as an error naming the request, and
@@ -17,10 +16,10 @@ pub(super) const QRINFO_ATTEMPTS: usize = 4;
 pub(super) async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<bool, PassError> {
     let tip = sh.with_state(|s| s.headers.tip());
     let declined = sh
-        .declined_qrinfo
+        .declined
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .is_some_and(|d| d == tip.1);
+        .qrinfo_declined(tip.1);
     if declined {
         return Ok(false);
     }
@@ -59,7 +58,10 @@ pub(super) async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<
             Err(e) => lost(sh, peers, &e),
         }
     }
-    *sh.declined_qrinfo.lock().unwrap_or_else(|e| e.into_inner()) = Some(tip.1);
+    sh.declined
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .decline_qrinfo(tip.1);
     sh.error(
         ErrorKind::Network,
         format!(
@@ -93,6 +95,47 @@ pub(super) fn fetch_diff(
     async move { (addr, answer.await, req) }
 }
 
+/// Whether the `getmnlistd` for `block` was declined at the current tip.
+fn declined_diff(sh: &Shared, block: &Hash256) -> bool {
+    let tip = sh.with_state(|s| s.headers.tip().1);
+    sh.declined
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .mnlistd_declined(tip, block)
+}
+
+/// Handles a failed `getmnlistd`: the failure is classified as every failure is ([`lost`]),
+/// and an unanswered one counts towards the request being declined for this tip, which is
+/// reported once, naming the block.
+fn diff_failed(sh: &Shared, peers: &mut Peers, req: &GetMnListDiff, e: &NetError) {
+    lost(sh, peers, e);
+    if !matches!(e, NetError::Timeout(..)) {
+        return;
+    }
+    let (tip, height) =
+        sh.with_state(|s| (s.headers.tip().1, s.headers.height_of(&req.block_hash)));
+    let newly = sh
+        .declined
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .mnlistd_timed_out(tip, req.block_hash);
+    tracing::debug!(block = %req.block_hash, ?height, declined = newly, "getmnlistd unanswered");
+    if newly {
+        sh.error(
+            ErrorKind::Network,
+            format!(
+                "no peer answered getmnlistd for block {} (height {}) in {MNLISTD_ATTEMPTS} \
+                 attempts of {} s: a node that cannot build that list sends nothing; what needs \
+                 it stays unvalidated (not asked again until the tip moves)",
+                req.block_hash,
+                height.map_or_else(|| "unknown".to_string(), |h| h.to_string()),
+                sh.config.request_timeout.as_secs_f64()
+            ),
+            true,
+        );
+    }
+}
+
 /// Fetches what the engine still lacks, in parallel across peers (or one at a time for the
 /// sequential strategy), until nothing is missing.
 pub(super) async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
@@ -109,6 +152,8 @@ pub(super) async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result
         if missing.is_empty() {
             return Ok(());
         }
+        let mut reqs = reqs;
+        reqs.retain(|r| !declined_diff(sh, &r.block_hash));
         if !missing.snapshot_heights.is_empty() && reqs.is_empty() {
             // Only a qrinfo delivers rotation snapshots.
             if !fetch_qrinfo(sh, peers).await? {
@@ -151,7 +196,7 @@ pub(super) async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result
             match r {
                 Ok(Message::MnListDiff(d)) => diffs.push((addr, d, req)),
                 Ok(_) => {}
-                Err(e) => lost(sh, peers, &e),
+                Err(e) => diff_failed(sh, peers, &req, &e),
             }
         }
         diffs.sort_by_key(|(_, d, _)| sh.with_state(|s| s.headers.height_of(&d.block_hash)));
@@ -172,15 +217,18 @@ pub(super) async fn fetch_and_feed(
     peers: &mut Peers,
     req: GetMnListDiff,
 ) -> Result<(), PassError> {
+    if declined_diff(sh, &req.block_hash) {
+        return Ok(());
+    }
     ensure_peers(sh, peers).await?;
     let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
         return Ok(());
     };
-    let (addr, r, _) = fetch_diff(sh, &peer, req).await;
+    let (addr, r, req) = fetch_diff(sh, &peer, req).await;
     match r {
         Ok(Message::MnListDiff(d)) => feed_diff(sh, peers, addr, &d),
         Ok(_) => {}
-        Err(e) => lost(sh, peers, &e),
+        Err(e) => diff_failed(sh, peers, &req, &e),
     }
     Ok(())
 }
@@ -238,7 +286,7 @@ pub(super) async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<()
             Ok(Message::MnListDiff(d)) => Some((addr, d)),
             Ok(_) => None,
             Err(e) => {
-                lost(sh, peers, &e);
+                diff_failed(sh, peers, &req, &e);
                 None
             }
         };

@@ -5,6 +5,7 @@
 //! await. Every answer is validated before it changes anything; a peer that sends invalid data is
 //! disconnected and banned for the session, and the request is retried on another peer.
 
+mod declined;
 pub mod events;
 mod headers;
 mod lists;

@@ -28,10 +28,8 @@ pub struct Shared {
     pub(super) reported: Mutex<HashSet<QuorumKey>>,
     pub(super) started: Mutex<Option<Instant>>,
     pub(super) list_phase: Mutex<Option<PhaseMark>>,
-    /// The tip for which every attempt at a `getqrinfo` went unanswered (Core sends nothing
-    /// when it cannot build one, e.g. without quorum snapshots); not asked again until the tip
-    /// moves.
-    pub(super) declined_qrinfo: Mutex<Option<Hash256>>,
+    /// Requests peers silently declined at the current tip (not asked again until it moves).
+    pub(super) declined: Mutex<super::declined::Declined>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -67,7 +65,7 @@ impl Shared {
             reported: Mutex::default(),
             started: Mutex::default(),
             list_phase: Mutex::default(),
-            declined_qrinfo: Mutex::default(),
+            declined: Mutex::default(),
         })
     }
 
