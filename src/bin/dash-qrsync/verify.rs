@@ -301,7 +301,12 @@ fn verify_headers(
 
 /// A `clsig`: decoding, signature encoding, request id. The signature itself needs the
 /// ChainLocks quorum set at height − 8, which a single message does not carry.
-fn verify_clsig(payload: &[u8], protocols: &[u32], network: Network, checks: &mut Checks) -> Value {
+fn verify_clsig(
+    payload: &[u8],
+    protocols: &[u32],
+    chain: &ChainParams,
+    checks: &mut Checks,
+) -> Value {
     let (cl, p) = match decode_first::<ClSig>(payload, protocols) {
         Ok(v) => v,
         Err(e) => {
@@ -335,7 +340,7 @@ fn verify_clsig(payload: &[u8], protocols: &[u32], network: Network, checks: &mu
         "height": cl.height,
         "block_hash": cl.block_hash.to_string(),
         "request_id": cl.request_id().to_string(),
-        "chainlocks_llmq_type": chain_params(network).llmq().chainlocks,
+        "chainlocks_llmq_type": chain.llmq().chainlocks,
     })
 }
 
@@ -388,7 +393,7 @@ fn genesis_hash(n: Network) -> Hash256 {
 /// validates the commitments.
 fn finish(
     opts: &Options,
-    network: Network,
+    chain: &ChainParams,
     headers: &mut OfflineHeaders,
     lists: &OfflineLists,
     commitments: &[dash_qrsync::wire::commitment::FinalCommitment],
@@ -419,7 +424,7 @@ fn finish(
             );
         }
     }
-    let (report, failed) = quorums::validate(&chain_params(network), commitments, headers, lists);
+    let (report, failed) = quorums::validate(chain, commitments, headers, lists);
     checks.add(
         "quorum commitments",
         failed == 0,
@@ -429,19 +434,6 @@ fn finish(
         ),
     );
     report
-}
-
-/// The chain parameters of this run (`--dash-conf`, `--chain-param`), resolved once in [`run`]
-/// for the network the input is checked against.
-static CHAIN: std::sync::OnceLock<ChainParams> = std::sync::OnceLock::new();
-
-/// The parameters for `network`: this run's when they are for it, else Core's defaults.
-fn chain_params(network: Network) -> ChainParams {
-    CHAIN
-        .get()
-        .filter(|p| p.network() == network)
-        .cloned()
-        .unwrap_or_else(|| ChainParams::new(network))
 }
 
 fn guess_network(opts: &Options, input: &Input) -> (Network, &'static str) {
@@ -608,15 +600,15 @@ pub fn run(opts: &Options) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    match opts.chain.build(network) {
-        Ok(p) => {
-            let _ = CHAIN.set(p);
-        }
+    // The chain parameters of this run (`--dash-conf`, `--chain-param`) for the network the
+    // input is checked against, passed to every check that needs them.
+    let chain = match opts.chain.build(network) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
     let kind = opts
         .kind
         .or_else(|| input.command.as_deref().and_then(Kind::from_command))
@@ -632,20 +624,20 @@ pub fn run(opts: &Options) -> ExitCode {
     });
     let detail = match kind {
         Some(Kind::MnListDiff) => {
-            verify_mnlistdiff(opts, &input.payload, &protocols, network, &mut checks)
+            verify_mnlistdiff(opts, &input.payload, &protocols, &chain, &mut checks)
         }
-        Some(Kind::QrInfo) => verify_qrinfo(opts, &input.payload, &protocols, network, &mut checks),
+        Some(Kind::QrInfo) => verify_qrinfo(opts, &input.payload, &protocols, &chain, &mut checks),
         Some(Kind::Headers) => verify_headers(&input.payload, &protocols, network, &mut checks),
-        Some(Kind::ClSig) => verify_clsig(&input.payload, &protocols, network, &mut checks),
+        Some(Kind::ClSig) => verify_clsig(&input.payload, &protocols, &chain, &mut checks),
         Some(Kind::IsDLock) => verify_isdlock(&input.payload, &protocols, &mut checks),
         None => {
             // Try what the bytes decode as.
             if decode_first::<MnListDiff>(&input.payload, &protocols).is_ok() {
-                verify_mnlistdiff(opts, &input.payload, &protocols, network, &mut checks)
+                verify_mnlistdiff(opts, &input.payload, &protocols, &chain, &mut checks)
             } else if decode_first::<QrInfo>(&input.payload, &protocols).is_ok() {
-                verify_qrinfo(opts, &input.payload, &protocols, network, &mut checks)
+                verify_qrinfo(opts, &input.payload, &protocols, &chain, &mut checks)
             } else if input.payload.len() == dash_qrsync::wire::locks::CLSIG_SIZE {
-                verify_clsig(&input.payload, &protocols, network, &mut checks)
+                verify_clsig(&input.payload, &protocols, &chain, &mut checks)
             } else if Message::decode("headers", &input.payload, protocols[0]).is_ok() {
                 verify_headers(&input.payload, &protocols, network, &mut checks)
             } else if decode_first::<IsDLock>(&input.payload, &protocols).is_ok() {
@@ -691,7 +683,7 @@ fn check_one_diff(
     label: &str,
     diff: &MnListDiff,
     base: Option<&MasternodeList>,
-    network: Network,
+    chain: &ChainParams,
     checks: &mut Checks,
 ) -> (Value, Option<(MasternodeList, Option<Hash256>)>) {
     let cbtx = diff.cb_tx.coinbase_payload();
@@ -748,12 +740,7 @@ fn check_one_diff(
     );
     checks.add(
         &format!("{label}: CbTx version allowed at height"),
-        dash_qrsync::sml::check_cbtx_version(
-            chain_params(network).activations(),
-            c.cbtx_version,
-            height,
-        )
-        .is_ok(),
+        dash_qrsync::sml::check_cbtx_version(chain.activations(), c.cbtx_version, height).is_ok(),
         format!("CbTx v{} at height {height}", c.cbtx_version),
     );
     checks.add(
@@ -788,9 +775,10 @@ fn verify_mnlistdiff(
     opts: &Options,
     payload: &[u8],
     protocols: &[u32],
-    network: Network,
+    chain: &ChainParams,
     checks: &mut Checks,
 ) -> Value {
+    let network = chain.network();
     let Some((diff, p)) = decode_checked::<MnListDiff>("mnlistdiff", payload, protocols, checks)
     else {
         return json!({"type": "mnlistdiff"});
@@ -798,7 +786,7 @@ fn verify_mnlistdiff(
     let empty = MasternodeList::empty();
     let base = (diff.base_block_hash.is_zero() || diff.base_block_hash == genesis_hash(network))
         .then_some(&empty);
-    let (d, list) = check_one_diff("mnlistdiff", &diff, base, network, checks);
+    let (d, list) = check_one_diff("mnlistdiff", &diff, base, chain, checks);
     let mut headers = OfflineHeaders::default();
     let mut lists = OfflineLists::default();
     let mut proven = Vec::new();
@@ -809,7 +797,7 @@ fn verify_mnlistdiff(
     }
     let quorums = finish(
         opts,
-        network,
+        chain,
         &mut headers,
         &lists,
         &diff.new_quorums,
@@ -823,9 +811,10 @@ fn verify_qrinfo(
     opts: &Options,
     payload: &[u8],
     protocols: &[u32],
-    network: Network,
+    chain: &ChainParams,
     checks: &mut Checks,
 ) -> Value {
+    let network = chain.network();
     let Some((q, p)) = decode_checked::<QrInfo>("qrinfo", payload, protocols, checks) else {
         return json!({"type": "qrinfo"});
     };
@@ -857,7 +846,7 @@ fn verify_qrinfo(
         } else {
             lists.get(&diff.base_block_hash)
         };
-        let (d, list) = check_one_diff(name, diff, base, network, checks);
+        let (d, list) = check_one_diff(name, diff, base, chain, checks);
         if let Some((l, root)) = list {
             headers.add_diff_block(l.height, l.block_hash, root);
             proven.push((l.block_hash, root));
@@ -891,7 +880,7 @@ fn verify_qrinfo(
     }
     let quorums = finish(
         opts,
-        network,
+        chain,
         &mut headers,
         &offline,
         &commitments,
