@@ -23,6 +23,10 @@
 //!   `Seq(a)genesis`, ...); `--all-cases`: every case also on the long presets.
 //! - `--no-restart` / `--restart`: skip / force the restart figures.
 //! - `--in-process`: the clients in this process (RSS then includes the simulated network).
+//! - `--client-store dir|memory` (default `dir`): the client process's host store: files in a
+//!   temporary directory (the saved state is not in memory, as on a phone) or a `MemoryStore`
+//!   (its copies of the saved state count in the client's RSS). `DQS_BENCH_CLIENT_WRAPPER`
+//!   (e.g. `heaptrack -o FILE`) is put in front of each client process's command.
 //! - `--chain-param KEY=VALUE` (repeatable) and `--dash-conf FILE`: the network's chain
 //!   parameters with Dash Core's option names (as `dash-qrsync demo`), applied to the preset's.
 //! - `--seed N` (default 1), `--debug-log`, `--json FILE` (keep the figures).
@@ -45,6 +49,7 @@ struct Options {
     all_cases: bool,
     restart: Option<bool>,
     in_process: bool,
+    client_store: String,
     debug_log: bool,
     chain: ChainArgs,
     client_case: Option<String>,
@@ -61,6 +66,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         all_cases: false,
         restart: None,
         in_process: false,
+        client_store: "dir".to_string(),
         debug_log: false,
         chain: ChainArgs::default(),
         client_case: None,
@@ -94,6 +100,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--no-restart" => o.restart = Some(false),
             "--restart" => o.restart = Some(true),
             "--in-process" => o.in_process = true,
+            "--client-store" => {
+                o.client_store = value()?;
+                if !["dir", "memory"].contains(&o.client_store.as_str()) {
+                    return Err(format!("--client-store {}: dir or memory", o.client_store));
+                }
+            }
             "--debug-log" => o.debug_log = true,
             "--bandwidth-mbit" => {
                 let v = value()?;
@@ -192,6 +204,7 @@ fn main() {
         ClientProcess {
             exe: std::env::current_exe().expect("the benchmark's own executable"),
             args,
+            store: o.client_store.clone(),
         }
     });
     let (results, generated) = run_with(

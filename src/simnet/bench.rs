@@ -17,7 +17,7 @@ use crate::api::{
 use crate::engine::QuorumInfo;
 use crate::network::conf::{split_pair, DashConf};
 use crate::network::ChainParams;
-use crate::store::MemoryStore;
+use crate::store::{DirStore, MemoryStore, Store};
 use crate::wire::header::BlockHeader;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -372,6 +372,10 @@ pub struct ClientSpec {
     pub start: Option<(u32, BlockHeader)>,
     /// Time limit, milliseconds.
     pub limit_ms: u64,
+    /// The host's store: `dir` (files in a fresh temporary directory, removed afterwards: the
+    /// saved state is not in the process's memory, as on a phone) or `memory` (a
+    /// [`MemoryStore`]: its copies of the saved state count in the process's RSS).
+    pub store: String,
 }
 
 fn strategy_name(s: SyncStrategy) -> &'static str {
@@ -412,7 +416,7 @@ pub fn client_config(
 }
 
 /// Syncs one client in this process and measures it.
-pub fn sync_client(config: Config, store: Arc<MemoryStore>, limit: Duration) -> ClientRun {
+pub fn sync_client(config: Config, store: Arc<dyn Store>, limit: Duration) -> ClientRun {
     let anchor = config.resolve_start().map_or(0, |r| r.anchor_height);
     let rss_before_kib = status_kib("VmRSS:");
     let waiter = Arc::new(Waiter::default());
@@ -483,11 +487,18 @@ pub fn client_process_main(params: &ChainParams, spec: &str) -> Result<String, S
     };
     let config = client_config(params, spec.peers, strategy, profile, spec.start);
     config.validate().map_err(|e| e.to_string())?;
-    let run = sync_client(
-        config,
-        Arc::new(MemoryStore::new()),
-        Duration::from_millis(spec.limit_ms),
-    );
+    let limit = Duration::from_millis(spec.limit_ms);
+    let run = match spec.store.as_str() {
+        "memory" => sync_client(config, Arc::new(MemoryStore::new()), limit),
+        "dir" => {
+            let dir = std::env::temp_dir().join(format!("dqs-bench-store-{}", std::process::id()));
+            let store = DirStore::new(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let run = sync_client(config, Arc::new(store), limit);
+            let _ = std::fs::remove_dir_all(&dir);
+            run
+        }
+        s => return Err(format!("--client-case: unknown store {s:?}")),
+    };
     Ok(format!(
         "{CLIENT_RUN_PREFIX}{}",
         serde_json::to_string(&run).map_err(|e| e.to_string())?
@@ -496,19 +507,34 @@ pub fn client_process_main(params: &ChainParams, spec: &str) -> Result<String, S
 
 /// How to start a client process: an executable (normally the benchmark itself) and the
 /// arguments that give it the network's chain parameters; `--client-case SPEC` is appended.
+/// The environment variable `DQS_BENCH_CLIENT_WRAPPER` (e.g. `heaptrack -o /tmp/client`) is
+/// put in front of the command, to profile the client alone.
 #[derive(Debug, Clone)]
 pub struct ClientProcess {
     /// The executable.
     pub exe: PathBuf,
     /// Arguments before `--client-case`.
     pub args: Vec<String>,
+    /// The host store the client uses (see [`ClientSpec::store`]).
+    pub store: String,
 }
 
 impl ClientProcess {
     /// Runs one client process for `spec`, killing it if it outlives the limit by 30 s.
     pub fn run(&self, spec: &ClientSpec) -> Result<ClientRun, String> {
         let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
-        let mut child = Command::new(&self.exe)
+        let wrapper: Vec<String> = std::env::var("DQS_BENCH_CLIENT_WRAPPER")
+            .map(|w| w.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(&self.exe);
+                c
+            }
+            None => Command::new(&self.exe),
+        };
+        let mut child = cmd
             .args(&self.args)
             .arg("--client-case")
             .arg(json)
@@ -518,11 +544,15 @@ impl ClientProcess {
             .spawn()
             .map_err(|e| format!("client process {}: {e}", self.exe.display()))?;
         let stdout = child.stdout.take().ok_or("client process: no stdout")?;
+        // Reads to the end (a wrapper may print after the result), keeping the result line.
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .find_map(|l| l.strip_prefix(CLIENT_RUN_PREFIX).map(str::to_string))
+            let mut found = None;
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(r) = l.strip_prefix(CLIENT_RUN_PREFIX) {
+                    found = Some(r.to_string());
+                }
+            }
+            found
         });
         let deadline =
             Instant::now() + Duration::from_millis(spec.limit_ms) + Duration::from_secs(30);
@@ -624,6 +654,7 @@ fn measure_with_store(
                 profile: profile_name(case.profile).to_string(),
                 start,
                 limit_ms: limit.as_millis() as u64,
+                store: p.store.clone(),
             };
             p.run(&spec).unwrap_or_else(|e| {
                 eprintln!("bench: {e}");
