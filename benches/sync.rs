@@ -1,55 +1,168 @@
-//! The sync benchmark (issue 8). Run: `cargo bench --features simnet --bench sync`
-//! (`-- --preset regtest --latencies 25` for a quick run; `--bandwidth-mbit 0` for loopback
-//! speed instead of the default 10 Mbit/s per peer; `--only QrInfo` for one case with one peer,
-//! `--no-restart` to skip the restart mode, `--debug-log` for the library's debug log; `--json FILE` to keep the figures).
+//! The sync benchmark (issues 8 and 17). Run: `cargo bench --features simnet --bench sync`
+//! (with `-- OPTIONS`).
 //!
 //! Generates the simulated network once, then syncs a fresh client with each strategy at each
 //! latency — QrInfo with 1 and 3 peers, QrInfo with the wallet profile, and the two sequential
 //! baselines: (b) best sequential and (a) every list from genesis — and prints a table, the
-//! ratio lines and the floor for each run; then the restart figures.
+//! ratio lines and, per run, the overlapped floor after headers and the ratio to it; then the
+//! restart figures.
+//!
+//! Every client runs in a fresh process of its own (this benchmark's executable, started with
+//! `--client-case`), so its CPU and peak RSS (`VmHWM`) are the library's alone; the simulated
+//! network stays in this process. The restart figures use an in-process client.
+//!
+//! Options (an unknown option is an error; `--bench`, which cargo passes, is accepted):
+//! - `--preset NAME`: `mainnet-scale` (default: a devnet with mainnet's LLMQ types, 3,600
+//!   masternodes, 2,600 blocks), `regtest` (small), `long-30d` / `long-1y` (a long chain: the
+//!   client starts from a trusted header 17,280 / 210,240 blocks below the tip; old history
+//!   without masternodes, then the mainnet-scale network for the newest 2,600 blocks). The
+//!   long presets default to `--latencies 150`, the QrInfo cases only and no restart figures.
+//! - `--latencies MS,MS,...` (default 25,75,150): one-way latency injected by each server.
+//! - `--bandwidth-mbit N` (default 10; 0 = loopback speed): per peer.
+//! - `--only LABEL`: one case with one peer (`QrInfo`, `QrInfo-wallet`, `Seq(b)best`,
+//!   `Seq(a)genesis`, ...); `--all-cases`: every case also on the long presets.
+//! - `--no-restart` / `--restart`: skip / force the restart figures.
+//! - `--in-process`: the clients in this process (RSS then includes the simulated network).
+//! - `--client-store dir|memory` (default `dir`): the client process's host store: files in a
+//!   temporary directory (the saved state is not in memory, as on a phone) or a `MemoryStore`
+//!   (its copies of the saved state count in the client's RSS). `DQS_BENCH_CLIENT_WRAPPER`
+//!   (e.g. `heaptrack -o FILE`) is put in front of each client process's command.
+//! - `--chain-param KEY=VALUE` (repeatable) and `--dash-conf FILE`: the network's chain
+//!   parameters with Dash Core's option names (as `dash-qrsync demo`), applied to the preset's.
+//! - `--seed N` (default 1), `--debug-log`, `--json FILE` (keep the figures).
+//! - `--client-case JSON`: internal, the client-process mode.
 
-use dash_qrsync::simnet::bench::{measure_restart, report, run, Case};
-use dash_qrsync::simnet::SimConfig;
+use dash_qrsync::simnet::bench::{
+    client_process_main, measure_restart, preset, report, run_with, Case, ChainArgs, ClientProcess,
+};
 use dash_qrsync::{SyncProfile, SyncStrategy};
+use std::path::PathBuf;
 use std::time::Duration;
+
+struct Options {
+    preset: String,
+    seed: u64,
+    latencies: Option<Vec<u64>>,
+    json_out: Option<String>,
+    mbit: f64,
+    only: Option<String>,
+    all_cases: bool,
+    restart: Option<bool>,
+    in_process: bool,
+    client_store: String,
+    debug_log: bool,
+    chain: ChainArgs,
+    client_case: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        preset: "mainnet-scale".to_string(),
+        seed: 1,
+        latencies: None,
+        json_out: None,
+        mbit: 10.0,
+        only: None,
+        all_cases: false,
+        restart: None,
+        in_process: false,
+        client_store: "dir".to_string(),
+        debug_log: false,
+        chain: ChainArgs::default(),
+        client_case: None,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--bench" => {} // cargo bench passes it
+            "--preset" => o.preset = value()?,
+            "--seed" => {
+                let v = value()?;
+                o.seed = v.parse().map_err(|_| format!("--seed {v}: not a number"))?;
+            }
+            "--latencies" => {
+                let v = value()?;
+                let l: Result<Vec<u64>, _> = v.split(',').map(|x| x.trim().parse()).collect();
+                let l = l.map_err(|_| format!("--latencies {v}: not a list of milliseconds"))?;
+                if l.is_empty() {
+                    return Err("--latencies: empty".into());
+                }
+                o.latencies = Some(l);
+            }
+            "--json" => o.json_out = Some(value()?),
+            "--only" => o.only = Some(value()?),
+            "--all-cases" => o.all_cases = true,
+            "--no-restart" => o.restart = Some(false),
+            "--restart" => o.restart = Some(true),
+            "--in-process" => o.in_process = true,
+            "--client-store" => {
+                o.client_store = value()?;
+                if !["dir", "memory"].contains(&o.client_store.as_str()) {
+                    return Err(format!("--client-store {}: dir or memory", o.client_store));
+                }
+            }
+            "--debug-log" => o.debug_log = true,
+            "--bandwidth-mbit" => {
+                let v = value()?;
+                o.mbit =
+                    v.parse().ok().filter(|m: &f64| *m >= 0.0).ok_or_else(|| {
+                        format!("--bandwidth-mbit {v}: not a non-negative number")
+                    })?;
+            }
+            "--chain-param" => o.chain.add_param(&value()?)?,
+            "--dash-conf" => {
+                if o.chain.dash_conf.replace(PathBuf::from(value()?)).is_some() {
+                    return Err("--dash-conf may be given once".into());
+                }
+            }
+            "--client-case" => o.client_case = Some(value()?),
+            other => return Err(format!("unknown option {other:?} (see benches/sync.rs)")),
+        }
+    }
+    Ok(o)
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut preset = "mainnet-scale".to_string();
-    let mut latencies = vec![25u64, 75, 150];
-    let mut json_out = None;
-    let mut mbit = 10.0f64;
-    let mut only: Option<String> = None;
-    let mut restarts_wanted = true;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--preset" => preset = it.next().cloned().unwrap_or(preset),
-            "--latencies" => {
-                latencies = it
-                    .next()
-                    .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
-                    .unwrap_or(latencies)
-            }
-            "--json" => json_out = it.next().cloned(),
-            "--only" => only = it.next().cloned(),
-            "--no-restart" => restarts_wanted = false,
-            "--debug-log" => {
-                dash_qrsync::logging::enable_platform_logging(
-                    dash_qrsync::logging::LogLevel::Debug,
-                );
-            }
-            "--bandwidth-mbit" => {
-                mbit = it.next().and_then(|v| v.parse().ok()).unwrap_or(mbit);
-            }
-            _ => {} // cargo bench passes --bench
-        }
+    let o = parse(&args).unwrap_or_else(|e| {
+        eprintln!("sync bench: {e}");
+        std::process::exit(2)
+    });
+    if o.debug_log {
+        dash_qrsync::logging::enable_platform_logging(dash_qrsync::logging::LogLevel::Debug);
     }
-    let sim = match preset.as_str() {
-        "regtest" => SimConfig::regtest(1),
-        _ => SimConfig::mainnet_scale(1),
-    };
-    let bandwidth = (mbit > 0.0).then(|| (mbit * 1_000_000.0 / 8.0) as u64);
+    let mut sim = preset(&o.preset, o.seed).unwrap_or_else(|| {
+        eprintln!(
+            "sync bench: unknown preset {:?} (regtest, mainnet-scale, long-30d, long-1y)",
+            o.preset
+        );
+        std::process::exit(2)
+    });
+    sim.params = o.chain.apply(sim.params.clone()).unwrap_or_else(|e| {
+        eprintln!("sync bench: {e}");
+        std::process::exit(2)
+    });
+    if let Some(spec) = &o.client_case {
+        match client_process_main(&sim.params, spec) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("sync bench client: {e}");
+                std::process::exit(1)
+            }
+        }
+        return;
+    }
+    let long = o.preset.starts_with("long-");
+    let latencies =
+        o.latencies
+            .clone()
+            .unwrap_or_else(|| if long { vec![150] } else { vec![25, 75, 150] });
+    let bandwidth = (o.mbit > 0.0).then(|| (o.mbit * 1_000_000.0 / 8.0) as u64);
     let mut cases = Vec::new();
     for l in &latencies {
         let latency = Duration::from_millis(*l);
@@ -61,25 +174,61 @@ fn main() {
             bandwidth,
         };
         cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Full));
-        cases.push(case(SyncStrategy::QrInfo, 3, SyncProfile::Full));
+        if !long || o.all_cases {
+            cases.push(case(SyncStrategy::QrInfo, 3, SyncProfile::Full));
+        }
         cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Wallet));
-        cases.push(case(SyncStrategy::Sequential, 1, SyncProfile::Full));
-        cases.push(case(
-            SyncStrategy::SequentialFromGenesis,
-            1,
-            SyncProfile::Full,
-        ));
+        if !long || o.all_cases {
+            cases.push(case(SyncStrategy::Sequential, 1, SyncProfile::Full));
+            cases.push(case(
+                SyncStrategy::SequentialFromGenesis,
+                1,
+                SyncProfile::Full,
+            ));
+        }
     }
-    if let Some(o) = &only {
-        cases.retain(|c| c.label() == o.as_str() && c.peers == 1);
+    if let Some(only) = &o.only {
+        cases.retain(|c| c.label() == only.as_str() && c.peers == 1);
     }
-    let (results, generated) = run(sim.clone(), &cases, Duration::from_secs(900));
+    let process = (!o.in_process).then(|| {
+        let mut args = vec![
+            "--preset".to_string(),
+            o.preset.clone(),
+            "--seed".to_string(),
+            o.seed.to_string(),
+        ];
+        args.extend(o.chain.to_args());
+        if o.debug_log {
+            args.push("--debug-log".to_string());
+        }
+        ClientProcess {
+            exe: std::env::current_exe().expect("the benchmark's own executable"),
+            args,
+            store: o.client_store.clone(),
+        }
+    });
+    let (results, generated) = run_with(
+        sim.clone(),
+        &cases,
+        Duration::from_secs(900),
+        process.as_ref(),
+    );
     println!(
-        "preset {preset}: network generated in {:.1} s; link: {} per peer",
+        "preset {}: network of {} blocks generated in {:.1} s{}; link: {} per peer; clients {}",
+        o.preset,
+        sim.blocks,
         generated.as_secs_f64(),
+        sim.checkpoint.map_or(String::new(), |h| format!(
+            "; clients start from the trusted header at height {h}"
+        )),
         match bandwidth {
-            Some(_) => format!("{mbit} Mbit/s"),
+            Some(_) => format!("{} Mbit/s", o.mbit),
             None => "loopback speed".to_string(),
+        },
+        if o.in_process {
+            "in this process"
+        } else {
+            "each in a fresh process"
         }
     );
     let (table, syncs) = report(&results);
@@ -97,7 +246,7 @@ fn main() {
         .build()
         .expect("runtime");
     let mut restarts = Vec::new();
-    let ks: &[u32] = if restarts_wanted {
+    let ks: &[u32] = if o.restart.unwrap_or(!long) {
         &[1, 24, cycle]
     } else {
         &[]
@@ -128,8 +277,14 @@ fn main() {
             "synced": m.synced,
         }));
     }
-    let json = serde_json::json!({"syncs": syncs, "restarts": restarts});
-    if let Some(path) = json_out {
+    let json = serde_json::json!({
+        "preset": o.preset,
+        "blocks": sim.blocks,
+        "generated_s": generated.as_secs_f64(),
+        "syncs": syncs,
+        "restarts": restarts,
+    });
+    if let Some(path) = o.json_out {
         std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json"))
             .expect("write json");
         println!("figures written to {path}");

@@ -52,10 +52,17 @@ pub struct SimConfig {
     pub seed: u64,
     /// The chain parameters (network, activations, LLMQ types and their uses).
     pub params: ChainParams,
-    /// Regular masternodes registered at height 1.
+    /// Regular masternodes registered at [`SimConfig::masternodes_from`].
     pub masternodes: usize,
-    /// Evonodes registered at height 1.
+    /// Evonodes registered at [`SimConfig::masternodes_from`].
     pub evonodes: usize,
+    /// The height at which the masternodes and evonodes register (1 = the first block). Below
+    /// it the chain is cheap old history: headers and coinbases with an empty list, no churn, no
+    /// DKG, no quorum, no lock.
+    pub masternodes_from: u32,
+    /// The height of the header a client should trust as its start (the long-chain presets'
+    /// checkpoint, [`SimChain::checkpoint`]); `None` = clients start from genesis.
+    pub checkpoint: Option<u32>,
     /// Blocks to generate initially (the tip height).
     pub blocks: u32,
     /// Masternode churn.
@@ -108,6 +115,8 @@ impl SimConfig {
             params: ChainParams::new(Network::Regtest),
             masternodes: 32,
             evonodes: 8,
+            masternodes_from: 1,
+            checkpoint: None,
             blocks: 480,
             churn: Churn {
                 every: 10,
@@ -134,7 +143,9 @@ impl SimConfig {
             params,
             masternodes: 3_150,
             evonodes: 450,
-            blocks: 2_600,
+            masternodes_from: 1,
+            checkpoint: None,
+            blocks: MAINNET_SCALE_BLOCKS,
             churn: Churn {
                 every: 12,
                 registrations: 2,
@@ -148,7 +159,36 @@ impl SimConfig {
             bad_signature: None,
         }
     }
+
+    /// A long chain whose client starts from a trusted header `back` blocks below the tip
+    /// ([`SimConfig::checkpoint`]): [`LONG_CHAIN_BELOW_CHECKPOINT`] blocks of history below the
+    /// checkpoint, then old history without masternodes (headers and coinbases only, cheap to
+    /// generate), then, for the newest [`MAINNET_SCALE_BLOCKS`] blocks, the
+    /// [`SimConfig::mainnet_scale`] network (its masternodes register at the start of that
+    /// part, its quorums and locks follow). `back` below that part's length is raised to it.
+    /// Presets: [`LONG_30D_BLOCKS`] and [`LONG_1Y_BLOCKS`].
+    pub fn long_chain(seed: u64, back: u32) -> SimConfig {
+        let back = back.max(MAINNET_SCALE_BLOCKS);
+        let blocks = back + LONG_CHAIN_BELOW_CHECKPOINT;
+        SimConfig {
+            blocks,
+            masternodes_from: blocks - MAINNET_SCALE_BLOCKS + 1,
+            checkpoint: Some(LONG_CHAIN_BELOW_CHECKPOINT),
+            ..SimConfig::mainnet_scale(seed)
+        }
+    }
 }
+
+/// Blocks of the [`SimConfig::mainnet_scale`] network (and of the recent part of the
+/// [`SimConfig::long_chain`] presets).
+pub const MAINNET_SCALE_BLOCKS: u32 = 2_600;
+/// Blocks between a long chain's checkpoint and its tip for a client 30 days behind (576 blocks
+/// a day at 2.5 min).
+pub const LONG_30D_BLOCKS: u32 = 30 * 576;
+/// Blocks between a long chain's checkpoint and its tip for a client a year behind.
+pub const LONG_1Y_BLOCKS: u32 = 365 * 576;
+/// History a long chain has below its checkpoint (one day).
+pub const LONG_CHAIN_BELOW_CHECKPOINT: u32 = 576;
 
 /// One generated block.
 #[derive(Debug, Clone)]
@@ -354,6 +394,13 @@ impl SimChain {
             }
         }
         out
+    }
+
+    /// The header clients should trust as their start ([`SimConfig::checkpoint`]): its
+    /// height and header, or `None` when the configuration has none or the chain is shorter.
+    pub fn checkpoint(&self) -> Option<(u32, BlockHeader)> {
+        let h = self.config.checkpoint?;
+        self.block(h).map(|b| (h, b.header))
     }
 
     /// The quorum secret key (the simulated network signs with it).
@@ -568,7 +615,11 @@ impl SimChain {
             chain.registered_at.insert(pro, height);
             m.insert(pro, Arc::new(entry));
         };
-        if height == 1 {
+        let from = self.config.masternodes_from.max(1);
+        if height < from {
+            return prev;
+        }
+        if height == from {
             let mut m = (*prev).clone();
             for i in 0..self.config.masternodes + self.config.evonodes {
                 register(self, &mut m, i >= self.config.masternodes, &mut rng);
@@ -650,7 +701,14 @@ impl SimChain {
             if height % p.dkg_interval != p.dkg_mining_window_start || cycle < 8 {
                 continue;
             }
-            if cfg.is_rotation_enabled(t, cycle) {
+            // Before the masternodes register there is nobody to form a quorum; a rotated type
+            // still records each cycle's (empty) snapshot, which later cycles build on.
+            let quiet = cycle < self.config.masternodes_from.max(1) + 7;
+            let rotated = cfg.is_rotation_enabled(t, cycle);
+            if quiet && !rotated {
+                continue;
+            }
+            if rotated {
                 // The cycle's new quarter and snapshot, then every index's members.
                 let prepared = self.prepare(t, cycle);
                 let Ok(nq) = members::cycle_new_quarter(&cfg, t, cycle, &prepared) else {
@@ -673,6 +731,9 @@ impl SimChain {
                     "simnet: snapshot of cycle {cycle} does not round-trip"
                 );
                 self.snapshots.insert((t, cycle), snap);
+                if quiet {
+                    continue;
+                }
                 let prepared = self.prepare(t, cycle);
                 let Ok(all) = members::rotated_cycle_members(&cfg, t, cycle, &prepared) else {
                     continue;
