@@ -392,29 +392,32 @@ impl Staged<'_> {
             }
         }
         let this = &*self;
+        // Per bin: the cheap checks and member computation of every commitment, then all their
+        // signatures in one multi-pairing per scheme; a failing batch is bisected so each
+        // commitment gets exactly the verdict a one-by-one check gives.
         let run = |bin: &[Job]| {
             let mut cache = verify::MemberCache::with_known_keys(this.engine.keys.clone());
+            let jobs: Vec<(Arc<FinalCommitment>, u32)> =
+                bin.iter().map(|(_, c, h)| (c.clone(), *h)).collect();
+            let (verdicts, stats) = verify::verify_commitments_batched(
+                &this.engine.cfg.params,
+                &jobs,
+                headers,
+                this,
+                &mut cache,
+            );
             let verdicts = bin
                 .iter()
-                .map(|(key, c, base_height)| {
-                    let verdict = verify::verify_commitment_cached(
-                        &this.engine.cfg.params,
-                        c,
-                        *base_height,
-                        headers,
-                        this,
-                        &mut cache,
-                    );
-                    (*key, c.clone(), *base_height, verdict)
-                })
+                .zip(verdicts)
+                .map(|((key, c, h), v)| (*key, c.clone(), *h, v))
                 .collect::<Vec<_>>();
-            (verdicts, cache.into_new_keys())
+            (verdicts, cache.into_new_keys(), stats)
         };
         // The first bin runs here, the others on their own threads (none when there is one).
         let Some((first, rest)) = bins.split_first() else {
             return Ok(());
         };
-        let (mut results, new_keys) = std::thread::scope(|scope| {
+        let (mut results, new_keys, stats) = std::thread::scope(|scope| {
             let handles: Vec<_> = rest
                 .iter()
                 .map(|b| {
@@ -423,9 +426,9 @@ impl Staged<'_> {
                         .spawn_scoped(scope, || run(b))
                 })
                 .collect();
-            let (mut all, mut keys) = run(first);
+            let (mut all, mut keys, mut stats) = run(first);
             for (h, b) in handles.into_iter().zip(rest) {
-                let (v, k) = match h {
+                let (v, k, s) = match h {
                     // A panic in a worker is re-raised here, as it would be without threads.
                     Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
                     // No thread available: do that share here.
@@ -433,9 +436,17 @@ impl Staged<'_> {
                 };
                 all.extend(v);
                 keys.extend(k);
+                stats += s;
             }
-            (all, keys)
+            (all, keys, stats)
         });
+        tracing::debug!(
+            commitments = results.len(),
+            signatures = stats.signatures,
+            multi_pairings = stats.batches,
+            miller_loops = stats.miller_loops,
+            "quorum signatures verified in batches"
+        );
         // Kept for later feeds once this one commits.
         self.new_keys.extend(new_keys);
         // Deterministic order of outcomes and of the first failure reported.
