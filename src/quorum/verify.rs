@@ -274,20 +274,28 @@ pub struct MemberCache {
     /// Decoded operator keys: decoding with the subgroup check is the costliest step of
     /// secure aggregation, and a masternode sits in many quorums.
     keys: KeyMap,
-    /// Keys decoded by earlier feeds (read-only here).
-    known: Option<Arc<KeyMap>>,
+    /// Keys decoded elsewhere: by earlier feeds, or on other threads (read-only here).
+    known: Vec<Arc<KeyMap>>,
 }
 
+/// An operator key as listed: its 48 bytes and whether they are in the legacy format.
+pub type KeyId = ([u8; 48], bool);
+
 /// Decoded operator keys by their 48 bytes and scheme (true = legacy).
-pub type KeyMap = std::collections::HashMap<([u8; 48], bool), PublicKey>;
+pub type KeyMap = std::collections::HashMap<KeyId, PublicKey>;
 
 impl MemberCache {
     /// A cache that also looks keys up in `known` (decoded by earlier feeds).
     pub fn with_known_keys(known: Arc<KeyMap>) -> MemberCache {
         MemberCache {
-            known: Some(known),
+            known: vec![known],
             ..MemberCache::default()
         }
+    }
+
+    /// Also looks keys up in `known` (e.g. decoded on other threads).
+    pub fn add_known_keys(&mut self, known: Arc<KeyMap>) {
+        self.known.push(known);
     }
 
     /// The keys this cache decoded itself.
@@ -295,10 +303,10 @@ impl MemberCache {
         self.keys
     }
 
-    fn key(&self, k: &([u8; 48], bool)) -> Option<&PublicKey> {
+    fn key(&self, k: &KeyId) -> Option<&PublicKey> {
         self.keys
             .get(k)
-            .or_else(|| self.known.as_ref().and_then(|m| m.get(k)))
+            .or_else(|| self.known.iter().find_map(|m| m.get(k)))
     }
 }
 
@@ -405,13 +413,13 @@ pub fn verify_with_members(
 }
 
 /// The scheme an operator key of `m` is encoded in, as the cache keys it (true = legacy).
-fn operator_key_id(m: &SmlEntry) -> ([u8; 48], bool) {
+fn operator_key_id(m: &SmlEntry) -> KeyId {
     (m.operator_key, m.has_legacy_operator_key())
 }
 
 /// Decodes operator keys (with the subgroup check); a key that does not decode is left out
 /// (its commitment then fails with [`QuorumFailure::BadOperatorKey`] when it is checked).
-pub fn decode_operator_keys(ids: &[([u8; 48], bool)]) -> KeyMap {
+pub fn decode_operator_keys(ids: &[KeyId]) -> KeyMap {
     ids.iter()
         .filter_map(|id| {
             let scheme = if id.1 { Scheme::Legacy } else { Scheme::Basic };
@@ -426,8 +434,8 @@ impl MemberCache {
         &self,
         c: &FinalCommitment,
         members: &[Arc<SmlEntry>],
-    ) -> Vec<([u8; 48], bool)> {
-        let mut out: Vec<([u8; 48], bool)> = members
+    ) -> Vec<KeyId> {
+        let mut out: Vec<KeyId> = members
             .iter()
             .enumerate()
             .filter(|(i, _)| c.signers.get(*i))
@@ -437,11 +445,6 @@ impl MemberCache {
         out.sort_unstable();
         out.dedup();
         out
-    }
-
-    /// Adds keys decoded elsewhere (e.g. on other threads).
-    pub fn add_keys(&mut self, keys: KeyMap) {
-        self.keys.extend(keys);
     }
 }
 
