@@ -391,51 +391,138 @@ impl Staged<'_> {
                 bin.extend(g);
             }
         }
+        /// Runs `f` on every item: the first on this thread, each other one on a thread of its own
+        /// (on this thread too when none can be started). A panic in a worker is re-raised here, as it
+        /// would be without threads.
+        fn on_threads<T: Send, R: Send>(
+            items: &[std::sync::Mutex<T>],
+            f: &(dyn Fn(&mut T) -> R + Sync),
+        ) -> Vec<R> {
+            let call =
+                |m: &std::sync::Mutex<T>| f(&mut m.lock().unwrap_or_else(|p| p.into_inner()));
+            let Some((first, rest)) = items.split_first() else {
+                return Vec::new();
+            };
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = rest
+                    .iter()
+                    .map(|m| {
+                        std::thread::Builder::new()
+                            .name("dqs-validate".into())
+                            .spawn_scoped(scope, move || call(m))
+                    })
+                    .collect();
+                let mut out = vec![call(first)];
+                for (h, m) in handles.into_iter().zip(rest) {
+                    out.push(match h {
+                        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                        Err(_) => call(m),
+                    });
+                }
+                out
+            })
+        }
         let this = &*self;
-        let run = |bin: &[Job]| {
-            let mut cache = verify::MemberCache::with_known_keys(this.engine.keys.clone());
-            let verdicts = bin
-                .iter()
-                .map(|(key, c, base_height)| {
-                    let verdict = verify::verify_commitment_cached(
-                        &this.engine.cfg.params,
-                        c,
-                        *base_height,
-                        headers,
-                        this,
-                        &mut cache,
-                    );
-                    (*key, c.clone(), *base_height, verdict)
+        let cp = &this.engine.cfg.params;
+        /// One thread's share: its jobs, its member cache and what phase 1 computed.
+        struct Bin {
+            jobs: Vec<Job>,
+            cache: verify::MemberCache,
+            members: Vec<Result<Vec<Arc<crate::wire::sml_entry::SmlEntry>>, Verdict>>,
+        }
+        let bins: Vec<std::sync::Mutex<Bin>> = bins
+            .into_iter()
+            .map(|jobs| {
+                std::sync::Mutex::new(Bin {
+                    jobs,
+                    cache: verify::MemberCache::with_known_keys(this.engine.keys.clone()),
+                    members: Vec::new(),
                 })
-                .collect::<Vec<_>>();
-            (verdicts, cache.into_new_keys())
-        };
-        // The first bin runs here, the others on their own threads (none when there is one).
-        let Some((first, rest)) = bins.split_first() else {
-            return Ok(());
-        };
-        let (mut results, new_keys) = std::thread::scope(|scope| {
-            let handles: Vec<_> = rest
+            })
+            .collect();
+        // Phase 1, per bin: the cheap checks and member computation; the signers' operator
+        // keys not decoded by an earlier feed.
+        let wanted = on_threads(&bins, &|bin: &mut Bin| {
+            let Bin {
+                jobs,
+                cache,
+                members,
+            } = bin;
+            *members = jobs
                 .iter()
-                .map(|b| {
-                    std::thread::Builder::new()
-                        .name("dqs-validate".into())
-                        .spawn_scoped(scope, || run(b))
-                })
+                .map(|(_, c, h)| verify::members_cached(cp, c, *h, headers, this, cache))
                 .collect();
-            let (mut all, mut keys) = run(first);
-            for (h, b) in handles.into_iter().zip(rest) {
-                let (v, k) = match h {
-                    // A panic in a worker is re-raised here, as it would be without threads.
-                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                    // No thread available: do that share here.
-                    Err(_) => run(b),
-                };
-                all.extend(v);
-                keys.extend(k);
-            }
-            (all, keys)
+            jobs.iter()
+                .zip(members.iter())
+                .filter_map(|((_, c, _), m)| m.as_ref().ok().map(|m| (c, m)))
+                .flat_map(|(c, m)| cache.undecoded_signer_keys(c, m))
+                .collect::<Vec<_>>()
         });
+        // Phase 2: each of those keys decoded once (a masternode sits in quorums of several
+        // bins), split evenly over the threads. Keys that do not decode are left out; their
+        // commitments fail in phase 3 with the member's position.
+        let mut wanted: Vec<_> = wanted.into_iter().flatten().collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let chunk = wanted.len().div_ceil(threads).max(1);
+        let chunks: Vec<std::sync::Mutex<&[verify::KeyId]>> =
+            wanted.chunks(chunk).map(std::sync::Mutex::new).collect();
+        let mut decoded = verify::KeyMap::new();
+        for part in on_threads(&chunks, &|ids: &mut &[verify::KeyId]| {
+            verify::decode_operator_keys(ids)
+        }) {
+            decoded.extend(part);
+        }
+        let decoded = Arc::new(decoded);
+        // Phase 3, per bin: structure, keys, secure aggregation, then every signature of the
+        // bin in one multi-pairing per scheme; a failing batch is bisected so each commitment
+        // gets exactly the verdict a one-by-one check gives.
+        let outputs = on_threads(&bins, &|bin: &mut Bin| {
+            bin.cache.add_known_keys(decoded.clone());
+            let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(bin.jobs.len());
+            let mut pending = Vec::new();
+            let mut slots = Vec::new();
+            let members = std::mem::take(&mut bin.members);
+            for (i, ((_, c, h), m)) in bin.jobs.iter().zip(members).enumerate() {
+                let prepared =
+                    m.and_then(|m| verify::prepare_members_cached(cp, c, *h, &m, &mut bin.cache));
+                match prepared {
+                    Ok(p) => {
+                        pending.push(p);
+                        slots.push(i);
+                        verdicts.push(None);
+                    }
+                    Err(v) => verdicts.push(Some(v)),
+                }
+            }
+            let (checked, stats) = verify::verify_signatures_batched(&pending);
+            for (slot, v) in slots.into_iter().zip(checked) {
+                verdicts[slot] = Some(v);
+            }
+            let results: Vec<_> = bin
+                .jobs
+                .iter()
+                .zip(verdicts)
+                .filter_map(|((key, c, h), v)| v.map(|v| (*key, c.clone(), *h, v)))
+                .collect();
+            let new_keys = std::mem::take(&mut bin.cache).into_new_keys();
+            (results, new_keys, stats)
+        });
+        let mut results = Vec::new();
+        let mut new_keys = Arc::unwrap_or_clone(decoded);
+        let mut stats = verify::BatchStats::default();
+        for (r, k, s) in outputs {
+            results.extend(r);
+            new_keys.extend(k);
+            stats += s;
+        }
+        tracing::debug!(
+            commitments = results.len(),
+            signatures = stats.signatures,
+            multi_pairings = stats.batches,
+            miller_loops = stats.miller_loops,
+            "quorum signatures verified in batches"
+        );
         // Kept for later feeds once this one commits.
         self.new_keys.extend(new_keys);
         // Deterministic order of outcomes and of the first failure reported.

@@ -274,20 +274,28 @@ pub struct MemberCache {
     /// Decoded operator keys: decoding with the subgroup check is the costliest step of
     /// secure aggregation, and a masternode sits in many quorums.
     keys: KeyMap,
-    /// Keys decoded by earlier feeds (read-only here).
-    known: Option<Arc<KeyMap>>,
+    /// Keys decoded elsewhere: by earlier feeds, or on other threads (read-only here).
+    known: Vec<Arc<KeyMap>>,
 }
 
+/// An operator key as listed: its 48 bytes and whether they are in the legacy format.
+pub type KeyId = ([u8; 48], bool);
+
 /// Decoded operator keys by their 48 bytes and scheme (true = legacy).
-pub type KeyMap = std::collections::HashMap<([u8; 48], bool), PublicKey>;
+pub type KeyMap = std::collections::HashMap<KeyId, PublicKey>;
 
 impl MemberCache {
     /// A cache that also looks keys up in `known` (decoded by earlier feeds).
     pub fn with_known_keys(known: Arc<KeyMap>) -> MemberCache {
         MemberCache {
-            known: Some(known),
+            known: vec![known],
             ..MemberCache::default()
         }
+    }
+
+    /// Also looks keys up in `known` (e.g. decoded on other threads).
+    pub fn add_known_keys(&mut self, known: Arc<KeyMap>) {
+        self.known.push(known);
     }
 
     /// The keys this cache decoded itself.
@@ -295,14 +303,15 @@ impl MemberCache {
         self.keys
     }
 
-    fn key(&self, k: &([u8; 48], bool)) -> Option<&PublicKey> {
+    fn key(&self, k: &KeyId) -> Option<&PublicKey> {
         self.keys
             .get(k)
-            .or_else(|| self.known.as_ref().and_then(|m| m.get(k)))
+            .or_else(|| self.known.iter().find_map(|m| m.get(k)))
     }
 }
 
-/// [`verify_commitment`] reusing rotated-cycle members across calls.
+/// [`verify_commitment`] reusing rotated-cycle members and decoded keys across calls. Checks
+/// both signatures one by one; [`verify_commitments_batched`] is the batched equivalent.
 pub fn verify_commitment_cached(
     cp: &ChainParams,
     c: &FinalCommitment,
@@ -311,13 +320,43 @@ pub fn verify_commitment_cached(
     lists: &dyn ListSource,
     cache: &mut MemberCache,
 ) -> Verdict {
+    match prepare_commitment_cached(cp, c, base_height, headers, lists, cache) {
+        Ok(p) => p.verify(),
+        Err(v) => v,
+    }
+}
+
+/// Every step of [`verify_commitment_cached`] except the two pairing checks: shape, type,
+/// members, structure, operator keys and the secure aggregation of the signers' keys. `Err`
+/// holds the final verdict (invalid or unverifiable) when it is known without a pairing.
+pub fn prepare_commitment_cached(
+    cp: &ChainParams,
+    c: &FinalCommitment,
+    base_height: u32,
+    headers: &dyn HeaderIndex,
+    lists: &dyn ListSource,
+    cache: &mut MemberCache,
+) -> Result<PendingSignatures, Verdict> {
+    let members = members_cached(cp, c, base_height, headers, lists, cache)?;
+    prepare_members_cached(cp, c, base_height, &members, cache)
+}
+
+/// The members of `c`'s quorum (after the shape and type checks), reusing rotated cycles.
+pub fn members_cached(
+    cp: &ChainParams,
+    c: &FinalCommitment,
+    base_height: u32,
+    headers: &dyn HeaderIndex,
+    lists: &dyn ListSource,
+    cache: &mut MemberCache,
+) -> Result<Vec<Arc<SmlEntry>>, Verdict> {
     if let Err(e) = check_shape(cp, c, base_height) {
-        return Verdict::Invalid(e);
+        return Err(Verdict::Invalid(e));
     }
     if !cp.is_type_enabled(c.llmq_type, base_height, &|h| {
         headers.version_and_time_at(h)
     }) {
-        return Verdict::Invalid(QuorumFailure::TypeDisabled);
+        return Err(Verdict::Invalid(QuorumFailure::TypeDisabled));
     }
     // Cheap availability check before any point decoding: pending commitments are re-tried on
     // every feed.
@@ -337,12 +376,10 @@ pub fn verify_commitment_cached(
             .collect(),
     };
     if !lacking.list_heights.is_empty() || !lacking.snapshot_heights.is_empty() {
-        return Verdict::Unverifiable(lacking);
+        return Err(Verdict::Unverifiable(lacking));
     }
-    let members = if cp.is_rotation_enabled(c.llmq_type, base_height) {
-        let p = cp
-            .llmq_params(c.llmq_type)
-            .expect("checked by check_structure");
+    if cp.is_rotation_enabled(c.llmq_type, base_height) {
+        let p = cp.llmq_params(c.llmq_type).expect("checked by check_shape");
         let index = (base_height % p.dkg_interval) as usize;
         let cycle = base_height - index as u32;
         let key = (c.llmq_type, cycle);
@@ -351,18 +388,15 @@ pub fn verify_commitment_cached(
             std::collections::hash_map::Entry::Vacant(v) => {
                 match members::rotated_cycle_members(cp, c.llmq_type, cycle, lists) {
                     Ok(m) => v.insert(m),
-                    Err(req) => return Verdict::Unverifiable(req),
+                    Err(req) => return Err(Verdict::Unverifiable(req)),
                 }
             }
         };
-        all.get(index).cloned().unwrap_or_default()
+        Ok(all.get(index).cloned().unwrap_or_default())
     } else {
-        match members::members_for(cp, c.llmq_type, base_height, headers, lists) {
-            Ok(m) => m,
-            Err(req) => return Verdict::Unverifiable(req),
-        }
-    };
-    verify_members_cached(cp, c, base_height, &members, cache)
+        members::members_for(cp, c.llmq_type, base_height, headers, lists)
+            .map_err(Verdict::Unverifiable)
+    }
 }
 
 /// Verification of one commitment against an already computed member list.
@@ -372,70 +406,251 @@ pub fn verify_with_members(
     base_height: u32,
     members: &[Arc<SmlEntry>],
 ) -> Verdict {
-    verify_members_cached(cp, c, base_height, members, &mut MemberCache::default())
+    match prepare_members_cached(cp, c, base_height, members, &mut MemberCache::default()) {
+        Ok(p) => p.verify(),
+        Err(v) => v,
+    }
 }
 
-fn verify_members_cached(
+/// The scheme an operator key of `m` is encoded in, as the cache keys it (true = legacy).
+fn operator_key_id(m: &SmlEntry) -> KeyId {
+    (m.operator_key, m.has_legacy_operator_key())
+}
+
+/// Decodes operator keys (with the subgroup check); a key that does not decode is left out
+/// (its commitment then fails with [`QuorumFailure::BadOperatorKey`] when it is checked).
+pub fn decode_operator_keys(ids: &[KeyId]) -> KeyMap {
+    ids.iter()
+        .filter_map(|id| {
+            let scheme = if id.1 { Scheme::Legacy } else { Scheme::Basic };
+            PublicKey::from_bytes(&id.0, scheme).ok().map(|k| (*id, k))
+        })
+        .collect()
+}
+
+impl MemberCache {
+    /// The operator keys of `members`' signers for `c` that are not decoded yet (distinct).
+    pub fn undecoded_signer_keys(
+        &self,
+        c: &FinalCommitment,
+        members: &[Arc<SmlEntry>],
+    ) -> Vec<KeyId> {
+        let mut out: Vec<KeyId> = members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| c.signers.get(*i))
+            .map(|(_, m)| operator_key_id(m))
+            .filter(|id| self.key(id).is_none())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// Every check of one commitment except its two signatures, given its members: structure,
+/// bits beyond the members, the signers' operator keys, their secure aggregation.
+pub fn prepare_members_cached(
     cp: &ChainParams,
     c: &FinalCommitment,
     base_height: u32,
     members: &[Arc<SmlEntry>],
     cache: &mut MemberCache,
-) -> Verdict {
-    let (pk, qsig, msig) = match check_structure(cp, c, base_height) {
-        Ok(v) => v,
-        Err(e) => return Verdict::Invalid(e),
-    };
+) -> Result<PendingSignatures, Verdict> {
+    let (pk, qsig, msig) = check_structure(cp, c, base_height).map_err(Verdict::Invalid)?;
     for i in members.len()..c.signers.len() {
         if c.signers.get(i) || c.valid_members.get(i) {
-            return Verdict::Invalid(QuorumFailure::BitsBeyondMembers {
+            return Err(Verdict::Invalid(QuorumFailure::BitsBeyondMembers {
                 members: members.len(),
-            });
+            }));
         }
     }
     let scheme = scheme_of(c);
-    let msg = c.commitment_hash();
+    let msg = c.commitment_hash().0;
     let mut keys = Vec::with_capacity(members.len());
     for (i, m) in members.iter().enumerate() {
         if !c.signers.get(i) {
             continue;
         }
-        let key_scheme = if m.has_legacy_operator_key() {
-            Scheme::Legacy
-        } else {
-            Scheme::Basic
-        };
-        let legacy = key_scheme == Scheme::Legacy;
-        if let Some(k) = cache.key(&(m.operator_key, legacy)) {
+        let id = operator_key_id(m);
+        if let Some(k) = cache.key(&id) {
             keys.push(*k);
             continue;
         }
+        let key_scheme = if id.1 { Scheme::Legacy } else { Scheme::Basic };
         match PublicKey::from_bytes(&m.operator_key, key_scheme) {
             Ok(k) => {
-                cache.keys.insert((m.operator_key, legacy), k);
+                cache.keys.insert(id, k);
                 keys.push(k)
             }
             Err(e) => {
-                return Verdict::Invalid(QuorumFailure::BadOperatorKey {
+                return Err(Verdict::Invalid(QuorumFailure::BadOperatorKey {
                     position: i,
                     reason: e.to_string(),
-                })
+                }))
             }
         }
     }
-    let members_ok = if cp.llmq_params(c.llmq_type).is_some_and(|p| p.size == 1) {
-        keys.len() == 1 && bls::verify(&keys[0], &msg.0, &msig, scheme)
+    // What Core's `Verify` does for `membersSig`: the one member's key for a size-1 quorum,
+    // else the secure aggregate of the signers' keys. A failed aggregation (no key, identity)
+    // means the signature cannot verify.
+    let members_key = if cp.llmq_params(c.llmq_type).is_some_and(|p| p.size == 1) {
+        (keys.len() == 1).then(|| keys[0])
     } else {
-        bls::verify_secure_aggregate(&keys, &msg.0, &msig, scheme)
+        bls::secure_aggregate_key(&keys, scheme).ok()
     };
-    if !members_ok {
-        return Verdict::Invalid(QuorumFailure::MembersSigInvalid);
-    }
-    if !bls::verify(&pk, &msg.0, &qsig, scheme) {
-        return Verdict::Invalid(QuorumFailure::QuorumSigInvalid);
-    }
-    Verdict::Valid {
+    let Some(members_key) = members_key else {
+        return Err(Verdict::Invalid(QuorumFailure::MembersSigInvalid));
+    };
+    Ok(PendingSignatures {
+        scheme,
+        msg,
         public_key: pk,
-        bls_verifications: 2,
+        quorum_sig: qsig,
+        members_key,
+        members_sig: msig,
+    })
+}
+
+/// The two signature checks left for a commitment whose other checks passed (see
+/// [`prepare_commitment_cached`]): `membersSig` by the signers' aggregated key and `quorumSig`
+/// by the quorum public key, both over the commitment hash.
+#[derive(Debug, Clone)]
+pub struct PendingSignatures {
+    scheme: Scheme,
+    msg: [u8; 32],
+    public_key: PublicKey,
+    quorum_sig: Signature,
+    members_key: PublicKey,
+    members_sig: Signature,
+}
+
+/// Signatures a [`Verdict::Valid`] stands for: `membersSig` and `quorumSig`.
+pub const SIGNATURES_PER_COMMITMENT: usize = 2;
+
+impl PendingSignatures {
+    /// The commitment's scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
     }
+
+    /// Verifies both signatures one by one (two pairing checks), `membersSig` first as Core does.
+    pub fn verify(&self) -> Verdict {
+        let members_ok = bls::verify(&self.members_key, &self.msg, &self.members_sig, self.scheme);
+        let quorum_ok =
+            members_ok && bls::verify(&self.public_key, &self.msg, &self.quorum_sig, self.scheme);
+        self.verdict(members_ok, quorum_ok)
+    }
+
+    /// The verdict once each signature's result is known (`membersSig` is reported first).
+    fn verdict(&self, members_ok: bool, quorum_ok: bool) -> Verdict {
+        if !members_ok {
+            Verdict::Invalid(QuorumFailure::MembersSigInvalid)
+        } else if !quorum_ok {
+            Verdict::Invalid(QuorumFailure::QuorumSigInvalid)
+        } else {
+            Verdict::Valid {
+                public_key: self.public_key,
+                bls_verifications: SIGNATURES_PER_COMMITMENT,
+            }
+        }
+    }
+}
+
+/// What a batched verification did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Signatures checked (two per commitment that reached the signature checks).
+    pub signatures: usize,
+    /// Multi-pairings computed: one per scheme present when every signature holds, more when
+    /// a failing batch is bisected to find the bad signatures.
+    pub batches: usize,
+    /// Miller loops computed (one per distinct message, plus one per multi-pairing).
+    pub miller_loops: usize,
+}
+
+impl std::ops::AddAssign for BatchStats {
+    fn add_assign(&mut self, o: BatchStats) {
+        self.signatures += o.signatures;
+        self.batches += o.batches;
+        self.miller_loops += o.miller_loops;
+    }
+}
+
+/// Verifies the signatures of many commitments with one multi-pairing per scheme (see
+/// [`bls::batch`]). Each verdict is exactly what [`PendingSignatures::verify`] gives for that
+/// commitment: a failing batch is bisected until every bad signature is named.
+pub fn verify_signatures_batched(pending: &[PendingSignatures]) -> (Vec<Verdict>, BatchStats) {
+    let mut stats = BatchStats::default();
+    // Per commitment: (membersSig ok, quorumSig ok).
+    let mut ok = vec![(true, true); pending.len()];
+    for scheme in [Scheme::Basic, Scheme::Legacy] {
+        let mut batch = bls::Batch::new(scheme);
+        // Check k of the batch belongs to commitment owner[k / 2]; even = membersSig.
+        let mut owner = Vec::new();
+        for (i, p) in pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.scheme == scheme)
+        {
+            batch.push(p.members_key, p.msg, p.members_sig);
+            batch.push(p.public_key, p.msg, p.quorum_sig);
+            owner.push(i);
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let (bad, cost) = batch.invalid_with_cost();
+        stats.signatures += batch.len();
+        stats.batches += cost.pairings;
+        stats.miller_loops += cost.miller_loops;
+        for k in bad {
+            let o = &mut ok[owner[k / 2]];
+            if k % 2 == 0 {
+                o.0 = false;
+            } else {
+                o.1 = false;
+            }
+        }
+    }
+    let verdicts = pending
+        .iter()
+        .zip(ok)
+        .map(|(p, (m, q))| p.verdict(m, q))
+        .collect();
+    (verdicts, stats)
+}
+
+/// [`verify_commitment_cached`] for many commitments, with every signature checked in one
+/// multi-pairing per scheme: the verdicts are the same, in the order of `jobs`
+/// (commitment, base height).
+pub fn verify_commitments_batched(
+    cp: &ChainParams,
+    jobs: &[(Arc<FinalCommitment>, u32)],
+    headers: &dyn HeaderIndex,
+    lists: &dyn ListSource,
+    cache: &mut MemberCache,
+) -> (Vec<Verdict>, BatchStats) {
+    let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(jobs.len());
+    let mut pending = Vec::new();
+    let mut slots = Vec::new();
+    for (i, (c, h)) in jobs.iter().enumerate() {
+        match prepare_commitment_cached(cp, c, *h, headers, lists, cache) {
+            Ok(p) => {
+                pending.push(p);
+                slots.push(i);
+                verdicts.push(None);
+            }
+            Err(v) => verdicts.push(Some(v)),
+        }
+    }
+    let (checked, stats) = verify_signatures_batched(&pending);
+    for (slot, v) in slots.into_iter().zip(checked) {
+        verdicts[slot] = Some(v);
+    }
+    let verdicts = verdicts
+        .into_iter()
+        .map(|v| v.expect("every job has a verdict"))
+        .collect();
+    (verdicts, stats)
 }

@@ -5,7 +5,10 @@
 //! Built on `blstrs` (which wraps `blst`); the legacy hash-to-curve of pre-V19 objects, which no
 //! published crate implements, is in [`legacy`].
 
+pub mod batch;
 pub mod legacy;
+
+pub use batch::{Batch, BatchCost, Check};
 
 use blstrs::{Bls12, G1Affine, G1Projective, G2Affine, G2Prepared, G2Projective, Gt, Scalar};
 use ff::Field;
