@@ -32,6 +32,8 @@ pub struct Shared {
     /// when it cannot build one, e.g. without quorum snapshots); not asked again until the tip
     /// moves.
     pub(super) declined_qrinfo: Mutex<Option<Hash256>>,
+    /// Headers fetched below the anchor: start hashes given up, what was reported.
+    pub(super) history: Mutex<super::headers::History>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -68,6 +70,7 @@ impl Shared {
             started: Mutex::default(),
             list_phase: Mutex::default(),
             declined_qrinfo: Mutex::default(),
+            history: Mutex::default(),
         })
     }
 
