@@ -84,6 +84,15 @@ impl Net {
 
 /// A client of `net` whose header chain starts at the simulated chain's block `start`.
 fn client_from(net: &Net, cfg: &SimConfig, start: u32) -> (Client, Arc<Recorder>) {
+    client_with_store(net, cfg, start, Arc::new(MemoryStore::new()))
+}
+
+fn client_with_store(
+    net: &Net,
+    cfg: &SimConfig,
+    start: u32,
+    store: Arc<MemoryStore>,
+) -> (Client, Arc<Recorder>) {
     let (header, hash) = net
         .node
         .with_chain(|c| c.block(start).map(|b| (b.header, b.hash)))
@@ -96,7 +105,7 @@ fn client_from(net: &Net, cfg: &SimConfig, start: u32) -> (Client, Arc<Recorder>
     c.request_timeout = Duration::from_secs(3);
     c.connect_timeout = Duration::from_secs(3);
     let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    let client = Client::new(c, store, rec.clone()).unwrap();
     (client, rec)
 }
 
@@ -411,5 +420,44 @@ fn lists_before_the_start_that_are_not_on_the_trusted_chain_validate_nothing() {
         }
     }
     drop(log);
+    net.shutdown();
+}
+
+#[test]
+fn restart_after_a_cut_sync_resumes_from_the_saved_state() {
+    let cfg = sim_config(34, 6);
+    let node = Arc::new(SimNode::new(cfg.clone()));
+    let net = serve(node.clone(), vec![node.clone()]);
+    let tip = node.tip_height();
+    let start = tip - 4;
+    let store = Arc::new(MemoryStore::new());
+    let (client, rec) = client_with_store(&net, &cfg, start, store.clone());
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    client.stop();
+    drop(client);
+    // The saved state loads (no CorruptState), and the resumed client validates the active
+    // set again, fetching what it did not save (the headers and lists before the start).
+    let (client, rec) = client_with_store(&net, &cfg, start, store);
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(60)));
+    let log = rec.log.lock().unwrap();
+    assert!(
+        !log.errors
+            .iter()
+            .any(|e| e.kind == dash_qrsync::ErrorKind::CorruptState),
+        "{:?}",
+        log.errors
+    );
+    drop(log);
+    for (t, h) in node.with_chain(|c| c.active_set(tip)).keys() {
+        assert!(client.quorum(*t, h).is_some(), "type {t} {h} not validated");
+    }
+    let clsig = node.with_chain(|c| c.clsig(tip).unwrap().clone());
+    assert!(matches!(
+        client.verify_clsig(&clsig.to_bytes(PROTOCOL)).unwrap(),
+        LockStatus::Valid { .. }
+    ));
+    client.stop();
     net.shutdown();
 }
