@@ -461,3 +461,76 @@ fn restart_after_a_cut_sync_resumes_from_the_saved_state() {
     client.stop();
     net.shutdown();
 }
+
+/// The engine alone, with a header chain started at `tip − 4`: the active quorums based before
+/// the start are reported as unplaced (never validated); a list for a block before the start
+/// is refused until the headers linking it to the start are held, and then accepted.
+#[test]
+fn engine_places_history_only_through_linked_headers() {
+    use dash_qrsync::chain::HeaderChain;
+    use dash_qrsync::engine::{Engine, EngineConfig, EngineError};
+    let cfg = sim_config(35, 6);
+    let chain = SimChain::generate(cfg.clone());
+    let tip = chain.tip_height();
+    let start = tip - 4;
+    let mut headers = HeaderChain::new(cfg.network(), start, chain.block(start).unwrap().header);
+    let above: Vec<BlockHeader> = (start + 1..=tip)
+        .map(|h| chain.block(h).unwrap().header)
+        .collect();
+    headers.connect(&above).unwrap();
+    let mut engine = Engine::new(EngineConfig::new(cfg.params.clone()));
+    let p = dash_qrsync::wire::version::OUR_PROTOCOL_VERSION;
+    let tip_hash = chain.hash_at(tip).unwrap();
+    engine
+        .feed_mnlistdiff(
+            &chain
+                .build_mnlistdiff(&Hash256::ZERO, &tip_hash, p)
+                .unwrap(),
+            &headers,
+        )
+        .unwrap();
+    // Based before the start, except the one at start − 1 (its hash is the start's prev).
+    let below: std::collections::BTreeSet<Hash256> = chain
+        .active_set(tip)
+        .keys()
+        .map(|k| k.1)
+        .filter(|h| chain.height_of(h).unwrap() + 1 < start)
+        .collect();
+    assert!(!below.is_empty());
+    let m = engine.missing(&headers);
+    assert_eq!(m.unplaced_bases, below);
+    assert_eq!(engine.validated_count(), 0);
+    // The list at a block before the start: refused while its header is not held.
+    let work = start - 20;
+    let work_hash = chain.hash_at(work).unwrap();
+    let diff = chain
+        .build_mnlistdiff(&Hash256::ZERO, &work_hash, p)
+        .unwrap();
+    assert_eq!(
+        engine.feed_mnlistdiff(&diff, &headers).unwrap_err(),
+        EngineError::UnknownBlock(work_hash)
+    );
+    // A header from another chain at that height does not link, so it is never held.
+    let mut other_cfg = cfg.clone();
+    other_cfg.seed = 9_035;
+    let other = SimChain::generate(other_cfg);
+    let forged: Vec<BlockHeader> = (work..start)
+        .map(|h| other.block(h).unwrap().header)
+        .collect();
+    assert!(headers.connect_below(&forged, usize::MAX).is_err());
+    assert_eq!(headers.below_anchor_len(), 0);
+    // The real headers link: now the list is accepted, and the bases are placed.
+    let real: Vec<BlockHeader> = (work..=start)
+        .map(|h| chain.block(h).unwrap().header)
+        .collect();
+    assert_eq!(
+        headers.connect_below(&real, usize::MAX).unwrap() as u32,
+        start - work
+    );
+    assert_eq!(headers.lowest_height(), work);
+    engine.feed_mnlistdiff(&diff, &headers).unwrap();
+    let m = engine.missing(&headers);
+    for h in &m.unplaced_bases {
+        assert!(chain.height_of(h).unwrap() < work, "{h} placeable");
+    }
+}
