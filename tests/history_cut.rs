@@ -536,8 +536,8 @@ fn engine_places_history_only_through_linked_headers() {
 }
 
 /// How deep below the tip the client searches, from Core's mainnet LLMQ table (hand-derived):
-/// LLMQ_400_85 keeps 4 quorums of a 576-block interval, mined by offset 48: (4 + 2) · 576 + 48
-/// + 8 = 3,512; a wallet needs only LLMQ_400_60 ((4 + 2) · 288 + 28 + 8 = 1,764) and the rotated
+/// LLMQ_400_85 keeps 4 quorums of a 576-block interval, mined by offset 48, so 6 · 576 + 48 +
+/// 8 = 3,512; a wallet needs only LLMQ_400_60 (6 · 288 + 28 + 8 = 1,764) and the rotated
 /// LLMQ_60_75 (6 · 288 + 50 + 8 = 1,786).
 #[test]
 fn history_depth_follows_the_llmq_table() {
