@@ -18,6 +18,10 @@ pub const DEFAULT_MAX_REORG_DEPTH: u32 = 1000;
 /// Maximum number of side-branch headers held at once.
 pub const MAX_SIDE_HEADERS: usize = 10_000;
 
+/// Most headers held below the anchor (fetched backwards for quorums whose base or work blocks
+/// lie before the start; about 1.6 MB).
+pub const MAX_BELOW_ANCHOR: usize = 20_000;
+
 /// Headers per chunk when revalidating a snapshot.
 const SNAPSHOT_CHUNK: usize = 2000;
 
@@ -92,6 +96,12 @@ pub struct HeaderChain {
     checkpoints: Vec<Checkpoint>,
     /// Cumulative chain work up to and including the anchor.
     anchor_work: U256,
+    /// Headers below the anchor, descending (`below[0]` is at `anchor_height − 1`), each proven
+    /// by hash linkage down from the anchor (see [`HeaderChain::connect_below`]). Not part of
+    /// the persistence snapshot.
+    below: Vec<BlockHeader>,
+    /// Hash → height of the headers in `below`.
+    below_index: HashMap<Hash256, u32>,
 }
 
 impl HeaderChain {
@@ -128,6 +138,8 @@ impl HeaderChain {
             max_reorg_depth: DEFAULT_MAX_REORG_DEPTH,
             checkpoints: list,
             anchor_work,
+            below: Vec::new(),
+            below_index: HashMap::new(),
         }
     }
 
@@ -586,6 +598,101 @@ impl HeaderChain {
         self.side.retain(|_, s| s.height > min);
     }
 
+    /// Height of the lowest header held: the anchor, or the lowest header fetched below it.
+    pub fn lowest_height(&self) -> u32 {
+        // `below` never reaches past height 0 (checked when connecting).
+        self.anchor_height - self.below.len() as u32
+    }
+
+    /// The lowest header held (the anchor or the lowest one below it).
+    pub fn lowest_header(&self) -> &BlockHeader {
+        self.below.last().unwrap_or(&self.headers[0])
+    }
+
+    /// Number of headers held below the anchor.
+    pub fn below_anchor_len(&self) -> usize {
+        self.below.len()
+    }
+
+    fn below_header(&self, height: u32) -> Option<&BlockHeader> {
+        let i = self.anchor_height.checked_sub(height)?.checked_sub(1)?;
+        self.below.get(i as usize)
+    }
+
+    /// Extends the chain *downwards*: `headers` (ascending, each pointing at the one before)
+    /// must contain the block the lowest held header points at; that block and every header
+    /// before it in the batch are added below the anchor, at most `max_new` of them (the
+    /// newest ones) and never more than [`MAX_BELOW_ANCHOR`] in all. Headers after it in the
+    /// batch (already held) are ignored. Returns how many headers were added.
+    ///
+    /// What proves them: the anchor is trusted, and each added header's X11 hash is the
+    /// previous-block hash of the header above it, so each is the one block the anchor
+    /// descends from at its height. Checked besides: proof of work against the header's own
+    /// bits, and the network's checkpoint hashes at their heights. Not checked: difficulty
+    /// retargeting and median time (the linkage already fixes every header). All or nothing:
+    /// on error nothing changes.
+    pub fn connect_below(
+        &mut self,
+        headers: &[BlockHeader],
+        max_new: usize,
+    ) -> Result<usize, ChainError> {
+        let hashes: Vec<Hash256> = headers.iter().map(|h| h.block_hash()).collect();
+        for i in 1..headers.len() {
+            if headers[i].prev_block_hash != hashes[i - 1] {
+                return Err(ChainError::NotLinked {
+                    index: i,
+                    hash: hashes[i],
+                    prev: headers[i].prev_block_hash,
+                    expected: hashes[i - 1],
+                });
+            }
+        }
+        let lowest = *self.lowest_header();
+        let low = self.lowest_height();
+        let Some(top) = hashes.iter().position(|h| *h == lowest.prev_block_hash) else {
+            // The batch does not reach down to the block our lowest header points at.
+            return Err(ChainError::UnknownParent {
+                hash: lowest.block_hash(),
+                prev: lowest.prev_block_hash,
+            });
+        };
+        let room = MAX_BELOW_ANCHOR
+            .saturating_sub(self.below.len())
+            .min(max_new)
+            .min(low as usize);
+        let take = (top + 1).min(room);
+        let first = top + 1 - take;
+        // Validate all, then commit. Heights: headers[top] is at low − 1.
+        for i in (first..=top).rev() {
+            let height = low - 1 - (top - i) as u32;
+            pow::check_proof_of_work(&hashes[i], headers[i].bits, self.network)
+                .map_err(|e| e.at_height(height))?;
+            let known = if height == 0 {
+                Some(params::genesis_hash(self.network))
+            } else {
+                params::checkpoint_at(self.network, height).or_else(|| {
+                    checkpoints::hashes(self.network)
+                        .binary_search_by_key(&height, |c| c.height)
+                        .ok()
+                        .map(|k| checkpoints::hashes(self.network)[k].hash)
+                })
+            };
+            if let Some(expected) = known.filter(|e| *e != hashes[i]) {
+                return Err(ChainError::CheckpointMismatch {
+                    height,
+                    hash: hashes[i],
+                    expected,
+                });
+            }
+        }
+        for i in (first..=top).rev() {
+            let height = low - 1 - (top - i) as u32;
+            self.below.push(headers[i]);
+            self.below_index.insert(hashes[i], height);
+        }
+        Ok(take)
+    }
+
     /// A compact, versioned snapshot of the active chain for host-side persistence:
     /// `"DQHC"`, version u16, network u8, anchor height u32, header count u32, the headers
     /// (80 bytes each, ascending from the anchor), then the SHA256d of everything before.
@@ -712,29 +819,43 @@ fn network_byte(n: Network) -> u8 {
     }
 }
 
+/// Below the anchor the index covers the headers fetched with [`HeaderChain::connect_below`]
+/// and one more block: the one the lowest header points at, whose hash (and so height) is
+/// proven but whose header is not held (no merkle root, version or time for it).
 impl HeaderIndex for HeaderChain {
     fn height_of(&self, hash: &Hash256) -> Option<u32> {
-        self.index.get(hash).copied()
+        if let Some(h) = self.index.get(hash).or_else(|| self.below_index.get(hash)) {
+            return Some(*h);
+        }
+        let low = self.lowest_height();
+        (low > 0 && *hash == self.lowest_header().prev_block_hash).then(|| low - 1)
     }
 
     fn hash_at(&self, height: u32) -> Option<Hash256> {
         let tip = self.tip_height();
-        if height < self.anchor_height || height > tip {
+        if height > tip {
             return None;
         }
         if height == tip {
             return Some(self.tip_hash);
         }
-        self.header_at(height + 1).map(|h| h.prev_block_hash)
+        self.header_at(height + 1)
+            .or_else(|| self.below_header(height + 1))
+            .map(|h| h.prev_block_hash)
     }
 
     fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256> {
-        let h = self.index.get(hash)?;
-        self.header_at(*h).map(|hdr| hdr.merkle_root)
+        if let Some(h) = self.index.get(hash) {
+            return self.header_at(*h).map(|hdr| hdr.merkle_root);
+        }
+        let h = self.below_index.get(hash)?;
+        self.below_header(*h).map(|hdr| hdr.merkle_root)
     }
 
     fn version_and_time_at(&self, height: u32) -> Option<(i32, u32)> {
-        self.header_at(height).map(|h| (h.version, h.time))
+        self.header_at(height)
+            .or_else(|| self.below_header(height))
+            .map(|h| (h.version, h.time))
     }
 }
 
@@ -967,7 +1088,10 @@ mod tests {
         assert_eq!(c.anchor_height(), 5);
         c.connect(&a[5..]).unwrap();
         assert_eq!(c.tip(), (40, a[39].block_hash()));
-        assert_eq!(c.hash_at(4), None);
+        // Below the anchor only the block the anchor points at is known (by its hash).
+        assert_eq!(c.hash_at(4), Some(a[3].block_hash()));
+        assert_eq!(c.hash_at(3), None);
+        assert_eq!(c.merkle_root_of(&a[3].block_hash()), None);
         assert_eq!(*c.locator().last().unwrap(), a[4].block_hash());
         let rival = mine(&a[3], a[3].time + 151, BITS, 8);
         assert!(matches!(
@@ -1033,5 +1157,66 @@ mod tests {
             HeaderChain::from_bytes(NET, &huge).unwrap_err(),
             ChainError::SnapshotTruncated { .. }
         ));
+    }
+
+    #[test]
+    fn headers_below_the_anchor_are_proven_by_linkage() {
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 60, 1);
+        // a[i] is at height i + 1; anchor at height 40.
+        let mut c = HeaderChain::new(NET, 40, a[39]);
+        c.connect(&a[40..]).unwrap();
+        assert_eq!(c.lowest_height(), 40);
+        assert_eq!(c.height_of(&a[38].block_hash()), Some(39));
+        assert_eq!(c.height_of(&a[37].block_hash()), None);
+        // A batch that does not reach the block the anchor points at is refused.
+        assert!(matches!(
+            c.connect_below(&a[20..30], usize::MAX).unwrap_err(),
+            ChainError::UnknownParent { .. }
+        ));
+        // A batch that is not linked within itself is refused.
+        let mut broken = a[30..40].to_vec();
+        broken[3] = mine(&a[20], a[20].time + 150, BITS, 7);
+        assert!(matches!(
+            c.connect_below(&broken, usize::MAX).unwrap_err(),
+            ChainError::NotLinked { index: 3, .. }
+        ));
+        // A header from another branch ending at the same height is refused too.
+        let rival = branch(&a[20], 18, 9);
+        assert!(c.connect_below(&rival, usize::MAX).is_err());
+        assert_eq!(c.below_anchor_len(), 0);
+        // Heights 31..=39 plus the anchor itself (ignored: already held); at most 5 taken.
+        assert_eq!(c.connect_below(&a[30..40], 5).unwrap(), 5);
+        assert_eq!(c.lowest_height(), 35);
+        assert_eq!(c.connect_below(&a[30..35], usize::MAX).unwrap(), 4);
+        assert_eq!(c.lowest_height(), 31);
+        for h in 31..=60u32 {
+            let hdr = a[h as usize - 1];
+            assert_eq!(c.hash_at(h), Some(hdr.block_hash()), "height {h}");
+            assert_eq!(c.height_of(&hdr.block_hash()), Some(h));
+            assert_eq!(c.merkle_root_of(&hdr.block_hash()), Some(hdr.merkle_root));
+            assert_eq!(c.version_and_time_at(h), Some((hdr.version, hdr.time)));
+        }
+        // Height 30: hash known (header 31 points at it), header not held.
+        assert_eq!(c.hash_at(30), Some(a[29].block_hash()));
+        assert_eq!(c.height_of(&a[29].block_hash()), Some(30));
+        assert_eq!(c.merkle_root_of(&a[29].block_hash()), None);
+        assert_eq!(c.hash_at(29), None);
+        // Below-anchor headers are not a base for forward connects, and never reorg.
+        let fork = mine(&a[34], a[34].time + 151, BITS, 3);
+        assert!(c.connect(&[fork]).is_err());
+        assert_eq!(c.tip(), (60, a[59].block_hash()));
+        // A linked header whose hash misses its own target is refused, with nothing added.
+        let mut weak = a[9];
+        weak.bits = 0x1d00_ffff;
+        let on_weak = branch(&weak, 5, 4);
+        let mut d = HeaderChain::new(NET, 15, on_weak[4]);
+        let mut batch = vec![weak];
+        batch.extend_from_slice(&on_weak[..4]);
+        assert!(matches!(
+            d.connect_below(&batch, usize::MAX).unwrap_err(),
+            ChainError::HighHash { height: 10, .. }
+        ));
+        assert_eq!(d.below_anchor_len(), 0);
     }
 }

@@ -24,6 +24,9 @@ pub struct MissingLists {
     /// chain's anchor): committed by the verified quorum root, but their members cannot be
     /// computed, so they stay unvalidated and are never used to verify a lock.
     pub without_base_header: usize,
+    /// The base block hashes of those quorums (of the types the profile validates): where the
+    /// header chain must be extended below its anchor to place them.
+    pub unplaced_bases: BTreeSet<Hash256>,
 }
 
 impl MissingLists {
@@ -41,9 +44,23 @@ impl MissingLists {
     pub fn block_hashes(&self, headers: &dyn HeaderIndex) -> Vec<(u32, Hash256)> {
         self.list_heights
             .iter()
-            .filter_map(|h| headers.hash_at(*h).map(|b| (*h, b)))
+            .filter_map(|h| header_hash(headers, *h).map(|b| (*h, b)))
             .collect()
     }
+
+    /// The lowest height whose header is needed and not held (a list must be checked
+    /// against it), if any.
+    pub fn lowest_unresolved(&self) -> Option<u32> {
+        self.unresolved_heights.first().copied()
+    }
+}
+
+/// The hash of the block at `height` when its header is held: a list can only be checked
+/// against a block whose merkle root is known (a hash known from linkage alone is not enough).
+pub(super) fn header_hash(headers: &dyn HeaderIndex, height: u32) -> Option<Hash256> {
+    headers
+        .hash_at(height)
+        .filter(|b| headers.merkle_root_of(b).is_some())
 }
 
 /// What [`Engine::cold_start_plan`] sends.
@@ -66,7 +83,7 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
         // No list exists below DIP3 (Core answers such a request with a null block hash).
         for h in r.list_heights.into_iter().filter(|h| *h >= dip3) {
             if engine.list_at_height(h).is_none() {
-                if headers.hash_at(h).is_some() {
+                if header_hash(headers, h).is_some() {
                     m.list_heights.insert(h);
                 } else {
                     m.unresolved_heights.insert(h);
@@ -98,6 +115,9 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
         }
         let Some(base_height) = headers.height_of(&q.quorum_hash) else {
             m.without_base_header += 1;
+            if cfg.wants_type(q.llmq_type) {
+                m.unplaced_bases.insert(q.quorum_hash);
+            }
             continue;
         };
         if !cfg.params.is_type_enabled(q.llmq_type, base_height, &|h| {
@@ -224,7 +244,7 @@ impl Engine {
             if h >= tip_height || self.list_at_height(h).is_some() {
                 continue;
             }
-            let Some(block_hash) = headers.hash_at(h) else {
+            let Some(block_hash) = header_hash(headers, h) else {
                 continue;
             };
             if diffs.is_empty() || work_blocks.contains(&h) {
@@ -286,6 +306,77 @@ impl Engine {
                 base_block_hash,
                 block_hash,
             });
+        }
+        out
+    }
+}
+
+/// Most helper hashes [`Engine::history_stones`] returns.
+const MAX_STONES: usize = 512;
+
+impl Engine {
+    /// How far below the tip the lists and blocks of active quorums can lie, from the LLMQ
+    /// parameters of the validated types: a non-rotated type's oldest active quorum is at
+    /// most `signingActiveQuorumCount + 1` intervals old (its list at base − 8), a rotated
+    /// cycle reaches back to H − 3C − 8 for a cycle up to 2C old; one interval more for a DKG
+    /// that failed. Headers deeper than this below the tip are never fetched.
+    pub fn history_depth(&self) -> u32 {
+        let cfg = &self.cfg;
+        let mut depth = 8u32;
+        for &t in &cfg.llmq().configured_types {
+            let Some(p) = cfg.llmq().params(t).filter(|p| p.dkg_interval > 0) else {
+                continue;
+            };
+            if !cfg.wants_type(t) {
+                continue;
+            }
+            let intervals = if p.use_rotation {
+                6
+            } else {
+                p.signing_active_quorum_count.saturating_add(2)
+            };
+            depth = depth.max(
+                intervals
+                    .saturating_mul(p.dkg_interval)
+                    .saturating_add(p.dkg_mining_window_end)
+                    .saturating_add(8),
+            );
+        }
+        depth
+    }
+
+    /// Block hashes below the header chain's lowest header that a `getheaders` can start
+    /// from to reach further down: the base blocks of the quorums in the held lists that the
+    /// header index cannot place, from the lowest list up and, within a list, from the types
+    /// with the shortest DKG interval (closest below it). Only a locator: whatever a peer
+    /// answers from it is accepted only if it links to the held headers.
+    pub fn history_stones(&self, headers: &dyn HeaderIndex) -> Vec<Hash256> {
+        let interval = |t: u8| {
+            self.cfg
+                .llmq()
+                .params(t)
+                .map_or(u32::MAX, |p| p.dkg_interval)
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for hash in self.by_height.values() {
+            let Some(list) = self.lists.get(hash) else {
+                continue;
+            };
+            let mut qs: Vec<_> = list
+                .quorums
+                .keys()
+                .filter(|(_, h)| headers.height_of(h).is_none())
+                .collect();
+            qs.sort_by_key(|(t, h)| (interval(*t), *h));
+            for (_, h) in qs {
+                if seen.insert(*h) {
+                    out.push(*h);
+                    if out.len() >= MAX_STONES {
+                        return out;
+                    }
+                }
+            }
         }
         out
     }

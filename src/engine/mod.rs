@@ -784,6 +784,23 @@ impl Engine {
         missing::compute(self, headers)
     }
 
+    /// A copy without the lists below `height` (validated quorums, snapshots and pending
+    /// commitments stay): what can be saved with a header chain that does not hold the headers
+    /// below its anchor. Lists are shared, not copied.
+    pub fn without_lists_below(&self, height: u32) -> Engine {
+        let mut e = self.clone();
+        let drop: Vec<(u32, Hash256)> =
+            e.by_height.range(..height).map(|(h, b)| (*h, *b)).collect();
+        for (h, b) in drop {
+            e.by_height.remove(&h);
+            e.lists.remove(&b);
+        }
+        if e.tip.is_some_and(|t| !e.lists.contains_key(&t)) {
+            e.tip = e.by_height.values().next_back().copied();
+        }
+        e
+    }
+
     /// Forgets lists above `height` (after a reorg below them) and every quorum based above it.
     pub fn rewind_to(&mut self, height: u32) {
         let drop: Vec<(u32, Hash256)> = self

@@ -45,7 +45,7 @@ pub(super) async fn fetch_qrinfo(sh: &Arc<Shared>, peers: &mut Peers) -> Result<
             )
             .await
         {
-            Ok(Message::QrInfo(q)) => match feed_qrinfo(sh, peers, peer.addr, &q) {
+            Ok(Message::QrInfo(q)) => match feed_qrinfo_placing(sh, peers, peer.addr, &q).await? {
                 Fed::Yes => {
                     sh.progress();
                     return Ok(true);
@@ -140,6 +140,8 @@ fn diff_failed(sh: &Shared, peers: &mut Peers, req: &GetMnListDiff, e: &NetError
 /// sequential strategy), until nothing is missing.
 pub(super) async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
     for _round in 0..MAX_MISSING_ROUNDS {
+        // Blocks before the header chain's start that active quorums need: their headers.
+        backfill(sh, peers, None).await?;
         let (missing, reqs) = sh.with_state(|s| {
             let m = s.engine.missing(&s.headers);
             let r = if sh.config.strategy == SyncStrategy::SequentialFromGenesis {
@@ -310,7 +312,10 @@ pub(super) async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<()
         }
         _ => None,
     };
-    let qrinfo_fed = qrinfo.is_some_and(|(addr, q)| feed_qrinfo(sh, peers, addr, &q) == Fed::Yes);
+    let qrinfo_fed = match qrinfo {
+        Some((addr, q)) => feed_qrinfo_placing(sh, peers, addr, &q).await? == Fed::Yes,
+        None => false,
+    };
     sh.progress();
     if sh.stopping() {
         return Err(PassError::Stopped);

@@ -67,7 +67,21 @@ pub(super) async fn restore(sh: &Arc<Shared>) {
 
 /// Saves the current state through the host's store (on a blocking thread).
 pub(super) async fn persist(sh: &Arc<Shared>) {
-    let blob = sh.with_state(|s| crate::store::state::encode(&s.headers, &s.engine));
+    // Headers below the anchor are not saved, so neither are the lists at those blocks (a
+    // saved list must be on the saved chain); they are fetched again if still needed.
+    let blob = sh.with_state(|s| {
+        let anchor = s.headers.anchor_height();
+        if s.engine
+            .held_lists()
+            .first()
+            .is_some_and(|(h, _)| *h < anchor)
+        {
+            let engine = s.engine.without_lists_below(anchor);
+            crate::store::state::encode(&s.headers, &engine)
+        } else {
+            crate::store::state::encode(&s.headers, &s.engine)
+        }
+    });
     let store = sh.store.clone();
     let r =
         tokio::task::spawn_blocking(move || crate::store::state::save(store.as_ref(), &blob)).await;

@@ -30,6 +30,8 @@ pub struct Shared {
     pub(super) list_phase: Mutex<Option<PhaseMark>>,
     /// Requests peers silently declined at the current tip (not asked again until it moves).
     pub(super) declined: Mutex<super::declined::Declined>,
+    /// Headers fetched below the anchor: start hashes given up, what was reported.
+    pub(super) history: Mutex<super::headers::History>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -66,6 +68,7 @@ impl Shared {
             started: Mutex::default(),
             list_phase: Mutex::default(),
             declined: Mutex::default(),
+            history: Mutex::default(),
         })
     }
 
