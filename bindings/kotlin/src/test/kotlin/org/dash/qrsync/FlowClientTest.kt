@@ -212,8 +212,14 @@ class FlowClientTest {
         val bad = assertThrows<QrSyncError.InvalidArgument> { clientConfig(Network.REGTEST) { peer("not an address") } }
         assertEquals("\"not an address\" is not an IP:port address", bad.message)
         assertTrue(bad.cause is QrSyncException.InvalidArgument)
-        val peers = assertThrows<QrSyncError.InvalidArgument> { clientConfig(Network.REGTEST) { maxPeers(0) } }
-        assertEquals("max_peers must be 1..16", peers.message)
+        // The configuration check is the library's: the same message as from Rust and C.
+        val peers = assertThrows<QrSyncError.InvalidConfig> { clientConfig(Network.REGTEST) { maxPeers(0) } }
+        assertEquals("max_peers must be between 1 and 16", peers.message)
+        assertThrows<QrSyncError.InvalidConfig> { clientConfig(Network.REGTEST) { maxPeers(-1) } }
+        val timeout = assertThrows<QrSyncError.InvalidConfig> {
+            clientConfig(Network.REGTEST) { timeouts(connect = 0.seconds, request = 5.seconds) }
+        }
+        assertEquals("timeouts must be positive", timeout.message)
         val cfg = assertThrows<QrSyncError.InvalidConfig> { FlowClient(clientConfig(Network.REGTEST), null) }
         assertFalse(cfg.message!!.startsWith("reason="), cfg.message)
         assertTrue(cfg.message!!.isNotBlank())
