@@ -129,5 +129,8 @@ fn the_c_example_builds() {
     assert!(out.contains("synced"), "{out}");
     // The simulator's locks, verified by the example through the C ABI.
     assert!(out.contains("ChainLock of block"), "{out}");
-    assert!(out.contains(": valid\nnewest InstantSend lock: valid"), "{out}");
+    assert!(
+        out.contains(": valid\nnewest InstantSend lock: valid"),
+        "{out}"
+    );
 }

@@ -63,11 +63,27 @@ const fn rust_only(rust: &'static str, why: &'static str) -> Row {
 const TABLE: &[Row] = &[
     // Client
     row("Client::new", &["dqs_client_new"], &["QrSyncClient()"]),
-    row("Client::start", &["dqs_client_start"], &["QrSyncClient.start"]),
+    row(
+        "Client::start",
+        &["dqs_client_start"],
+        &["QrSyncClient.start"],
+    ),
     row("Client::stop", &["dqs_client_stop"], &["QrSyncClient.stop"]),
-    row("Client::status", &["dqs_client_status"], &["QrSyncClient.status"]),
-    row("Client::quorum", &["dqs_client_quorum"], &["QrSyncClient.quorum"]),
-    row("Client::quorums", &["dqs_client_quorums"], &["QrSyncClient.quorums"]),
+    row(
+        "Client::status",
+        &["dqs_client_status"],
+        &["QrSyncClient.status"],
+    ),
+    row(
+        "Client::quorum",
+        &["dqs_client_quorum"],
+        &["QrSyncClient.quorum"],
+    ),
+    row(
+        "Client::quorums",
+        &["dqs_client_quorums"],
+        &["QrSyncClient.quorums"],
+    ),
     row(
         "Client::verify_clsig",
         &["dqs_client_verify_clsig"],
@@ -89,8 +105,16 @@ const TABLE: &[Row] = &[
     ),
     // Config: functions
     row("Config::new", &["dqs_config_new"], &["ClientConfig()"]),
-    row("Config::validate", &["dqs_config_validate"], &["ClientConfig.validate"]),
-    row("Config::network", &["dqs_config_network"], &["ClientConfig.network"]),
+    row(
+        "Config::validate",
+        &["dqs_config_validate"],
+        &["ClientConfig.validate"],
+    ),
+    row(
+        "Config::network",
+        &["dqs_config_network"],
+        &["ClientConfig.network"],
+    ),
     row(
         "Config::set_chain_param",
         &["dqs_config_set_chain_param"],
@@ -131,7 +155,11 @@ const TABLE: &[Row] = &[
         &["dqs_config_set_chain_param", "dqs_config_set_dash_conf"],
         &["ClientConfig.setChainParam", "ClientConfig.setDashConf"],
     ),
-    row("Config.peers", &["dqs_config_add_peer"], &["ClientConfig.addPeer"]),
+    row(
+        "Config.peers",
+        &["dqs_config_add_peer"],
+        &["ClientConfig.addPeer"],
+    ),
     row(
         "Config.use_dns_seeds",
         &["dqs_config_set_dns_seeds"],
@@ -200,15 +228,27 @@ const TABLE: &[Row] = &[
         &["dqs_simnet_start"],
         &["Simnet.start"],
     ),
-    row("LocalSimnet::addr", &["dqs_simnet_start"], &["Simnet.address"]),
-    row("LocalSimnet::port", &["dqs_simnet_start"], &["Simnet.address"]),
+    row(
+        "LocalSimnet::addr",
+        &["dqs_simnet_start"],
+        &["Simnet.address"],
+    ),
+    row(
+        "LocalSimnet::port",
+        &["dqs_simnet_start"],
+        &["Simnet.address"],
+    ),
     row(
         "LocalSimnet::tip_height",
         &["dqs_simnet_tip_height"],
         &["Simnet.tipHeight"],
     ),
     row("LocalSimnet::mine", &["dqs_simnet_mine"], &["Simnet.mine"]),
-    row("LocalSimnet::clsig", &["dqs_simnet_clsig"], &["Simnet.clsig"]),
+    row(
+        "LocalSimnet::clsig",
+        &["dqs_simnet_clsig"],
+        &["Simnet.clsig"],
+    ),
     row(
         "LocalSimnet::latest_islock",
         &["dqs_simnet_latest_islock"],
@@ -728,7 +768,10 @@ fn one_bad_value_gives_the_same_error_through_rust_c_and_uniffi() {
     // An LLMQ parameter Core refuses (threshold above size) on regtest.
     let mut r = peerful(Network::Regtest);
     let cfg = c_config(dqs_network::Regtest);
-    let (k, v) = (CString::new("llmqtestparams").unwrap(), CString::new("4:9").unwrap());
+    let (k, v) = (
+        CString::new("llmqtestparams").unwrap(),
+        CString::new("4:9").unwrap(),
+    );
     agree(
         "chain param",
         r.set_chain_param("llmqtestparams", "4:9").unwrap_err(),

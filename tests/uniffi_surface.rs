@@ -498,6 +498,27 @@ mod simnet {
             }
             other => panic!("{other:?}"),
         }
+        // The exported simulator hands out that lock (and its newest InstantSend lock) as wire
+        // bytes that verify; the header chain's hash at the tip is the block it locks.
+        let exported = net
+            .clsig(tip)
+            .expect("the exported Simnet has the tip's clsig");
+        assert!(matches!(
+            client.verify_clsig(exported).unwrap(),
+            LockResult::Valid { .. }
+        ));
+        assert_eq!(net.clsig(tip + 1000), None);
+        assert_eq!(client.block_hash(tip), Some(hex(&clsig.block_hash)));
+        assert_eq!(client.block_hash(tip + 1000), None);
+        let newest = net
+            .latest_islock()
+            .expect("the network made InstantSend locks");
+        assert!(matches!(
+            client.verify_islock(newest).unwrap(),
+            LockResult::Valid { .. }
+        ));
+        let st = client.status();
+        assert!(st.dependent_round_trips > 0 && st.dependent_round_trips <= st.round_trips);
         // One flipped bit in the signature: invalid (or not a curve point at all).
         let mut bad = clsig.clone();
         bad.signature[40] ^= 0x01;

@@ -44,7 +44,11 @@ pub(crate) fn set_max_peers(c: &mut Config, max_peers: u32) -> Result<(), Client
 
 /// Sets [`Config::connect_timeout`] and [`Config::request_timeout`] (milliseconds) if
 /// [`Config::validate`] accepts them.
-pub(crate) fn set_timeouts(c: &mut Config, connect_ms: u32, request_ms: u32) -> Result<(), ClientError> {
+pub(crate) fn set_timeouts(
+    c: &mut Config,
+    connect_ms: u32,
+    request_ms: u32,
+) -> Result<(), ClientError> {
     let connect = Duration::from_millis(connect_ms.into());
     let request = Duration::from_millis(request_ms.into());
     validate_alone(|p| {
@@ -76,7 +80,11 @@ pub(crate) fn set_start(c: &mut Config, start: StartPoint) -> Result<(), ClientE
 
 /// Sets [`Config::checkpoint`] if [`Config::resolve_start`] accepts it; on error the
 /// configuration is unchanged.
-pub(crate) fn set_checkpoint(c: &mut Config, height: u32, header: &[u8]) -> Result<(), ClientError> {
+pub(crate) fn set_checkpoint(
+    c: &mut Config,
+    height: u32,
+    header: &[u8],
+) -> Result<(), ClientError> {
     let mut trial = c.clone();
     trial.checkpoint = Some(Checkpoint {
         height,

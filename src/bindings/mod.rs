@@ -11,8 +11,8 @@ pub(crate) mod config_ops;
 
 use crate::api;
 pub use crate::api::{ErrorKind, Progress, Status, SyncState};
-pub use crate::engine::SyncProfile;
 use crate::engine::QuorumInfo;
+pub use crate::engine::SyncProfile;
 use crate::hashes::Hash256;
 pub use crate::logging::LogLevel;
 pub use crate::network::Network;
@@ -416,7 +416,11 @@ impl ClientConfig {
     /// contradicts a known checkpoint; takes precedence over the other starts until one of
     /// them is set.
     pub fn set_checkpoint(&self, height: u32, header: Vec<u8>) -> Result<(), QrSyncError> {
-        Ok(config_ops::set_checkpoint(&mut self.lock(), height, &header)?)
+        Ok(config_ops::set_checkpoint(
+            &mut self.lock(),
+            height,
+            &header,
+        )?)
     }
 
     /// The height the header sync will start from (the chosen built-in checkpoint, the host's

@@ -1072,9 +1072,7 @@ pub extern "C" fn dqs_client_new(
 /// Starts syncing in the background; returns at once.
 #[no_mangle]
 pub extern "C" fn dqs_client_start(client: *const dqs_client) -> dqs_result {
-    guard(|| {
-        client_ref(client)?.start().map_err(err)
-    })
+    guard(|| client_ref(client)?.start().map_err(err))
 }
 
 /// Stops every task and connection (bounded time). Safe from any thread and from inside a

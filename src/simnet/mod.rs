@@ -10,7 +10,7 @@ pub mod serve;
 pub mod server;
 pub mod service;
 
-pub use local::LocalSimnet;
 pub use gen::{BadSigKind, BadSignature, Churn, SimBlock, SimChain, SimConfig};
+pub use local::LocalSimnet;
 pub use serve::SimNode;
 pub use service::SimService;
