@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// ABI version of the C interface; bumped on any incompatible change of the header.
-#define DQS_ABI_VERSION 2
+// ABI version of the C interface; bumped on any incompatible change of the header
+// (3: `dqs_strategy` and `DQS_ERROR_KIND_NOT_RUNNING` removed, `dqs_status` grew
+// `dependent_round_trips`).
+#define DQS_ABI_VERSION 3
 
 // Result of every fallible call.
 typedef enum dqs_result {
@@ -39,6 +41,18 @@ typedef enum dqs_result {
   // A Rust panic was caught at the boundary (a bug; please report the message).
   DQS_RESULT_ERR_PANIC = 8,
 } dqs_result;
+
+// Networks.
+typedef enum dqs_network {
+  // Mainnet.
+  DQS_NETWORK_MAINNET = 0,
+  // Testnet.
+  DQS_NETWORK_TESTNET = 1,
+  // A devnet.
+  DQS_NETWORK_DEVNET = 2,
+  // Regtest (and the built-in simulated network).
+  DQS_NETWORK_REGTEST = 3,
+} dqs_network;
 
 // Client states.
 typedef enum dqs_state {
@@ -70,9 +84,7 @@ typedef enum dqs_error_kind {
   DQS_ERROR_KIND_STORE = 4,
   // Saved state was unusable; a clean resync follows.
   DQS_ERROR_KIND_CORRUPT_STATE = 5,
-  // The client is not running.
-  DQS_ERROR_KIND_NOT_RUNNING = 6,
-  // A bug.
+  // A bug. (6 is not used: it was a kind the library never reported.)
   DQS_ERROR_KIND_INTERNAL = 7,
 } dqs_error_kind;
 
@@ -85,28 +97,6 @@ typedef enum dqs_lock_status {
   // Not decidable yet (reason in the last-error message); try again after sync.
   DQS_LOCK_STATUS_UNKNOWN = 2,
 } dqs_lock_status;
-
-// Networks.
-typedef enum dqs_network {
-  // Mainnet.
-  DQS_NETWORK_MAINNET = 0,
-  // Testnet.
-  DQS_NETWORK_TESTNET = 1,
-  // A devnet.
-  DQS_NETWORK_DEVNET = 2,
-  // Regtest (and the built-in simulated network).
-  DQS_NETWORK_REGTEST = 3,
-} dqs_network;
-
-// Masternode-list strategies.
-typedef enum dqs_strategy {
-  // One getqrinfo, then parallel getmnlistd (default).
-  DQS_STRATEGY_QRINFO = 0,
-  // Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
-  DQS_STRATEGY_SEQUENTIAL = 1,
-  // Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
-  DQS_STRATEGY_SEQUENTIAL_FROM_GENESIS = 2,
-} dqs_strategy;
 
 // Which quorums to validate.
 typedef enum dqs_profile {
@@ -253,6 +243,8 @@ typedef struct dqs_status {
   uint64_t bytes_out;
   // Requests that waited on an answer.
   uint64_t round_trips;
+  // Round trips that had to wait for each other (parallel requests count once).
+  uint64_t dependent_round_trips;
 } dqs_status;
 
 #ifdef __cplusplus
@@ -289,6 +281,14 @@ enum dqs_result dqs_config_new(uint32_t network, struct dqs_config **out);
 // Frees a configuration. NULL is ignored.
 void dqs_config_free(struct dqs_config *config);
 
+// Writes the configuration's network (a `dqs_network` value; `dqs_config_set_dash_conf` can
+// change it) to `*out_network`.
+enum dqs_result dqs_config_network(const struct dqs_config *config, enum dqs_network *out_network);
+
+// Checks the whole configuration as `dqs_client_new` does: `DQS_RESULT_ERR_INVALID_CONFIG`
+// with a message naming the first problem (e.g. no peers and DNS seeds disabled).
+enum dqs_result dqs_config_validate(const struct dqs_config *config);
+
 // Adds a peer, `"IP:port"` (e.g. `"127.0.0.1:19899"` or `"[::1]:9999"`). `addr` is borrowed
 // for the call.
 enum dqs_result dqs_config_add_peer(struct dqs_config *config, const char *addr);
@@ -296,22 +296,29 @@ enum dqs_result dqs_config_add_peer(struct dqs_config *config, const char *addr)
 // Enables or disables DNS seeds as a source of peers.
 enum dqs_result dqs_config_set_dns_seeds(struct dqs_config *config, bool enabled);
 
-// Sets the masternode-list strategy (a `dqs_strategy` value).
-enum dqs_result dqs_config_set_strategy(struct dqs_config *config, uint32_t strategy);
-
 // Sets which quorums are validated (a `dqs_profile` value).
 enum dqs_result dqs_config_set_profile(struct dqs_config *config, uint32_t profile);
 
-// Sets the connect and per-request timeouts in milliseconds (both > 0).
+// Sets the connect and per-request timeouts in milliseconds (both > 0;
+// `DQS_RESULT_ERR_INVALID_CONFIG` otherwise, the configuration unchanged).
 enum dqs_result dqs_config_set_timeouts(struct dqs_config *config,
                                         uint32_t connect_ms,
                                         uint32_t request_ms);
 
-// Sets how many peers are kept connected (1–16).
+// Sets how many peers are kept connected (1–16; `DQS_RESULT_ERR_INVALID_CONFIG` otherwise,
+// the configuration unchanged).
 enum dqs_result dqs_config_set_max_peers(struct dqs_config *config, uint32_t max_peers);
 
+// Sets the protocol version advertised to peers (default: the newest the library speaks).
+// `DQS_RESULT_ERR_INVALID_CONFIG` below the lowest version that can sync lists.
+enum dqs_result dqs_config_set_protocol_version(struct dqs_config *config, uint32_t version);
+
 // Starts the header chain at a trusted checkpoint: its height and its 80-byte header
-// (`header` points to exactly 80 bytes, borrowed for the call).
+// (`header` points to exactly 80 bytes, borrowed for the call); the hash trusted is the
+// header's own. `DQS_RESULT_ERR_INVALID_ARGUMENT` for a wrong length,
+// `DQS_RESULT_ERR_INVALID_CONFIG` when its proof of work is invalid or it contradicts a known
+// checkpoint (the configuration is then unchanged). Takes precedence over the other starts
+// until one of them is set.
 enum dqs_result dqs_config_set_checkpoint(struct dqs_config *config,
                                           uint32_t height,
                                           const uint8_t *header,
@@ -333,13 +340,13 @@ enum dqs_result dqs_config_set_chain_param(struct dqs_config *config,
 enum dqs_result dqs_config_set_dash_conf(struct dqs_config *config, const char *dash_conf_text);
 
 // Starts the header chain at the newest built-in checkpoint at or below the wallet birth
-// height `birth_height` (mainnet and testnet). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the
-// height is below the oldest built-in checkpoint or the network has none. Replaces any
-// earlier start or checkpoint.
+// height `birth_height` (mainnet and testnet). `DQS_RESULT_ERR_INVALID_CONFIG` when the
+// height is below the oldest built-in checkpoint or the network has none (the configuration
+// is then unchanged). Replaces any earlier start or checkpoint.
 enum dqs_result dqs_config_set_birth_height(struct dqs_config *config, uint32_t birth_height);
 
 // Starts the header chain at the newest built-in checkpoint whose block time is at least a day
-// before the wallet birth time `birth_time` (Unix seconds). `DQS_RESULT_ERR_INVALID_ARGUMENT`
+// before the wallet birth time `birth_time` (Unix seconds). `DQS_RESULT_ERR_INVALID_CONFIG`
 // when no built-in checkpoint is that old or the network has none. Replaces any earlier
 // start or checkpoint.
 enum dqs_result dqs_config_set_birth_time(struct dqs_config *config, uint64_t birth_time);
@@ -354,9 +361,10 @@ enum dqs_result dqs_config_set_start_genesis(struct dqs_config *config);
 
 // Starts the header chain at a header the host trusts: its height, its 80-byte header
 // (`header`, `header_len` must be 80) and the 32-byte block hash the host claims for it
-// (`hash`, internal byte order). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the header's X11 hash
-// differs from `hash`, its proof of work is invalid, or it contradicts a known checkpoint at
-// that height. Replaces any earlier start or checkpoint.
+// (`hash`, internal byte order). `DQS_RESULT_ERR_INVALID_ARGUMENT` for a wrong length;
+// `DQS_RESULT_ERR_INVALID_CONFIG` when the header's X11 hash differs from `hash`, its proof of
+// work is invalid, or it contradicts a known checkpoint at that height. Replaces any earlier
+// start or checkpoint.
 enum dqs_result dqs_config_set_start_header(struct dqs_config *config,
                                             uint32_t height,
                                             const uint8_t *header,
@@ -365,7 +373,7 @@ enum dqs_result dqs_config_set_start_header(struct dqs_config *config,
 
 // Writes to `*out_height` the height the header sync will start from with this configuration
 // (the chosen built-in checkpoint, a host-supplied checkpoint's height, or 0 for genesis).
-// `DQS_RESULT_ERR_INVALID_ARGUMENT` when the configured start is invalid.
+// `DQS_RESULT_ERR_INVALID_CONFIG` when the configured start is invalid.
 enum dqs_result dqs_config_start_height(const struct dqs_config *config, uint32_t *out_height);
 
 // Whether to keep following the tip after the first sync (default true).
@@ -427,6 +435,13 @@ enum dqs_result dqs_client_verify_islock(const struct dqs_client *client,
                                          size_t len,
                                          enum dqs_lock_status *out_status);
 
+// Writes the 32-byte block hash (internal byte order) of the header chain at `height` to
+// `out_hash` (32 writable bytes owned by the caller). `DQS_RESULT_ERR_NOT_FOUND` when the
+// chain does not reach that height (or starts above it).
+enum dqs_result dqs_client_block_hash(const struct dqs_client *client,
+                                      uint32_t height,
+                                      uint8_t *out_hash);
+
 #if defined(DQS_SIMNET)
 // Generates the regtest preset from `seed` and serves it on loopback. On success `*out` owns
 // the network (free with `dqs_simnet_free`) and `*out_port` is its TCP port on 127.0.0.1.
@@ -441,6 +456,29 @@ enum dqs_result dqs_simnet_mine(const struct dqs_simnet *net, uint32_t blocks);
 #if defined(DQS_SIMNET)
 // Height of the simulated chain's tip (0 for NULL).
 uint32_t dqs_simnet_tip_height(const struct dqs_simnet *net);
+#endif
+
+#if defined(DQS_SIMNET)
+// Copies the network's ChainLock for the block at `height`, serialized as a `clsig` payload
+// (what `dqs_client_verify_clsig` takes), into `buf` (`capacity` bytes owned by the caller;
+// may be NULL when `capacity` is 0) and writes its length to `*out_len`.
+// `DQS_RESULT_ERR_NOT_FOUND` when that block is not locked (or above the tip);
+// `DQS_RESULT_ERR_BUFFER_TOO_SMALL` (nothing copied) when `capacity` is less than the length.
+enum dqs_result dqs_simnet_clsig(const struct dqs_simnet *net,
+                                 uint32_t height,
+                                 uint8_t *buf,
+                                 size_t capacity,
+                                 size_t *out_len);
+#endif
+
+#if defined(DQS_SIMNET)
+// Copies the network's newest InstantSend lock, serialized as an `isdlock` payload (what
+// `dqs_client_verify_islock` takes), like `dqs_simnet_clsig`. `DQS_RESULT_ERR_NOT_FOUND`
+// before the network has made one.
+enum dqs_result dqs_simnet_latest_islock(const struct dqs_simnet *net,
+                                         uint8_t *buf,
+                                         size_t capacity,
+                                         size_t *out_len);
 #endif
 
 #if defined(DQS_SIMNET)

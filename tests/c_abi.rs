@@ -127,4 +127,10 @@ fn the_c_example_builds() {
     // Without arguments it syncs the built-in simulated network and exits 0 when synced.
     let out = run(&bin, false);
     assert!(out.contains("synced"), "{out}");
+    // The simulator's locks, verified by the example through the C ABI.
+    assert!(out.contains("ChainLock of block"), "{out}");
+    assert!(
+        out.contains(": valid\nnewest InstantSend lock: valid"),
+        "{out}"
+    );
 }

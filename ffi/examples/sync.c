@@ -1,7 +1,8 @@
 /* Minimal C consumer of dash-qrsync: syncs a node given as IP:PORT (mainnet/testnet chosen by
  * the second argument), or, when built with -DDQS_SIMNET against a library built with the
  * `simnet` feature and run without arguments, the built-in simulated network. Prints progress,
- * each quorum, and exits 0 once synced.
+ * each quorum, and exits 0 once synced (with the simulated network: and once its ChainLock of
+ * the tip and its newest InstantSend lock verify as valid).
  *
  *   cc -std=c11 -DDQS_SIMNET -Iinclude ffi/examples/sync.c target/release/libdash_qrsync.a \
  *      -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o sync && ./sync
@@ -14,6 +15,7 @@
 #include <time.h>
 
 static volatile int synced = 0;
+static int locks_ok = 1; /* simulator locks verified as valid (DQS_SIMNET) */
 
 static void on_progress(void *ud, const dqs_progress *p) {
   (void)ud;
@@ -83,10 +85,30 @@ int main(int argc, char **argv) {
   printf("\n%s: header height %u, %u quorums validated, %llu bytes in\n",
          synced ? "synced" : "NOT synced", st.header_height, st.quorums_validated,
          (unsigned long long)st.bytes_in);
+#ifdef DQS_SIMNET
+  /* Locks as a wallet receives them from peers: here the simulated network's own ChainLock of
+   * the tip and its newest InstantSend lock, verified against the quorums just synced. */
+  if (net && synced) {
+    static const char *verdicts[] = {"valid", "invalid", "unknown"};
+    uint8_t lock[512];
+    size_t len = 0;
+    dqs_lock_status ls;
+    if (dqs_simnet_clsig(net, st.header_height, lock, sizeof lock, &len) == DQS_RESULT_OK &&
+        dqs_client_verify_clsig(client, lock, len, &ls) == DQS_RESULT_OK) {
+      printf("ChainLock of block %u: %s\n", st.header_height, verdicts[ls]);
+      if (ls != DQS_LOCK_STATUS_VALID) locks_ok = 0;
+    }
+    if (dqs_simnet_latest_islock(net, lock, sizeof lock, &len) == DQS_RESULT_OK &&
+        dqs_client_verify_islock(client, lock, len, &ls) == DQS_RESULT_OK) {
+      printf("newest InstantSend lock: %s\n", verdicts[ls]);
+      if (ls != DQS_LOCK_STATUS_VALID) locks_ok = 0;
+    }
+  }
+#endif
   dqs_client_free(client);
   dqs_config_free(cfg);
 #ifdef DQS_SIMNET
   dqs_simnet_free(net);
 #endif
-  return synced ? 0 : 1;
+  return synced && locks_ok ? 0 : 1;
 }

@@ -285,11 +285,29 @@ static void test_error_paths(void) {
   CHECK(dqs_config_add_peer(cfg, NULL) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_add_peer(cfg, "not an address") == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_add_peer(cfg, "\xff\xfe") == DQS_RESULT_ERR_INVALID_UTF8);
-  CHECK(dqs_config_set_timeouts(cfg, 0, 10) == DQS_RESULT_ERR_INVALID_ARGUMENT);
-  CHECK(dqs_config_set_max_peers(cfg, 0) == DQS_RESULT_ERR_INVALID_ARGUMENT);
-  CHECK(dqs_config_set_strategy(cfg, 7) == DQS_RESULT_ERR_INVALID_ARGUMENT);
-  CHECK(dqs_config_set_strategy(cfg, DQS_STRATEGY_SEQUENTIAL_FROM_GENESIS) == DQS_RESULT_OK);
-  CHECK(dqs_config_set_strategy(cfg, DQS_STRATEGY_QRINFO) == DQS_RESULT_OK);
+  /* Values the Rust validation refuses: the configuration's own error, Rust's message. */
+  CHECK(dqs_config_set_timeouts(cfg, 0, 10) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_last_error_message(msg, sizeof msg) > 0 && strcmp(msg, "timeouts must be positive") == 0);
+  CHECK(dqs_config_set_max_peers(cfg, 0) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_last_error_message(msg, sizeof msg) > 0 &&
+        strcmp(msg, "max_peers must be between 1 and 16") == 0);
+  CHECK(dqs_config_set_max_peers(cfg, 17) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_config_set_max_peers(cfg, 16) == DQS_RESULT_OK);
+  CHECK(dqs_config_set_protocol_version(cfg, 70229) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_config_set_protocol_version(cfg, 70230) == DQS_RESULT_OK);
+  CHECK(dqs_config_set_protocol_version(NULL, 70230) == DQS_RESULT_ERR_NULL);
+  dqs_network net_out = DQS_NETWORK_MAINNET;
+  CHECK(dqs_config_network(cfg, &net_out) == DQS_RESULT_OK && net_out == DQS_NETWORK_REGTEST);
+  CHECK(dqs_config_network(cfg, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_config_set_dash_conf(cfg, "testnet=1\n") == DQS_RESULT_OK);
+  CHECK(dqs_config_network(cfg, &net_out) == DQS_RESULT_OK && net_out == DQS_NETWORK_TESTNET);
+  CHECK(dqs_config_set_dash_conf(cfg, "regtest=1\n") == DQS_RESULT_OK);
+  CHECK(dqs_config_network(cfg, &net_out) == DQS_RESULT_OK && net_out == DQS_NETWORK_REGTEST);
+  /* No peers yet: what dqs_client_new would refuse, found before it. */
+  CHECK(dqs_config_validate(cfg) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_last_error_message(msg, sizeof msg) > 0 &&
+        strcmp(msg, "no peers configured and DNS seeds disabled") == 0);
+  CHECK(dqs_config_validate(NULL) == DQS_RESULT_ERR_NULL);
   bool installed = false;
   CHECK(dqs_enable_logging(9, &installed) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_enable_logging(1, &installed) == DQS_RESULT_OK && installed);
@@ -298,7 +316,6 @@ static void test_error_paths(void) {
   CHECK(dqs_config_set_profile(cfg, 2) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_profile(NULL, DQS_PROFILE_WALLET) == DQS_RESULT_ERR_NULL);
   /* A NULL config is reported as NULL even when the value is bad too. */
-  CHECK(dqs_config_set_strategy(NULL, 99) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_profile(NULL, 99) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_timeouts(NULL, 0, 0) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_max_peers(NULL, 0) == DQS_RESULT_ERR_NULL);
@@ -364,13 +381,13 @@ static void test_start_points(void) {
   CHECK(dqs_config_start_height(NULL, &h) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_start_height(cfg, NULL) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_birth_height(NULL, 2000000) == DQS_RESULT_ERR_NULL);
-  CHECK(dqs_config_set_birth_height(cfg, 100) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_birth_height(cfg, 100) == DQS_RESULT_ERR_INVALID_CONFIG);
   CHECK(dqs_last_error_length() > 0);
   CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 2302272); /* unchanged */
   CHECK(dqs_config_set_birth_height(cfg, 2000000) == DQS_RESULT_OK);
   CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h <= 2000000 && h > 2000000 - 16128 &&
         h % 576 == 0);
-  CHECK(dqs_config_set_birth_time(cfg, 1000) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_birth_time(cfg, 1000) == DQS_RESULT_ERR_INVALID_CONFIG);
   CHECK(dqs_config_set_birth_time(NULL, 1700000000) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_birth_time(cfg, 1700000000) == DQS_RESULT_OK);
   CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h > 1000000 && h < 2302272);
@@ -385,22 +402,91 @@ static void test_start_points(void) {
   CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0);
   genesis_hash[5] ^= 1;
   CHECK(dqs_config_set_start_header(cfg, 0, genesis, 80, genesis_hash) ==
-        DQS_RESULT_ERR_INVALID_ARGUMENT);
+        DQS_RESULT_ERR_INVALID_CONFIG);
   genesis_hash[5] ^= 1;
   CHECK(dqs_config_set_start_header(cfg, 1500, genesis, 80, genesis_hash) ==
-        DQS_RESULT_ERR_INVALID_ARGUMENT);
+        DQS_RESULT_ERR_INVALID_CONFIG);
   CHECK(dqs_config_set_start_header(cfg, 0, genesis, 79, genesis_hash) ==
         DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_start_header(cfg, 0, NULL, 80, genesis_hash) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_start_header(cfg, 0, genesis, 80, NULL) == DQS_RESULT_ERR_NULL);
   CHECK(dqs_config_set_start_header(NULL, 0, genesis, 80, genesis_hash) == DQS_RESULT_ERR_NULL);
+  /* A trusted checkpoint: the genesis header at 0 is accepted, at another height (where the
+   * header's proof of work does not meet the rules or a checkpoint differs) refused. */
+  CHECK(dqs_config_set_checkpoint(cfg, 0, genesis, 80) == DQS_RESULT_OK);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0);
+  CHECK(dqs_config_set_checkpoint(cfg, 1500, genesis, 80) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0); /* unchanged */
+  CHECK(dqs_config_set_start_newest(cfg) == DQS_RESULT_OK); /* replaces the checkpoint */
+  CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 2302272);
   dqs_config_free(cfg);
   /* Regtest has no built-in checkpoints: the default is genesis and a birth height is refused. */
   CHECK(dqs_config_new(DQS_NETWORK_REGTEST, &cfg) == DQS_RESULT_OK);
   CHECK(dqs_config_start_height(cfg, &h) == DQS_RESULT_OK && h == 0);
-  CHECK(dqs_config_set_birth_height(cfg, 1000) == DQS_RESULT_ERR_INVALID_ARGUMENT);
-  CHECK(dqs_config_set_birth_time(cfg, 1700000000) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_config_set_birth_height(cfg, 1000) == DQS_RESULT_ERR_INVALID_CONFIG);
+  CHECK(dqs_config_set_birth_time(cfg, 1700000000) == DQS_RESULT_ERR_INVALID_CONFIG);
   dqs_config_free(cfg);
+}
+
+/* The simulated network's own ChainLock and InstantSend lock verify as valid through the C
+ * ABI; one flipped byte makes each not valid. The locked block's hash (bytes 4..36 of a
+ * clsig) is the client's block hash at that height. */
+static void test_locks_from_the_simulator(dqs_simnet *net, uint16_t port) {
+  recorder rec;
+  recorder_init(&rec);
+  dqs_config *cfg = config_for(port);
+  dqs_callbacks cb = callbacks_for(&rec);
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, NULL, &cb, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  CHECK(wait_flag(&rec, &rec.synced, 120));
+  dqs_status s;
+  CHECK(dqs_client_status(client, &s) == DQS_RESULT_OK);
+  CHECK(s.header_height == dqs_simnet_tip_height(net));
+  CHECK(s.round_trips > 0 && s.dependent_round_trips > 0 && s.dependent_round_trips <= s.round_trips);
+
+  uint8_t lock[512];
+  size_t len = 0;
+  CHECK(dqs_simnet_clsig(net, s.header_height, lock, 10, &len) == DQS_RESULT_ERR_BUFFER_TOO_SMALL);
+  CHECK(len == 132);
+  CHECK(dqs_simnet_clsig(net, s.header_height, lock, sizeof lock, &len) == DQS_RESULT_OK && len == 132);
+  CHECK(dqs_simnet_clsig(net, s.header_height + 1000, lock, sizeof lock, &len) ==
+        DQS_RESULT_ERR_NOT_FOUND);
+  CHECK(dqs_simnet_clsig(NULL, 1, lock, sizeof lock, &len) == DQS_RESULT_ERR_NULL);
+  uint8_t hash[32];
+  CHECK(dqs_client_block_hash(client, s.header_height, hash) == DQS_RESULT_OK);
+  CHECK(memcmp(hash, lock + 4, 32) == 0);
+  CHECK(dqs_client_block_hash(client, s.header_height + 1000, hash) == DQS_RESULT_ERR_NOT_FOUND);
+  CHECK(dqs_client_block_hash(client, 0, NULL) == DQS_RESULT_ERR_NULL);
+  dqs_lock_status ls;
+  CHECK(dqs_client_verify_clsig(client, lock, len, &ls) == DQS_RESULT_OK);
+  CHECK(ls == DQS_LOCK_STATUS_VALID);
+  lock[len - 20] ^= 0x01; /* a byte of the signature */
+  CHECK(dqs_client_verify_clsig(client, lock, len, &ls) == DQS_RESULT_OK);
+  CHECK(ls == DQS_LOCK_STATUS_INVALID);
+  CHECK(dqs_last_error_length() > 0); /* the reason */
+
+  CHECK(dqs_simnet_latest_islock(net, lock, sizeof lock, &len) == DQS_RESULT_OK);
+  CHECK(len > 96 + 64);
+  CHECK(dqs_client_verify_islock(client, lock, len, &ls) == DQS_RESULT_OK);
+  CHECK(ls == DQS_LOCK_STATUS_VALID);
+  /* A flipped signature byte: never valid. Core's rule then tries the previous cycle's
+   * quorum, whose list a client synced from scratch does not hold, so the verdict is Unknown
+   * (or Invalid when it does hold it). */
+  lock[len - 20] ^= 0x01;
+  CHECK(dqs_client_verify_islock(client, lock, len, &ls) == DQS_RESULT_OK);
+  CHECK(ls == DQS_LOCK_STATUS_INVALID || ls == DQS_LOCK_STATUS_UNKNOWN);
+  lock[len - 20] ^= 0x01;
+  /* A flipped bit in the version byte (1 -> 0): invalid outright. */
+  lock[0] ^= 0x01;
+  CHECK(dqs_client_verify_islock(client, lock, len, &ls) == DQS_RESULT_OK);
+  CHECK(ls == DQS_LOCK_STATUS_INVALID);
+  lock[0] ^= 0x01;
+  CHECK(dqs_client_verify_islock(client, lock, len, &ls) == DQS_RESULT_OK);
+  CHECK(ls == DQS_LOCK_STATUS_VALID); /* restored */
+  dqs_client_free(client);
+  dqs_config_free(cfg);
+  printf("simulator clsig and islock: valid, flipped byte invalid: ok\n");
 }
 
 /* ---- a slow store that records overlapping calls and calls after free ---- */
@@ -559,6 +645,7 @@ int main(void) {
   uint16_t port = 0;
   CHECK(dqs_simnet_start(7, &net, &port) == DQS_RESULT_OK);
   CHECK(port != 0 && dqs_simnet_tip_height(net) > 0);
+  test_locks_from_the_simulator(net, port);
   test_full_sync_and_restart(port);
   test_stop_and_free_inside_callback(port);
   test_start_then_stop_at_once(port);

@@ -11,7 +11,8 @@ use crate::wire::header::BlockHeader;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// How masternode lists are fetched.
+/// How masternode lists are fetched. Only [`SyncStrategy::QrInfo`] is for apps; the C ABI and
+/// the bindings do not offer a choice (the other variants are benchmark baselines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyncStrategy {
     /// One `getqrinfo` with the held lists as bases, then the remaining lists with parallel
@@ -22,10 +23,12 @@ pub enum SyncStrategy {
     /// exactly the lists still needed, one `getmnlistd` at a time, each against the nearest held
     /// list and waiting for the previous answer (rotation snapshots still come from one
     /// `getqrinfo`, which nothing else provides).
+    #[doc(hidden)]
     Sequential,
     /// Benchmark baseline (a), the "before" of clients that did not track bases: like
     /// [`SyncStrategy::Sequential`] but every list requested from genesis (a full list each)
     /// and the `getqrinfo` without bases.
+    #[doc(hidden)]
     SequentialFromGenesis,
 }
 

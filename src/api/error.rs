@@ -1,7 +1,7 @@
 //! The one error type of the client API.
 
 /// Kinds of error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ErrorKind {
     /// The configuration cannot work.
     InvalidConfig,
@@ -15,8 +15,6 @@ pub enum ErrorKind {
     Store,
     /// Stored state was unusable (corrupt, other version or network); a clean resync follows.
     CorruptState,
-    /// The call needs a running client.
-    NotRunning,
     /// A bug; please report it.
     Internal,
 }

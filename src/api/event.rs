@@ -6,7 +6,7 @@ use crate::engine::QuorumInfo;
 use crate::hashes::Hash256;
 
 /// What the client is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncState {
     /// Created, not started.
     Idle,
@@ -23,7 +23,7 @@ pub enum SyncState {
 }
 
 /// A progress report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Progress {
     /// Current phase.
     pub state: SyncState,

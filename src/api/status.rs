@@ -6,7 +6,7 @@ use crate::hashes::Hash256;
 use std::time::Instant;
 
 /// A snapshot of the client's status.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Status {
     /// Current state.
     pub state: SyncState,

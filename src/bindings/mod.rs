@@ -7,13 +7,17 @@
 //! same for every build; without the `simnet` feature its constructor returns
 //! [`QrSyncError::NotAvailable`].
 
+pub(crate) mod config_ops;
+
 use crate::api;
+pub use crate::api::{ErrorKind, Progress, Status, SyncState};
 use crate::engine::QuorumInfo;
+pub use crate::engine::SyncProfile;
 use crate::hashes::Hash256;
-use crate::network::Network as CoreNetwork;
+pub use crate::logging::LogLevel;
+pub use crate::network::Network;
 use crate::store::{MemoryStore, Store, StoreError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Errors surfaced to Swift (`throws`) and Kotlin (exceptions).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, ::uniffi::Error)]
@@ -47,9 +51,13 @@ pub enum QrSyncError {
 impl From<crate::ClientError> for QrSyncError {
     fn from(e: crate::ClientError) -> Self {
         match e.kind {
-            api::ErrorKind::InvalidConfig => QrSyncError::InvalidConfig { reason: e.message },
-            api::ErrorKind::InvalidArgument => QrSyncError::InvalidArgument { reason: e.message },
-            _ => QrSyncError::Internal { reason: e.message },
+            ErrorKind::InvalidConfig => QrSyncError::InvalidConfig { reason: e.message },
+            ErrorKind::InvalidArgument => QrSyncError::InvalidArgument { reason: e.message },
+            ErrorKind::Network
+            | ErrorKind::PeerMisbehaved
+            | ErrorKind::Store
+            | ErrorKind::CorruptState
+            | ErrorKind::Internal => QrSyncError::Internal { reason: e.message },
         }
     }
 }
@@ -71,8 +79,13 @@ impl From<::uniffi::UnexpectedUniFFICallbackError> for StoreFailure {
     }
 }
 
+// The API's own types are exported as they are: `SyncState`, `ErrorKind`, `Progress` and
+// `Status` derive UniFFI in `crate::api`; the network, profile and log level are described
+// here with `uniffi::remote` (their definitions live in modules the bindings do not own), which
+// makes the compiler check these descriptions against the real types.
+
 /// Networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+#[::uniffi::remote(Enum)]
 pub enum Network {
     /// Mainnet.
     Mainnet,
@@ -84,30 +97,8 @@ pub enum Network {
     Regtest,
 }
 
-impl From<Network> for CoreNetwork {
-    fn from(n: Network) -> Self {
-        match n {
-            Network::Mainnet => CoreNetwork::Mainnet,
-            Network::Testnet => CoreNetwork::Testnet,
-            Network::Devnet => CoreNetwork::Devnet,
-            Network::Regtest => CoreNetwork::Regtest,
-        }
-    }
-}
-
-/// Masternode-list strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
-pub enum SyncStrategy {
-    /// One getqrinfo, then parallel getmnlistd (default).
-    QrInfo,
-    /// Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
-    Sequential,
-    /// Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
-    SequentialFromGenesis,
-}
-
 /// The most verbose level [`enable_logging`] logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+#[::uniffi::remote(Enum)]
 pub enum LogLevel {
     /// Errors only.
     Error,
@@ -125,101 +116,16 @@ pub enum LogLevel {
 /// Returns false when a logger was already installed (an earlier call or the app's own).
 #[::uniffi::export]
 pub fn enable_logging(level: LogLevel) -> bool {
-    use crate::logging::LogLevel as L;
-    crate::logging::enable_platform_logging(match level {
-        LogLevel::Error => L::Error,
-        LogLevel::Warn => L::Warn,
-        LogLevel::Info => L::Info,
-        LogLevel::Debug => L::Debug,
-        LogLevel::Trace => L::Trace,
-    })
+    crate::logging::enable_platform_logging(level)
 }
 
 /// Which quorums to validate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
+#[::uniffi::remote(Enum)]
 pub enum SyncProfile {
     /// Every active quorum (default).
     Full,
     /// Only the ChainLocks and InstantSend quorums a wallet needs.
     Wallet,
-}
-
-/// Client states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
-pub enum SyncState {
-    /// Created, not started.
-    Idle,
-    /// Connecting to peers.
-    Connecting,
-    /// Downloading headers.
-    Headers,
-    /// Fetching and validating masternode lists.
-    MasternodeLists,
-    /// Synced; following the tip.
-    Synced,
-    /// Stopped.
-    Stopped,
-}
-
-impl From<api::SyncState> for SyncState {
-    fn from(s: api::SyncState) -> Self {
-        match s {
-            api::SyncState::Idle => SyncState::Idle,
-            api::SyncState::Connecting => SyncState::Connecting,
-            api::SyncState::Headers => SyncState::Headers,
-            api::SyncState::MasternodeLists => SyncState::MasternodeLists,
-            api::SyncState::Synced => SyncState::Synced,
-            api::SyncState::Stopped => SyncState::Stopped,
-        }
-    }
-}
-
-/// Error kinds of error events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ::uniffi::Enum)]
-pub enum ErrorKind {
-    /// Configuration problem.
-    InvalidConfig,
-    /// Bad argument.
-    InvalidArgument,
-    /// Network trouble.
-    Network,
-    /// A peer sent invalid data.
-    PeerMisbehaved,
-    /// The host store failed.
-    Store,
-    /// Saved state was unusable; a clean resync follows.
-    CorruptState,
-    /// Not running.
-    NotRunning,
-    /// A bug.
-    Internal,
-}
-
-/// A progress report.
-#[derive(Debug, Clone, PartialEq, ::uniffi::Record)]
-pub struct Progress {
-    /// State.
-    pub state: SyncState,
-    /// Header chain height.
-    pub header_height: u32,
-    /// Best height peers announced.
-    pub target_height: u32,
-    /// Lists held.
-    pub lists_held: u32,
-    /// Lists still needed.
-    pub lists_missing: u32,
-    /// Quorums validated.
-    pub quorums_validated: u32,
-    /// 0–100.
-    pub percent: f32,
-    /// Requests in flight.
-    pub requests_in_flight: u32,
-    /// Bytes received.
-    pub bytes_in: u64,
-    /// Bytes sent.
-    pub bytes_out: u64,
-    /// Estimated seconds left.
-    pub eta_seconds: Option<f64>,
 }
 
 /// A validated quorum.
@@ -270,27 +176,6 @@ pub struct ErrorEvent {
     pub message: String,
     /// True when the client recovers on its own.
     pub recoverable: bool,
-}
-
-/// A status snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
-pub struct Status {
-    /// State.
-    pub state: SyncState,
-    /// Header chain height.
-    pub header_height: u32,
-    /// Newest list held.
-    pub list_height: Option<u32>,
-    /// Quorums validated.
-    pub quorums_validated: u32,
-    /// Peers connected.
-    pub peers: u32,
-    /// Bytes received.
-    pub bytes_in: u64,
-    /// Bytes sent.
-    pub bytes_out: u64,
-    /// Requests that waited on an answer.
-    pub round_trips: u64,
 }
 
 /// The verdict on a lock.
@@ -347,19 +232,7 @@ struct ListenerBridge(Arc<dyn SyncListener>);
 
 impl api::EventListener for ListenerBridge {
     fn on_progress(&self, p: &api::Progress) {
-        self.0.on_progress(Progress {
-            state: p.state.into(),
-            header_height: p.header_height,
-            target_height: p.target_height,
-            lists_held: p.lists_held,
-            lists_missing: p.lists_missing,
-            quorums_validated: p.quorums_validated,
-            percent: p.percent,
-            requests_in_flight: p.requests_in_flight,
-            bytes_in: p.bytes_in,
-            bytes_out: p.bytes_out,
-            eta_seconds: p.eta_seconds,
-        });
+        self.0.on_progress(p.clone());
     }
     fn on_quorum_available(&self, q: &QuorumInfo) {
         self.0.on_quorum(q.into());
@@ -371,21 +244,11 @@ impl api::EventListener for ListenerBridge {
         });
     }
     fn on_state(&self, s: api::SyncState) {
-        self.0.on_state(s.into());
+        self.0.on_state(s);
     }
     fn on_error(&self, e: &crate::ClientError) {
-        let kind = match e.kind {
-            api::ErrorKind::InvalidConfig => ErrorKind::InvalidConfig,
-            api::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-            api::ErrorKind::Network => ErrorKind::Network,
-            api::ErrorKind::PeerMisbehaved => ErrorKind::PeerMisbehaved,
-            api::ErrorKind::Store => ErrorKind::Store,
-            api::ErrorKind::CorruptState => ErrorKind::CorruptState,
-            api::ErrorKind::NotRunning => ErrorKind::NotRunning,
-            api::ErrorKind::Internal => ErrorKind::Internal,
-        };
         self.0.on_error(ErrorEvent {
-            kind,
+            kind: e.kind,
             message: e.message.clone(),
             recoverable: e.recoverable,
         });
@@ -412,7 +275,9 @@ impl Store for StoreBridge {
     }
 }
 
-/// Client configuration (mutable until passed to a client, which copies it).
+/// Client configuration (mutable until passed to a client, which copies it). Every setter
+/// that can fail checks with the Rust [`api::Config`] validation and leaves the configuration
+/// unchanged on error; the message is the Rust one.
 #[derive(Debug, ::uniffi::Object)]
 pub struct ClientConfig {
     inner: Mutex<api::Config>,
@@ -426,21 +291,29 @@ fn arg(message: impl Into<String>) -> QrSyncError {
 
 #[::uniffi::export]
 impl ClientConfig {
-    /// Defaults for `network`: no peers yet, QrInfo strategy, 3 peers.
+    /// Defaults for `network`: no peers yet, 3 peers, 10 s connect and 20 s request timeouts,
+    /// following the tip, starting at the newest built-in checkpoint.
     #[uniffi::constructor]
     pub fn new(network: Network) -> Arc<Self> {
         Arc::new(ClientConfig {
-            inner: Mutex::new(api::Config::new(network.into())),
+            inner: Mutex::new(api::Config::new(network)),
         })
+    }
+
+    /// The network (changed by `setDashConf`).
+    pub fn network(&self) -> Network {
+        self.lock().network()
+    }
+
+    /// Checks the whole configuration as creating a client does; `InvalidConfig` names the
+    /// first problem.
+    pub fn validate(&self) -> Result<(), QrSyncError> {
+        Ok(self.lock().validate()?)
     }
 
     /// Adds a peer, "IP:port".
     pub fn add_peer(&self, address: String) -> Result<(), QrSyncError> {
-        let a = address
-            .parse()
-            .map_err(|_| arg(format!("{address:?} is not an IP:port address")))?;
-        self.lock().peers.push(a);
-        Ok(())
+        Ok(config_ops::add_peer(&mut self.lock(), &address)?)
     }
 
     /// Uses the network's DNS seeds for peers too.
@@ -448,59 +321,43 @@ impl ClientConfig {
         self.lock().use_dns_seeds = enabled;
     }
 
-    /// Sets the strategy.
-    pub fn set_strategy(&self, strategy: SyncStrategy) {
-        self.lock().strategy = match strategy {
-            SyncStrategy::QrInfo => api::SyncStrategy::QrInfo,
-            SyncStrategy::Sequential => api::SyncStrategy::Sequential,
-            SyncStrategy::SequentialFromGenesis => api::SyncStrategy::SequentialFromGenesis,
-        };
-    }
-
     /// Sets one chain parameter with Dash Core's option name and syntax, e.g.
     /// `setChainParam("testactivationheight", "v20@100")` (`docs/CONFORMANCE.md` lists them).
     /// An unknown option or a bad value is an `InvalidConfig` error naming the option.
     pub fn set_chain_param(&self, key: String, value: String) -> Result<(), QrSyncError> {
-        self.lock()
-            .set_chain_param(&key, &value)
-            .map_err(QrSyncError::from)
+        Ok(self.lock().set_chain_param(&key, &value)?)
     }
 
     /// Takes the network and chain parameters from the text of a Dash Core `dash.conf`
     /// (sections and all; keys that do not concern a light client are ignored).
     pub fn set_dash_conf(&self, text: String) -> Result<(), QrSyncError> {
-        let parsed = api::Config::from_dash_conf(&text).map_err(QrSyncError::from)?;
-        self.lock().chain = parsed.chain;
-        Ok(())
+        Ok(config_ops::set_dash_conf(&mut self.lock(), &text)?)
     }
 
     /// Sets which quorums are validated (all by default; the wallet profile needs one round
     /// trip after headers on a cold start).
     pub fn set_profile(&self, profile: SyncProfile) {
-        self.lock().profile = match profile {
-            SyncProfile::Full => api::SyncProfile::Full,
-            SyncProfile::Wallet => api::SyncProfile::Wallet,
-        };
+        self.lock().profile = profile;
     }
 
-    /// Sets the connect and per-request timeouts in milliseconds.
+    /// Sets the connect and per-request timeouts in milliseconds (both positive).
     pub fn set_timeouts(&self, connect_ms: u32, request_ms: u32) -> Result<(), QrSyncError> {
-        if connect_ms == 0 || request_ms == 0 {
-            return Err(arg("timeouts must be positive"));
-        }
-        let mut c = self.lock();
-        c.connect_timeout = Duration::from_millis(connect_ms.into());
-        c.request_timeout = Duration::from_millis(request_ms.into());
-        Ok(())
+        Ok(config_ops::set_timeouts(
+            &mut self.lock(),
+            connect_ms,
+            request_ms,
+        )?)
     }
 
     /// Peers kept connected (1–16).
     pub fn set_max_peers(&self, max_peers: u32) -> Result<(), QrSyncError> {
-        if !(1..=16).contains(&max_peers) {
-            return Err(arg("max_peers must be 1..16"));
-        }
-        self.lock().max_peers = max_peers as usize;
-        Ok(())
+        Ok(config_ops::set_max_peers(&mut self.lock(), max_peers)?)
+    }
+
+    /// The protocol version advertised to peers (default: the newest the library speaks; not
+    /// below the lowest version that can sync lists).
+    pub fn set_protocol_version(&self, version: u32) -> Result<(), QrSyncError> {
+        Ok(config_ops::set_protocol_version(&mut self.lock(), version)?)
     }
 
     /// Keep following the tip after the first sync (default true).
@@ -545,26 +402,31 @@ impl ClientConfig {
         header: Vec<u8>,
         hash: Vec<u8>,
     ) -> Result<(), QrSyncError> {
-        let h: [u8; 80] = header
-            .as_slice()
-            .try_into()
-            .map_err(|_| arg(format!("a header is 80 bytes, got {}", header.len())))?;
-        let k: [u8; 32] = hash
-            .as_slice()
-            .try_into()
-            .map_err(|_| arg(format!("a hash is 32 bytes, got {}", hash.len())))?;
+        let header = config_ops::header_from(&header)?;
+        let hash = config_ops::hash_from(&hash)?;
         self.set_start(api::StartPoint::Header {
             height,
-            header: crate::wire::header::BlockHeader::from_array(&h),
-            hash: crate::hashes::Hash256(k),
+            header,
+            hash,
         })
+    }
+
+    /// Starts the header chain at a trusted checkpoint: its height and 80-byte header (the hash
+    /// trusted is the header's own). An error when its proof of work is invalid or it
+    /// contradicts a known checkpoint; takes precedence over the other starts until one of
+    /// them is set.
+    pub fn set_checkpoint(&self, height: u32, header: Vec<u8>) -> Result<(), QrSyncError> {
+        Ok(config_ops::set_checkpoint(
+            &mut self.lock(),
+            height,
+            &header,
+        )?)
     }
 
     /// The height the header sync will start from (the chosen built-in checkpoint, the host's
     /// header, or 0 for genesis); an error when the configured start is invalid.
     pub fn start_height(&self) -> Result<u32, QrSyncError> {
-        let r = self.lock().resolve_start().map_err(|e| arg(e.message))?;
-        Ok(r.start_height())
+        Ok(self.lock().resolve_start()?.start_height())
     }
 }
 
@@ -573,16 +435,8 @@ impl ClientConfig {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies a start if it resolves; on error the configuration is unchanged.
     fn set_start(&self, start: api::StartPoint) -> Result<(), QrSyncError> {
-        let mut c = self.lock();
-        let mut trial = c.clone();
-        trial.checkpoint = None;
-        trial.start = start;
-        trial.resolve_start().map_err(|e| arg(e.message))?;
-        c.checkpoint = None;
-        c.start = start;
-        Ok(())
+        Ok(config_ops::set_start(&mut self.lock(), start)?)
     }
 }
 
@@ -622,17 +476,13 @@ impl QrSyncClient {
 
     /// Status snapshot.
     pub fn status(&self) -> Status {
-        let s = self.inner.status();
-        Status {
-            state: s.state.into(),
-            header_height: s.header_height,
-            list_height: s.list_height,
-            quorums_validated: s.quorums_validated,
-            peers: s.peers,
-            bytes_in: s.bytes_in,
-            bytes_out: s.bytes_out,
-            round_trips: s.round_trips,
-        }
+        self.inner.status()
+    }
+
+    /// The block hash (display hex) of the header chain at `height`, null/nil when the chain
+    /// does not reach it.
+    pub fn block_hash(&self, height: u32) -> Option<String> {
+        self.inner.block_hash(height).map(|h| h.to_display_hex())
     }
 
     /// A validated quorum by type and hash (display hex).
@@ -681,13 +531,12 @@ fn lock_result(s: api::LockStatus) -> LockResult {
 }
 
 /// The built-in simulated Dash network (regtest preset) served on 127.0.0.1, for offline app
-/// tests. Needs a library built with the `simnet` feature.
+/// tests: a projection of `simnet::LocalSimnet`. Needs a library built with the `simnet`
+/// feature; without it the constructor fails with `NotAvailable`.
 #[derive(::uniffi::Object)]
 pub struct Simnet {
     #[cfg(feature = "simnet")]
-    inner: Mutex<Option<SimnetInner>>,
-    #[cfg(feature = "simnet")]
-    node: Arc<crate::simnet::SimNode>,
+    inner: Mutex<crate::simnet::LocalSimnet>,
     address: String,
 }
 
@@ -700,9 +549,10 @@ impl std::fmt::Debug for Simnet {
 }
 
 #[cfg(feature = "simnet")]
-struct SimnetInner {
-    rt: tokio::runtime::Runtime,
-    server: crate::simnet::server::SimServer,
+impl Simnet {
+    fn with<T>(&self, f: impl FnOnce(&mut crate::simnet::LocalSimnet) -> T) -> T {
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 #[::uniffi::export]
@@ -712,27 +562,11 @@ impl Simnet {
     pub fn start(seed: u64) -> Result<Arc<Self>, QrSyncError> {
         #[cfg(feature = "simnet")]
         {
-            use crate::simnet::server::{ServerConfig, SimServer};
-            use crate::simnet::{SimConfig, SimNode};
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("dqs-simnet")
-                .enable_all()
-                .build()
-                .map_err(|e| QrSyncError::Internal {
-                    reason: e.to_string(),
-                })?;
-            let node = Arc::new(SimNode::new(SimConfig::regtest(seed)));
-            let server = rt
-                .block_on(SimServer::start(node.clone(), ServerConfig::default()))
-                .map_err(|e| QrSyncError::Internal {
-                    reason: e.to_string(),
-                })?;
-            let address = server.addr().to_string();
+            let net = crate::simnet::LocalSimnet::start(seed)
+                .map_err(|reason| QrSyncError::Internal { reason })?;
             Ok(Arc::new(Simnet {
-                inner: Mutex::new(Some(SimnetInner { rt, server })),
-                node,
-                address,
+                address: net.addr().to_string(),
+                inner: Mutex::new(net),
             }))
         }
         #[cfg(not(feature = "simnet"))]
@@ -752,7 +586,7 @@ impl Simnet {
     /// Mines `blocks` more blocks (announced to connected clients).
     pub fn mine(&self, blocks: u32) {
         #[cfg(feature = "simnet")]
-        self.node.mine(blocks);
+        self.with(|n| n.mine(blocks));
         #[cfg(not(feature = "simnet"))]
         let _ = blocks;
     }
@@ -761,18 +595,40 @@ impl Simnet {
     pub fn tip_height(&self) -> u32 {
         #[cfg(feature = "simnet")]
         {
-            use crate::simnet::SimService;
-            self.node.tip_height()
+            self.with(|n| n.tip_height())
         }
         #[cfg(not(feature = "simnet"))]
         0
     }
 
+    /// The network's ChainLock for the block at `height`, serialized as a `clsig` payload (what
+    /// `verifyClsig` takes); null/nil when that block is not locked.
+    pub fn clsig(&self, height: u32) -> Option<Vec<u8>> {
+        #[cfg(feature = "simnet")]
+        {
+            self.with(|n| n.clsig(height))
+        }
+        #[cfg(not(feature = "simnet"))]
+        {
+            let _ = height;
+            None
+        }
+    }
+
+    /// The network's newest InstantSend lock, serialized as an `isdlock` payload (what
+    /// `verifyIslock` takes); null/nil before the first one.
+    pub fn latest_islock(&self) -> Option<Vec<u8>> {
+        #[cfg(feature = "simnet")]
+        {
+            self.with(|n| n.latest_islock())
+        }
+        #[cfg(not(feature = "simnet"))]
+        None
+    }
+
     /// Stops serving.
     pub fn shutdown(&self) {
         #[cfg(feature = "simnet")]
-        if let Some(i) = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            i.rt.block_on(i.server.shutdown());
-        }
+        self.with(|n| n.shutdown());
     }
 }

@@ -17,23 +17,23 @@
 pub mod simnet;
 
 use crate::api::{
-    ChainLockEvent, Checkpoint, ClientError, Config, ErrorKind, EventListener, LockStatus,
-    NoopListener, Progress, StartPoint, SyncProfile, SyncState, SyncStrategy,
+    ChainLockEvent, ClientError, Config, ErrorKind, EventListener, LockStatus, NoopListener,
+    Progress, StartPoint, SyncProfile, SyncState,
 };
+use crate::bindings::config_ops;
 use crate::engine::QuorumInfo;
-use crate::hashes::Hash256;
 use crate::network::Network;
 use crate::store::{MemoryStore, Store, StoreError};
-use crate::wire::header::BlockHeader;
 use crate::Client;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
 
-/// ABI version of the C interface; bumped on any incompatible change of the header.
-pub const DQS_ABI_VERSION: u32 = 2;
+/// ABI version of the C interface; bumped on any incompatible change of the header
+/// (3: `dqs_strategy` and `DQS_ERROR_KIND_NOT_RUNNING` removed, `dqs_status` grew
+/// `dependent_round_trips`).
+pub const DQS_ABI_VERSION: u32 = 3;
 
 static VERSION_CSTR: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
@@ -73,18 +73,6 @@ pub enum dqs_network {
     Devnet = 2,
     /// Regtest (and the built-in simulated network).
     Regtest = 3,
-}
-
-/// Masternode-list strategies.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum dqs_strategy {
-    /// One getqrinfo, then parallel getmnlistd (default).
-    Qrinfo = 0,
-    /// Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
-    Sequential = 1,
-    /// Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
-    SequentialFromGenesis = 2,
 }
 
 /// Which quorums to validate.
@@ -131,9 +119,7 @@ pub enum dqs_error_kind {
     Store = 4,
     /// Saved state was unusable; a clean resync follows.
     CorruptState = 5,
-    /// The client is not running.
-    NotRunning = 6,
-    /// A bug.
+    /// A bug. (6 is not used: it was a kind the library never reported.)
     Internal = 7,
 }
 
@@ -239,6 +225,95 @@ pub struct dqs_status {
     pub bytes_out: u64,
     /// Requests that waited on an answer.
     pub round_trips: u64,
+    /// Round trips that had to wait for each other (parallel requests count once).
+    pub dependent_round_trips: u64,
+}
+
+// The C enums are the Rust ones with fixed values: Rust to C is an exhaustive match (a new
+// Rust variant does not compile until it has a C value), C to Rust goes through it
+// (tests/surface_parity.rs checks every value against the header).
+
+impl From<Network> for dqs_network {
+    fn from(n: Network) -> dqs_network {
+        match n {
+            Network::Mainnet => dqs_network::Mainnet,
+            Network::Testnet => dqs_network::Testnet,
+            Network::Devnet => dqs_network::Devnet,
+            Network::Regtest => dqs_network::Regtest,
+        }
+    }
+}
+
+impl From<SyncProfile> for dqs_profile {
+    fn from(p: SyncProfile) -> dqs_profile {
+        match p {
+            SyncProfile::Full => dqs_profile::Full,
+            SyncProfile::Wallet => dqs_profile::Wallet,
+        }
+    }
+}
+
+impl From<SyncState> for dqs_state {
+    fn from(s: SyncState) -> dqs_state {
+        match s {
+            SyncState::Idle => dqs_state::Idle,
+            SyncState::Connecting => dqs_state::Connecting,
+            SyncState::Headers => dqs_state::Headers,
+            SyncState::MasternodeLists => dqs_state::MasternodeLists,
+            SyncState::Synced => dqs_state::Synced,
+            SyncState::Stopped => dqs_state::Stopped,
+        }
+    }
+}
+
+impl From<ErrorKind> for dqs_error_kind {
+    fn from(k: ErrorKind) -> dqs_error_kind {
+        match k {
+            ErrorKind::InvalidConfig => dqs_error_kind::InvalidConfig,
+            ErrorKind::InvalidArgument => dqs_error_kind::InvalidArgument,
+            ErrorKind::Network => dqs_error_kind::Network,
+            ErrorKind::PeerMisbehaved => dqs_error_kind::PeerMisbehaved,
+            ErrorKind::Store => dqs_error_kind::Store,
+            ErrorKind::CorruptState => dqs_error_kind::CorruptState,
+            ErrorKind::Internal => dqs_error_kind::Internal,
+        }
+    }
+}
+
+/// The Rust network whose C value is `v`.
+pub fn network_from_c(v: u32) -> Option<Network> {
+    [
+        Network::Mainnet,
+        Network::Testnet,
+        Network::Devnet,
+        Network::Regtest,
+    ]
+    .into_iter()
+    .find(|n| dqs_network::from(*n) as u32 == v)
+}
+
+/// The Rust profile whose C value is `v`.
+pub fn profile_from_c(v: u32) -> Option<SyncProfile> {
+    [SyncProfile::Full, SyncProfile::Wallet]
+        .into_iter()
+        .find(|p| dqs_profile::from(*p) as u32 == v)
+}
+
+/// The result code of a Rust error: its kind decides (the message is passed on unchanged).
+pub fn result_of(kind: ErrorKind) -> dqs_result {
+    match kind {
+        ErrorKind::InvalidConfig => dqs_result::ErrInvalidConfig,
+        ErrorKind::InvalidArgument => dqs_result::ErrInvalidArgument,
+        ErrorKind::Network
+        | ErrorKind::PeerMisbehaved
+        | ErrorKind::Store
+        | ErrorKind::CorruptState
+        | ErrorKind::Internal => dqs_result::ErrInternal,
+    }
+}
+
+fn err(e: ClientError) -> (dqs_result, String) {
+    (result_of(e.kind), e.message)
 }
 
 /// Event callbacks. Every pointer may be NULL. They run on the library's `dqs-events` thread,
@@ -393,6 +468,45 @@ fn config_mut<'a>(c: *mut dqs_config) -> Result<&'a mut Config, (dqs_result, Str
     Ok(unsafe { &mut (*c).inner })
 }
 
+fn config_ref<'a>(c: *const dqs_config) -> Result<&'a Config, (dqs_result, String)> {
+    if c.is_null() {
+        return Err(null("config"));
+    }
+    // SAFETY: `c` was returned by `dqs_config_new` and not freed (caller contract); it is only
+    // read, and the caller does not write it from another thread at the same time.
+    Ok(unsafe { &(*c).inner })
+}
+
+/// Copies `data` into the caller's `buf` (`capacity` bytes; may be NULL when `capacity` is 0)
+/// and writes its length to `*out_len`; `DQS_RESULT_ERR_BUFFER_TOO_SMALL` (nothing copied) when
+/// it does not fit.
+#[cfg_attr(not(feature = "simnet"), allow(dead_code))]
+pub(crate) fn copy_bytes_out(
+    data: &[u8],
+    buf: *mut u8,
+    capacity: usize,
+    out_len: *mut usize,
+) -> FfiResult {
+    out(out_len, data.len(), "out_len")?;
+    if data.len() > capacity {
+        return Err((
+            dqs_result::ErrBufferTooSmall,
+            format!("{} bytes, room for {capacity}", data.len()),
+        ));
+    }
+    if buf.is_null() {
+        return if data.is_empty() {
+            Ok(())
+        } else {
+            Err(null("buf"))
+        };
+    }
+    // SAFETY: `buf` points to `capacity` writable bytes (caller contract) and
+    // `data.len() <= capacity`; the regions cannot overlap (`data` is the library's).
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len()) };
+    Ok(())
+}
+
 fn client_ref<'a>(c: *const dqs_client) -> Result<&'a Client, (dqs_result, String)> {
     if c.is_null() {
         return Err(null("client"));
@@ -483,18 +597,12 @@ pub extern "C" fn dqs_last_error_message(buf: *mut c_char, len: usize) -> usize 
 #[no_mangle]
 pub extern "C" fn dqs_config_new(network: u32, out: *mut *mut dqs_config) -> dqs_result {
     guard(|| {
-        let net = match network {
-            x if x == dqs_network::Mainnet as u32 => Network::Mainnet,
-            x if x == dqs_network::Testnet as u32 => Network::Testnet,
-            x if x == dqs_network::Devnet as u32 => Network::Devnet,
-            x if x == dqs_network::Regtest as u32 => Network::Regtest,
-            other => {
-                return Err((
-                    dqs_result::ErrInvalidArgument,
-                    format!("unknown network {other}"),
-                ))
-            }
-        };
+        let net = network_from_c(network).ok_or_else(|| {
+            (
+                dqs_result::ErrInvalidArgument,
+                format!("unknown network {network}"),
+            )
+        })?;
         let b = Box::new(dqs_config {
             inner: Config::new(net),
         });
@@ -521,6 +629,26 @@ pub extern "C" fn dqs_config_free(config: *mut dqs_config) {
     });
 }
 
+/// Writes the configuration's network (a `dqs_network` value; `dqs_config_set_dash_conf` can
+/// change it) to `*out_network`.
+#[no_mangle]
+pub extern "C" fn dqs_config_network(
+    config: *const dqs_config,
+    out_network: *mut dqs_network,
+) -> dqs_result {
+    guard(|| {
+        let c = config_ref(config)?;
+        out(out_network, c.network().into(), "out_network")
+    })
+}
+
+/// Checks the whole configuration as `dqs_client_new` does: `DQS_RESULT_ERR_INVALID_CONFIG`
+/// with a message naming the first problem (e.g. no peers and DNS seeds disabled).
+#[no_mangle]
+pub extern "C" fn dqs_config_validate(config: *const dqs_config) -> dqs_result {
+    guard(|| config_ref(config)?.validate().map_err(err))
+}
+
 /// Adds a peer, `"IP:port"` (e.g. `"127.0.0.1:19899"` or `"[::1]:9999"`). `addr` is borrowed
 /// for the call.
 #[no_mangle]
@@ -528,14 +656,7 @@ pub extern "C" fn dqs_config_add_peer(config: *mut dqs_config, addr: *const c_ch
     guard(|| {
         let c = config_mut(config)?;
         let s = cstr(addr, "addr")?;
-        let a = s.parse().map_err(|_| {
-            (
-                dqs_result::ErrInvalidArgument,
-                format!("{s:?} is not an IP:port address"),
-            )
-        })?;
-        c.peers.push(a);
-        Ok(())
+        config_ops::add_peer(c, s).map_err(err)
     })
 }
 
@@ -548,88 +669,55 @@ pub extern "C" fn dqs_config_set_dns_seeds(config: *mut dqs_config, enabled: boo
     })
 }
 
-/// Sets the masternode-list strategy (a `dqs_strategy` value).
-#[no_mangle]
-pub extern "C" fn dqs_config_set_strategy(config: *mut dqs_config, strategy: u32) -> dqs_result {
-    guard(|| {
-        let c = config_mut(config)?;
-        let s = match strategy {
-            x if x == dqs_strategy::Qrinfo as u32 => SyncStrategy::QrInfo,
-            x if x == dqs_strategy::Sequential as u32 => SyncStrategy::Sequential,
-            x if x == dqs_strategy::SequentialFromGenesis as u32 => {
-                SyncStrategy::SequentialFromGenesis
-            }
-            other => {
-                return Err((
-                    dqs_result::ErrInvalidArgument,
-                    format!("unknown strategy {other}"),
-                ))
-            }
-        };
-        c.strategy = s;
-        Ok(())
-    })
-}
-
 /// Sets which quorums are validated (a `dqs_profile` value).
 #[no_mangle]
 pub extern "C" fn dqs_config_set_profile(config: *mut dqs_config, profile: u32) -> dqs_result {
     guard(|| {
         let c = config_mut(config)?;
-        let p = match profile {
-            x if x == dqs_profile::Full as u32 => SyncProfile::Full,
-            x if x == dqs_profile::Wallet as u32 => SyncProfile::Wallet,
-            other => {
-                return Err((
-                    dqs_result::ErrInvalidArgument,
-                    format!("unknown profile {other}"),
-                ))
-            }
-        };
-        c.profile = p;
+        c.profile = profile_from_c(profile).ok_or_else(|| {
+            (
+                dqs_result::ErrInvalidArgument,
+                format!("unknown profile {profile}"),
+            )
+        })?;
         Ok(())
     })
 }
 
-/// Sets the connect and per-request timeouts in milliseconds (both > 0).
+/// Sets the connect and per-request timeouts in milliseconds (both > 0;
+/// `DQS_RESULT_ERR_INVALID_CONFIG` otherwise, the configuration unchanged).
 #[no_mangle]
 pub extern "C" fn dqs_config_set_timeouts(
     config: *mut dqs_config,
     connect_ms: u32,
     request_ms: u32,
 ) -> dqs_result {
-    guard(|| {
-        let c = config_mut(config)?;
-        if connect_ms == 0 || request_ms == 0 {
-            return Err((
-                dqs_result::ErrInvalidArgument,
-                "timeouts must be positive".into(),
-            ));
-        }
-        c.connect_timeout = Duration::from_millis(connect_ms as u64);
-        c.request_timeout = Duration::from_millis(request_ms as u64);
-        Ok(())
-    })
+    guard(|| config_ops::set_timeouts(config_mut(config)?, connect_ms, request_ms).map_err(err))
 }
 
-/// Sets how many peers are kept connected (1–16).
+/// Sets how many peers are kept connected (1–16; `DQS_RESULT_ERR_INVALID_CONFIG` otherwise,
+/// the configuration unchanged).
 #[no_mangle]
 pub extern "C" fn dqs_config_set_max_peers(config: *mut dqs_config, max_peers: u32) -> dqs_result {
-    guard(|| {
-        let c = config_mut(config)?;
-        if !(1..=16).contains(&max_peers) {
-            return Err((
-                dqs_result::ErrInvalidArgument,
-                "max_peers must be 1..16".into(),
-            ));
-        }
-        c.max_peers = max_peers as usize;
-        Ok(())
-    })
+    guard(|| config_ops::set_max_peers(config_mut(config)?, max_peers).map_err(err))
+}
+
+/// Sets the protocol version advertised to peers (default: the newest the library speaks).
+/// `DQS_RESULT_ERR_INVALID_CONFIG` below the lowest version that can sync lists.
+#[no_mangle]
+pub extern "C" fn dqs_config_set_protocol_version(
+    config: *mut dqs_config,
+    version: u32,
+) -> dqs_result {
+    guard(|| config_ops::set_protocol_version(config_mut(config)?, version).map_err(err))
 }
 
 /// Starts the header chain at a trusted checkpoint: its height and its 80-byte header
-/// (`header` points to exactly 80 bytes, borrowed for the call).
+/// (`header` points to exactly 80 bytes, borrowed for the call); the hash trusted is the
+/// header's own. `DQS_RESULT_ERR_INVALID_ARGUMENT` for a wrong length,
+/// `DQS_RESULT_ERR_INVALID_CONFIG` when its proof of work is invalid or it contradicts a known
+/// checkpoint (the configuration is then unchanged). Takes precedence over the other starts
+/// until one of them is set.
 #[no_mangle]
 pub extern "C" fn dqs_config_set_checkpoint(
     config: *mut dqs_config,
@@ -640,17 +728,7 @@ pub extern "C" fn dqs_config_set_checkpoint(
     guard(|| {
         let c = config_mut(config)?;
         let b = bytes(header, header_len, "header")?;
-        let arr: &[u8; 80] = b.try_into().map_err(|_| {
-            (
-                dqs_result::ErrInvalidArgument,
-                format!("a header is 80 bytes, got {header_len}"),
-            )
-        })?;
-        c.checkpoint = Some(Checkpoint {
-            height,
-            header: BlockHeader::from_array(arr),
-        });
-        Ok(())
+        config_ops::set_checkpoint(c, height, b).map_err(err)
     })
 }
 
@@ -670,8 +748,7 @@ pub extern "C" fn dqs_config_set_chain_param(
         let cfg = config_mut(config)?;
         let key = cstr(key, "key")?;
         let value = cstr(value, "value")?;
-        cfg.set_chain_param(key, value)
-            .map_err(|e| (dqs_result::ErrInvalidConfig, e.message))
+        cfg.set_chain_param(key, value).map_err(err)
     })
 }
 
@@ -686,32 +763,18 @@ pub extern "C" fn dqs_config_set_dash_conf(
     guard(|| {
         let cfg = config_mut(config)?;
         let text = cstr(dash_conf_text, "dash_conf_text")?;
-        let parsed =
-            Config::from_dash_conf(text).map_err(|e| (dqs_result::ErrInvalidConfig, e.message))?;
-        cfg.chain = parsed.chain;
-        Ok(())
+        config_ops::set_dash_conf(cfg, text).map_err(err)
     })
 }
 
-/// Applies a start to `config` if it resolves (docs/CHECKPOINTS.md); on error the configuration
-/// is unchanged and the message names the problem.
 fn set_start(config: *mut dqs_config, start: StartPoint) -> FfiResult {
-    let c = config_mut(config)?;
-    let mut trial = c.clone();
-    trial.checkpoint = None;
-    trial.start = start;
-    trial
-        .resolve_start()
-        .map_err(|e| (dqs_result::ErrInvalidArgument, e.message))?;
-    c.checkpoint = None;
-    c.start = start;
-    Ok(())
+    config_ops::set_start(config_mut(config)?, start).map_err(err)
 }
 
 /// Starts the header chain at the newest built-in checkpoint at or below the wallet birth
-/// height `birth_height` (mainnet and testnet). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the
-/// height is below the oldest built-in checkpoint or the network has none. Replaces any
-/// earlier start or checkpoint.
+/// height `birth_height` (mainnet and testnet). `DQS_RESULT_ERR_INVALID_CONFIG` when the
+/// height is below the oldest built-in checkpoint or the network has none (the configuration
+/// is then unchanged). Replaces any earlier start or checkpoint.
 #[no_mangle]
 pub extern "C" fn dqs_config_set_birth_height(
     config: *mut dqs_config,
@@ -721,7 +784,7 @@ pub extern "C" fn dqs_config_set_birth_height(
 }
 
 /// Starts the header chain at the newest built-in checkpoint whose block time is at least a day
-/// before the wallet birth time `birth_time` (Unix seconds). `DQS_RESULT_ERR_INVALID_ARGUMENT`
+/// before the wallet birth time `birth_time` (Unix seconds). `DQS_RESULT_ERR_INVALID_CONFIG`
 /// when no built-in checkpoint is that old or the network has none. Replaces any earlier
 /// start or checkpoint.
 #[no_mangle]
@@ -748,9 +811,10 @@ pub extern "C" fn dqs_config_set_start_genesis(config: *mut dqs_config) -> dqs_r
 
 /// Starts the header chain at a header the host trusts: its height, its 80-byte header
 /// (`header`, `header_len` must be 80) and the 32-byte block hash the host claims for it
-/// (`hash`, internal byte order). `DQS_RESULT_ERR_INVALID_ARGUMENT` when the header's X11 hash
-/// differs from `hash`, its proof of work is invalid, or it contradicts a known checkpoint at
-/// that height. Replaces any earlier start or checkpoint.
+/// (`hash`, internal byte order). `DQS_RESULT_ERR_INVALID_ARGUMENT` for a wrong length;
+/// `DQS_RESULT_ERR_INVALID_CONFIG` when the header's X11 hash differs from `hash`, its proof of
+/// work is invalid, or it contradicts a known checkpoint at that height. Replaces any earlier
+/// start or checkpoint.
 #[no_mangle]
 pub extern "C" fn dqs_config_set_start_header(
     config: *mut dqs_config,
@@ -761,22 +825,14 @@ pub extern "C" fn dqs_config_set_start_header(
 ) -> dqs_result {
     guard(|| {
         config_mut(config)?;
-        let b = bytes(header, header_len, "header")?;
-        let arr: &[u8; 80] = b.try_into().map_err(|_| {
-            (
-                dqs_result::ErrInvalidArgument,
-                format!("a header is 80 bytes, got {header_len}"),
-            )
-        })?;
-        let h: [u8; 32] = bytes(hash, 32, "hash")?
-            .try_into()
-            .map_err(|_| (dqs_result::ErrInvalidArgument, "hash".to_string()))?;
+        let header = config_ops::header_from(bytes(header, header_len, "header")?).map_err(err)?;
+        let hash = config_ops::hash_from(bytes(hash, 32, "hash")?).map_err(err)?;
         set_start(
             config,
             StartPoint::Header {
                 height,
-                header: BlockHeader::from_array(arr),
-                hash: Hash256(h),
+                header,
+                hash,
             },
         )
     })
@@ -784,22 +840,14 @@ pub extern "C" fn dqs_config_set_start_header(
 
 /// Writes to `*out_height` the height the header sync will start from with this configuration
 /// (the chosen built-in checkpoint, a host-supplied checkpoint's height, or 0 for genesis).
-/// `DQS_RESULT_ERR_INVALID_ARGUMENT` when the configured start is invalid.
+/// `DQS_RESULT_ERR_INVALID_CONFIG` when the configured start is invalid.
 #[no_mangle]
 pub extern "C" fn dqs_config_start_height(
     config: *const dqs_config,
     out_height: *mut u32,
 ) -> dqs_result {
     guard(|| {
-        if config.is_null() {
-            return Err(null("config"));
-        }
-        // SAFETY: `config` was returned by `dqs_config_new` and not freed (caller contract);
-        // it is only read here. NULL was excluded above.
-        let c = unsafe { &(*config).inner };
-        let r = c
-            .resolve_start()
-            .map_err(|e| (dqs_result::ErrInvalidArgument, e.message))?;
+        let r = config_ref(config)?.resolve_start().map_err(err)?;
         out(out_height, r.start_height(), "out_height")
     })
 }
@@ -822,17 +870,6 @@ unsafe impl Send for CListener {}
 // SAFETY: as above; callbacks are only ever invoked from the single event thread.
 unsafe impl Sync for CListener {}
 
-fn state_c(s: SyncState) -> dqs_state {
-    match s {
-        SyncState::Idle => dqs_state::Idle,
-        SyncState::Connecting => dqs_state::Connecting,
-        SyncState::Headers => dqs_state::Headers,
-        SyncState::MasternodeLists => dqs_state::MasternodeLists,
-        SyncState::Synced => dqs_state::Synced,
-        SyncState::Stopped => dqs_state::Stopped,
-    }
-}
-
 fn quorum_c(q: &QuorumInfo) -> dqs_quorum {
     dqs_quorum {
         llmq_type: q.llmq_type,
@@ -848,7 +885,7 @@ impl EventListener for CListener {
     fn on_progress(&self, p: &Progress) {
         if let Some(f) = self.0.on_progress {
             let c = dqs_progress {
-                state: state_c(p.state),
+                state: p.state.into(),
                 header_height: p.header_height,
                 target_height: p.target_height,
                 lists_held: p.lists_held,
@@ -879,21 +916,12 @@ impl EventListener for CListener {
     }
     fn on_state(&self, s: SyncState) {
         if let Some(f) = self.0.on_state {
-            f(self.0.user_data, state_c(s));
+            f(self.0.user_data, s.into());
         }
     }
     fn on_error(&self, e: &ClientError) {
         if let Some(f) = self.0.on_error {
-            let kind = match e.kind {
-                ErrorKind::InvalidConfig => dqs_error_kind::InvalidConfig,
-                ErrorKind::InvalidArgument => dqs_error_kind::InvalidArgument,
-                ErrorKind::Network => dqs_error_kind::Network,
-                ErrorKind::PeerMisbehaved => dqs_error_kind::PeerMisbehaved,
-                ErrorKind::Store => dqs_error_kind::Store,
-                ErrorKind::CorruptState => dqs_error_kind::CorruptState,
-                ErrorKind::NotRunning => dqs_error_kind::NotRunning,
-                ErrorKind::Internal => dqs_error_kind::Internal,
-            };
+            let kind = e.kind.into();
             let msg = CString::new(e.message.replace('\0', " ")).unwrap_or_default();
             let c = dqs_error {
                 kind,
@@ -1029,8 +1057,7 @@ pub extern "C" fn dqs_client_new(
             }
             Arc::new(CListener(c))
         };
-        let client = Client::new(cfg, store, listener)
-            .map_err(|e| (dqs_result::ErrInvalidConfig, e.message))?;
+        let client = Client::new(cfg, store, listener).map_err(err)?;
         // SAFETY: `out` is non-NULL and writable (caller contract).
         unsafe {
             *out = Box::into_raw(Box::new(dqs_client {
@@ -1045,11 +1072,7 @@ pub extern "C" fn dqs_client_new(
 /// Starts syncing in the background; returns at once.
 #[no_mangle]
 pub extern "C" fn dqs_client_start(client: *const dqs_client) -> dqs_result {
-    guard(|| {
-        client_ref(client)?
-            .start()
-            .map_err(|e| (dqs_result::ErrInternal, e.message))
-    })
+    guard(|| client_ref(client)?.start().map_err(err))
 }
 
 /// Stops every task and connection (bounded time). Safe from any thread and from inside a
@@ -1091,7 +1114,7 @@ pub extern "C" fn dqs_client_status(
         out(
             out_status,
             dqs_status {
-                state: state_c(s.state),
+                state: s.state.into(),
                 header_height: s.header_height,
                 list_height: s.list_height.unwrap_or(0),
                 has_list: s.list_height.is_some(),
@@ -1100,6 +1123,7 @@ pub extern "C" fn dqs_client_status(
                 bytes_in: s.bytes_in,
                 bytes_out: s.bytes_out,
                 round_trips: s.round_trips,
+                dependent_round_trips: s.dependent_round_trips,
             },
             "out_status",
         )
@@ -1117,10 +1141,8 @@ pub extern "C" fn dqs_client_quorum(
 ) -> dqs_result {
     guard(|| {
         let c = client_ref(client)?;
-        let h: [u8; 32] = bytes(quorum_hash, 32, "quorum_hash")?
-            .try_into()
-            .map_err(|_| (dqs_result::ErrInvalidArgument, "hash".into()))?;
-        let q = c.quorum(llmq_type, &Hash256(h)).ok_or((
+        let h = config_ops::hash_from(bytes(quorum_hash, 32, "quorum_hash")?).map_err(err)?;
+        let q = c.quorum(llmq_type, &h).ok_or((
             dqs_result::ErrNotFound,
             "no validated quorum with that hash".into(),
         ))?;
@@ -1161,7 +1183,7 @@ pub extern "C" fn dqs_client_quorums(
 }
 
 fn lock_verdict(r: Result<LockStatus, ClientError>, out_status: *mut dqs_lock_status) -> FfiResult {
-    let st = r.map_err(|e| (dqs_result::ErrInvalidArgument, e.message))?;
+    let st = r.map_err(err)?;
     let (code, why) = match st {
         LockStatus::Valid { .. } => (dqs_lock_status::Valid, None),
         LockStatus::Invalid(w) => (dqs_lock_status::Invalid, Some(w)),
@@ -1202,5 +1224,25 @@ pub extern "C" fn dqs_client_verify_islock(
         let c = client_ref(client)?;
         let b = bytes(data, len, "data")?;
         lock_verdict(c.verify_islock(b), out_status)
+    })
+}
+
+/// Writes the 32-byte block hash (internal byte order) of the header chain at `height` to
+/// `out_hash` (32 writable bytes owned by the caller). `DQS_RESULT_ERR_NOT_FOUND` when the
+/// chain does not reach that height (or starts above it).
+#[no_mangle]
+pub extern "C" fn dqs_client_block_hash(
+    client: *const dqs_client,
+    height: u32,
+    out_hash: *mut u8,
+) -> dqs_result {
+    guard(|| {
+        let h = client_ref(client)?.block_hash(height).ok_or_else(|| {
+            (
+                dqs_result::ErrNotFound,
+                format!("the header chain has no block at height {height}"),
+            )
+        })?;
+        out(out_hash as *mut [u8; 32], h.0, "out_hash")
     })
 }

@@ -1,18 +1,23 @@
 //! C entry points for the built-in simulated network (feature `simnet`), so C programs can
-//! test offline.
+//! test offline: a projection of [`crate::simnet::LocalSimnet`].
 
-use super::{dqs_result, guard, null, out};
-use crate::simnet::server::{ServerConfig, SimServer};
-use crate::simnet::{SimConfig, SimNode, SimService};
+use super::{copy_bytes_out, dqs_result, guard, null, out};
+use crate::simnet::LocalSimnet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 
 /// A running simulated network (opaque): a regtest chain served on 127.0.0.1. Create with
 /// `dqs_simnet_start`, free with `dqs_simnet_free`.
 pub struct dqs_simnet {
-    rt: tokio::runtime::Runtime,
-    node: Arc<SimNode>,
-    server: Option<SimServer>,
+    inner: LocalSimnet,
+}
+
+fn net_ref<'a>(net: *const dqs_simnet) -> Result<&'a LocalSimnet, (dqs_result, String)> {
+    if net.is_null() {
+        return Err(null("net"));
+    }
+    // SAFETY: `net` came from `dqs_simnet_start` and is not freed (caller contract);
+    // `LocalSimnet` is only read through shared references here.
+    Ok(unsafe { &(*net).inner })
 }
 
 /// Generates the regtest preset from `seed` and serves it on loopback. On success `*out` owns
@@ -27,24 +32,13 @@ pub extern "C" fn dqs_simnet_start(
         if out_net.is_null() {
             return Err(null("out"));
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("dqs-simnet")
-            .enable_all()
-            .build()
-            .map_err(|e| (dqs_result::ErrInternal, e.to_string()))?;
-        let node = Arc::new(SimNode::new(SimConfig::regtest(seed)));
-        let server = rt
-            .block_on(SimServer::start(node.clone(), ServerConfig::default()))
-            .map_err(|e| (dqs_result::ErrInternal, format!("cannot listen: {e}")))?;
-        out(out_port, server.addr().port(), "out_port")?;
-        let b = Box::new(dqs_simnet {
-            rt,
-            node,
-            server: Some(server),
-        });
+        if out_port.is_null() {
+            return Err(null("out_port"));
+        }
+        let inner = LocalSimnet::start(seed).map_err(|e| (dqs_result::ErrInternal, e))?;
+        out(out_port, inner.port(), "out_port")?;
         // SAFETY: `out_net` is non-NULL and writable (caller contract).
-        unsafe { *out_net = Box::into_raw(b) };
+        unsafe { *out_net = Box::into_raw(Box::new(dqs_simnet { inner })) };
         Ok(())
     })
 }
@@ -53,11 +47,7 @@ pub extern "C" fn dqs_simnet_start(
 #[no_mangle]
 pub extern "C" fn dqs_simnet_mine(net: *const dqs_simnet, blocks: u32) -> dqs_result {
     guard(|| {
-        if net.is_null() {
-            return Err(null("net"));
-        }
-        // SAFETY: `net` came from `dqs_simnet_start` and is not freed (caller contract).
-        unsafe { (*net).node.mine(blocks) };
+        net_ref(net)?.mine(blocks);
         Ok(())
     })
 }
@@ -66,13 +56,52 @@ pub extern "C" fn dqs_simnet_mine(net: *const dqs_simnet, blocks: u32) -> dqs_re
 #[no_mangle]
 pub extern "C" fn dqs_simnet_tip_height(net: *const dqs_simnet) -> u32 {
     catch_unwind(AssertUnwindSafe(|| {
-        if net.is_null() {
-            return 0;
-        }
-        // SAFETY: `net` came from `dqs_simnet_start` and is not freed (caller contract).
-        unsafe { (*net).node.tip_height() }
+        net_ref(net).map_or(0, |n| n.tip_height())
     }))
     .unwrap_or(0)
+}
+
+/// Copies the network's ChainLock for the block at `height`, serialized as a `clsig` payload
+/// (what `dqs_client_verify_clsig` takes), into `buf` (`capacity` bytes owned by the caller;
+/// may be NULL when `capacity` is 0) and writes its length to `*out_len`.
+/// `DQS_RESULT_ERR_NOT_FOUND` when that block is not locked (or above the tip);
+/// `DQS_RESULT_ERR_BUFFER_TOO_SMALL` (nothing copied) when `capacity` is less than the length.
+#[no_mangle]
+pub extern "C" fn dqs_simnet_clsig(
+    net: *const dqs_simnet,
+    height: u32,
+    buf: *mut u8,
+    capacity: usize,
+    out_len: *mut usize,
+) -> dqs_result {
+    guard(|| {
+        let n = net_ref(net)?;
+        let data = n.clsig(height).ok_or((
+            dqs_result::ErrNotFound,
+            format!("the simulated chain has no ChainLock at height {height}"),
+        ))?;
+        copy_bytes_out(&data, buf, capacity, out_len)
+    })
+}
+
+/// Copies the network's newest InstantSend lock, serialized as an `isdlock` payload (what
+/// `dqs_client_verify_islock` takes), like `dqs_simnet_clsig`. `DQS_RESULT_ERR_NOT_FOUND`
+/// before the network has made one.
+#[no_mangle]
+pub extern "C" fn dqs_simnet_latest_islock(
+    net: *const dqs_simnet,
+    buf: *mut u8,
+    capacity: usize,
+    out_len: *mut usize,
+) -> dqs_result {
+    guard(|| {
+        let n = net_ref(net)?;
+        let data = n.latest_islock().ok_or((
+            dqs_result::ErrNotFound,
+            "the simulated chain has no InstantSend lock yet".to_string(),
+        ))?;
+        copy_bytes_out(&data, buf, capacity, out_len)
+    })
 }
 
 /// Stops serving and frees the network. NULL is ignored.
@@ -83,9 +112,6 @@ pub extern "C" fn dqs_simnet_free(net: *mut dqs_simnet) {
             return;
         }
         // SAFETY: `net` came from `dqs_simnet_start` and is freed once (caller contract).
-        let mut b = unsafe { Box::from_raw(net) };
-        if let Some(s) = b.server.take() {
-            b.rt.block_on(s.shutdown());
-        }
+        drop(unsafe { Box::from_raw(net) });
     }));
 }

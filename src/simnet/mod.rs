@@ -4,11 +4,13 @@
 
 pub mod bench;
 pub mod gen;
+pub mod local;
 pub mod rng;
 pub mod serve;
 pub mod server;
 pub mod service;
 
 pub use gen::{BadSigKind, BadSignature, Churn, SimBlock, SimChain, SimConfig};
+pub use local::LocalSimnet;
 pub use serve::SimNode;
 pub use service::SimService;

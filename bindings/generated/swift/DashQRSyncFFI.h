@@ -343,6 +343,11 @@ uint64_t uniffi_dash_qrsync_fn_constructor_clientconfig_new(RustBuffer network, 
 void uniffi_dash_qrsync_fn_method_clientconfig_add_peer(uint64_t ptr, RustBuffer address, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_NETWORK
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_NETWORK
+RustBuffer uniffi_dash_qrsync_fn_method_clientconfig_network(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_BIRTH_HEIGHT
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_BIRTH_HEIGHT
 void uniffi_dash_qrsync_fn_method_clientconfig_set_birth_height(uint64_t ptr, uint32_t birth_height, RustCallStatus *_Nonnull out_status
@@ -356,6 +361,11 @@ void uniffi_dash_qrsync_fn_method_clientconfig_set_birth_time(uint64_t ptr, uint
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
 void uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(uint64_t ptr, RustBuffer key, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_CHECKPOINT
+void uniffi_dash_qrsync_fn_method_clientconfig_set_checkpoint(uint64_t ptr, uint32_t height, RustBuffer header, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_DASH_CONF
@@ -383,6 +393,11 @@ void uniffi_dash_qrsync_fn_method_clientconfig_set_max_peers(uint64_t ptr, uint3
 void uniffi_dash_qrsync_fn_method_clientconfig_set_profile(uint64_t ptr, RustBuffer profile, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_PROTOCOL_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_PROTOCOL_VERSION
+void uniffi_dash_qrsync_fn_method_clientconfig_set_protocol_version(uint64_t ptr, uint32_t version, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_START_GENESIS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_START_GENESIS
 void uniffi_dash_qrsync_fn_method_clientconfig_set_start_genesis(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -398,11 +413,6 @@ void uniffi_dash_qrsync_fn_method_clientconfig_set_start_header(uint64_t ptr, ui
 void uniffi_dash_qrsync_fn_method_clientconfig_set_start_newest(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_STRATEGY
-#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_STRATEGY
-void uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(uint64_t ptr, RustBuffer strategy, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_TIMEOUTS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_SET_TIMEOUTS
 void uniffi_dash_qrsync_fn_method_clientconfig_set_timeouts(uint64_t ptr, uint32_t connect_ms, uint32_t request_ms, RustCallStatus *_Nonnull out_status
@@ -411,6 +421,11 @@ void uniffi_dash_qrsync_fn_method_clientconfig_set_timeouts(uint64_t ptr, uint32
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_START_HEIGHT
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_START_HEIGHT
 uint32_t uniffi_dash_qrsync_fn_method_clientconfig_start_height(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_VALIDATE
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_VALIDATE
+void uniffi_dash_qrsync_fn_method_clientconfig_validate(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CLONE_HOSTSTORE
@@ -456,6 +471,11 @@ void uniffi_dash_qrsync_fn_free_qrsyncclient(uint64_t handle, RustCallStatus *_N
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CONSTRUCTOR_QRSYNCCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CONSTRUCTOR_QRSYNCCLIENT_NEW
 uint64_t uniffi_dash_qrsync_fn_constructor_qrsyncclient_new(uint64_t config, RustBuffer store, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_BLOCK_HASH
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_BLOCK_HASH
+RustBuffer uniffi_dash_qrsync_fn_method_qrsyncclient_block_hash(uint64_t ptr, uint32_t height, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_QUORUM
@@ -511,6 +531,16 @@ uint64_t uniffi_dash_qrsync_fn_constructor_simnet_start(uint64_t seed, RustCallS
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_ADDRESS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_ADDRESS
 RustBuffer uniffi_dash_qrsync_fn_method_simnet_address(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_CLSIG
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_CLSIG
+RustBuffer uniffi_dash_qrsync_fn_method_simnet_clsig(uint64_t ptr, uint32_t height, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_LATEST_ISLOCK
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_LATEST_ISLOCK
+RustBuffer uniffi_dash_qrsync_fn_method_simnet_latest_islock(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_MINE
@@ -845,6 +875,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_NETWORK
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_NETWORK
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_network(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_BIRTH_HEIGHT
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_BIRTH_HEIGHT
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height(void
@@ -860,6 +896,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_time(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_CHAIN_PARAM
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_CHECKPOINT
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_checkpoint(void
     
 );
 #endif
@@ -893,6 +935,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_profile(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_PROTOCOL_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_PROTOCOL_VERSION
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_protocol_version(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_START_GENESIS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_START_GENESIS
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis(void
@@ -911,12 +959,6 @@ uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_STRATEGY
-#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_STRATEGY
-uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_TIMEOUTS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_SET_TIMEOUTS
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts(void
@@ -926,6 +968,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_START_HEIGHT
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_START_HEIGHT
 uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_start_height(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_VALIDATE
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_VALIDATE
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_validate(void
     
 );
 #endif
@@ -944,6 +992,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_hoststore_save(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_HOSTSTORE_REMOVE
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_HOSTSTORE_REMOVE
 uint16_t uniffi_dash_qrsync_checksum_method_hoststore_remove(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_BLOCK_HASH
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_BLOCK_HASH
+uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash(void
     
 );
 #endif
@@ -992,6 +1046,18 @@ uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_verify_islock(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_ADDRESS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_ADDRESS
 uint16_t uniffi_dash_qrsync_checksum_method_simnet_address(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_CLSIG
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_CLSIG
+uint16_t uniffi_dash_qrsync_checksum_method_simnet_clsig(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_LATEST_ISLOCK
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_LATEST_ISLOCK
+uint16_t uniffi_dash_qrsync_checksum_method_simnet_latest_islock(void
     
 );
 #endif

@@ -101,23 +101,29 @@ public struct ClientConfigBuilder {
     public func peer(_ address: String) throws { try typed { try raw.addPeer(address: address) } }
     /// Also uses the network's DNS seeds.
     public func dnsSeeds(_ enabled: Bool) { raw.setDnsSeeds(enabled: enabled) }
-    /// The masternode-list strategy.
-    public func strategy(_ strategy: SyncStrategy) { raw.setStrategy(strategy: strategy) }
     /// Which quorums are validated.
     public func profile(_ profile: SyncProfile) { raw.setProfile(profile: profile) }
-    /// Peers kept connected, 1 to 16.
+    /// Peers kept connected, 1 to 16 (checked by the library).
     public func maxPeers(_ count: UInt32) throws { try typed { try raw.setMaxPeers(maxPeers: count) } }
+    /// The protocol version advertised to peers (default: the newest the library speaks).
+    public func protocolVersion(_ version: UInt32) throws { try typed { try raw.setProtocolVersion(version: version) } }
+    /// Starts the header chain at a trusted checkpoint: its height and 80-byte header.
+    public func checkpoint(height: UInt32, header: Data) throws {
+        try typed { try raw.setCheckpoint(height: height, header: header) }
+    }
     /// Keep following the tip after the first sync (default true).
     public func followTip(_ follow: Bool) { raw.setFollowTip(follow: follow) }
 
     /// Connect and per-request timeouts in seconds (positive, at most 32-bit milliseconds).
+    /// Zero and negative values go to the library as 0, which its check refuses with the same
+    /// message as from Rust and C; only a value too long for 32-bit milliseconds is refused here.
     public func timeouts(connect: TimeInterval, request: TimeInterval) throws {
         func millis(_ s: TimeInterval, _ what: String) throws -> UInt32 {
             let ms = (s * 1000).rounded()
-            guard ms >= 1, ms <= Double(UInt32.max) else {
-                throw DashQRSyncError.invalidArgument("the \(what) timeout must be positive and fit 32-bit milliseconds, not \(s) s")
+            guard ms <= Double(UInt32.max) else {
+                throw DashQRSyncError.invalidArgument("the \(what) timeout must fit 32-bit milliseconds, not \(s) s")
             }
-            return UInt32(ms)
+            return ms >= 1 ? UInt32(ms) : 0
         }
         let c = try millis(connect, "connect")
         let r = try millis(request, "request")
@@ -411,6 +417,9 @@ public final class AsyncQrSyncClient: @unchecked Sendable {
 
     /// Verifies a serialized `isdlock` payload.
     public func verifyIslock(_ payload: Data) throws -> LockResult { try typed { try client.verifyIslock(payload: payload) } }
+
+    /// The block hash (display hex) of the header chain at `height`, or nil beyond it.
+    public func blockHash(height: UInt32) -> String? { client.blockHash(height: height) }
 
     /// Stops syncing (on a background queue; the library bounds it to a few seconds). Streams
     /// stay open until `close()`.

@@ -656,7 +656,9 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * Client configuration (mutable until passed to a client, which copies it).
+ * Client configuration (mutable until passed to a client, which copies it). Every setter
+ * that can fail checks with the Rust [`api::Config`] validation and leaves the configuration
+ * unchanged on error; the message is the Rust one.
  */
 public protocol ClientConfigProtocol: AnyObject, Sendable {
     
@@ -664,6 +666,11 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
      * Adds a peer, "IP:port".
      */
     func addPeer(address: String) throws 
+    
+    /**
+     * The network (changed by `setDashConf`).
+     */
+    func network()  -> Network
     
     /**
      * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
@@ -684,6 +691,14 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
      * An unknown option or a bad value is an `InvalidConfig` error naming the option.
      */
     func setChainParam(key: String, value: String) throws 
+    
+    /**
+     * Starts the header chain at a trusted checkpoint: its height and 80-byte header (the hash
+     * trusted is the header's own). An error when its proof of work is invalid or it
+     * contradicts a known checkpoint; takes precedence over the other starts until one of
+     * them is set.
+     */
+    func setCheckpoint(height: UInt32, header: Data) throws 
     
     /**
      * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
@@ -713,6 +728,12 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
     func setProfile(profile: SyncProfile) 
     
     /**
+     * The protocol version advertised to peers (default: the newest the library speaks; not
+     * below the lowest version that can sync lists).
+     */
+    func setProtocolVersion(version: UInt32) throws 
+    
+    /**
      * Starts the header chain at genesis (every header is downloaded).
      */
     func setStartGenesis() 
@@ -731,12 +752,7 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
     func setStartNewest() 
     
     /**
-     * Sets the strategy.
-     */
-    func setStrategy(strategy: SyncStrategy) 
-    
-    /**
-     * Sets the connect and per-request timeouts in milliseconds.
+     * Sets the connect and per-request timeouts in milliseconds (both positive).
      */
     func setTimeouts(connectMs: UInt32, requestMs: UInt32) throws 
     
@@ -746,9 +762,17 @@ public protocol ClientConfigProtocol: AnyObject, Sendable {
      */
     func startHeight() throws  -> UInt32
     
+    /**
+     * Checks the whole configuration as creating a client does; `InvalidConfig` names the
+     * first problem.
+     */
+    func validate() throws 
+    
 }
 /**
- * Client configuration (mutable until passed to a client, which copies it).
+ * Client configuration (mutable until passed to a client, which copies it). Every setter
+ * that can fail checks with the Rust [`api::Config`] validation and leaves the configuration
+ * unchanged on error; the message is the Rust one.
  */
 open class ClientConfig: ClientConfigProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -790,7 +814,8 @@ open class ClientConfig: ClientConfigProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_dash_qrsync_fn_clone_clientconfig(self.handle, $0) }
     }
     /**
-     * Defaults for `network`: no peers yet, QrInfo strategy, 3 peers.
+     * Defaults for `network`: no peers yet, 3 peers, 10 s connect and 20 s request timeouts,
+     * following the tip, starting at the newest built-in checkpoint.
      */
 public convenience init(network: Network) {
     let handle =
@@ -825,6 +850,18 @@ open func addPeer(address: String)throws   {try rustCallWithError(FfiConverterTy
         FfiConverterString.lower(address),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The network (changed by `setDashConf`).
+     */
+open func network() -> Network  {
+    return try!  FfiConverterTypeNetwork_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_network(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -865,6 +902,22 @@ open func setChainParam(key: String, value: String)throws   {try rustCallWithErr
             self.uniffiCloneHandle(),
         FfiConverterString.lower(key),
         FfiConverterString.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts the header chain at a trusted checkpoint: its height and 80-byte header (the hash
+     * trusted is the header's own). An error when its proof of work is invalid or it
+     * contradicts a known checkpoint; takes precedence over the other starts until one of
+     * them is set.
+     */
+open func setCheckpoint(height: UInt32, header: Data)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_checkpoint(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(height),
+        FfiConverterData.lower(header),uniffiCallStatus
     )
 }
 }
@@ -932,6 +985,19 @@ open func setProfile(profile: SyncProfile)  {try! rustCall() {
 }
     
     /**
+     * The protocol version advertised to peers (default: the newest the library speaks; not
+     * below the lowest version that can sync lists).
+     */
+open func setProtocolVersion(version: UInt32)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_set_protocol_version(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(version),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Starts the header chain at genesis (every header is downloaded).
      */
 open func setStartGenesis()  {try! rustCall() {
@@ -971,19 +1037,7 @@ open func setStartNewest()  {try! rustCall() {
 }
     
     /**
-     * Sets the strategy.
-     */
-open func setStrategy(strategy: SyncStrategy)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeSyncStrategy_lower(strategy),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Sets the connect and per-request timeouts in milliseconds.
+     * Sets the connect and per-request timeouts in milliseconds (both positive).
      */
 open func setTimeouts(connectMs: UInt32, requestMs: UInt32)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
         uniffiCallStatus in
@@ -1006,6 +1060,18 @@ open func startHeight()throws  -> UInt32  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Checks the whole configuration as creating a client does; `InvalidConfig` names the
+     * first problem.
+     */
+open func validate()throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_validate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
 
@@ -1365,6 +1431,12 @@ public func FfiConverterTypeHostStore_lower(_ value: HostStore) -> UInt64 {
 public protocol QrSyncClientProtocol: AnyObject, Sendable {
     
     /**
+     * The block hash (display hex) of the header chain at `height`, null/nil when the chain
+     * does not reach it.
+     */
+    func blockHash(height: UInt32)  -> String?
+    
+    /**
      * A validated quorum by type and hash (display hex).
      */
     func quorum(llmqType: UInt8, quorumHash: String) throws  -> Quorum?
@@ -1469,6 +1541,20 @@ public convenience init(config: ClientConfig, store: HostStore?, listener: SyncL
 
     
 
+    
+    /**
+     * The block hash (display hex) of the header chain at `height`, null/nil when the chain
+     * does not reach it.
+     */
+open func blockHash(height: UInt32) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_qrsyncclient_block_hash(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(height),uniffiCallStatus
+    )
+})
+}
     
     /**
      * A validated quorum by type and hash (display hex).
@@ -1609,7 +1695,8 @@ public func FfiConverterTypeQrSyncClient_lower(_ value: QrSyncClient) -> UInt64 
 
 /**
  * The built-in simulated Dash network (regtest preset) served on 127.0.0.1, for offline app
- * tests. Needs a library built with the `simnet` feature.
+ * tests: a projection of `simnet::LocalSimnet`. Needs a library built with the `simnet`
+ * feature; without it the constructor fails with `NotAvailable`.
  */
 public protocol SimnetProtocol: AnyObject, Sendable {
     
@@ -1617,6 +1704,18 @@ public protocol SimnetProtocol: AnyObject, Sendable {
      * "127.0.0.1:port" to add as a peer.
      */
     func address()  -> String
+    
+    /**
+     * The network's ChainLock for the block at `height`, serialized as a `clsig` payload (what
+     * `verifyClsig` takes); null/nil when that block is not locked.
+     */
+    func clsig(height: UInt32)  -> Data?
+    
+    /**
+     * The network's newest InstantSend lock, serialized as an `isdlock` payload (what
+     * `verifyIslock` takes); null/nil before the first one.
+     */
+    func latestIslock()  -> Data?
     
     /**
      * Mines `blocks` more blocks (announced to connected clients).
@@ -1636,7 +1735,8 @@ public protocol SimnetProtocol: AnyObject, Sendable {
 }
 /**
  * The built-in simulated Dash network (regtest preset) served on 127.0.0.1, for offline app
- * tests. Needs a library built with the `simnet` feature.
+ * tests: a projection of `simnet::LocalSimnet`. Needs a library built with the `simnet`
+ * feature; without it the constructor fails with `NotAvailable`.
  */
 open class Simnet: SimnetProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1710,6 +1810,33 @@ open func address() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_dash_qrsync_fn_method_simnet_address(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The network's ChainLock for the block at `height`, serialized as a `clsig` payload (what
+     * `verifyClsig` takes); null/nil when that block is not locked.
+     */
+open func clsig(height: UInt32) -> Data?  {
+    return try!  FfiConverterOptionData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_simnet_clsig(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(height),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The network's newest InstantSend lock, serialized as an `isdlock` payload (what
+     * `verifyIslock` takes); null/nil before the first one.
+     */
+open func latestIslock() -> Data?  {
+    return try!  FfiConverterOptionData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_simnet_latest_islock(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2327,11 +2454,11 @@ public func FfiConverterTypeErrorEvent_lower(_ value: ErrorEvent) -> RustBuffer 
  */
 public struct Progress: Equatable, Hashable {
     /**
-     * State.
+     * Current phase.
      */
     public var state: SyncState
     /**
-     * Header chain height.
+     * Header chain height reached.
      */
     public var headerHeight: UInt32
     /**
@@ -2339,11 +2466,11 @@ public struct Progress: Equatable, Hashable {
      */
     public var targetHeight: UInt32
     /**
-     * Lists held.
+     * Masternode lists held.
      */
     public var listsHeld: UInt32
     /**
-     * Lists still needed.
+     * Lists still needed (known so far).
      */
     public var listsMissing: UInt32
     /**
@@ -2351,23 +2478,23 @@ public struct Progress: Equatable, Hashable {
      */
     public var quorumsValidated: UInt32
     /**
-     * 0–100.
+     * Overall completion, 0–100.
      */
     public var percent: Float
     /**
-     * Requests in flight.
+     * Requests sent and not yet answered.
      */
     public var requestsInFlight: UInt32
     /**
-     * Bytes received.
+     * Bytes received from peers.
      */
     public var bytesIn: UInt64
     /**
-     * Bytes sent.
+     * Bytes sent to peers.
      */
     public var bytesOut: UInt64
     /**
-     * Estimated seconds left.
+     * Estimated seconds to completion, when it can be estimated.
      */
     public var etaSeconds: Double?
 
@@ -2375,37 +2502,37 @@ public struct Progress: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * State.
+         * Current phase.
          */state: SyncState, 
         /**
-         * Header chain height.
+         * Header chain height reached.
          */headerHeight: UInt32, 
         /**
          * Best height peers announced.
          */targetHeight: UInt32, 
         /**
-         * Lists held.
+         * Masternode lists held.
          */listsHeld: UInt32, 
         /**
-         * Lists still needed.
+         * Lists still needed (known so far).
          */listsMissing: UInt32, 
         /**
          * Quorums validated.
          */quorumsValidated: UInt32, 
         /**
-         * 0–100.
+         * Overall completion, 0–100.
          */percent: Float, 
         /**
-         * Requests in flight.
+         * Requests sent and not yet answered.
          */requestsInFlight: UInt32, 
         /**
-         * Bytes received.
+         * Bytes received from peers.
          */bytesIn: UInt64, 
         /**
-         * Bytes sent.
+         * Bytes sent to peers.
          */bytesOut: UInt64, 
         /**
-         * Estimated seconds left.
+         * Estimated seconds to completion, when it can be estimated.
          */etaSeconds: Double?) {
         self.state = state
         self.headerHeight = headerHeight
@@ -2591,19 +2718,19 @@ public func FfiConverterTypeQuorum_lower(_ value: Quorum) -> RustBuffer {
 
 
 /**
- * A status snapshot.
+ * A snapshot of the client's status.
  */
 public struct Status: Equatable, Hashable {
     /**
-     * State.
+     * Current state.
      */
     public var state: SyncState
     /**
-     * Header chain height.
+     * Header chain tip height.
      */
     public var headerHeight: UInt32
     /**
-     * Newest list held.
+     * Height of the newest masternode list held.
      */
     public var listHeight: UInt32?
     /**
@@ -2615,7 +2742,7 @@ public struct Status: Equatable, Hashable {
      */
     public var peers: UInt32
     /**
-     * Bytes received.
+     * Bytes received / sent.
      */
     public var bytesIn: UInt64
     /**
@@ -2623,21 +2750,25 @@ public struct Status: Equatable, Hashable {
      */
     public var bytesOut: UInt64
     /**
-     * Requests that waited on an answer.
+     * Requests that waited on an answer (round trips).
      */
     public var roundTrips: UInt64
+    /**
+     * Round trips that had to wait for each other (parallel requests count once).
+     */
+    public var dependentRoundTrips: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * State.
+         * Current state.
          */state: SyncState, 
         /**
-         * Header chain height.
+         * Header chain tip height.
          */headerHeight: UInt32, 
         /**
-         * Newest list held.
+         * Height of the newest masternode list held.
          */listHeight: UInt32?, 
         /**
          * Quorums validated.
@@ -2646,14 +2777,17 @@ public struct Status: Equatable, Hashable {
          * Peers connected.
          */peers: UInt32, 
         /**
-         * Bytes received.
+         * Bytes received / sent.
          */bytesIn: UInt64, 
         /**
          * Bytes sent.
          */bytesOut: UInt64, 
         /**
-         * Requests that waited on an answer.
-         */roundTrips: UInt64) {
+         * Requests that waited on an answer (round trips).
+         */roundTrips: UInt64, 
+        /**
+         * Round trips that had to wait for each other (parallel requests count once).
+         */dependentRoundTrips: UInt64) {
         self.state = state
         self.headerHeight = headerHeight
         self.listHeight = listHeight
@@ -2662,6 +2796,7 @@ public struct Status: Equatable, Hashable {
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
         self.roundTrips = roundTrips
+        self.dependentRoundTrips = dependentRoundTrips
     }
 
     
@@ -2687,7 +2822,8 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
                 peers: FfiConverterUInt32.read(from: &buf), 
                 bytesIn: FfiConverterUInt64.read(from: &buf), 
                 bytesOut: FfiConverterUInt64.read(from: &buf), 
-                roundTrips: FfiConverterUInt64.read(from: &buf)
+                roundTrips: FfiConverterUInt64.read(from: &buf), 
+                dependentRoundTrips: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -2700,6 +2836,7 @@ public struct FfiConverterTypeStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.bytesIn, into: &buf)
         FfiConverterUInt64.write(value.bytesOut, into: &buf)
         FfiConverterUInt64.write(value.roundTrips, into: &buf)
+        FfiConverterUInt64.write(value.dependentRoundTrips, into: &buf)
     }
 }
 
@@ -2720,41 +2857,37 @@ public func FfiConverterTypeStatus_lower(_ value: Status) -> RustBuffer {
 
 
 /**
- * Error kinds of error events.
+ * Kinds of error.
  */
 
 public enum ErrorKind: Equatable, Hashable {
     
     /**
-     * Configuration problem.
+     * The configuration cannot work.
      */
     case invalidConfig
     /**
-     * Bad argument.
+     * Invalid arguments to an API call (bad bytes, wrong sizes, nulls through the FFI).
      */
     case invalidArgument
     /**
-     * Network trouble.
+     * Network trouble (no peers, timeouts, disconnects).
      */
     case network
     /**
-     * A peer sent invalid data.
+     * A peer sent invalid data; it was disconnected and the data discarded.
      */
     case peerMisbehaved
     /**
-     * The host store failed.
+     * The host's store failed.
      */
     case store
     /**
-     * Saved state was unusable; a clean resync follows.
+     * Stored state was unusable (corrupt, other version or network); a clean resync follows.
      */
     case corruptState
     /**
-     * Not running.
-     */
-    case notRunning
-    /**
-     * A bug.
+     * A bug; please report it.
      */
     case `internal`
 
@@ -2790,9 +2923,7 @@ public struct FfiConverterTypeErrorKind: FfiConverterRustBuffer {
         
         case 6: return .corruptState
         
-        case 7: return .notRunning
-        
-        case 8: return .`internal`
+        case 7: return .`internal`
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2826,12 +2957,8 @@ public struct FfiConverterTypeErrorKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(6))
         
         
-        case .notRunning:
-            writeInt(&buf, Int32(7))
-        
-        
         case .`internal`:
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -3453,7 +3580,7 @@ public func FfiConverterTypeSyncProfile_lower(_ value: SyncProfile) -> RustBuffe
 
 
 /**
- * Client states.
+ * What the client is doing.
  */
 
 public enum SyncState: Equatable, Hashable {
@@ -3471,15 +3598,15 @@ public enum SyncState: Equatable, Hashable {
      */
     case headers
     /**
-     * Fetching and validating masternode lists.
+     * Fetching and validating masternode lists and quorums.
      */
     case masternodeLists
     /**
-     * Synced; following the tip.
+     * Every active quorum validated; following the tip.
      */
     case synced
     /**
-     * Stopped.
+     * Stopped (by `stop` or an unrecoverable error).
      */
     case stopped
 
@@ -3566,91 +3693,6 @@ public func FfiConverterTypeSyncState_lower(_ value: SyncState) -> RustBuffer {
 }
 
 
-
-/**
- * Masternode-list strategies.
- */
-
-public enum SyncStrategy: Equatable, Hashable {
-    
-    /**
-     * One getqrinfo, then parallel getmnlistd (default).
-     */
-    case qrInfo
-    /**
-     * Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
-     */
-    case sequential
-    /**
-     * Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
-     */
-    case sequentialFromGenesis
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension SyncStrategy: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncStrategy: FfiConverterRustBuffer {
-    typealias SwiftType = SyncStrategy
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncStrategy {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .qrInfo
-        
-        case 2: return .sequential
-        
-        case 3: return .sequentialFromGenesis
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: SyncStrategy, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .qrInfo:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .sequential:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .sequentialFromGenesis:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncStrategy_lift(_ buf: RustBuffer) throws -> SyncStrategy {
-    return try FfiConverterTypeSyncStrategy.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncStrategy_lower(_ value: SyncStrategy) -> RustBuffer {
-    return FfiConverterTypeSyncStrategy.lower(value)
-}
-
-
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -3694,6 +3736,30 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3829,6 +3895,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() != 51426) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_network() != 64766) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height() != 29997) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3836,6 +3905,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param() != 29554) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_checkpoint() != 51965) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf() != 4831) {
@@ -3853,6 +3925,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_profile() != 22780) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_protocol_version() != 55400) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis() != 14314) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3862,13 +3937,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest() != 38309) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy() != 39361) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts() != 17944) {
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts() != 55906) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_start_height() != 12318) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_validate() != 45934) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_hoststore_load() != 37160) {
@@ -3880,6 +3955,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_hoststore_remove() != 60708) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash() != 32312) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum() != 4363) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3889,7 +3967,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_start() != 7747) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_dash_qrsync_checksum_method_qrsyncclient_status() != 26164) {
+    if (uniffi_dash_qrsync_checksum_method_qrsyncclient_status() != 55989) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_stop() != 25586) {
@@ -3904,6 +3982,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_simnet_address() != 62391) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_simnet_clsig() != 56280) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_simnet_latest_islock() != 20986) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_simnet_mine() != 31491) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3913,7 +3997,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_simnet_tip_height() != 12550) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_dash_qrsync_checksum_method_synclistener_on_progress() != 59548) {
+    if (uniffi_dash_qrsync_checksum_method_synclistener_on_progress() != 50948) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_synclistener_on_quorum() != 52647) {
@@ -3922,13 +4006,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_synclistener_on_chain_lock() != 47260) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_dash_qrsync_checksum_method_synclistener_on_state() != 57348) {
+    if (uniffi_dash_qrsync_checksum_method_synclistener_on_state() != 25295) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_synclistener_on_error() != 30730) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_dash_qrsync_checksum_constructor_clientconfig_new() != 57204) {
+    if (uniffi_dash_qrsync_checksum_constructor_clientconfig_new() != 11730) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_constructor_qrsyncclient_new() != 28438) {

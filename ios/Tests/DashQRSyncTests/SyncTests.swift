@@ -160,6 +160,33 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(client.droppedEvents, 0)
     }
 
+    /// The simulated network's own ChainLock and InstantSend lock verify as valid; a flipped
+    /// byte does not.
+    func testTheSimulatorsLocksVerifyAndAFlippedByteDoesNot() async throws {
+        let client = try AsyncQrSyncClient(config: try config(), store: nil)
+        defer { client.close() }
+        try client.start()
+        let status = try await client.synced(timeout: 120)
+        XCTAssertEqual(status.headerHeight, simnet.tipHeight())
+        XCTAssertGreaterThan(status.dependentRoundTrips, 0)
+        let tip = status.headerHeight
+        let clsig = try XCTUnwrap(simnet.clsig(height: tip))
+        XCTAssertEqual(clsig.count, 132)
+        let lockedBlock = clsig.subdata(in: 4..<36).reversed().map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(client.blockHash(height: tip), lockedBlock)
+        guard case let .valid(llmqType, _) = try client.verifyClsig(clsig) else { return XCTFail("clsig not valid") }
+        XCTAssertEqual(llmqType, 100)
+        var flipped = clsig
+        flipped[flipped.count - 20] ^= 1
+        guard case .invalid = try client.verifyClsig(flipped) else { return XCTFail("flipped clsig not invalid") }
+        let islock = try XCTUnwrap(simnet.latestIslock())
+        guard case let .valid(isType, _) = try client.verifyIslock(islock) else { return XCTFail("islock not valid") }
+        XCTAssertEqual(isType, 103)
+        var badVersion = islock
+        badVersion[0] ^= 1
+        guard case .invalid = try client.verifyIslock(badVersion) else { return XCTFail("version 0 islock not invalid") }
+    }
+
     func testErrorsAreTypedAndReadable() throws {
         XCTAssertThrowsError(try clientConfig(network: .regtest) { try $0.peer("not an address") }) { error in
             XCTAssertEqual(error as? DashQRSyncError, .invalidArgument("\"not an address\" is not an IP:port address"))
@@ -168,6 +195,10 @@ final class SyncTests: XCTestCase {
         }
         XCTAssertThrowsError(try AsyncQrSyncClient(config: ClientConfig(network: .regtest), store: nil)) { error in
             guard case .invalidConfig = error as? DashQRSyncError else { return XCTFail("\(error)") }
+        }
+        // Configuration values are checked by the library: the same message as from Rust and C.
+        XCTAssertThrowsError(try clientConfig(network: .regtest) { try $0.maxPeers(0) }) { error in
+            XCTAssertEqual(error as? DashQRSyncError, .invalidConfig("max_peers must be between 1 and 16"))
         }
         // The generated API still throws its own type.
         XCTAssertThrowsError(try QrSyncClient(config: ClientConfig(network: .regtest), store: nil, listener: NullListener()))

@@ -759,11 +759,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_network(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_time(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_checkpoint(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf(
     ): Int
@@ -775,23 +779,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_profile(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_protocol_version(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_start_header(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest(
     ): Int
-    external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy(
-    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_start_height(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_validate(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_hoststore_load(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_hoststore_save(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_hoststore_remove(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum(
     ): Int
@@ -808,6 +816,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_verify_islock(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_simnet_address(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_simnet_clsig(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_simnet_latest_islock(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_simnet_mine(
     ): Int
@@ -861,11 +873,15 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_dash_qrsync_fn_method_clientconfig_add_peer(`ptr`: Long,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_network(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_birth_height(`ptr`: Long,`birthHeight`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_birth_time(`ptr`: Long,`birthTime`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_chain_param(`ptr`: Long,`key`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_checkpoint(`ptr`: Long,`height`: Int,`header`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_dash_conf(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -877,18 +893,20 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_profile(`ptr`: Long,`profile`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_protocol_version(`ptr`: Long,`version`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_start_genesis(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_start_header(`ptr`: Long,`height`: Int,`header`: RustBuffer.ByValue,`hash`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_start_newest(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(`ptr`: Long,`strategy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_set_timeouts(`ptr`: Long,`connectMs`: Int,`requestMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_start_height(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_validate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_clone_hoststore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_dash_qrsync_fn_free_hoststore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -907,6 +925,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_dash_qrsync_fn_constructor_qrsyncclient_new(`config`: Long,`store`: RustBuffer.ByValue,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_dash_qrsync_fn_method_qrsyncclient_block_hash(`ptr`: Long,`height`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_quorum(`ptr`: Long,`llmqType`: Byte,`quorumHash`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_quorums(`ptr`: Long,`llmqType`: Byte,uniffi_out_err: UniffiRustCallStatus, 
@@ -928,6 +948,10 @@ internal object UniffiLib {
     external fun uniffi_dash_qrsync_fn_constructor_simnet_start(`seed`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_dash_qrsync_fn_method_simnet_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_dash_qrsync_fn_method_simnet_clsig(`ptr`: Long,`height`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_dash_qrsync_fn_method_simnet_latest_islock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_simnet_mine(`ptr`: Long,`blocks`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1078,6 +1102,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() and 0xFFFF) != 51426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_network() and 0xFFFF) != 64766) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_birth_height() and 0xFFFF) != 29997) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1085,6 +1112,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_chain_param() and 0xFFFF) != 29554) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_checkpoint() and 0xFFFF) != 51965) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_dash_conf() and 0xFFFF) != 4831) {
@@ -1102,6 +1132,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_profile() and 0xFFFF) != 22780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_protocol_version() and 0xFFFF) != 55400) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_start_genesis() and 0xFFFF) != 14314) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1111,13 +1144,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_start_newest() and 0xFFFF) != 38309) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_strategy() and 0xFFFF) != 39361) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts() and 0xFFFF) != 17944) {
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_set_timeouts() and 0xFFFF) != 55906) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_start_height() and 0xFFFF) != 12318) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_validate() and 0xFFFF) != 45934) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_hoststore_load() and 0xFFFF) != 37160) {
@@ -1129,6 +1162,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_hoststore_remove() and 0xFFFF) != 60708) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash() and 0xFFFF) != 32312) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum() and 0xFFFF) != 4363) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1138,7 +1174,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_start() and 0xFFFF) != 7747) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_status() and 0xFFFF) != 26164) {
+    if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_status() and 0xFFFF) != 55989) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_stop() and 0xFFFF) != 25586) {
@@ -1153,6 +1189,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_simnet_address() and 0xFFFF) != 62391) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_simnet_clsig() and 0xFFFF) != 56280) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_simnet_latest_islock() and 0xFFFF) != 20986) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_simnet_mine() and 0xFFFF) != 31491) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1162,7 +1204,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_simnet_tip_height() and 0xFFFF) != 12550) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_progress() and 0xFFFF) != 59548) {
+    if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_progress() and 0xFFFF) != 50948) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_quorum() and 0xFFFF) != 52647) {
@@ -1171,13 +1213,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_chain_lock() and 0xFFFF) != 47260) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_state() and 0xFFFF) != 57348) {
+    if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_state() and 0xFFFF) != 25295) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_synclistener_on_error() and 0xFFFF) != 30730) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_dash_qrsync_checksum_constructor_clientconfig_new() and 0xFFFF) != 57204) {
+    if ((lib.uniffi_dash_qrsync_checksum_constructor_clientconfig_new() and 0xFFFF) != 11730) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_constructor_qrsyncclient_new() and 0xFFFF) != 28438) {
@@ -1712,7 +1754,9 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * Client configuration (mutable until passed to a client, which copies it).
+ * Client configuration (mutable until passed to a client, which copies it). Every setter
+ * that can fail checks with the Rust [`api::Config`] validation and leaves the configuration
+ * unchanged on error; the message is the Rust one.
  */
 public interface ClientConfigInterface {
     
@@ -1720,6 +1764,11 @@ public interface ClientConfigInterface {
      * Adds a peer, "IP:port".
      */
     fun `addPeer`(`address`: kotlin.String)
+    
+    /**
+     * The network (changed by `setDashConf`).
+     */
+    fun `network`(): Network
     
     /**
      * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
@@ -1740,6 +1789,14 @@ public interface ClientConfigInterface {
      * An unknown option or a bad value is an `InvalidConfig` error naming the option.
      */
     fun `setChainParam`(`key`: kotlin.String, `value`: kotlin.String)
+    
+    /**
+     * Starts the header chain at a trusted checkpoint: its height and 80-byte header (the hash
+     * trusted is the header's own). An error when its proof of work is invalid or it
+     * contradicts a known checkpoint; takes precedence over the other starts until one of
+     * them is set.
+     */
+    fun `setCheckpoint`(`height`: kotlin.UInt, `header`: kotlin.ByteArray)
     
     /**
      * Takes the network and chain parameters from the text of a Dash Core `dash.conf`
@@ -1769,6 +1826,12 @@ public interface ClientConfigInterface {
     fun `setProfile`(`profile`: SyncProfile)
     
     /**
+     * The protocol version advertised to peers (default: the newest the library speaks; not
+     * below the lowest version that can sync lists).
+     */
+    fun `setProtocolVersion`(`version`: kotlin.UInt)
+    
+    /**
      * Starts the header chain at genesis (every header is downloaded).
      */
     fun `setStartGenesis`()
@@ -1787,12 +1850,7 @@ public interface ClientConfigInterface {
     fun `setStartNewest`()
     
     /**
-     * Sets the strategy.
-     */
-    fun `setStrategy`(`strategy`: SyncStrategy)
-    
-    /**
-     * Sets the connect and per-request timeouts in milliseconds.
+     * Sets the connect and per-request timeouts in milliseconds (both positive).
      */
     fun `setTimeouts`(`connectMs`: kotlin.UInt, `requestMs`: kotlin.UInt)
     
@@ -1802,11 +1860,19 @@ public interface ClientConfigInterface {
      */
     fun `startHeight`(): kotlin.UInt
     
+    /**
+     * Checks the whole configuration as creating a client does; `InvalidConfig` names the
+     * first problem.
+     */
+    fun `validate`()
+    
     companion object
 }
 
 /**
- * Client configuration (mutable until passed to a client, which copies it).
+ * Client configuration (mutable until passed to a client, which copies it). Every setter
+ * that can fail checks with the Rust [`api::Config`] validation and leaves the configuration
+ * unchanged on error; the message is the Rust one.
  */
 open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 {
@@ -1833,7 +1899,8 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
         this.cleanable = null
     }
     /**
-     * Defaults for `network`: no peers yet, QrInfo strategy, 3 peers.
+     * Defaults for `network`: no peers yet, 3 peers, 10 s connect and 20 s request timeouts,
+     * following the tip, starting at the newest built-in checkpoint.
      */
     constructor(`network`: Network) :
         this(UniffiWithHandle, 
@@ -1940,6 +2007,22 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 
     
     /**
+     * The network (changed by `setDashConf`).
+     */override fun `network`(): Network {
+            return FfiConverterTypeNetwork.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_network(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Starts the header chain at the newest built-in checkpoint at or below the wallet birth
      * height (mainnet and testnet); an error when the height is below the oldest built-in
      * checkpoint or the network has none.
@@ -1990,6 +2073,27 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
         
         FfiConverterString.lower(`key`),
         FfiConverterString.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts the header chain at a trusted checkpoint: its height and 80-byte header (the hash
+     * trusted is the header's own). An error when its proof of work is invalid or it
+     * contradicts a known checkpoint; takes precedence over the other starts until one of
+     * them is set.
+     */
+    @Throws(QrSyncException::class)override fun `setCheckpoint`(`height`: kotlin.UInt, `header`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_checkpoint(
+        it,
+        
+        FfiConverterUInt.lower(`height`),
+        FfiConverterByteArray.lower(`header`),_status)
 }
     }
     
@@ -2081,6 +2185,24 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 
     
     /**
+     * The protocol version advertised to peers (default: the newest the library speaks; not
+     * below the lowest version that can sync lists).
+     */
+    @Throws(QrSyncException::class)override fun `setProtocolVersion`(`version`: kotlin.UInt)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_protocol_version(
+        it,
+        
+        FfiConverterUInt.lower(`version`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Starts the header chain at genesis (every header is downloaded).
      */override fun `setStartGenesis`()
         = 
@@ -2133,23 +2255,7 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
 
     
     /**
-     * Sets the strategy.
-     */override fun `setStrategy`(`strategy`: SyncStrategy)
-        = 
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_set_strategy(
-        it,
-        
-        FfiConverterTypeSyncStrategy.lower(`strategy`),_status)
-}
-    }
-    
-    
-
-    
-    /**
-     * Sets the connect and per-request timeouts in milliseconds.
+     * Sets the connect and per-request timeouts in milliseconds (both positive).
      */
     @Throws(QrSyncException::class)override fun `setTimeouts`(`connectMs`: kotlin.UInt, `requestMs`: kotlin.UInt)
         = 
@@ -2181,6 +2287,23 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Checks the whole configuration as creating a client does; `InvalidConfig` names the
+     * first problem.
+     */
+    @Throws(QrSyncException::class)override fun `validate`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_validate(
+        it,
+        _status)
+}
+    }
+    
     
 
     
@@ -2737,6 +2860,12 @@ public object FfiConverterTypeHostStore: FfiConverter<HostStore, Long> {
 public interface QrSyncClientInterface {
     
     /**
+     * The block hash (display hex) of the header chain at `height`, null/nil when the chain
+     * does not reach it.
+     */
+    fun `blockHash`(`height`: kotlin.UInt): kotlin.String?
+    
+    /**
      * A validated quorum by type and hash (display hex).
      */
     fun `quorum`(`llmqType`: kotlin.UByte, `quorumHash`: kotlin.String): Quorum?
@@ -2891,6 +3020,24 @@ open class QrSyncClient: Disposable, AutoCloseable, QrSyncClientInterface
             UniffiLib.uniffi_dash_qrsync_fn_clone_qrsyncclient(handle, status)
         }
     }
+
+    
+    /**
+     * The block hash (display hex) of the header chain at `height`, null/nil when the chain
+     * does not reach it.
+     */override fun `blockHash`(`height`: kotlin.UInt): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_qrsyncclient_block_hash(
+        it,
+        
+        FfiConverterUInt.lower(`height`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3147,7 +3294,8 @@ public object FfiConverterTypeQrSyncClient: FfiConverter<QrSyncClient, Long> {
 
 /**
  * The built-in simulated Dash network (regtest preset) served on 127.0.0.1, for offline app
- * tests. Needs a library built with the `simnet` feature.
+ * tests: a projection of `simnet::LocalSimnet`. Needs a library built with the `simnet`
+ * feature; without it the constructor fails with `NotAvailable`.
  */
 public interface SimnetInterface {
     
@@ -3155,6 +3303,18 @@ public interface SimnetInterface {
      * "127.0.0.1:port" to add as a peer.
      */
     fun `address`(): kotlin.String
+    
+    /**
+     * The network's ChainLock for the block at `height`, serialized as a `clsig` payload (what
+     * `verifyClsig` takes); null/nil when that block is not locked.
+     */
+    fun `clsig`(`height`: kotlin.UInt): kotlin.ByteArray?
+    
+    /**
+     * The network's newest InstantSend lock, serialized as an `isdlock` payload (what
+     * `verifyIslock` takes); null/nil before the first one.
+     */
+    fun `latestIslock`(): kotlin.ByteArray?
     
     /**
      * Mines `blocks` more blocks (announced to connected clients).
@@ -3176,7 +3336,8 @@ public interface SimnetInterface {
 
 /**
  * The built-in simulated Dash network (regtest preset) served on 127.0.0.1, for offline app
- * tests. Needs a library built with the `simnet` feature.
+ * tests: a projection of `simnet::LocalSimnet`. Needs a library built with the `simnet`
+ * feature; without it the constructor fails with `NotAvailable`.
  */
 open class Simnet: Disposable, AutoCloseable, SimnetInterface
 {
@@ -3287,6 +3448,41 @@ open class Simnet: Disposable, AutoCloseable, SimnetInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_dash_qrsync_fn_method_simnet_address(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The network's ChainLock for the block at `height`, serialized as a `clsig` payload (what
+     * `verifyClsig` takes); null/nil when that block is not locked.
+     */override fun `clsig`(`height`: kotlin.UInt): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_simnet_clsig(
+        it,
+        
+        FfiConverterUInt.lower(`height`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The network's newest InstantSend lock, serialized as an `isdlock` payload (what
+     * `verifyIslock` takes); null/nil before the first one.
+     */override fun `latestIslock`(): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_simnet_latest_islock(
         it,
         _status)
 }
@@ -3964,12 +4160,12 @@ public object FfiConverterTypeErrorEvent: FfiConverterRustBuffer<ErrorEvent> {
  */
 data class Progress (
     /**
-     * State.
+     * Current phase.
      */
     var `state`: SyncState
     , 
     /**
-     * Header chain height.
+     * Header chain height reached.
      */
     var `headerHeight`: kotlin.UInt
     , 
@@ -3979,12 +4175,12 @@ data class Progress (
     var `targetHeight`: kotlin.UInt
     , 
     /**
-     * Lists held.
+     * Masternode lists held.
      */
     var `listsHeld`: kotlin.UInt
     , 
     /**
-     * Lists still needed.
+     * Lists still needed (known so far).
      */
     var `listsMissing`: kotlin.UInt
     , 
@@ -3994,27 +4190,27 @@ data class Progress (
     var `quorumsValidated`: kotlin.UInt
     , 
     /**
-     * 0–100.
+     * Overall completion, 0–100.
      */
     var `percent`: kotlin.Float
     , 
     /**
-     * Requests in flight.
+     * Requests sent and not yet answered.
      */
     var `requestsInFlight`: kotlin.UInt
     , 
     /**
-     * Bytes received.
+     * Bytes received from peers.
      */
     var `bytesIn`: kotlin.ULong
     , 
     /**
-     * Bytes sent.
+     * Bytes sent to peers.
      */
     var `bytesOut`: kotlin.ULong
     , 
     /**
-     * Estimated seconds left.
+     * Estimated seconds to completion, when it can be estimated.
      */
     var `etaSeconds`: kotlin.Double?
     
@@ -4158,21 +4354,21 @@ public object FfiConverterTypeQuorum: FfiConverterRustBuffer<Quorum> {
 
 
 /**
- * A status snapshot.
+ * A snapshot of the client's status.
  */
 data class Status (
     /**
-     * State.
+     * Current state.
      */
     var `state`: SyncState
     , 
     /**
-     * Header chain height.
+     * Header chain tip height.
      */
     var `headerHeight`: kotlin.UInt
     , 
     /**
-     * Newest list held.
+     * Height of the newest masternode list held.
      */
     var `listHeight`: kotlin.UInt?
     , 
@@ -4187,7 +4383,7 @@ data class Status (
     var `peers`: kotlin.UInt
     , 
     /**
-     * Bytes received.
+     * Bytes received / sent.
      */
     var `bytesIn`: kotlin.ULong
     , 
@@ -4197,9 +4393,14 @@ data class Status (
     var `bytesOut`: kotlin.ULong
     , 
     /**
-     * Requests that waited on an answer.
+     * Requests that waited on an answer (round trips).
      */
     var `roundTrips`: kotlin.ULong
+    , 
+    /**
+     * Round trips that had to wait for each other (parallel requests count once).
+     */
+    var `dependentRoundTrips`: kotlin.ULong
     
 ){
     
@@ -4224,6 +4425,7 @@ public object FfiConverterTypeStatus: FfiConverterRustBuffer<Status> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -4235,7 +4437,8 @@ public object FfiConverterTypeStatus: FfiConverterRustBuffer<Status> {
             FfiConverterUInt.allocationSize(value.`peers`) +
             FfiConverterULong.allocationSize(value.`bytesIn`) +
             FfiConverterULong.allocationSize(value.`bytesOut`) +
-            FfiConverterULong.allocationSize(value.`roundTrips`)
+            FfiConverterULong.allocationSize(value.`roundTrips`) +
+            FfiConverterULong.allocationSize(value.`dependentRoundTrips`)
     )
 
     override fun write(value: Status, buf: ByteBuffer) {
@@ -4247,47 +4450,44 @@ public object FfiConverterTypeStatus: FfiConverterRustBuffer<Status> {
             FfiConverterULong.write(value.`bytesIn`, buf)
             FfiConverterULong.write(value.`bytesOut`, buf)
             FfiConverterULong.write(value.`roundTrips`, buf)
+            FfiConverterULong.write(value.`dependentRoundTrips`, buf)
     }
 }
 
 
 
 /**
- * Error kinds of error events.
+ * Kinds of error.
  */
 
 enum class ErrorKind {
     
     /**
-     * Configuration problem.
+     * The configuration cannot work.
      */
     INVALID_CONFIG,
     /**
-     * Bad argument.
+     * Invalid arguments to an API call (bad bytes, wrong sizes, nulls through the FFI).
      */
     INVALID_ARGUMENT,
     /**
-     * Network trouble.
+     * Network trouble (no peers, timeouts, disconnects).
      */
     NETWORK,
     /**
-     * A peer sent invalid data.
+     * A peer sent invalid data; it was disconnected and the data discarded.
      */
     PEER_MISBEHAVED,
     /**
-     * The host store failed.
+     * The host's store failed.
      */
     STORE,
     /**
-     * Saved state was unusable; a clean resync follows.
+     * Stored state was unusable (corrupt, other version or network); a clean resync follows.
      */
     CORRUPT_STATE,
     /**
-     * Not running.
-     */
-    NOT_RUNNING,
-    /**
-     * A bug.
+     * A bug; please report it.
      */
     INTERNAL;
 
@@ -4827,7 +5027,7 @@ public object FfiConverterTypeSyncProfile: FfiConverterRustBuffer<SyncProfile> {
 
 
 /**
- * Client states.
+ * What the client is doing.
  */
 
 enum class SyncState {
@@ -4845,15 +5045,15 @@ enum class SyncState {
      */
     HEADERS,
     /**
-     * Fetching and validating masternode lists.
+     * Fetching and validating masternode lists and quorums.
      */
     MASTERNODE_LISTS,
     /**
-     * Synced; following the tip.
+     * Every active quorum validated; following the tip.
      */
     SYNCED,
     /**
-     * Stopped.
+     * Stopped (by `stop` or an unrecoverable error).
      */
     STOPPED;
 
@@ -4877,53 +5077,6 @@ public object FfiConverterTypeSyncState: FfiConverterRustBuffer<SyncState> {
     override fun allocationSize(value: SyncState) = 4UL
 
     override fun write(value: SyncState, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-/**
- * Masternode-list strategies.
- */
-
-enum class SyncStrategy {
-    
-    /**
-     * One getqrinfo, then parallel getmnlistd (default).
-     */
-    QR_INFO,
-    /**
-     * Benchmark baseline (b): one getmnlistd at a time against the nearest held list.
-     */
-    SEQUENTIAL,
-    /**
-     * Benchmark baseline (a): one getmnlistd at a time, every list from genesis.
-     */
-    SEQUENTIAL_FROM_GENESIS;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeSyncStrategy: FfiConverterRustBuffer<SyncStrategy> {
-    override fun read(buf: ByteBuffer) = try {
-        SyncStrategy.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: SyncStrategy) = 4UL
-
-    override fun write(value: SyncStrategy, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -4990,6 +5143,38 @@ public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?>
         } else {
             buf.put(1)
             FfiConverterDouble.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
+    override fun read(buf: ByteBuffer): kotlin.String? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterString.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.String?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.String?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterString.write(value, buf)
         }
     }
 }

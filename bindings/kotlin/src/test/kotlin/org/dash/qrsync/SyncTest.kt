@@ -93,12 +93,56 @@ class SyncTest {
     fun errorsMapToTypedExceptions() {
         val c = ClientConfig(Network.REGTEST)
         assertThrows<QrSyncException.InvalidArgument> { c.addPeer("not an address") }
-        assertThrows<QrSyncException.InvalidArgument> { c.setMaxPeers(0u) }
+        assertThrows<QrSyncException.InvalidConfig> { c.setMaxPeers(0u) }
+        assertThrows<QrSyncException.InvalidConfig> { c.setProtocolVersion(70229u) }
+        assertThrows<QrSyncException.InvalidConfig> { c.validate() }
+        assertEquals(Network.REGTEST, c.network())
         // No peers and no DNS seeds.
         assertThrows<QrSyncException.InvalidConfig> { QrSyncClient(c, null, Recorder()) }
         val client = QrSyncClient(config(), null, Recorder())
         assertThrows<QrSyncException.InvalidArgument> { client.verifyClsig(byteArrayOf(1, 2, 3)) }
         assertThrows<QrSyncException.InvalidArgument> { client.quorum(100u, "zz") }
+        client.close()
+    }
+
+    /** Display hex of bytes in internal order (how the bindings show hashes). */
+    private fun displayHex(internal: ByteArray): String =
+        internal.reversed().joinToString("") { "%02x".format(it) }
+
+    @Test
+    fun theSimulatorsLocksVerifyAndAFlippedByteDoesNot() {
+        val rec = Recorder()
+        val client = QrSyncClient(config(), null, rec)
+        client.start()
+        assertTrue(rec.synced.await(120, TimeUnit.SECONDS), "not synced: ${rec.errors}")
+        val status = client.status()
+        assertEquals(simnet.tipHeight(), status.headerHeight)
+        assertTrue(status.dependentRoundTrips in 1uL..status.roundTrips, "$status")
+        val tip = status.headerHeight
+
+        // The ChainLock the simulated network signed for the tip (bytes 4..36: the locked block).
+        val clsig = simnet.clsig(tip)!!
+        assertEquals(132, clsig.size)
+        assertEquals(displayHex(clsig.copyOfRange(4, 36)), client.blockHash(tip))
+        assertEquals(null, client.blockHash(tip + 1000u))
+        val valid = client.verifyClsig(clsig)
+        assertTrue(valid is LockResult.Valid && valid.llmqType == 100.toUByte(), "$valid")
+        val flipped = clsig.copyOf().also { it[it.size - 20] = (it[it.size - 20].toInt() xor 1).toByte() }
+        assertTrue(client.verifyClsig(flipped) is LockResult.Invalid)
+        assertEquals(null, simnet.clsig(tip + 1000u))
+
+        // Its newest InstantSend lock, signed by a rotated quorum (type 103).
+        val islock = simnet.latestIslock()!!
+        val ok = client.verifyIslock(islock)
+        assertTrue(ok is LockResult.Valid && ok.llmqType == 103.toUByte(), "$ok")
+        // A flipped signature byte is never valid (Unknown when the previous cycle's quorum set,
+        // which Core's rule tries next, is not held; Invalid when it is).
+        val badSig = islock.copyOf().also { it[it.size - 20] = (it[it.size - 20].toInt() xor 1).toByte() }
+        assertTrue(client.verifyIslock(badSig) !is LockResult.Valid)
+        // A flipped bit in the version byte (1 -> 0): invalid outright.
+        val badVersion = islock.copyOf().also { it[0] = (it[0].toInt() xor 1).toByte() }
+        assertTrue(client.verifyIslock(badVersion) is LockResult.Invalid)
+        client.stop()
         client.close()
     }
 

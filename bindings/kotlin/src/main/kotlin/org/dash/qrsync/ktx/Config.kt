@@ -4,13 +4,14 @@ package org.dash.qrsync.ktx
 import org.dash.qrsync.ClientConfig
 import org.dash.qrsync.Network
 import org.dash.qrsync.SyncProfile
-import org.dash.qrsync.SyncStrategy
 import kotlin.time.Duration
 
 /**
  * Builds a [ClientConfig] for [network]:
  * `clientConfig(Network.TESTNET) { peer("203.0.113.7:19999"); profile(SyncProfile.WALLET) }`.
- * Invalid values throw [QrSyncError.InvalidArgument] with the library's message.
+ * Values the library's configuration check refuses throw [QrSyncError.InvalidConfig], malformed
+ * ones (an address that is not "IP:port") [QrSyncError.InvalidArgument], with the library's
+ * message (the same as from Rust and C).
  */
 fun clientConfig(network: Network, block: ClientConfigScope.() -> Unit = {}): ClientConfig {
     CallbackThreads.install()
@@ -30,9 +31,6 @@ class ClientConfigScope internal constructor(
     /** Also uses the network's DNS seeds for peers. */
     fun dnsSeeds(enabled: Boolean) = raw.setDnsSeeds(enabled)
 
-    /** The masternode-list strategy (default [SyncStrategy.QR_INFO]). */
-    fun strategy(strategy: SyncStrategy) = raw.setStrategy(strategy)
-
     /** Which quorums are validated (default [SyncProfile.FULL]). */
     fun profile(profile: SyncProfile) = raw.setProfile(profile)
 
@@ -41,20 +39,31 @@ class ClientConfigScope internal constructor(
         raw.setTimeouts(millis(connect, "connect"), millis(request, "request"))
     }
 
-    /** Peers kept connected, 1 to 16. */
+    /** Peers kept connected, 1 to 16 (checked by the library; a negative count is out of range too). */
     fun maxPeers(count: Int) = typed {
-        if (count < 0) throw QrSyncError.InvalidArgument("max peers must be 1..16, not $count")
-        raw.setMaxPeers(count.toUInt())
+        raw.setMaxPeers(if (count < 0) UInt.MAX_VALUE else count.toUInt())
+    }
+
+    /** The protocol version advertised to peers (default: the newest the library speaks). */
+    fun protocolVersion(version: Int) = typed {
+        raw.setProtocolVersion(if (version < 0) 0u else version.toUInt())
+    }
+
+    /** Starts the header chain at a trusted checkpoint: its height and 80-byte header. */
+    fun checkpoint(height: Int, header: ByteArray) = typed {
+        raw.setCheckpoint(if (height < 0) UInt.MAX_VALUE else height.toUInt(), header)
     }
 
     /** Keep following the tip after the first sync (default true). */
     fun followTip(follow: Boolean) = raw.setFollowTip(follow)
 
+    // Zero and negative durations go to the library as 0, which its check refuses; only a
+    // duration too long for 32-bit milliseconds is refused here (a conversion, not a rule).
     private fun millis(d: Duration, what: String): UInt {
         val ms = d.inWholeMilliseconds
-        if (ms <= 0 || ms > UInt.MAX_VALUE.toLong()) {
-            throw QrSyncError.InvalidArgument("the $what timeout must be positive and fit 32-bit milliseconds, not $d")
+        if (ms > UInt.MAX_VALUE.toLong()) {
+            throw QrSyncError.InvalidArgument("the $what timeout must fit 32-bit milliseconds, not $d")
         }
-        return ms.toUInt()
+        return if (ms <= 0) 0u else ms.toUInt()
     }
 }

@@ -215,6 +215,9 @@ class FlowClient(
     /** Verifies a serialized `isdlock` payload. */
     suspend fun verifyIslock(payload: ByteArray): LockResult = call { client.verifyIslock(payload) }
 
+    /** The block hash (display hex) of the header chain at [height], or null beyond it. */
+    suspend fun blockHash(height: UInt): String? = call { client.blockHash(height) }
+
     /** Stops syncing (bounded); the event flows stay open until [close]. */
     suspend fun stop() {
         call { client.stop() }
