@@ -427,3 +427,137 @@ fn intern<'a>(
             (table.len() - 1) as u32
         })
 }
+
+/// A small engine holding one or more of everything the snapshot format stores, for the
+/// storage-compatibility tests (`src/store/state.rs`).
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::*;
+    use crate::quorum::bls::SecretKey;
+    use crate::wire::codec::BitSet;
+    use crate::wire::sml_entry::NetInfo;
+    use crate::wire::tx::BestChainLock;
+
+    fn entry(tag: u8, evo: bool) -> SmlEntry {
+        let mut service = [0u8; 18];
+        service[10] = 0xff;
+        service[11] = 0xff;
+        service[12..16].copy_from_slice(&[127, 0, 0, tag]);
+        service[16..].copy_from_slice(&19899u16.to_be_bytes());
+        SmlEntry {
+            version: 2,
+            pro_reg_tx_hash: Hash256([tag; 32]),
+            confirmed_hash: Hash256([tag.wrapping_add(1); 32]),
+            net_info: NetInfo::Service(service),
+            operator_key: SecretKey::from_seed(&[tag; 32])
+                .public_key()
+                .to_bytes(Scheme::Basic),
+            voting_key_id: [tag.wrapping_add(2); 20],
+            is_valid: true,
+            mn_type: u16::from(evo),
+            platform_http_port: if evo { 443 } else { 0 },
+            platform_node_id: if evo {
+                [tag.wrapping_add(3); 20]
+            } else {
+                [0; 20]
+            },
+        }
+    }
+
+    fn commitment(
+        version: u16,
+        llmq_type: u8,
+        quorum_hash: Hash256,
+        index: i16,
+    ) -> FinalCommitment {
+        let seed = [llmq_type; 32];
+        FinalCommitment {
+            version,
+            llmq_type,
+            quorum_hash,
+            quorum_index: index,
+            signers: BitSet::from_bools(&[true, true, false]),
+            valid_members: BitSet::from_bools(&[true, true, true]),
+            quorum_public_key: SecretKey::from_seed(&seed)
+                .public_key()
+                .to_bytes(Scheme::Basic),
+            quorum_vvec_hash: Hash256([0x77; 32]),
+            quorum_sig: [0x11; 96],
+            members_sig: [0x22; 96],
+        }
+    }
+
+    /// The engine: lists at heights 2 and 3 of `blocks` (hashes by height, at least 4), a
+    /// validated LLMQ_TEST quorum based at 1, a pending LLMQ_TEST_DIP0024 commitment, one
+    /// snapshot, tip at 3.
+    pub(crate) fn engine(cfg: EngineConfig, blocks: &[Hash256]) -> Engine {
+        let (e1, e2) = (Arc::new(entry(0x31, false)), Arc::new(entry(0x41, true)));
+        let c1 = Arc::new(commitment(3, 100, blocks[1], 0));
+        let c2 = Arc::new(commitment(4, 103, blocks[2], 1));
+        let l2 = MasternodeList {
+            block_hash: blocks[2],
+            height: 2,
+            entries: BTreeMap::from([(e1.pro_reg_tx_hash, e1.clone())]),
+            quorums: BTreeMap::from([((c1.llmq_type, c1.quorum_hash), c1.clone())]),
+            cbtx: None,
+        };
+        let mut l3 = MasternodeList {
+            block_hash: blocks[3],
+            height: 3,
+            entries: BTreeMap::from([
+                (e1.pro_reg_tx_hash, e1.clone()),
+                (e2.pro_reg_tx_hash, e2.clone()),
+            ]),
+            quorums: BTreeMap::from([
+                ((c1.llmq_type, c1.quorum_hash), c1.clone()),
+                ((c2.llmq_type, c2.quorum_hash), c2.clone()),
+            ]),
+            cbtx: None,
+        };
+        l3.cbtx = Some(CbTx {
+            version: 3,
+            height: 3,
+            merkle_root_mn_list: l3.sml_root(),
+            merkle_root_quorums: Some(l3.quorum_root()),
+            best_cl: Some(BestChainLock {
+                height_diff: 1,
+                signature: [0x33; 96],
+            }),
+            credit_pool_balance: Some(1_000),
+        });
+        let public_key = PublicKey::from_bytes(&c1.quorum_public_key, Scheme::Basic).unwrap();
+        let validated = ValidatedQuorum {
+            info: QuorumInfo {
+                llmq_type: 100,
+                quorum_hash: c1.quorum_hash,
+                height: 1,
+                index: 0,
+                public_key: public_key.to_bytes(Scheme::Basic),
+                legacy_scheme: false,
+            },
+            commitment: c1.clone(),
+            public_key,
+        };
+        let snapshot = QuorumSnapshot {
+            skip_list_mode: 1,
+            active_quorum_members: BitSet::from_bools(&[true, false, true, true]),
+            skip_list: vec![2, 1],
+        };
+        Engine {
+            cfg,
+            lists: HashMap::from([(blocks[2], Arc::new(l2)), (blocks[3], Arc::new(l3))]),
+            by_height: BTreeMap::from([(2, blocks[2]), (3, blocks[3])]),
+            snapshots: BTreeMap::from([(3, (blocks[3], Arc::new(snapshot)))]),
+            quorums: HashMap::from([((100, c1.quorum_hash), validated)]),
+            pending: BTreeMap::from([(
+                (103, c2.quorum_hash),
+                Pending {
+                    commitment: c2,
+                    base_height: Some(2),
+                },
+            )]),
+            tip: Some(blocks[3]),
+            keys: Arc::default(),
+        }
+    }
+}

@@ -193,3 +193,56 @@ pub fn load(
     }
     Err(first_error.unwrap_or(StateError::Empty))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::pow;
+    use crate::wire::header::BlockHeader;
+
+    /// Regtest genesis plus three mined headers.
+    fn chain() -> HeaderChain {
+        let net = Network::Regtest;
+        let genesis = crate::chain::params::genesis_header(net);
+        let mut c = HeaderChain::new(net, 0, genesis);
+        let mut prev = genesis;
+        for i in 1..=3u32 {
+            let mut h = BlockHeader {
+                version: 0x2000_0000,
+                prev_block_hash: prev.block_hash(),
+                merkle_root: Hash256([i as u8; 32]),
+                time: genesis.time + 150 * i,
+                bits: genesis.bits,
+                nonce: 0,
+            };
+            while pow::check_proof_of_work(&h.block_hash(), h.bits, net).is_err() {
+                h.nonce += 1;
+            }
+            c.connect(&[h]).unwrap();
+            prev = h;
+        }
+        c
+    }
+
+    use crate::hashes::Hash256;
+
+    #[test]
+    fn print_fixtures() {
+        let c = chain();
+        let blocks: Vec<Hash256> = (0..=3)
+            .map(|h| crate::chain::HeaderIndex::hash_at(&c, h).unwrap())
+            .collect();
+        let cfg = EngineConfig::for_network(Network::Regtest);
+        let e = crate::engine::persist::fixture::engine(cfg.clone(), &blocks);
+        let state = encode(&c, &e);
+        decode(&cfg, &state).unwrap();
+        println!("CHAIN={}", hex::encode(c.to_bytes()));
+        println!("ENGINE={}", hex::encode(e.to_bytes()));
+        println!("STATE={}", hex::encode(&state));
+        println!("HEAD_A1={}", hex::encode(head_bytes(SLOT_A, 1)));
+        println!("HEAD_B2={}", hex::encode(head_bytes(SLOT_B, 2)));
+        for b in &blocks {
+            println!("BLOCK={b}");
+        }
+    }
+}
