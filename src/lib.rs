@@ -4,6 +4,7 @@
 //!
 //! Layers, from the pure core outwards (dependencies point inward):
 //! - [`hashes`], [`network`]: primitives and network parameters.
+//! - [`persist`]: the storage envelope of every blob the host keeps (pure).
 //! - [`wire`]: P2P framing and message codecs (pure).
 //! - [`chain`]: block headers, X11, proof of work, checkpoints, the header chain (pure).
 //! - [`sml`]: simplified masternode lists, diff application, merkle roots, CbTx proofs (pure).
@@ -26,6 +27,7 @@ pub mod hashes;
 pub mod logging;
 pub mod net;
 pub mod network;
+pub mod persist;
 pub mod quorum;
 pub mod runtime;
 pub mod sml;

@@ -1,10 +1,12 @@
 //! The engine's snapshot format (for host-side persistence, `docs/STORAGE.md`) and pruning.
 //!
 //! Layout (all integers little-endian, counts are compactSize, wire layouts at
-//! [`STORAGE_WIRE_VERSION`]):
+//! [`STORAGE_WIRE_VERSION`]), in the storage envelope ([`crate::persist`], kind
+//! [`BlobKind::Engine`]):
 //! ```text
-//! "DQSE" | u16 format | u8 network | entries[] | commitments[] | lists[] | snapshots[]
-//!        | validated[] | pending[] | tip? | SHA256d(all previous bytes)
+//! "DQSE" | u16 format (2) | u8 network | chain-parameter fingerprint[32]
+//!        | entries[] | commitments[] | lists[] | snapshots[] | validated[] | pending[] | tip?
+//!        | SHA256d(all previous bytes)
 //! ```
 //! Entries and commitments are stored once (deduplicated by content) and referenced by index
 //! from every list that holds them; loading restores the sharing in memory. Loading re-checks the checksum, every count against the
@@ -13,8 +15,8 @@
 
 use super::{Engine, EngineConfig, Pending, ValidatedQuorum};
 use crate::engine::QuorumInfo;
-use crate::hashes::{sha256d, Hash256};
-use crate::network::Network;
+use crate::hashes::Hash256;
+use crate::persist::{BlobKind, Envelope, EnvelopeError};
 use crate::quorum::bls::{PublicKey, Scheme};
 use crate::sml::{MasternodeList, QuorumKey};
 use crate::wire::codec::{Decode, Encode, Reader, Writer};
@@ -26,37 +28,19 @@ use crate::wire::WireError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// Format version written by this library.
-pub const FORMAT_VERSION: u16 = 2;
-/// Wire layout used for entries and commitments inside the snapshot.
-pub const STORAGE_WIRE_VERSION: u32 = crate::wire::version::OUR_PROTOCOL_VERSION;
-const MAGIC: &[u8; 4] = b"DQSE";
+pub use crate::persist::STORAGE_WIRE_VERSION;
+
+/// Format version written and read by this library ([`crate::persist::ENGINE_FORMAT`]).
+pub const FORMAT_VERSION: u16 = BlobKind::Engine.version();
 
 /// Why a stored engine snapshot cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersistError {
-    /// Too short, or the magic is wrong.
-    #[error("not an engine snapshot")]
-    NotASnapshot,
-    /// Written by an unknown format version.
-    #[error("unsupported engine snapshot format {0}")]
-    Version(u16),
-    /// Written for another network.
-    #[error("engine snapshot is for {found}, expected {expected}")]
-    Network {
-        /// Configured network.
-        expected: Network,
-        /// Network in the snapshot.
-        found: String,
-    },
-    /// Written under other chain parameters (activation heights, LLMQ sizes…): what it
-    /// validated may not hold under the configured ones.
-    #[error("engine snapshot was saved under other chain parameters than the configured ones")]
-    ChainParams,
-    /// The checksum does not match (truncated or corrupted).
-    #[error("engine snapshot checksum mismatch (truncated or corrupted)")]
-    Checksum,
-    /// Structurally invalid content.
+    /// The envelope is unusable: not an engine snapshot, another format version, network or
+    /// chain parameters, a checksum mismatch, too short or too large.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// Structurally invalid content (behind a valid checksum).
     #[error("engine snapshot is malformed: {0}")]
     Malformed(String),
 }
@@ -67,25 +51,14 @@ impl From<WireError> for PersistError {
     }
 }
 
-fn network_byte(n: Network) -> u8 {
-    match n {
-        Network::Mainnet => 0,
-        Network::Testnet => 1,
-        Network::Devnet => 2,
-        Network::Regtest => 3,
-    }
-}
-
 impl Engine {
     /// Serializes the engine (lists with shared entries stored once, quorums and their
     /// validation state, snapshots, pending commitments).
     pub fn to_bytes(&self) -> Vec<u8> {
         let p = STORAGE_WIRE_VERSION;
+        let env = self.envelope();
         let mut w = Writer::new(p);
-        w.bytes(MAGIC);
-        w.u16_le(FORMAT_VERSION);
-        w.u8(network_byte(self.cfg.network()));
-        w.bytes(&self.cfg.params.fingerprint().0);
+        w.bytes(&env.begin(0));
         // Unique entries and commitments.
         let mut entry_ix: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut entries: Vec<&SmlEntry> = Vec::new();
@@ -186,36 +159,20 @@ impl Engine {
             }
             None => w.u8(0),
         }
-        let mut out = w.into_bytes();
-        let sum = sha256d(&out);
-        out.extend_from_slice(&sum.0);
-        out
+        env.seal(w.into_bytes())
     }
 
-    /// Restores an engine saved by [`Engine::to_bytes`] for `cfg`'s network.
+    /// The envelope of this engine's snapshots: its network and chain parameters.
+    fn envelope(&self) -> Envelope {
+        Envelope::engine(self.cfg.network(), self.cfg.params.fingerprint())
+    }
+
+    /// Restores an engine saved by [`Engine::to_bytes`] for `cfg`'s network and chain
+    /// parameters.
     pub fn from_bytes(cfg: EngineConfig, bytes: &[u8]) -> Result<Engine, PersistError> {
-        if bytes.len() < 4 + 2 + 1 + 32 + 32 || &bytes[..4] != MAGIC {
-            return Err(PersistError::NotASnapshot);
-        }
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != FORMAT_VERSION {
-            return Err(PersistError::Version(version));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 32);
-        if sha256d(body).0 != sum {
-            return Err(PersistError::Checksum);
-        }
-        if body[6] != network_byte(cfg.network()) {
-            return Err(PersistError::Network {
-                expected: cfg.network(),
-                found: format!("network #{}", body[6]),
-            });
-        }
-        if body[7..39] != cfg.params.fingerprint().0 {
-            return Err(PersistError::ChainParams);
-        }
+        let payload = Envelope::engine(cfg.network(), cfg.params.fingerprint()).open(bytes)?;
         let p = STORAGE_WIRE_VERSION;
-        let mut r = Reader::new(&body[39..], p);
+        let mut r = Reader::new(payload, p);
         let n = r.read_count(crate::wire::sml_entry::MIN_ENTRY_SIZE)?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
