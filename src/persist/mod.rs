@@ -149,7 +149,7 @@ pub const fn network_from_byte(b: u8) -> Option<Network> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
     /// The magic is not the expected kind's: another kind, or bytes that are not ours.
-    #[error("not a {expected}: {}", found_kind(.found))]
+    #[error("not {}: {}", with_article(*.expected), found_kind(.found))]
     WrongKind {
         /// The kind expected.
         expected: BlobKind,
@@ -213,9 +213,16 @@ pub enum EnvelopeError {
     },
 }
 
+fn with_article(k: BlobKind) -> String {
+    match k {
+        BlobKind::Engine => format!("an {k}"),
+        _ => format!("a {k}"),
+    }
+}
+
 fn found_kind(found: &Option<BlobKind>) -> String {
     match found {
-        Some(k) => format!("it is a {k}"),
+        Some(k) => format!("it is {}", with_article(*k)),
         None => "unknown magic (foreign or corrupt bytes)".into(),
     }
 }

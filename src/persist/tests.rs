@@ -141,6 +141,10 @@ fn each_envelope_error() {
         }
     );
     assert_eq!(
+        open(&state).to_string(),
+        "not an engine snapshot: it is a client state blob"
+    );
+    assert_eq!(
         open(b"hello world, not a blob of ours"),
         EnvelopeError::WrongKind {
             expected: kind,
