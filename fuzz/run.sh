@@ -6,7 +6,7 @@
 set -eu
 secs="${1:-60}"
 cd "$(dirname "$0")"
-targets="frame_decoder message_decode mnlistdiff qrinfo state_blob decode_and_feed"
+targets="frame_decoder message_decode mnlistdiff qrinfo state_blob storage_blobs decode_and_feed"
 if ! rustup toolchain list 2>/dev/null | grep -q nightly; then
   echo "fuzz: no nightly toolchain; skipped"
   exit 0

@@ -43,6 +43,7 @@
 //! versioning. Layers, from the pure core outwards (dependencies point inward;
 //! `docs/ARCHITECTURE.md` is the map):
 //! - `hashes`, `network`: primitives and network parameters.
+//! - `persist`: the storage envelope of every blob the host keeps (pure).
 //! - `wire`: P2P framing and message codecs (pure).
 //! - `chain`: block headers, X11, proof of work, checkpoints, the header chain (pure).
 //! - `sml`: simplified masternode lists, diff application, merkle roots, CbTx proofs (pure).
@@ -70,6 +71,8 @@ pub mod hashes;
 pub mod logging;
 pub(crate) mod net;
 pub mod network;
+#[doc(hidden)]
+pub mod persist;
 #[doc(hidden)]
 pub mod quorum;
 pub(crate) mod runtime;

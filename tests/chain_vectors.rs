@@ -8,6 +8,7 @@ use dash_qrsync::chain::params::{self, Checkpoint};
 use dash_qrsync::chain::pow::{self, U256};
 use dash_qrsync::chain::{ChainError, HeaderChain, HeaderIndex};
 use dash_qrsync::hashes::Hash256;
+use dash_qrsync::persist::{BlobKind, EnvelopeError};
 use dash_qrsync::wire::header::BlockHeader;
 use dash_qrsync::Network;
 use std::path::Path;
@@ -408,38 +409,59 @@ fn chain_snapshot_round_trip_and_corruption() {
     assert_eq!(back.anchor_height(), chain.anchor_height());
     assert_eq!(back.to_bytes(), bytes);
 
-    assert!(matches!(
-        HeaderChain::from_bytes(Network::Mainnet, &bytes),
-        Err(ChainError::SnapshotNetwork {
-            expected: 0,
+    assert_eq!(
+        HeaderChain::from_bytes(Network::Mainnet, &bytes).unwrap_err(),
+        ChainError::Snapshot(EnvelopeError::OtherNetwork {
+            kind: BlobKind::HeaderChain,
+            expected: Network::Mainnet,
             found: 1
         })
-    ));
-    assert!(matches!(
-        HeaderChain::from_bytes(Network::Testnet, &bytes[..bytes.len() - 1]),
-        Err(ChainError::SnapshotTruncated { .. })
-    ));
-    assert!(matches!(
-        HeaderChain::from_bytes(Network::Testnet, &bytes[..10]),
-        Err(ChainError::SnapshotTruncated { .. })
-    ));
+    );
+    // Cut short, extended or altered: the checksum (over everything before it) fails.
+    let checksum = ChainError::Snapshot(EnvelopeError::Checksum {
+        kind: BlobKind::HeaderChain,
+    });
+    assert_eq!(
+        HeaderChain::from_bytes(Network::Testnet, &bytes[..bytes.len() - 1]).unwrap_err(),
+        checksum
+    );
+    assert_eq!(
+        HeaderChain::from_bytes(Network::Testnet, &bytes[..10]).unwrap_err(),
+        ChainError::Snapshot(EnvelopeError::Truncated {
+            kind: BlobKind::HeaderChain,
+            needed: 39,
+            got: 10
+        })
+    );
     let mut longer = bytes.clone();
     longer.push(0);
-    assert!(matches!(
-        HeaderChain::from_bytes(Network::Testnet, &longer),
-        Err(ChainError::SnapshotTrailing { extra: 1 })
-    ));
+    assert_eq!(
+        HeaderChain::from_bytes(Network::Testnet, &longer).unwrap_err(),
+        checksum
+    );
     let mut flipped = bytes.clone();
     flipped[15 + 80 * 1234 + 40] ^= 0x10;
     assert_eq!(
         HeaderChain::from_bytes(Network::Testnet, &flipped).unwrap_err(),
-        ChainError::SnapshotChecksum
+        checksum
+    );
+    // Behind a valid checksum, the header count must match the bytes.
+    let mut longer = bytes[..bytes.len() - 32].to_vec();
+    longer.push(0);
+    let sum = dash_qrsync::hashes::sha256d(&longer);
+    longer.extend_from_slice(&sum.0);
+    assert_eq!(
+        HeaderChain::from_bytes(Network::Testnet, &longer).unwrap_err(),
+        ChainError::SnapshotTrailing { extra: 1 }
     );
     let mut magic = bytes.clone();
     magic[0] = b'X';
     assert_eq!(
         HeaderChain::from_bytes(Network::Testnet, &magic).unwrap_err(),
-        ChainError::SnapshotMagic
+        ChainError::Snapshot(EnvelopeError::WrongKind {
+            expected: BlobKind::HeaderChain,
+            found: None
+        })
     );
     // A tampered header with a recomputed checksum fails revalidation: in the middle its
     // successor no longer links to it, at the end its proof of work fails.

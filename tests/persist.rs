@@ -5,9 +5,12 @@ mod common;
 use common::headers::VectorHeaders;
 use dash_qrsync::engine::persist::PersistError;
 use dash_qrsync::engine::{Engine, EngineConfig};
+use dash_qrsync::persist::{BlobKind, EnvelopeError};
 use dash_qrsync::wire::qrinfo::QrInfo;
 use dash_qrsync::wire::Decode;
 use dash_qrsync::Network;
+
+const ENGINE: BlobKind = BlobKind::Engine;
 
 fn fed() -> Option<(Engine, VectorHeaders)> {
     let dir = common::vectors_dir()?;
@@ -73,7 +76,7 @@ fn bad_snapshots_are_typed_errors() {
         b[at] ^= 0x01;
         assert_eq!(
             Engine::from_bytes(cfg(), &b).unwrap_err(),
-            PersistError::Checksum
+            PersistError::Envelope(EnvelopeError::Checksum { kind: ENGINE })
         );
     }
     // Other format version.
@@ -81,18 +84,29 @@ fn bad_snapshots_are_typed_errors() {
     b[4] = 99;
     assert_eq!(
         Engine::from_bytes(cfg(), &b).unwrap_err(),
-        PersistError::Version(99)
+        PersistError::Envelope(EnvelopeError::UnsupportedVersion {
+            kind: ENGINE,
+            found: 99,
+            supported: 2
+        })
     );
     // Another network.
-    assert!(matches!(
+    assert_eq!(
         Engine::from_bytes(EngineConfig::for_network(Network::Mainnet), &bytes).unwrap_err(),
-        PersistError::Network { .. }
-    ));
+        PersistError::Envelope(EnvelopeError::OtherNetwork {
+            kind: ENGINE,
+            expected: Network::Mainnet,
+            found: 1
+        })
+    );
     // Not a snapshot at all.
     assert_eq!(
         Engine::from_bytes(cfg(), b"hello world, this is not an engine snapshot at all")
             .unwrap_err(),
-        PersistError::NotASnapshot
+        PersistError::Envelope(EnvelopeError::WrongKind {
+            expected: ENGINE,
+            found: None
+        })
     );
 }
 
@@ -124,7 +138,10 @@ fn state_saved_under_other_chain_parameters_is_not_trusted() {
     let bytes = e.to_bytes();
     Engine::from_bytes(EngineConfig::new(framework.clone()), &bytes).unwrap();
     let err = Engine::from_bytes(EngineConfig::for_network(Network::Regtest), &bytes).unwrap_err();
-    assert_eq!(err, PersistError::ChainParams);
+    assert_eq!(
+        err,
+        PersistError::Envelope(EnvelopeError::ChainParams { kind: ENGINE })
+    );
     // The same values given in another order are the same parameters.
     let mut same = dash_qrsync::network::ChainParams::new(Network::Regtest);
     same.set("testactivationheight", "mn_rr@100").unwrap();

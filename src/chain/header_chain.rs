@@ -5,8 +5,9 @@ use super::checkpoints::{self, BuiltinStart, TrustedCheckpoint};
 use super::params::{self, Checkpoint};
 use super::pow::{self, U256};
 use super::{ChainError, HeaderIndex};
-use crate::hashes::{sha256d, Hash256};
+use crate::hashes::Hash256;
 use crate::network::Network;
+use crate::persist::{BlobKind, Envelope};
 use crate::wire::header::BlockHeader;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,10 +26,8 @@ pub const MAX_BELOW_ANCHOR: usize = 20_000;
 /// Headers per chunk when revalidating a snapshot.
 const SNAPSHOT_CHUNK: usize = 2000;
 
-const SNAPSHOT_MAGIC: [u8; 4] = *b"DQHC";
-const SNAPSHOT_VERSION: u16 = 1;
-/// magic + version + network + anchor height + count.
-const SNAPSHOT_HEAD: usize = 4 + 2 + 1 + 4 + 4;
+/// Snapshot payload before the headers: anchor height + count.
+const SNAPSHOT_PAYLOAD_HEAD: usize = 4 + 4;
 
 /// What a reorg replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -692,59 +691,42 @@ impl HeaderChain {
         }
         Ok(take)
     }
-
-    /// A compact, versioned snapshot of the active chain for host-side persistence:
-    /// `"DQHC"`, version u16, network u8, anchor height u32, header count u32, the headers
-    /// (80 bytes each, ascending from the anchor), then the SHA256d of everything before.
+    /// A compact, versioned snapshot of the active chain for host-side persistence, in the
+    /// storage envelope ([`crate::persist`], kind [`BlobKind::HeaderChain`]): `"DQHC"`, format
+    /// u16, network u8, then the payload — anchor height u32, header count u32, the headers
+    /// (80 bytes each, ascending from the anchor) — then the SHA256d of everything before.
     /// Side branches are not included.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(SNAPSHOT_HEAD + self.headers.len() * 80 + 32);
-        out.extend_from_slice(&SNAPSHOT_MAGIC);
-        out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
-        out.push(network_byte(self.network));
+        let env = Envelope::header_chain(self.network);
+        let mut out = env.begin(SNAPSHOT_PAYLOAD_HEAD + self.headers.len() * 80);
         out.extend_from_slice(&self.anchor_height.to_le_bytes());
         out.extend_from_slice(&(self.headers.len() as u32).to_le_bytes());
         for h in &self.headers {
             out.extend_from_slice(&h.to_array());
         }
-        let sum = sha256d(&out);
-        out.extend_from_slice(&sum.0);
-        out
+        env.seal(out)
     }
 
     /// Loads a snapshot written by [`HeaderChain::to_bytes`] for `network`, rejecting corrupt,
-    /// truncated or wrong-network data, and revalidating every header as
-    /// [`HeaderChain::connect`] would (linkage, PoW, difficulty, times, checkpoints). The first
-    /// header is the trusted anchor; it must still match a checkpoint at its height (genesis at
-    /// height 0) and have valid proof of work.
+    /// truncated or wrong-network data ([`ChainError::Snapshot`]), and revalidating every
+    /// header as [`HeaderChain::connect`] would (linkage, PoW, difficulty, times, checkpoints).
+    /// The first header is the trusted anchor; it must still match a checkpoint at its height
+    /// (genesis at height 0) and have valid proof of work.
     pub fn from_bytes(network: Network, bytes: &[u8]) -> Result<HeaderChain, ChainError> {
-        if bytes.len() < SNAPSHOT_HEAD + 32 {
-            if bytes.len() >= 4 && bytes[..4] != SNAPSHOT_MAGIC {
-                return Err(ChainError::SnapshotMagic);
-            }
+        let payload = Envelope::header_chain(network).open(bytes)?;
+        // Sizes below are of the whole blob, as in the errors' documentation.
+        let fixed = BlobKind::HeaderChain.min_len() + SNAPSHOT_PAYLOAD_HEAD;
+        if payload.len() < SNAPSHOT_PAYLOAD_HEAD {
             return Err(ChainError::SnapshotTruncated {
-                needed: SNAPSHOT_HEAD + 32,
+                needed: fixed,
                 got: bytes.len(),
             });
         }
-        if bytes[..4] != SNAPSHOT_MAGIC {
-            return Err(ChainError::SnapshotMagic);
-        }
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != SNAPSHOT_VERSION {
-            return Err(ChainError::SnapshotVersion(version));
-        }
-        if bytes[6] != network_byte(network) {
-            return Err(ChainError::SnapshotNetwork {
-                expected: network_byte(network),
-                found: bytes[6],
-            });
-        }
-        let anchor_height = u32::from_le_bytes([bytes[7], bytes[8], bytes[9], bytes[10]]);
-        let count = u32::from_le_bytes([bytes[11], bytes[12], bytes[13], bytes[14]]) as usize;
+        let anchor_height = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
+        let count = u32::from_le_bytes([payload[4], payload[5], payload[6], payload[7]]) as usize;
         let needed = count
             .checked_mul(80)
-            .and_then(|n| n.checked_add(SNAPSHOT_HEAD + 32))
+            .and_then(|n| n.checked_add(fixed))
             .ok_or(ChainError::SnapshotTruncated {
                 needed: usize::MAX,
                 got: bytes.len(),
@@ -760,17 +742,13 @@ impl HeaderChain {
                 extra: bytes.len() - needed,
             });
         }
-        let body = &bytes[..needed - 32];
-        if sha256d(body).0[..] != bytes[needed - 32..] {
-            return Err(ChainError::SnapshotChecksum);
-        }
         if count == 0 {
             return Err(ChainError::SnapshotEmpty);
         }
         anchor_height
             .checked_add(count as u32 - 1)
             .ok_or(ChainError::HeightOverflow)?;
-        let headers: Vec<BlockHeader> = body[SNAPSHOT_HEAD..]
+        let headers: Vec<BlockHeader> = payload[SNAPSHOT_PAYLOAD_HEAD..]
             .chunks_exact(80)
             .map(|c| {
                 let mut a = [0u8; 80];
@@ -803,19 +781,10 @@ impl HeaderChain {
             let out = chain.connect(chunk)?;
             if out.new_headers != chunk.len() || out.side_branch {
                 // Duplicate headers inside a snapshot: not something to_bytes writes.
-                return Err(ChainError::SnapshotChecksum);
+                return Err(ChainError::SnapshotDuplicate);
             }
         }
         Ok(chain)
-    }
-}
-
-fn network_byte(n: Network) -> u8 {
-    match n {
-        Network::Mainnet => 0,
-        Network::Testnet => 1,
-        Network::Devnet => 2,
-        Network::Regtest => 3,
     }
 }
 
@@ -862,6 +831,7 @@ impl HeaderIndex for HeaderChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hashes::sha256d;
 
     const NET: Network = Network::Regtest;
     const BITS: u32 = 0x207f_ffff;
@@ -1128,34 +1098,63 @@ mod tests {
 
     #[test]
     fn snapshot_errors() {
+        use crate::persist::EnvelopeError;
         let c = HeaderChain::from_genesis(NET);
         let b = c.to_bytes();
         assert_eq!(HeaderChain::from_bytes(NET, &b).unwrap().tip(), c.tip());
+        // 4 magic + 2 version + 1 network + 32 checksum.
         assert_eq!(
             HeaderChain::from_bytes(NET, &[]).unwrap_err(),
-            ChainError::SnapshotTruncated { needed: 47, got: 0 }
+            ChainError::Snapshot(EnvelopeError::Truncated {
+                kind: BlobKind::HeaderChain,
+                needed: 39,
+                got: 0
+            })
         );
         let mut v = b.clone();
         v[4] = 9;
         assert_eq!(
             HeaderChain::from_bytes(NET, &v).unwrap_err(),
-            ChainError::SnapshotVersion(9)
+            ChainError::Snapshot(EnvelopeError::UnsupportedVersion {
+                kind: BlobKind::HeaderChain,
+                found: 9,
+                supported: 1
+            })
         );
+        let reseal = |mut e: Vec<u8>| {
+            let sum = sha256d(&e);
+            e.extend_from_slice(&sum.0);
+            e
+        };
         // Zero headers with a valid checksum.
         let mut e = b[..15].to_vec();
         e[11..15].copy_from_slice(&0u32.to_le_bytes());
-        let sum = sha256d(&e);
-        e.extend_from_slice(&sum.0);
         assert_eq!(
-            HeaderChain::from_bytes(NET, &e).unwrap_err(),
+            HeaderChain::from_bytes(NET, &reseal(e)).unwrap_err(),
             ChainError::SnapshotEmpty
         );
-        // A huge header count does not allocate or panic.
-        let mut huge = b.clone();
+        // A payload too short for its anchor height and count.
+        assert_eq!(
+            HeaderChain::from_bytes(NET, &reseal(b[..11].to_vec())).unwrap_err(),
+            ChainError::SnapshotTruncated {
+                needed: 47,
+                got: 43
+            }
+        );
+        // A huge header count (checksum recomputed) does not allocate or panic.
+        let mut huge = b[..b.len() - 32].to_vec();
         huge[11..15].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(
-            HeaderChain::from_bytes(NET, &huge).unwrap_err(),
+            HeaderChain::from_bytes(NET, &reseal(huge)).unwrap_err(),
             ChainError::SnapshotTruncated { .. }
+        ));
+        // The same header twice (count and checksum made consistent).
+        let mut twice = b[..b.len() - 32].to_vec();
+        twice[11..15].copy_from_slice(&2u32.to_le_bytes());
+        twice.extend_from_slice(&b[15..95]);
+        assert!(matches!(
+            HeaderChain::from_bytes(NET, &reseal(twice)).unwrap_err(),
+            ChainError::SnapshotDuplicate
         ));
     }
 

@@ -217,7 +217,11 @@ pub enum ChainError {
     /// Heights would exceed u32.
     #[error("height overflow")]
     HeightOverflow,
-    /// The snapshot is shorter than its header or its header count says.
+    /// The snapshot's envelope is unusable: not a header-chain snapshot, another format
+    /// version or network, a checksum mismatch, too short or too large ([`crate::persist`]).
+    #[error(transparent)]
+    Snapshot(#[from] crate::persist::EnvelopeError),
+    /// The snapshot (with a valid checksum) is shorter than its header count says.
     #[error("snapshot truncated: {needed} bytes needed, {got} present")]
     SnapshotTruncated {
         /// Bytes needed.
@@ -225,29 +229,15 @@ pub enum ChainError {
         /// Bytes present.
         got: usize,
     },
-    /// The snapshot has bytes after its checksum.
+    /// The snapshot (with a valid checksum) is longer than its header count says.
     #[error("snapshot has {extra} trailing bytes")]
     SnapshotTrailing {
         /// Number of extra bytes.
         extra: usize,
     },
-    /// Not a header-chain snapshot.
-    #[error("not a header chain snapshot (bad magic)")]
-    SnapshotMagic,
-    /// Unsupported snapshot version.
-    #[error("unsupported snapshot version {0}")]
-    SnapshotVersion(u16),
-    /// The snapshot is for another network.
-    #[error("snapshot is for network byte {found}, expected {expected}")]
-    SnapshotNetwork {
-        /// Expected network byte.
-        expected: u8,
-        /// Network byte found.
-        found: u8,
-    },
-    /// The snapshot's checksum does not match its contents.
-    #[error("snapshot checksum mismatch")]
-    SnapshotChecksum,
+    /// The snapshot holds the same header twice (not something `to_bytes` writes).
+    #[error("snapshot holds a header twice")]
+    SnapshotDuplicate,
     /// The snapshot holds no headers.
     #[error("snapshot holds no headers")]
     SnapshotEmpty,

@@ -1,10 +1,12 @@
 //! The engine's snapshot format (for host-side persistence, `docs/STORAGE.md`) and pruning.
 //!
 //! Layout (all integers little-endian, counts are compactSize, wire layouts at
-//! [`STORAGE_WIRE_VERSION`]):
+//! [`STORAGE_WIRE_VERSION`]), in the storage envelope ([`crate::persist`], kind
+//! [`BlobKind::Engine`]):
 //! ```text
-//! "DQSE" | u16 format | u8 network | entries[] | commitments[] | lists[] | snapshots[]
-//!        | validated[] | pending[] | tip? | SHA256d(all previous bytes)
+//! "DQSE" | u16 format (2) | u8 network | chain-parameter fingerprint[32]
+//!        | entries[] | commitments[] | lists[] | snapshots[] | validated[] | pending[] | tip?
+//!        | SHA256d(all previous bytes)
 //! ```
 //! Entries and commitments are stored once (deduplicated by content) and referenced by index
 //! from every list that holds them; loading restores the sharing in memory. Loading re-checks the checksum, every count against the
@@ -13,8 +15,8 @@
 
 use super::{Engine, EngineConfig, Pending, ValidatedQuorum};
 use crate::engine::QuorumInfo;
-use crate::hashes::{sha256d, Hash256};
-use crate::network::Network;
+use crate::hashes::Hash256;
+use crate::persist::{BlobKind, Envelope, EnvelopeError};
 use crate::quorum::bls::{PublicKey, Scheme};
 use crate::sml::{MasternodeList, QuorumKey};
 use crate::wire::codec::{Decode, Encode, Reader, Writer};
@@ -26,37 +28,19 @@ use crate::wire::WireError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// Format version written by this library.
-pub const FORMAT_VERSION: u16 = 2;
-/// Wire layout used for entries and commitments inside the snapshot.
-pub const STORAGE_WIRE_VERSION: u32 = crate::wire::version::OUR_PROTOCOL_VERSION;
-const MAGIC: &[u8; 4] = b"DQSE";
+pub use crate::persist::STORAGE_WIRE_VERSION;
+
+/// Format version written and read by this library ([`crate::persist::ENGINE_FORMAT`]).
+pub const FORMAT_VERSION: u16 = BlobKind::Engine.version();
 
 /// Why a stored engine snapshot cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersistError {
-    /// Too short, or the magic is wrong.
-    #[error("not an engine snapshot")]
-    NotASnapshot,
-    /// Written by an unknown format version.
-    #[error("unsupported engine snapshot format {0}")]
-    Version(u16),
-    /// Written for another network.
-    #[error("engine snapshot is for {found}, expected {expected}")]
-    Network {
-        /// Configured network.
-        expected: Network,
-        /// Network in the snapshot.
-        found: String,
-    },
-    /// Written under other chain parameters (activation heights, LLMQ sizes…): what it
-    /// validated may not hold under the configured ones.
-    #[error("engine snapshot was saved under other chain parameters than the configured ones")]
-    ChainParams,
-    /// The checksum does not match (truncated or corrupted).
-    #[error("engine snapshot checksum mismatch (truncated or corrupted)")]
-    Checksum,
-    /// Structurally invalid content.
+    /// The envelope is unusable: not an engine snapshot, another format version, network or
+    /// chain parameters, a checksum mismatch, too short or too large.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// Structurally invalid content (behind a valid checksum).
     #[error("engine snapshot is malformed: {0}")]
     Malformed(String),
 }
@@ -67,25 +51,14 @@ impl From<WireError> for PersistError {
     }
 }
 
-fn network_byte(n: Network) -> u8 {
-    match n {
-        Network::Mainnet => 0,
-        Network::Testnet => 1,
-        Network::Devnet => 2,
-        Network::Regtest => 3,
-    }
-}
-
 impl Engine {
     /// Serializes the engine (lists with shared entries stored once, quorums and their
     /// validation state, snapshots, pending commitments).
     pub fn to_bytes(&self) -> Vec<u8> {
         let p = STORAGE_WIRE_VERSION;
+        let env = self.envelope();
         let mut w = Writer::new(p);
-        w.bytes(MAGIC);
-        w.u16_le(FORMAT_VERSION);
-        w.u8(network_byte(self.cfg.network()));
-        w.bytes(&self.cfg.params.fingerprint().0);
+        w.bytes(&env.begin(0));
         // Unique entries and commitments.
         let mut entry_ix: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut entries: Vec<&SmlEntry> = Vec::new();
@@ -186,36 +159,20 @@ impl Engine {
             }
             None => w.u8(0),
         }
-        let mut out = w.into_bytes();
-        let sum = sha256d(&out);
-        out.extend_from_slice(&sum.0);
-        out
+        env.seal(w.into_bytes())
     }
 
-    /// Restores an engine saved by [`Engine::to_bytes`] for `cfg`'s network.
+    /// The envelope of this engine's snapshots: its network and chain parameters.
+    fn envelope(&self) -> Envelope {
+        Envelope::engine(self.cfg.network(), self.cfg.params.fingerprint())
+    }
+
+    /// Restores an engine saved by [`Engine::to_bytes`] for `cfg`'s network and chain
+    /// parameters.
     pub fn from_bytes(cfg: EngineConfig, bytes: &[u8]) -> Result<Engine, PersistError> {
-        if bytes.len() < 4 + 2 + 1 + 32 + 32 || &bytes[..4] != MAGIC {
-            return Err(PersistError::NotASnapshot);
-        }
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != FORMAT_VERSION {
-            return Err(PersistError::Version(version));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 32);
-        if sha256d(body).0 != sum {
-            return Err(PersistError::Checksum);
-        }
-        if body[6] != network_byte(cfg.network()) {
-            return Err(PersistError::Network {
-                expected: cfg.network(),
-                found: format!("network #{}", body[6]),
-            });
-        }
-        if body[7..39] != cfg.params.fingerprint().0 {
-            return Err(PersistError::ChainParams);
-        }
+        let payload = Envelope::engine(cfg.network(), cfg.params.fingerprint()).open(bytes)?;
         let p = STORAGE_WIRE_VERSION;
-        let mut r = Reader::new(&body[39..], p);
+        let mut r = Reader::new(payload, p);
         let n = r.read_count(crate::wire::sml_entry::MIN_ENTRY_SIZE)?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
@@ -426,4 +383,138 @@ fn intern<'a>(
             table.push(c.as_ref());
             (table.len() - 1) as u32
         })
+}
+
+/// A small engine holding one or more of everything the snapshot format stores, for the
+/// storage-compatibility tests (`src/store/state.rs`).
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::*;
+    use crate::quorum::bls::SecretKey;
+    use crate::wire::codec::BitSet;
+    use crate::wire::sml_entry::NetInfo;
+    use crate::wire::tx::BestChainLock;
+
+    fn entry(tag: u8, evo: bool) -> SmlEntry {
+        let mut service = [0u8; 18];
+        service[10] = 0xff;
+        service[11] = 0xff;
+        service[12..16].copy_from_slice(&[127, 0, 0, tag]);
+        service[16..].copy_from_slice(&19899u16.to_be_bytes());
+        SmlEntry {
+            version: 2,
+            pro_reg_tx_hash: Hash256([tag; 32]),
+            confirmed_hash: Hash256([tag.wrapping_add(1); 32]),
+            net_info: NetInfo::Service(service),
+            operator_key: SecretKey::from_seed(&[tag; 32])
+                .public_key()
+                .to_bytes(Scheme::Basic),
+            voting_key_id: [tag.wrapping_add(2); 20],
+            is_valid: true,
+            mn_type: u16::from(evo),
+            platform_http_port: if evo { 443 } else { 0 },
+            platform_node_id: if evo {
+                [tag.wrapping_add(3); 20]
+            } else {
+                [0; 20]
+            },
+        }
+    }
+
+    fn commitment(
+        version: u16,
+        llmq_type: u8,
+        quorum_hash: Hash256,
+        index: i16,
+    ) -> FinalCommitment {
+        let seed = [llmq_type; 32];
+        FinalCommitment {
+            version,
+            llmq_type,
+            quorum_hash,
+            quorum_index: index,
+            signers: BitSet::from_bools(&[true, true, false]),
+            valid_members: BitSet::from_bools(&[true, true, true]),
+            quorum_public_key: SecretKey::from_seed(&seed)
+                .public_key()
+                .to_bytes(Scheme::Basic),
+            quorum_vvec_hash: Hash256([0x77; 32]),
+            quorum_sig: [0x11; 96],
+            members_sig: [0x22; 96],
+        }
+    }
+
+    /// The engine: lists at heights 2 and 3 of `blocks` (hashes by height, at least 4), a
+    /// validated LLMQ_TEST quorum based at 1, a pending LLMQ_TEST_DIP0024 commitment, one
+    /// snapshot, tip at 3.
+    pub(crate) fn engine(cfg: EngineConfig, blocks: &[Hash256]) -> Engine {
+        let (e1, e2) = (Arc::new(entry(0x31, false)), Arc::new(entry(0x41, true)));
+        let c1 = Arc::new(commitment(3, 100, blocks[1], 0));
+        let c2 = Arc::new(commitment(4, 103, blocks[2], 1));
+        let l2 = MasternodeList {
+            block_hash: blocks[2],
+            height: 2,
+            entries: BTreeMap::from([(e1.pro_reg_tx_hash, e1.clone())]),
+            quorums: BTreeMap::from([((c1.llmq_type, c1.quorum_hash), c1.clone())]),
+            cbtx: None,
+        };
+        let mut l3 = MasternodeList {
+            block_hash: blocks[3],
+            height: 3,
+            entries: BTreeMap::from([
+                (e1.pro_reg_tx_hash, e1.clone()),
+                (e2.pro_reg_tx_hash, e2.clone()),
+            ]),
+            quorums: BTreeMap::from([
+                ((c1.llmq_type, c1.quorum_hash), c1.clone()),
+                ((c2.llmq_type, c2.quorum_hash), c2.clone()),
+            ]),
+            cbtx: None,
+        };
+        l3.cbtx = Some(CbTx {
+            version: 3,
+            height: 3,
+            merkle_root_mn_list: l3.sml_root(),
+            merkle_root_quorums: Some(l3.quorum_root()),
+            best_cl: Some(BestChainLock {
+                height_diff: 1,
+                signature: [0x33; 96],
+            }),
+            credit_pool_balance: Some(1_000),
+        });
+        let public_key = PublicKey::from_bytes(&c1.quorum_public_key, Scheme::Basic).unwrap();
+        let validated = ValidatedQuorum {
+            info: QuorumInfo {
+                llmq_type: 100,
+                quorum_hash: c1.quorum_hash,
+                height: 1,
+                index: 0,
+                public_key: public_key.to_bytes(Scheme::Basic),
+                legacy_scheme: false,
+            },
+            commitment: c1.clone(),
+            public_key,
+        };
+        let snapshot = QuorumSnapshot {
+            skip_list_mode: 1,
+            active_quorum_members: BitSet::from_bools(&[true, false, true, true]),
+            skip_list: vec![2, 1],
+        };
+        Engine {
+            cfg,
+            lists: HashMap::from([(blocks[2], Arc::new(l2)), (blocks[3], Arc::new(l3))]),
+            by_height: BTreeMap::from([(2, blocks[2]), (3, blocks[3])]),
+            snapshots: BTreeMap::from([(3, (blocks[3], Arc::new(snapshot)))]),
+            quorums: HashMap::from([((100, c1.quorum_hash), validated)]),
+            pending: BTreeMap::from([(
+                (103, c2.quorum_hash),
+                Pending {
+                    commitment: c2,
+                    base_height: Some(2),
+                },
+            )]),
+            tip: Some(blocks[3]),
+            keys: Arc::default(),
+        }
+    }
 }

@@ -10,7 +10,7 @@ use super::{Store, StoreError};
 use crate::chain::HeaderChain;
 use crate::engine::{Engine, EngineConfig};
 use crate::hashes::sha256d;
-use crate::network::Network;
+use crate::persist::{BlobKind, Envelope, EnvelopeError};
 
 /// Key of generation A.
 pub const SLOT_A: &str = "dqs.state.a";
@@ -21,10 +21,9 @@ pub const HEAD: &str = "dqs.state.head";
 /// Every key the library uses (it never touches any other).
 pub const KEYS: [&str; 3] = [SLOT_A, SLOT_B, HEAD];
 
-const MAGIC: &[u8; 4] = b"DQSC";
 const HEAD_MAGIC: &[u8; 4] = b"DQSH";
-/// Client state format version.
-pub const STATE_VERSION: u16 = 1;
+/// Client state format version ([`crate::persist::STATE_FORMAT`]).
+pub const STATE_VERSION: u16 = BlobKind::State.version();
 
 /// Why saved state could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +34,12 @@ pub enum StateError {
     /// Nothing saved yet.
     #[error("no saved state")]
     Empty,
-    /// The saved bytes are unusable.
+    /// The blob's envelope is unusable (not a state blob, another format version or network,
+    /// a checksum mismatch, too short or too large).
+    #[error("saved state is unusable: {0}")]
+    Envelope(#[from] EnvelopeError),
+    /// The envelope is sound but its contents are unusable (a layer failed its checks, or the
+    /// layers do not agree).
     #[error("saved state is unusable: {0}")]
     Corrupt(String),
 }
@@ -49,73 +53,55 @@ pub struct SavedState {
     pub engine: Engine,
 }
 
-fn network_byte(n: Network) -> u8 {
-    match n {
-        Network::Mainnet => 0,
-        Network::Testnet => 1,
-        Network::Devnet => 2,
-        Network::Regtest => 3,
-    }
-}
-
-/// Serializes a client state: magic, version, network, the two layers, checksum.
+/// Serializes a client state in the storage envelope ([`crate::persist`], kind
+/// [`BlobKind::State`]): `"DQSC"`, version, network, then the payload — u64 length and the
+/// header chain snapshot, u64 length and the engine snapshot — then the checksum.
 pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
     let h = headers.to_bytes();
     let e = engine.to_bytes();
-    let mut out = Vec::with_capacity(h.len() + e.len() + 64);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&STATE_VERSION.to_le_bytes());
-    out.push(network_byte(headers.network()));
+    let env = Envelope::state(headers.network());
+    let mut out = env.begin(16 + h.len() + e.len());
     out.extend_from_slice(&(h.len() as u64).to_le_bytes());
     out.extend_from_slice(&h);
     out.extend_from_slice(&(e.len() as u64).to_le_bytes());
     out.extend_from_slice(&e);
-    let sum = sha256d(&out);
-    out.extend_from_slice(&sum.0);
-    out
+    env.seal(out)
+}
+
+/// A `u64`-length-prefixed layer of the payload at `*at`, advancing `at`. The length is checked
+/// against the bytes present before anything is sliced.
+fn take_layer<'a>(payload: &'a [u8], at: &mut usize, what: &str) -> Result<&'a [u8], StateError> {
+    let start = at.saturating_add(8);
+    let len_bytes = payload
+        .get(*at..start)
+        .ok_or_else(|| StateError::Corrupt(format!("{what}: truncated length")))?;
+    let len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| start.checked_add(l))
+        .filter(|e| *e <= payload.len())
+        .ok_or_else(|| {
+            StateError::Corrupt(format!(
+                "{what}: length beyond the blob ({len} bytes declared, {} present)",
+                payload.len() - start
+            ))
+        })?;
+    *at = end;
+    Ok(&payload[start..end])
 }
 
 /// Decodes and fully checks a client state for `cfg`'s network.
 pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError> {
-    let bad = |m: &str| StateError::Corrupt(m.to_string());
-    if bytes.len() < 4 + 2 + 1 + 8 + 8 + 32 || &bytes[..4] != MAGIC {
-        return Err(bad("not a dash-qrsync state blob (truncated or foreign)"));
-    }
-    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != STATE_VERSION {
+    let payload = Envelope::state(cfg.network()).open(bytes)?;
+    let mut at = 0;
+    let h = take_layer(payload, &mut at, "headers")?;
+    let e = take_layer(payload, &mut at, "engine")?;
+    if at != payload.len() {
         return Err(StateError::Corrupt(format!(
-            "unsupported state format version {version}"
+            "{} bytes after the engine layer",
+            payload.len() - at
         )));
     }
-    let (body, sum) = bytes.split_at(bytes.len() - 32);
-    if sha256d(body).0 != sum {
-        return Err(bad("checksum mismatch (truncated or corrupted)"));
-    }
-    if body[6] != network_byte(cfg.network()) {
-        return Err(StateError::Corrupt(format!(
-            "state was saved for another network (expected {})",
-            cfg.network()
-        )));
-    }
-    let mut at = 7usize;
-    let mut take = |n_what: &str| -> Result<&[u8], StateError> {
-        let len_bytes = body
-            .get(at..at + 8)
-            .ok_or_else(|| StateError::Corrupt(format!("{n_what}: truncated length")))?;
-        let len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
-        let len =
-            usize::try_from(len).map_err(|_| StateError::Corrupt(format!("{n_what}: length")))?;
-        at += 8;
-        let end = at
-            .checked_add(len)
-            .filter(|e| *e <= body.len())
-            .ok_or_else(|| StateError::Corrupt(format!("{n_what}: length beyond the blob")))?;
-        let s = &body[at..end];
-        at = end;
-        Ok(s)
-    };
-    let h = take("headers")?;
-    let e = take("engine")?;
     let headers = HeaderChain::from_bytes(cfg.network(), h)
         .map_err(|e| StateError::Corrupt(format!("headers: {e}")))?;
     let engine = Engine::from_bytes(cfg.clone(), e)
@@ -192,4 +178,313 @@ pub fn load(
         }
     }
     Err(first_error.unwrap_or(StateError::Empty))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Storage compatibility: blobs written by main at ae38dcc (before the storage envelope was
+    //! shared, `src/persist`) load, and the same contents encode to the same bytes.
+
+    use super::*;
+    use crate::chain::{pow, HeaderIndex};
+    use crate::engine::persist::PersistError;
+    use crate::hashes::Hash256;
+    use crate::network::Network;
+    use crate::wire::header::BlockHeader;
+
+    /// Regtest genesis plus three mined headers (deterministic: the first nonce that meets the
+    /// regtest limit).
+    fn chain() -> HeaderChain {
+        let net = Network::Regtest;
+        let genesis = crate::chain::params::genesis_header(net);
+        let mut c = HeaderChain::new(net, 0, genesis);
+        let mut prev = genesis;
+        for i in 1..=3u32 {
+            let mut h = BlockHeader {
+                version: 0x2000_0000,
+                prev_block_hash: prev.block_hash(),
+                merkle_root: Hash256([i as u8; 32]),
+                time: genesis.time + 150 * i,
+                bits: genesis.bits,
+                nonce: 0,
+            };
+            while pow::check_proof_of_work(&h.block_hash(), h.bits, net).is_err() {
+                h.nonce += 1;
+            }
+            c.connect(&[h]).unwrap();
+            prev = h;
+        }
+        c
+    }
+
+    /// The header chain and engine the fixtures hold ([`crate::engine::persist::fixture`]).
+    fn fixture() -> (HeaderChain, Engine) {
+        let c = chain();
+        let blocks: Vec<Hash256> = (0..=3).map(|h| c.hash_at(h).unwrap()).collect();
+        let e = crate::engine::persist::fixture::engine(cfg(), &blocks);
+        (c, e)
+    }
+
+    fn cfg() -> EngineConfig {
+        EngineConfig::for_network(Network::Regtest)
+    }
+
+    /// The client state [`fixture`] builds, as `encode` at main ae38dcc wrote it (printed by that code).
+    const STATE_AE38DCC: &str = concat!(
+        "445153430100036f010000000000004451484301000300000000040000000100000000000000000000000000",
+        "00000000000000000000000000000000000000000000c762a6567f3cc092f0684bb62b7e00a84890b990f07c",
+        "c71a6bb58d64b98e02e0b9968054ffff7f20ffba1000000000202e3df23eec5cd6a86edd509539028e2c3a3d",
+        "c05315eb28f2baa43218ca080000010101010101010101010101010101010101010101010101010101010101",
+        "01014f978054ffff7f20000000000000002007d96daf086220d86cdd09cfd08cb42393f361bede9848e832b5",
+        "20640ac73b1d0202020202020202020202020202020202020202020202020202020202020202e5978054ffff",
+        "7f200000000000000020087261a58028d6ea8a620060a451a4e3eaa4aa79f4bbfcc4a2150116f80a2f3f0303",
+        "0303030303030303030303030303030303030303030303030303030303037b988054ffff7f20010000000b28",
+        "d709198a40b496dd49fa1128c96bf2f0ae54ecc2c8293150a29eb8ce3b0c8405000000000000445153450200",
+        "039689da5222ed220603d0cf92efd3b4d521bd1687b61ec66ceedb0d36deb94b3a0202003131313131313131",
+        "3131313131313131313131313131313131313131313131313232323232323232323232323232323232323232",
+        "32323232323232323232323200000000000000000000ffff7f0000314dbb951136515b3b8c83cc2e8431325f",
+        "cc1fbbf8a3d66f51f40457746bc9cbf3fa1f3c0b671c38f16ab0f5727a408787ceb033333333333333333333",
+        "3333333333333333333301000002004141414141414141414141414141414141414141414141414141414141",
+        "4141414242424242424242424242424242424242424242424242424242424242424242000000000000000000",
+        "00ffff7f0000414dbbab7d1a24dc0fd6d12f443e367b0310161cab12b9953e4284cadbcea462265be1510108",
+        "157a4ac50ee41b086471a6830a4343434343434343434343434343434343434343010100bb01444444444444",
+        "44444444444444444444444444440203006407d96daf086220d86cdd09cfd08cb42393f361bede9848e832b5",
+        "20640ac73b1d03030307a94f1a55c0e898e95bc39c1e024890f761a17ab738192254fcc94bbbd29cb21a0734",
+        "2362ce8eb53dcb1be5a3491a5d55777777777777777777777777777777777777777777777777777777777777",
+        "7777111111111111111111111111111111111111111111111111111111111111111111111111111111111111",
+        "1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111",
+        "1111111111111111111122222222222222222222222222222222222222222222222222222222222222222222",
+        "2222222222222222222222222222222222222222222222222222222222222222222222222222222222222222",
+        "222222222222222222222222222222222222040067087261a58028d6ea8a620060a451a4e3eaa4aa79f4bbfc",
+        "c4a2150116f80a2f3f01000303030792989408a3ab451c6e93fc63ccd46ec61f868d44213ae88bf6b70acdfe",
+        "9cbf68b33e1cdbeec5c697f3cee033eb7bd37177777777777777777777777777777777777777777777777777",
+        "7777777777777711111111111111111111111111111111111111111111111111111111111111111111111111",
+        "1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111",
+        "1111111111111111111111111111112222222222222222222222222222222222222222222222222222222222",
+        "2222222222222222222222222222222222222222222222222222222222222222222222222222222222222222",
+        "22222222222222222222222222222222222222222222220202000000087261a58028d6ea8a620060a451a4e3",
+        "eaa4aa79f4bbfcc4a2150116f80a2f3f000100000000010000000003000000197349a560c788f31525f737c4",
+        "251aa6a535e17a3a2a9c30a4c6b5985de78b5f01af030003000000bbc428640fc7564d265a57f91bf9048143",
+        "66b800e42de149523f429439f4775cc1e54183de76035d094dcaf5f930ea099cb2b31db260ca8d003bceb348",
+        "b279910133333333333333333333333333333333333333333333333333333333333333333333333333333333",
+        "3333333333333333333333333333333333333333333333333333333333333333333333333333333333333333",
+        "333333333333333333333333e803000000000000020000000001000000020000000001000000010300000019",
+        "7349a560c788f31525f737c4251aa6a535e17a3a2a9c30a4c6b5985de78b5f01000000040d02020000000100",
+        "00000100000000010000000101000000010200000001197349a560c788f31525f737c4251aa6a535e17a3a2a",
+        "9c30a4c6b5985de78b5f34e8d4d2cb674c82359de78e5b9f9089c1914866b9f360ab8caeeb5ebc84dcb183a7",
+        "dddf385850e481e2b4f63dc4fa19353783a88cb58b42cef6f1c268dedbcd",
+    );
+
+    /// `head_bytes(SLOT_A, 1)` and `head_bytes(SLOT_B, 2)` at ae38dcc.
+    const HEAD_A1_AE38DCC: &str = "4451534861010000000000000020848f1c";
+    const HEAD_B2_AE38DCC: &str = "44515348620200000000000000e2b47ea5";
+
+    fn old_state() -> Vec<u8> {
+        hex::decode(STATE_AE38DCC).unwrap()
+    }
+
+    /// The two layers of the old blob, cut at the offsets of the ae38dcc layout
+    /// (`"DQSC" | u16 | u8 | u64 len | chain | u64 len | engine | SHA256d`).
+    fn old_layers(b: &[u8]) -> (&[u8], &[u8]) {
+        let hl = u64::from_le_bytes(b[7..15].try_into().unwrap()) as usize;
+        let el = u64::from_le_bytes(b[15 + hl..23 + hl].try_into().unwrap()) as usize;
+        assert_eq!(23 + hl + el + 32, b.len());
+        (&b[15..15 + hl], &b[23 + hl..23 + hl + el])
+    }
+
+    #[test]
+    fn fixture_bytes_have_the_old_layout() {
+        let b = old_state();
+        assert_eq!(b.len(), 1834);
+        assert_eq!(&b[..7], b"DQSC\x01\x00\x03");
+        let (h, e) = old_layers(&b);
+        // Header chain: 15-byte head, four 80-byte headers, checksum.
+        assert_eq!(h.len(), 15 + 4 * 80 + 32);
+        assert_eq!(&h[..15], b"DQHC\x01\x00\x03\0\0\0\0\x04\0\0\0");
+        assert_eq!(
+            &h[15..95],
+            &crate::chain::params::genesis_header(Network::Regtest).to_array()
+        );
+        // Engine: format 2, regtest, the fingerprint of regtest's default chain parameters.
+        assert_eq!(&e[..7], b"DQSE\x02\x00\x03");
+        assert_eq!(&e[7..39], &cfg().params.fingerprint().0);
+        for blob in [&b[..], h, e] {
+            let (body, sum) = blob.split_at(blob.len() - 32);
+            assert_eq!(crate::hashes::sha256d(body).0, sum);
+        }
+    }
+
+    #[test]
+    fn state_written_by_ae38dcc_loads_with_its_contents() {
+        let b = old_state();
+        let s = decode(&cfg(), &b).unwrap();
+        assert_eq!(s.headers.anchor_height(), 0);
+        assert_eq!(s.headers.tip().0, 3);
+        assert_eq!(
+            s.headers.hash_at(0).unwrap().to_string(),
+            "000008ca1832a4baf228eb1553c03d3a2c8e02399550dd6ea8d65cec3ef23d2e",
+            "regtest genesis"
+        );
+        let blocks: Vec<Hash256> = (0..=3).map(|h| s.headers.hash_at(h).unwrap()).collect();
+        let e = &s.engine;
+        assert_eq!(e.held_lists(), vec![(2, blocks[2]), (3, blocks[3])]);
+        let tip = e.tip_list().unwrap();
+        assert_eq!(
+            (tip.height, tip.entries.len(), tip.quorums.len()),
+            (3, 2, 2)
+        );
+        assert_eq!(
+            tip.cbtx.as_ref().unwrap().merkle_root_mn_list,
+            tip.sml_root()
+        );
+        assert_eq!(e.list_at_height(2).unwrap().entries.len(), 1);
+        assert_eq!(e.validated_count(), 1);
+        assert_eq!(e.quorum(100, &blocks[1]).unwrap().info.height, 1);
+        assert_eq!(e.pending(), vec![(103, blocks[2])]);
+        // Saved again, the bytes are the same.
+        assert_eq!(encode(&s.headers, &s.engine), b);
+        // So are the layers, loaded on their own.
+        let (h, eb) = old_layers(&b);
+        assert_eq!(
+            HeaderChain::from_bytes(Network::Regtest, h)
+                .unwrap()
+                .to_bytes(),
+            h
+        );
+        assert_eq!(Engine::from_bytes(cfg(), eb).unwrap().to_bytes(), eb);
+    }
+
+    #[test]
+    fn the_same_contents_encode_to_the_ae38dcc_bytes() {
+        let (c, e) = fixture();
+        assert_eq!(hex::encode(encode(&c, &e)), STATE_AE38DCC);
+        let b = old_state();
+        let (h, eb) = old_layers(&b);
+        assert_eq!(c.to_bytes(), h);
+        assert_eq!(e.to_bytes(), eb);
+    }
+
+    #[test]
+    fn head_records_and_slots_written_by_ae38dcc_load() {
+        assert_eq!(hex::encode(head_bytes(SLOT_A, 1)), HEAD_A1_AE38DCC);
+        assert_eq!(hex::encode(head_bytes(SLOT_B, 2)), HEAD_B2_AE38DCC);
+        let b = old_state();
+        for (head, slot) in [(HEAD_A1_AE38DCC, SLOT_A), (HEAD_B2_AE38DCC, SLOT_B)] {
+            let store = crate::store::MemoryStore::new();
+            store.save(HEAD, &hex::decode(head).unwrap()).unwrap();
+            store.save(slot, &b).unwrap();
+            let (s, skipped) = load(&store, &cfg()).unwrap();
+            assert_eq!(skipped, None);
+            assert_eq!(s.headers.tip().0, 3);
+            // The next save goes to the other slot, one generation up.
+            save(&store, &b).unwrap();
+            let next = parse_head(&store.load(HEAD).unwrap().unwrap()).unwrap();
+            assert_ne!(next.0, slot);
+            assert_eq!(next.1, if slot == SLOT_A { 2 } else { 3 });
+        }
+    }
+
+    #[test]
+    fn old_state_under_another_network_or_parameters_is_a_typed_refusal() {
+        let b = old_state();
+        let err = decode(&EngineConfig::for_network(Network::Testnet), &b).unwrap_err();
+        assert_eq!(
+            err,
+            StateError::Envelope(EnvelopeError::OtherNetwork {
+                kind: BlobKind::State,
+                expected: Network::Testnet,
+                found: 3
+            })
+        );
+        assert!(err.to_string().contains("saved for regtest"), "{err}");
+        // Other chain parameters: the engine layer is refused (a resync follows), not misread.
+        let mut params = crate::network::ChainParams::new(Network::Regtest);
+        params.set("testactivationheight", "v20@100").unwrap();
+        let other = EngineConfig::new(params);
+        match decode(&other, &b).unwrap_err() {
+            StateError::Corrupt(m) => assert!(
+                m.starts_with("engine: ") && m.contains("other chain parameters"),
+                "{m}"
+            ),
+            e => panic!("{e}"),
+        }
+        let (_, eb) = old_layers(&b);
+        assert_eq!(
+            Engine::from_bytes(other, eb).unwrap_err(),
+            PersistError::Envelope(EnvelopeError::ChainParams {
+                kind: BlobKind::Engine
+            })
+        );
+    }
+
+    #[test]
+    fn state_errors_are_typed() {
+        let b = old_state();
+        let (h, _) = old_layers(&b);
+        let open = |bytes: &[u8]| decode(&cfg(), bytes).unwrap_err();
+        // A header-chain snapshot where the state was expected is named as one.
+        assert_eq!(
+            open(h),
+            StateError::Envelope(EnvelopeError::WrongKind {
+                expected: BlobKind::State,
+                found: Some(BlobKind::HeaderChain)
+            })
+        );
+        assert_eq!(
+            open(b"DQS"),
+            StateError::Envelope(EnvelopeError::Truncated {
+                kind: BlobKind::State,
+                needed: 39,
+                got: 3
+            })
+        );
+        let mut v = b.clone();
+        v[4] = 2;
+        assert_eq!(
+            open(&v),
+            StateError::Envelope(EnvelopeError::UnsupportedVersion {
+                kind: BlobKind::State,
+                found: 2,
+                supported: 1
+            })
+        );
+        for cut in [b.len() - 1, b.len() / 2, 40] {
+            assert_eq!(
+                open(&b[..cut]),
+                StateError::Envelope(EnvelopeError::Checksum {
+                    kind: BlobKind::State
+                }),
+                "cut at {cut}"
+            );
+        }
+        // Behind a valid checksum: a layer length beyond the payload, bytes after the layers,
+        // a broken layer (named).
+        let reseal = |body: &[u8]| Envelope::state(Network::Regtest).seal(body.to_vec());
+        let body = &b[..b.len() - 32];
+        let mut beyond = body.to_vec();
+        beyond[7..15].copy_from_slice(&u64::MAX.to_le_bytes());
+        match open(&reseal(&beyond)) {
+            StateError::Corrupt(m) => {
+                assert!(m.starts_with("headers: length beyond the blob"), "{m}")
+            }
+            e => panic!("{e}"),
+        }
+        let mut extra = body.to_vec();
+        extra.push(0);
+        assert_eq!(
+            open(&reseal(&extra)),
+            StateError::Corrupt("1 bytes after the engine layer".into())
+        );
+        let mut flipped = body.to_vec();
+        flipped[15 + 100] ^= 1;
+        match open(&reseal(&flipped)) {
+            StateError::Corrupt(m) => {
+                assert_eq!(
+                    m,
+                    "headers: header-chain snapshot checksum mismatch (truncated or corrupted)"
+                )
+            }
+            e => panic!("{e}"),
+        }
+    }
 }
