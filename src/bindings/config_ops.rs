@@ -4,10 +4,10 @@
 //! The only checks here are conversions the Rust API does not need (text to an address, byte
 //! slices to a header or a hash).
 
+use crate::api::BlockHeader;
 use crate::api::{Checkpoint, ClientError, Config, ErrorKind, StartPoint};
 use crate::hashes::Hash256;
 use crate::network::Network;
-use crate::wire::header::BlockHeader;
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -10,9 +10,9 @@
 pub(crate) mod config_ops;
 
 use crate::api;
+use crate::api::QuorumInfo;
+pub use crate::api::SyncProfile;
 pub use crate::api::{ErrorKind, Progress, Status, SyncState};
-use crate::engine::QuorumInfo;
-pub use crate::engine::SyncProfile;
 use crate::hashes::Hash256;
 pub use crate::logging::LogLevel;
 pub use crate::network::Network;

@@ -16,12 +16,12 @@
 #[cfg(feature = "simnet")]
 pub mod simnet;
 
+use crate::api::QuorumInfo;
 use crate::api::{
     ChainLockEvent, ClientError, Config, ErrorKind, EventListener, LockStatus, NoopListener,
     Progress, StartPoint, SyncProfile, SyncState,
 };
 use crate::bindings::config_ops;
-use crate::engine::QuorumInfo;
 use crate::network::Network;
 use crate::store::{MemoryStore, Store, StoreError};
 use crate::Client;
