@@ -8,19 +8,56 @@
 //! any thread, including from inside a callback; so may dropping the client.
 
 use crate::api::{
-    ClientError, Config, ErrorKind, EventListener, LockStatus, QuorumInfo, Status, SyncState,
+    ClientError, Config, ErrorKind, EventListener, LockStatus, QuorumInfo, Status, Store, SyncState,
 };
 use crate::chain::HeaderIndex;
 use crate::hashes::Hash256;
 use crate::runtime::Runtime;
-use crate::store::Store;
 use crate::sync::{self, Shared};
 use crate::wire::locks::{ClSig, IsDLock};
 use crate::wire::Decode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The light client.
+/// The light client: syncs headers, masternode lists and quorums from Dash peers, validating
+/// everything, and answers quorum lookups and lock verifications from what it validated.
+///
+/// Create it with [`Client::new`] from a [`Config`], a [`Store`] (the host's persistence) and
+/// an [`EventListener`]; [`Client::start`] returns at once and the sync runs in the background
+/// on the client's own runtime. Every method may be called from any thread, including from
+/// inside a listener callback; dropping the client stops it.
+///
+/// # Example
+///
+/// A complete sync of the built-in simulated network (feature `simnet`), then a ChainLock of
+/// that network verified:
+///
+/// ```
+/// # #[cfg(feature = "simnet")] {
+/// use dash_qrsync::simnet::LocalSimnet;
+/// use dash_qrsync::{Client, Config, LockStatus, MemoryStore, Network, NoopListener, SyncState};
+/// use std::sync::Arc;
+/// use std::time::{Duration, Instant};
+///
+/// let net = LocalSimnet::start(7).expect("simulated network");
+/// let mut config = Config::new(Network::Regtest);
+/// config.peers.push(net.addr());
+/// let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
+/// client.start()?;
+/// let deadline = Instant::now() + Duration::from_secs(120);
+/// while client.status().state != SyncState::Synced {
+///     assert!(Instant::now() < deadline, "not synced: {:?}", client.status());
+///     std::thread::sleep(Duration::from_millis(50));
+/// }
+/// let status = client.status();
+/// assert_eq!(status.header_height, net.tip_height());
+/// assert!(status.quorums_validated > 0);
+/// let clsig = net.clsig(net.tip_height()).expect("the tip is chainlocked");
+/// assert!(matches!(client.verify_clsig(&clsig)?, LockStatus::Valid { .. }));
+/// client.stop();
+/// # }
+/// # Ok::<(), dash_qrsync::ClientError>(())
+/// ```
 pub struct Client {
     shared: Arc<Shared>,
     runtime: Runtime,

@@ -74,7 +74,7 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "src/net",
         &[
-            "api", "client", "Client", "sync", "store", "c_api", "bindings", "simnet", "engine",
+            "api", "client", "Client", "sync", "store", "c_api", "bindings", "simnet",
         ],
     ),
     // The FFI layers: projections of the client API only.

@@ -586,15 +586,7 @@ pub fn measure(
     case: &Case,
     limit: Duration,
 ) -> Measurement {
-    measure_with_store(
-        rt,
-        node,
-        sim,
-        case,
-        limit,
-        Arc::new(MemoryStore::new()),
-        None,
-    )
+    measure_in(rt, node, sim, case, limit, None)
 }
 
 /// As [`measure`], the client in a process of its own when `process` is given.
