@@ -126,7 +126,7 @@ fn crate_refs(text: &str) -> Vec<(usize, String)> {
             if !name.is_empty() {
                 out.push((n + 1, name));
             }
-            rest = &after[..];
+            rest = after;
         }
     }
     out
