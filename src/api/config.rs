@@ -229,10 +229,10 @@ impl Config {
             None => bad(what),
         };
         match self.start {
-            StartPoint::Genesis => Ok(ResolvedStart::genesis(net)),
+            StartPoint::Genesis => Ok(self.genesis_start()),
             StartPoint::Newest => Ok(cps::newest_start(net)
                 .map(ResolvedStart::from_builtin)
-                .unwrap_or_else(|| ResolvedStart::genesis(net))),
+                .unwrap_or_else(|| self.genesis_start())),
             StartPoint::BirthHeight(h) => builtin(
                 cps::start_for_height(net, h),
                 match cps::oldest_start_height(net) {
@@ -288,7 +288,37 @@ impl Config {
             (StartPoint::Header { height, header, .. }, Ok(_)) => {
                 HeaderChain::new(self.network(), height, header)
             }
-            _ => HeaderChain::from_genesis(self.network()),
+            _ => match self.devnet_genesis() {
+                Some(g) => HeaderChain::new(Network::Devnet, 1, g),
+                None => HeaderChain::from_genesis(self.network()),
+            },
+        }
+    }
+
+    /// A devnet's own genesis block (height 1), derived as Dash Core derives it from the
+    /// devnet's name (`devnet-NAME`, or `devnet` for an empty name); `None` on other networks.
+    pub(crate) fn devnet_genesis(&self) -> Option<BlockHeader> {
+        if self.network() != Network::Devnet {
+            return None;
+        }
+        let name = match self.chain.devnet_name() {
+            Some(n) if !n.is_empty() => format!("devnet-{n}"),
+            _ => "devnet".to_string(),
+        };
+        crate::chain::params::devnet_genesis_header(&name)
+    }
+
+    /// Where a chain from genesis starts: height 0, or on a devnet its own genesis at height 1
+    /// (fixed by its name; a peer on another devnet does not link to it).
+    fn genesis_start(&self) -> ResolvedStart {
+        match self.devnet_genesis() {
+            Some(g) => ResolvedStart {
+                anchor_height: 1,
+                anchor_hash: g.block_hash(),
+                through: None,
+                builtin: None,
+            },
+            None => ResolvedStart::genesis(self.network()),
         }
     }
 

@@ -155,6 +155,55 @@ pub fn genesis_hash(network: Network) -> Hash256 {
     }
 }
 
+/// A devnet's own genesis block at height 1, as Dash Core derives it from `-devnet=NAME`
+/// (`chainparams.cpp`, `CreateDevNetGenesisBlock` / `FindDevNetGenesisBlock`): version 4, on top
+/// of the regtest-style genesis, time one second later, the same bits, a coinbase whose
+/// scriptSig is `OP_1 <NAME>` paying 50 DASH to `OP_RETURN`, and the first nonce from 0 whose
+/// X11 hash meets the target. `None` for an empty name (Core requires one) or a name too long
+/// for one push (over 75 bytes, never seen in practice).
+pub fn devnet_genesis_header(name: &str) -> Option<BlockHeader> {
+    let name = name.as_bytes();
+    if name.is_empty() || name.len() > 75 {
+        return None;
+    }
+    let prev = genesis_header(Network::Devnet);
+    // The coinbase: version 1 (no special type), one input spending the null outpoint, one
+    // output, lock time 0.
+    let mut tx = Vec::with_capacity(64 + name.len());
+    tx.extend_from_slice(&1i32.to_le_bytes());
+    tx.push(1);
+    tx.extend_from_slice(&[0u8; 32]);
+    tx.extend_from_slice(&u32::MAX.to_le_bytes());
+    let script_sig_len = 2 + name.len();
+    tx.push(script_sig_len as u8);
+    tx.push(0x51); // OP_1 (CScript << 1)
+    tx.push(name.len() as u8);
+    tx.extend_from_slice(name);
+    tx.extend_from_slice(&u32::MAX.to_le_bytes());
+    tx.push(1);
+    tx.extend_from_slice(&(50i64 * 100_000_000).to_le_bytes());
+    tx.push(1);
+    tx.push(0x6a); // OP_RETURN
+    tx.extend_from_slice(&0u32.to_le_bytes());
+    let mut header = BlockHeader {
+        version: 4,
+        prev_block_hash: prev.block_hash(),
+        // One transaction: the merkle root is its txid.
+        merkle_root: crate::hashes::sha256d(&tx),
+        time: prev.time + 1,
+        bits: prev.bits,
+        nonce: 0,
+    };
+    loop {
+        if super::pow::check_proof_of_work(&header.block_hash(), header.bits, Network::Devnet)
+            .is_ok()
+        {
+            return Some(header);
+        }
+        header.nonce = header.nonce.checked_add(1)?;
+    }
+}
+
 /// The genesis block header.
 pub fn genesis_header(network: Network) -> BlockHeader {
     let (time, bits, nonce) = match network {
@@ -226,6 +275,51 @@ pub fn checkpoint_at(network: Network, height: u32) -> Option<Hash256> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devnet_genesis_is_built_as_core_builds_it() {
+        let g = devnet_genesis_header("devnet-dqs").unwrap();
+        let base = genesis_header(Network::Devnet);
+        assert_eq!(g.version, 4);
+        assert_eq!(g.prev_block_hash, REGTEST_GENESIS);
+        assert_eq!(g.time, base.time + 1);
+        assert_eq!(g.bits, 0x207f_ffff);
+        // The coinbase, byte by byte (CScript() << 1 << name; 50 DASH to OP_RETURN).
+        let mut tx = hex_bytes(
+            "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff",
+        );
+        tx.push(12);
+        tx.extend_from_slice(&[0x51, 10]);
+        tx.extend_from_slice(b"devnet-dqs");
+        tx.extend_from_slice(&hex_bytes("ffffffff0100f2052a01000000016a00000000"));
+        assert_eq!(g.merkle_root, crate::hashes::sha256d(&tx));
+        assert!(
+            super::super::pow::check_proof_of_work(&g.block_hash(), g.bits, Network::Devnet)
+                .is_ok()
+        );
+        // The first nonce that works: no smaller one does.
+        for nonce in 0..g.nonce {
+            let h = BlockHeader { nonce, ..g };
+            assert!(super::super::pow::check_proof_of_work(
+                &h.block_hash(),
+                h.bits,
+                Network::Devnet
+            )
+            .is_err());
+        }
+        assert_ne!(
+            devnet_genesis_header("devnet-other").unwrap().block_hash(),
+            g.block_hash()
+        );
+        assert!(devnet_genesis_header("").is_none());
+    }
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
 
     #[test]
     fn genesis_headers_hash_to_genesis_hashes() {
