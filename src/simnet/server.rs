@@ -51,10 +51,10 @@ pub struct Faults {
     /// Ignore `getmnlistd` for blocks at or below this height, as Core does for a request it
     /// cannot build an answer for (it sends nothing).
     pub decline_mnlistd_at_or_below: Option<u32>,
-    /// Serve the header at this height with its nonce changed in every `headers`/`headers2`
-    /// answer containing it (its hash changes: the next header no longer links to it and its
-    /// proof of work fails).
-    pub bad_header_at: Option<u32>,
+    /// In every `headers`/`headers2` answer of more than one header, change the nonce of the
+    /// first header at or above this height that is not the answer's last: its hash changes,
+    /// so the next header no longer links to it.
+    pub bad_headers_from: Option<u32>,
 }
 
 /// Server settings.
@@ -502,18 +502,22 @@ impl Conn {
                     crate::wire::headers2::MAX_HEADERS
                 };
                 while h <= tip && hs.len() < limit {
-                    let Some(mut hdr) = self.service.header(h) else {
+                    let Some(hdr) = self.service.header(h) else {
                         break;
                     };
-                    if self.faults.bad_header_at == Some(h) {
-                        hdr.nonce ^= 0x5a5a_5a5a;
-                        self.counters.fire("bad_header_at");
-                    }
                     hs.push(hdr);
                     if self.service.hash_at(h) == Some(g.stop_hash) {
                         break;
                     }
                     h += 1;
+                }
+                if let Some(from) = self.faults.bad_headers_from {
+                    let first = start + 1;
+                    let at = from.max(first) - first;
+                    if (at as usize) + 1 < hs.len() {
+                        hs[at as usize].nonce ^= 0x5a5a_5a5a;
+                        self.counters.fire("bad_headers_from");
+                    }
                 }
                 vec![if compressed {
                     Message::Headers2(hs)

@@ -116,7 +116,10 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                             lost(
                                 sh,
                                 peers,
-                                &NetError::Closed(peer.conn_id(), format!("headers not usable: {e}")),
+                                &NetError::Closed(
+                                    peer.conn_id(),
+                                    format!("headers not usable: {e}"),
+                                ),
                             )
                         }
                     }
@@ -271,9 +274,9 @@ async fn fetch_range(
                 r.to.height
             )));
         }
-        let (hs, hs_hashes) = hashed(hs)
-            .await
-            .ok_or_else(|| RangeFail::Net(NetError::Closed(peer.conn_id(), "hashing failed".into())))?;
+        let (hs, hs_hashes) = hashed(hs).await.ok_or_else(|| {
+            RangeFail::Net(NetError::Closed(peer.conn_id(), "hashing failed".into()))
+        })?;
         let mut prev = cur;
         for (i, (h, x)) in hs.iter().zip(&hs_hashes).enumerate() {
             if h.prev_block_hash != prev {
@@ -353,7 +356,12 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
                         && busy.get(&p.addr).copied().unwrap_or(0) < RANGES_PER_PEER
                         && !tried.get(&idx).is_some_and(|t| t.contains(&p.addr))
                 })
-                .min_by_key(|p| (busy.get(&p.addr).copied().unwrap_or(0), peers.failures_of(&p.addr)))
+                .min_by_key(|p| {
+                    (
+                        busy.get(&p.addr).copied().unwrap_or(0),
+                        peers.failures_of(&p.addr),
+                    )
+                })
                 .cloned();
             let Some(peer) = peer else {
                 break;
