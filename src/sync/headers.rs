@@ -158,7 +158,7 @@ const MAX_RANGES: usize = 4096;
 const RANGES_PER_PEER: usize = 2;
 /// A range longer than this many answers is left to the sequential path (bounds the memory a
 /// buffered range holds).
-const MAX_ANSWERS_PER_RANGE: usize = 4;
+const MAX_ANSWERS_PER_RANGE: usize = 2;
 
 /// Why fetching a range failed.
 enum RangeFail {
