@@ -16,7 +16,8 @@
 //!   masternodes, 2,600 blocks), `regtest` (small), `long-30d` / `long-1y` (a long chain: the
 //!   client starts from a trusted header 17,280 / 210,240 blocks below the tip; old history
 //!   without masternodes, then the mainnet-scale network for the newest 2,600 blocks). The
-//!   long presets default to `--latencies 150`, the QrInfo cases only and no restart figures.
+//!   long presets default to `--latencies 150`, the QrInfo cases only (1 and 3 peers, wallet
+//!   with 1) and no restart figures.
 //! - `--latencies MS,MS,...` (default 25,75,150): one-way latency injected by each server.
 //! - `--bandwidth-mbit N` (default 10; 0 = loopback speed): per peer.
 //! - `--only LABEL`: one case with one peer (`QrInfo`, `QrInfo-wallet`, `Seq(b)best`,
@@ -174,9 +175,8 @@ fn main() {
             bandwidth,
         };
         cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Full));
-        if !long || o.all_cases {
-            cases.push(case(SyncStrategy::QrInfo, 3, SyncProfile::Full));
-        }
+        // Also on the long presets: headers from three peers at once (issue 17).
+        cases.push(case(SyncStrategy::QrInfo, 3, SyncProfile::Full));
         cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Wallet));
         if !long || o.all_cases {
             cases.push(case(SyncStrategy::Sequential, 1, SyncProfile::Full));

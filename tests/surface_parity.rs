@@ -170,6 +170,10 @@ const TABLE: &[Row] = &[
         &["dqs_config_set_checkpoint"],
         &["ClientConfig.setCheckpoint"],
     ),
+    rust_only(
+        "Config.extra_checkpoints",
+        "trusted range boundaries for devnets and the simulator (not projected yet)",
+    ),
     row(
         "Config.start",
         &[

@@ -108,6 +108,11 @@ pub struct Config {
     pub protocol_version: u32,
     /// Keep following the tip after the first sync (new blocks, cycles, ChainLocks).
     pub follow_tip: bool,
+    /// Hash-only checkpoints the host trusts in addition to the built-in ones (e.g. for a
+    /// devnet or the simulator; default none): the header chain must pass through each one
+    /// above its start, and the header sync uses them, like the built-in ones, as boundaries of
+    /// ranges fetched from several peers at once (docs/PERFORMANCE.md).
+    pub extra_checkpoints: Vec<crate::chain::Checkpoint>,
 }
 
 impl Config {
@@ -127,6 +132,7 @@ impl Config {
             request_timeout: Duration::from_secs(20),
             protocol_version: crate::wire::version::OUR_PROTOCOL_VERSION,
             follow_tip: true,
+            extra_checkpoints: Vec::new(),
         }
     }
 
@@ -274,6 +280,14 @@ impl Config {
     /// The header chain the configured start gives (genesis if the start is invalid, which
     /// [`Config::validate`] reports first).
     pub(crate) fn initial_header_chain(&self) -> crate::chain::HeaderChain {
+        let mut chain = self.initial_header_chain_base();
+        for c in &self.extra_checkpoints {
+            chain = chain.with_required_checkpoint(*c);
+        }
+        chain
+    }
+
+    fn initial_header_chain_base(&self) -> crate::chain::HeaderChain {
         use crate::chain::HeaderChain;
         if let Some(c) = &self.checkpoint {
             return HeaderChain::new(self.network(), c.height, c.header);

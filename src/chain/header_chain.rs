@@ -308,6 +308,23 @@ impl HeaderChain {
         now: Option<u32>,
     ) -> Result<ConnectOutcome, ChainError> {
         let hashes: Vec<Hash256> = headers.iter().map(|h| h.block_hash()).collect();
+        self.connect_hashed(headers, &hashes, now)
+    }
+
+    /// [`HeaderChain::connect_at`] with the block hashes already computed (X11 of each header,
+    /// e.g. on a worker thread while the previous batch was validated). `hashes[i]` must be
+    /// `headers[i].block_hash()`: the crate computes them itself, never takes them from a peer.
+    /// On a length mismatch the hashes are computed here instead.
+    pub(crate) fn connect_hashed(
+        &mut self,
+        headers: &[BlockHeader],
+        hashes: &[Hash256],
+        now: Option<u32>,
+    ) -> Result<ConnectOutcome, ChainError> {
+        if hashes.len() != headers.len() {
+            let own: Vec<Hash256> = headers.iter().map(|h| h.block_hash()).collect();
+            return self.connect_hashed(headers, &own, now);
+        }
         for i in 1..headers.len() {
             if headers[i].prev_block_hash != hashes[i - 1] {
                 return Err(ChainError::NotLinked {

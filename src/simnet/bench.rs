@@ -373,6 +373,9 @@ pub struct ClientSpec {
     pub start: Option<(u32, BlockHeader)>,
     /// Time limit, milliseconds.
     pub limit_ms: u64,
+    /// Trusted checkpoints above the start ([`Config::extra_checkpoints`]): heights and hashes.
+    #[serde(default)]
+    pub checkpoints: Vec<(u32, crate::Hash256)>,
     /// The host's store: `dir` (files in a fresh temporary directory, removed afterwards: the
     /// saved state is not in the process's memory, as on a phone) or `memory` (a
     /// [`MemoryStore`]: its copies of the saved state count in the process's RSS).
@@ -486,7 +489,12 @@ pub fn client_process_main(params: &ChainParams, spec: &str) -> Result<String, S
         "wallet" => SyncProfile::Wallet,
         p => return Err(format!("--client-case: unknown profile {p:?}")),
     };
-    let config = client_config(params, spec.peers, strategy, profile, spec.start);
+    let mut config = client_config(params, spec.peers, strategy, profile, spec.start);
+    config.extra_checkpoints = spec
+        .checkpoints
+        .iter()
+        .map(|&(height, hash)| crate::chain::Checkpoint { height, hash })
+        .collect();
     config.validate().map_err(|e| e.to_string())?;
     let limit = Duration::from_millis(spec.limit_ms);
     let run = match spec.store.as_str() {
@@ -578,6 +586,25 @@ impl ClientProcess {
     }
 }
 
+/// Spacing of the trusted checkpoints a measured client gets (the built-in table's: a row
+/// every 576 blocks).
+pub const SIM_CHECKPOINT_SPACING: u32 = 576;
+
+/// The checkpoints a measured client trusts above its start: the simulated chain's block every
+/// [`SIM_CHECKPOINT_SPACING`] blocks above the trusted start, as the built-in table gives a
+/// mainnet or testnet client (none without a trusted start). They let a client with several
+/// peers fetch headers from all of them at once.
+pub fn sim_checkpoints(chain: &super::SimChain) -> Vec<(u32, crate::Hash256)> {
+    let Some((start, _)) = chain.checkpoint() else {
+        return Vec::new();
+    };
+    (1..)
+        .map(|k| start + k * SIM_CHECKPOINT_SPACING)
+        .take_while(|h| *h <= chain.tip_height())
+        .filter_map(|h| chain.block(h).map(|b| (h, b.hash)))
+        .collect()
+}
+
 /// Syncs a fresh client against `node` under `case`.
 pub fn measure(
     rt: &tokio::runtime::Runtime,
@@ -634,12 +661,16 @@ fn measure_with_store(
         .collect();
     let peers: Vec<SocketAddr> = servers.iter().map(|s| s.addr()).collect();
     let start = node.with_chain(|c| c.checkpoint());
+    let checkpoints = node.with_chain(sim_checkpoints);
     let run = match process {
-        None => sync_client(
-            client_config(&sim.params, peers, case.strategy, case.profile, start),
-            store,
-            limit,
-        ),
+        None => {
+            let mut config = client_config(&sim.params, peers, case.strategy, case.profile, start);
+            config.extra_checkpoints = checkpoints
+                .iter()
+                .map(|&(height, hash)| crate::chain::Checkpoint { height, hash })
+                .collect();
+            sync_client(config, store, limit)
+        }
         Some(p) => {
             let spec = ClientSpec {
                 peers,
@@ -647,6 +678,7 @@ fn measure_with_store(
                 profile: profile_name(case.profile).to_string(),
                 start,
                 limit_ms: limit.as_millis() as u64,
+                checkpoints,
                 store: p.store.clone(),
             };
             p.run(&spec).unwrap_or_else(|e| {

@@ -51,6 +51,10 @@ pub struct Faults {
     /// Ignore `getmnlistd` for blocks at or below this height, as Core does for a request it
     /// cannot build an answer for (it sends nothing).
     pub decline_mnlistd_at_or_below: Option<u32>,
+    /// In every `headers`/`headers2` answer of more than one header, change the nonce of the
+    /// first header at or above this height that is not the answer's last: its hash changes,
+    /// so the next header no longer links to it.
+    pub bad_headers_from: Option<u32>,
 }
 
 /// Server settings.
@@ -506,6 +510,14 @@ impl Conn {
                         break;
                     }
                     h += 1;
+                }
+                if let Some(from) = self.faults.bad_headers_from {
+                    let first = start + 1;
+                    let at = from.max(first) - first;
+                    if (at as usize) + 1 < hs.len() {
+                        hs[at as usize].nonce ^= 0x5a5a_5a5a;
+                        self.counters.fire("bad_headers_from");
+                    }
                 }
                 vec![if compressed {
                     Message::Headers2(hs)

@@ -5,29 +5,96 @@ use super::*;
 use crate::wire::header::BlockHeader;
 use crate::wire::message::GetHeaders;
 
-/// Downloads headers until the best peer has nothing newer.
+/// Downloads headers until the best peer has nothing newer: first, when several peers are
+/// connected and the gap to the best announced height is large, the ranges between trusted
+/// checkpoints from several peers at once ([`sync_ranges`]), then the rest from one peer,
+/// pipelined ([`sync_sequential`]).
 pub(super) async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    ensure_peers(sh, peers).await?;
+    sync_ranges(sh, peers).await?;
+    sync_sequential(sh, peers).await
+}
+
+/// Headers with their block hashes, computed off the async threads.
+type Hashed = (Vec<BlockHeader>, Vec<Hash256>);
+
+/// X11 of every header on a blocking-pool thread (`None` if that thread failed).
+async fn hashed(hs: Vec<BlockHeader>) -> Option<Hashed> {
+    tokio::task::spawn_blocking(move || {
+        let hashes = hs.iter().map(|h| h.block_hash()).collect();
+        (hs, hashes)
+    })
+    .await
+    .ok()
+}
+
+/// A request running in its own task (answer received and hashed while the sync task
+/// validates the previous batch); aborted when dropped.
+struct Pending(tokio::task::JoinHandle<Result<Option<Hashed>, NetError>>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Pending {
+    /// `getheaders` from `locator` to `peer`; `Ok(None)` for an answer that is not headers.
+    fn start(peer: &Peer, locator: Vec<Hash256>, timeout: Duration) -> Pending {
+        let (msg, expect) = peer.get_headers_msg(locator);
+        let req = peer.request(msg, expect, timeout);
+        Pending(tokio::spawn(async move {
+            match req.await? {
+                Message::Headers(hs) | Message::Headers2(hs) => Ok(hashed(hs).await),
+                _ => Ok(None),
+            }
+        }))
+    }
+
+    async fn answer(mut self) -> Result<Option<Hashed>, NetError> {
+        (&mut self.0).await.unwrap_or(Ok(None))
+    }
+}
+
+/// Headers from one peer, pipelined: when an answer is full, the next request (located at its
+/// last header, known before validation) leaves before the answer is validated, so transfer
+/// overlaps hashing and validation. An invalid batch discards the request after it.
+async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    let timeout = sh.config.request_timeout;
+    let mut pending: Option<(Arc<Peer>, Pending)> = None;
     loop {
         ensure_peers(sh, peers).await?;
-        let Some(peer) = peers
-            .list
-            .iter()
-            .filter(|p| !p.is_closed())
-            .min_by_key(|p| (peers.failures_of(&p.addr), -(p.start_height as i64)))
-            .cloned()
-        else {
-            return Err(PassError::NoPeers);
+        let (peer, task) = match pending.take() {
+            Some(p) if !p.0.is_closed() => p,
+            _ => {
+                let Some(peer) = peers
+                    .list
+                    .iter()
+                    .filter(|p| !p.is_closed())
+                    .min_by_key(|p| (peers.failures_of(&p.addr), -(p.start_height as i64)))
+                    .cloned()
+                else {
+                    return Err(PassError::NoPeers);
+                };
+                let locator = sh.with_state(|s| s.headers.locator());
+                let task = Pending::start(&peer, locator, timeout);
+                (peer, task)
+            }
         };
-        let locator = sh.with_state(|s| s.headers.locator());
-        let (msg, expect) = peer.get_headers_msg(locator);
-        match peer.request(msg, expect, sh.config.request_timeout).await {
-            Ok(Message::Headers(hs) | Message::Headers2(hs)) => {
+        match task.answer().await {
+            Ok(Some((hs, hashes))) => {
                 let n = hs.len();
-                if n == 0 {
+                let Some(last) = hashes.last().copied() else {
                     return Ok(());
+                };
+                let full = n >= peer.max_headers_per_message();
+                if full {
+                    let mut locator = vec![last];
+                    locator.extend(sh.with_state(|s| s.headers.locator()));
+                    pending = Some((peer.clone(), Pending::start(&peer, locator, timeout)));
                 }
                 let r = sh.with_state_mut(|s| {
-                    let out = s.headers.connect(&hs)?;
+                    let out = s.headers.connect_hashed(&hs, &hashes, None)?;
                     if let Some(reorg) = &out.reorg {
                         s.engine.rewind_to(reorg.fork_height);
                     }
@@ -37,27 +104,340 @@ pub(super) async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<
                     Ok(out) => {
                         sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
                         sh.progress();
-                        if n < peer.max_headers_per_message() {
+                        if !full {
                             return Ok(());
                         }
                     }
-                    Err(e) if e.penalty() == Penalty::Ban => {
-                        misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"))
+                    Err(e) => {
+                        pending = None;
+                        if e.penalty() == Penalty::Ban {
+                            misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"))
+                        } else {
+                            lost(
+                                sh,
+                                peers,
+                                &NetError::Closed(
+                                    peer.conn_id(),
+                                    format!("headers not usable: {e}"),
+                                ),
+                            )
+                        }
                     }
-                    Err(e) => lost(
-                        sh,
-                        peers,
-                        &NetError::Closed(peer.conn_id(), format!("headers not usable: {e}")),
-                    ),
                 }
             }
-            Ok(_) => {}
-            Err(e) => lost(sh, peers, &e),
+            Ok(None) => {}
+            Err(e) => {
+                pending = None;
+                lost(sh, peers, &e)
+            }
         }
         if sh.stopping() {
             return Err(PassError::Stopped);
         }
     }
+}
+
+/// Headers strictly above `from` up to and including the trusted `to`.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    from: Hash256,
+    from_height: u32,
+    to: crate::chain::Checkpoint,
+}
+
+impl Range {
+    fn len(&self) -> usize {
+        (self.to.height - self.from_height) as usize
+    }
+}
+
+/// Ranges planned in one pass at most (the rest is planned in the next pass or fetched
+/// sequentially).
+const MAX_RANGES: usize = 4096;
+/// Ranges in flight per peer.
+const RANGES_PER_PEER: usize = 2;
+/// A range longer than this many answers is left to the sequential path (bounds the memory a
+/// buffered range holds).
+const MAX_ANSWERS_PER_RANGE: usize = 2;
+
+/// Why fetching a range failed.
+enum RangeFail {
+    /// The request failed (timeout, closed connection).
+    Net(NetError),
+    /// The peer does not have the range's start on its chain: not its fault, ask another.
+    Missing,
+    /// The peer served headers that do not form the range: blamed.
+    Bad(String),
+}
+
+/// The ranges between trusted checkpoints above the tip, when at least two peers are
+/// connected and the best announced height is more than two answers above the tip. Each range
+/// ends at a checkpoint and holds at most one answer's worth of headers where the checkpoints
+/// allow (the farthest checkpoint within that many blocks).
+fn plan_ranges(sh: &Shared, peers: &Peers) -> Vec<Range> {
+    let live: Vec<&Arc<Peer>> = peers.list.iter().filter(|p| !p.is_closed()).collect();
+    if live.len() < 2 {
+        return Vec::new();
+    }
+    let per = live
+        .iter()
+        .map(|p| p.max_headers_per_message())
+        .min()
+        .unwrap_or(1)
+        .max(1) as u32;
+    let best = live
+        .iter()
+        .map(|p| p.start_height.max(0) as u32)
+        .max()
+        .unwrap_or(0);
+    let (tip_height, tip_hash, mut cps) = sh.with_state(|s| {
+        let (h, x) = s.headers.tip();
+        (h, x, s.headers.checkpoints().to_vec())
+    });
+    if best <= tip_height.saturating_add(2 * per) {
+        return Vec::new();
+    }
+    cps.extend(sh.config.extra_checkpoints.iter().copied());
+    cps.retain(|c| c.height > tip_height && c.height <= best);
+    cps.sort_by_key(|c| c.height);
+    cps.dedup_by_key(|c| c.height);
+    let mut out = Vec::new();
+    let (mut from_height, mut from) = (tip_height, tip_hash);
+    let mut i = 0;
+    while i < cps.len() && out.len() < MAX_RANGES {
+        let mut j = i;
+        while j + 1 < cps.len() && cps[j + 1].height - from_height <= per {
+            j += 1;
+        }
+        let r = Range {
+            from,
+            from_height,
+            to: cps[j],
+        };
+        if r.len() > MAX_ANSWERS_PER_RANGE * per as usize {
+            break;
+        }
+        out.push(r);
+        (from_height, from) = (cps[j].height, cps[j].hash);
+        i = j + 1;
+    }
+    // One range is no parallelism: the sequential path does it as well.
+    if out.len() < 2 {
+        out.clear();
+    }
+    out
+}
+
+/// Fetches one range from `peer` (as many `getheaders` as it needs, each with the range's end
+/// as stop hash), hashes it on a blocking-pool thread and checks it links from `r.from` to
+/// `r.to`.
+async fn fetch_range(
+    peer: Arc<Peer>,
+    r: Range,
+    genesis: Hash256,
+    timeout: Duration,
+) -> Result<Hashed, RangeFail> {
+    let mut got: Vec<BlockHeader> = Vec::with_capacity(r.len());
+    let mut hashes: Vec<Hash256> = Vec::with_capacity(r.len());
+    let mut cur = r.from;
+    loop {
+        // Genesis second: a peer without `cur` answers from genesis (a matching answer).
+        let locator = vec![cur, genesis];
+        let g = GetHeaders {
+            version: peer.version,
+            locator: locator.clone(),
+            stop_hash: r.to.hash,
+        };
+        let msg = if peer.compressed_headers() {
+            Message::GetHeaders2(g)
+        } else {
+            Message::GetHeaders(g)
+        };
+        let hs = match peer
+            .request(msg, Expect::Headers(locator), timeout)
+            .await
+            .map_err(RangeFail::Net)?
+        {
+            Message::Headers(hs) | Message::Headers2(hs) => hs,
+            _ => return Err(RangeFail::Missing),
+        };
+        if hs.first().is_none_or(|h| h.prev_block_hash != cur) {
+            return Err(RangeFail::Missing);
+        }
+        let n = hs.len();
+        if got.len() + n > r.len() {
+            return Err(RangeFail::Bad(format!(
+                "{} headers after block {}, more than the {} up to checkpoint {}",
+                got.len() + n,
+                r.from_height,
+                r.len(),
+                r.to.height
+            )));
+        }
+        let (hs, hs_hashes) = hashed(hs).await.ok_or_else(|| {
+            RangeFail::Net(NetError::Closed(peer.conn_id(), "hashing failed".into()))
+        })?;
+        let mut prev = cur;
+        for (i, (h, x)) in hs.iter().zip(&hs_hashes).enumerate() {
+            if h.prev_block_hash != prev {
+                return Err(RangeFail::Bad(format!(
+                    "header {} after block {} does not link to the one before it",
+                    got.len() + i + 1,
+                    r.from_height
+                )));
+            }
+            prev = *x;
+        }
+        got.extend_from_slice(&hs);
+        hashes.extend_from_slice(&hs_hashes);
+        if got.len() == r.len() {
+            if prev != r.to.hash {
+                return Err(RangeFail::Bad(format!(
+                    "block {} is {prev}, not the checkpoint {}",
+                    r.to.height, r.to.hash
+                )));
+            }
+            return Ok((got, hashes));
+        }
+        if n < peer.max_headers_per_message() {
+            return Err(RangeFail::Bad(format!(
+                "the answer ends at block {} before checkpoint {} (announced height {})",
+                r.from_height as usize + got.len(),
+                r.to.height,
+                peer.start_height
+            )));
+        }
+        cur = prev;
+    }
+}
+
+/// Headers between trusted checkpoints from several peers at once ([`plan_ranges`]).
+///
+/// Up to [`RANGES_PER_PEER`] ranges per peer are in flight; each is hashed on a blocking-pool
+/// thread when it arrives, and ranges are connected to the chain in ascending order (validation
+/// needs the headers before them). Ranges that arrive early wait; at most two per connected peer
+/// beyond the next to connect are requested or held. A range that does not link from its start
+/// to its checkpoint, or fails validation, bans the peer that served it and is requested from
+/// another peer (each peer is asked for a range once). When no peer is left for a range, what
+/// is connected stays and the sequential path goes on from the tip.
+async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+    let ranges = plan_ranges(sh, peers);
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let n = ranges.len();
+    let timeout = sh.config.request_timeout;
+    let genesis = crate::chain::params::genesis_hash(sh.with_state(|s| s.headers.network()));
+    let window = RANGES_PER_PEER * peers.list.len().max(1);
+    tracing::debug!(ranges = n, window, "headers from several peers");
+    let mut todo: std::collections::BTreeSet<usize> = (0..n).collect();
+    let mut ready: std::collections::BTreeMap<usize, (Hashed, SocketAddr)> = Default::default();
+    let mut tried: HashMap<usize, HashSet<SocketAddr>> = HashMap::new();
+    let mut busy: HashMap<SocketAddr, usize> = HashMap::new();
+    let mut set = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while next < n {
+        drain(sh, peers);
+        if sh.stopping() {
+            return Err(PassError::Stopped);
+        }
+        // Hand out the lowest ranges not yet requested, within the window.
+        while let Some(&idx) = todo.first() {
+            if idx >= next + window {
+                break;
+            }
+            let r = ranges[idx];
+            let peer = peers
+                .list
+                .iter()
+                .filter(|p| {
+                    !p.is_closed()
+                        && p.start_height.max(0) as u32 >= r.to.height
+                        && busy.get(&p.addr).copied().unwrap_or(0) < RANGES_PER_PEER
+                        && !tried.get(&idx).is_some_and(|t| t.contains(&p.addr))
+                })
+                .min_by_key(|p| {
+                    (
+                        busy.get(&p.addr).copied().unwrap_or(0),
+                        peers.failures_of(&p.addr),
+                    )
+                })
+                .cloned();
+            let Some(peer) = peer else {
+                break;
+            };
+            todo.remove(&idx);
+            *busy.entry(peer.addr).or_default() += 1;
+            let addr = peer.addr;
+            set.spawn(async move { (idx, addr, fetch_range(peer, r, genesis, timeout).await) });
+        }
+        let Some(done) = set.join_next().await else {
+            // Nothing in flight and nothing can be handed out: the sequential path goes on.
+            return Ok(());
+        };
+        let Ok((idx, addr, result)) = done else {
+            return Ok(());
+        };
+        if let Some(b) = busy.get_mut(&addr) {
+            *b = b.saturating_sub(1);
+        }
+        let r = ranges[idx];
+        match result {
+            Ok(h) => {
+                ready.insert(idx, (h, addr));
+            }
+            Err(fail) => {
+                tried.entry(idx).or_default().insert(addr);
+                todo.insert(idx);
+                match fail {
+                    RangeFail::Net(e) => lost(sh, peers, &e),
+                    RangeFail::Missing => {}
+                    RangeFail::Bad(why) => misbehaved(
+                        sh,
+                        peers,
+                        addr,
+                        format!(
+                            "invalid headers for blocks {}..={}: {why}",
+                            r.from_height + 1,
+                            r.to.height
+                        ),
+                    ),
+                }
+            }
+        }
+        // Connect what is next in order.
+        while let Some(((hs, hashes), addr)) = ready.remove(&next) {
+            let r = sh.with_state_mut(|s| {
+                let out = s.headers.connect_hashed(&hs, &hashes, None)?;
+                if let Some(reorg) = &out.reorg {
+                    s.engine.rewind_to(reorg.fork_height);
+                }
+                Ok::<_, crate::chain::ChainError>(out)
+            });
+            match r {
+                Ok(out) => {
+                    sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
+                    sh.progress();
+                    next += 1;
+                }
+                Err(e) => {
+                    tried.entry(next).or_default().insert(addr);
+                    todo.insert(next);
+                    let range = ranges[next];
+                    let why = format!(
+                        "invalid headers for blocks {}..={}: {e}",
+                        range.from_height + 1,
+                        range.to.height
+                    );
+                    if e.penalty() == Penalty::Ban {
+                        misbehaved(sh, peers, addr, why);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the history backfill remembers across passes.

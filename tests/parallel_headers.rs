@@ -1,0 +1,227 @@
+//! Headers from several peers at once (issue #17): with trusted checkpoints above the start and
+//! more than one peer, the ranges between checkpoints are fetched from different peers and
+//! connected in order; a peer serving a bad range is banned for it and the range comes from
+//! another peer; with one peer the sequential (pipelined) path syncs the same chain.
+#![cfg(feature = "simnet")]
+
+use dash_qrsync::chain::Checkpoint;
+use dash_qrsync::simnet::bench::client_config;
+use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
+use dash_qrsync::simnet::{SimConfig, SimNode};
+use dash_qrsync::wire::message::services;
+use dash_qrsync::{
+    ChainLockEvent, Client, ClientError, ErrorKind, EventListener, Hash256, MemoryStore, Progress,
+    QuorumInfo, SyncProfile, SyncState, SyncStrategy,
+};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The trusted start.
+const START: u32 = 300;
+/// Old history (no masternodes) up to this height, then the regtest preset's 480 blocks.
+const OLD: u32 = 8_000;
+/// Spacing of the trusted checkpoints given to the client.
+const SPACING: u32 = 1_000;
+
+fn sim() -> SimConfig {
+    let recent = SimConfig::regtest(17);
+    SimConfig {
+        blocks: OLD + recent.blocks,
+        masternodes_from: OLD + 1,
+        checkpoint: Some(START),
+        ..recent
+    }
+}
+
+#[derive(Default)]
+struct Listener {
+    state: Mutex<Option<SyncState>>,
+    errors: Mutex<Vec<ClientError>>,
+    cv: Condvar,
+}
+
+impl EventListener for Listener {
+    fn on_progress(&self, _: &Progress) {}
+    fn on_quorum_available(&self, _: &QuorumInfo) {}
+    fn on_chain_lock(&self, _: &ChainLockEvent) {}
+    fn on_state(&self, s: SyncState) {
+        *self.state.lock().unwrap() = Some(s);
+        self.cv.notify_all();
+    }
+    fn on_error(&self, e: &ClientError) {
+        self.errors.lock().unwrap().push(e.clone());
+    }
+}
+
+struct Run {
+    synced: bool,
+    /// The client's block hashes from the start to the simulator's tip (`None` where missing).
+    hashes: Vec<Option<Hash256>>,
+    errors: Vec<ClientError>,
+    /// `getheaders` received by each server.
+    getheaders: Vec<u64>,
+    /// How often each server's `bad_headers_from` fault fired.
+    bad_fired: Vec<u64>,
+    addrs: Vec<std::net::SocketAddr>,
+}
+
+/// Syncs a client from [`START`] against one server per entry of `faults` (headers served
+/// uncompressed, 2,000 per answer, so the chain is many answers long), with trusted checkpoints
+/// every [`SPACING`] blocks when `boundaries`.
+/// Also returns the simulator's block hashes from [`START`] to its tip.
+fn run(faults: Vec<Faults>, boundaries: bool) -> (Run, Vec<Option<Hash256>>) {
+    let sim = sim();
+    let node = Arc::new(SimNode::new(sim.clone()));
+    let (tip, start, expected) = node.with_chain(|c| {
+        let tip = c.tip_height();
+        let hashes: Vec<_> = (START..=tip).map(|h| c.block(h).unwrap().hash).collect();
+        (tip, c.checkpoint(), hashes)
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers: Vec<SimServer> = faults
+        .into_iter()
+        .map(|f| {
+            let cfg = ServerConfig {
+                services: services::NODE_NETWORK | services::NODE_BLOOM,
+                faults: f,
+                ..ServerConfig::default()
+            };
+            rt.block_on(SimServer::start(node.clone(), cfg)).unwrap()
+        })
+        .collect();
+    let addrs: Vec<_> = servers.iter().map(|s| s.addr()).collect();
+    let mut config = client_config(
+        &sim.params,
+        addrs.clone(),
+        SyncStrategy::QrInfo,
+        SyncProfile::Full,
+        start,
+    );
+    config.request_timeout = Duration::from_secs(20);
+    if boundaries {
+        config.extra_checkpoints = (1..)
+            .map(|k| START + k * SPACING)
+            .take_while(|h| *h <= tip)
+            .map(|h| Checkpoint {
+                height: h,
+                hash: expected[(h - START) as usize],
+            })
+            .collect();
+    }
+    let listener = Arc::new(Listener::default());
+    let client = Client::new(config, Arc::new(MemoryStore::new()), listener.clone()).unwrap();
+    client.start().unwrap();
+    let t0 = Instant::now();
+    let mut st = listener.state.lock().unwrap();
+    while *st != Some(SyncState::Synced) && t0.elapsed() < Duration::from_secs(120) {
+        st = listener
+            .cv
+            .wait_timeout(st, Duration::from_millis(50))
+            .unwrap()
+            .0;
+    }
+    let synced = *st == Some(SyncState::Synced);
+    drop(st);
+    let hashes = (START..=tip).map(|h| client.block_hash(h)).collect();
+    client.stop();
+    let snaps: Vec<_> = servers.iter().map(|s| s.counters().snapshot()).collect();
+    for s in servers {
+        rt.block_on(s.shutdown());
+    }
+    let errors = listener.errors.lock().unwrap().clone();
+    eprintln!(
+        "getheaders per server: {:?}",
+        snaps
+            .iter()
+            .map(|s| s.requests.get("getheaders").copied().unwrap_or(0))
+            .collect::<Vec<_>>()
+    );
+    eprintln!("errors: {errors:?}");
+    (
+        Run {
+            synced,
+            hashes,
+            errors,
+            getheaders: snaps
+                .iter()
+                .map(|s| s.requests.get("getheaders").copied().unwrap_or(0))
+                .collect(),
+            bad_fired: snaps
+                .iter()
+                .map(|s| s.faults_fired.get("bad_headers_from").copied().unwrap_or(0))
+                .collect(),
+            addrs,
+        },
+        expected.into_iter().map(Some).collect(),
+    )
+}
+
+#[test]
+fn three_peers_serve_ranges_and_the_chain_is_the_simulators() {
+    let (r, chain) = run(vec![Faults::default(); 3], true);
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    // 8,180 headers above the start: four ranges of 2,000 between checkpoints, then the rest.
+    let serving = r.getheaders.iter().filter(|n| **n > 0).count();
+    assert!(serving >= 2, "getheaders per server: {:?}", r.getheaders);
+    assert!(
+        r.getheaders.iter().sum::<u64>() >= 5,
+        "getheaders per server: {:?}",
+        r.getheaders
+    );
+    assert!(
+        !r.errors.iter().any(|e| e.kind == ErrorKind::PeerMisbehaved),
+        "{:?}",
+        r.errors
+    );
+}
+
+#[test]
+fn a_peer_serving_a_bad_range_is_banned_for_it_and_the_others_finish() {
+    let bad = Faults {
+        bad_headers_from: Some(START + 1),
+        ..Faults::default()
+    };
+    let (r, chain) = run(vec![bad, Faults::default(), Faults::default()], true);
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    assert!(r.bad_fired[0] >= 1, "fault fired: {:?}", r.bad_fired);
+    let bad_addr = r.addrs[0].to_string();
+    let bans: Vec<_> = r
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::PeerMisbehaved)
+        .collect();
+    assert!(
+        bans.iter()
+            .any(|e| e.message.contains(&bad_addr) && e.message.contains("invalid headers")),
+        "{bans:?}"
+    );
+    // Only the faulty server is blamed.
+    for good in &r.addrs[1..] {
+        let g = good.to_string();
+        assert!(!bans.iter().any(|e| e.message.contains(&g)), "{bans:?}");
+    }
+}
+
+#[test]
+fn one_peer_syncs_sequentially_without_boundaries() {
+    let (r, chain) = run(vec![Faults::default()], false);
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    // 8,180 headers at 2,000 per answer: five answers (the last partial), at least.
+    assert!(r.getheaders[0] >= 5, "{:?}", r.getheaders);
+}
