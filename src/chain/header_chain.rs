@@ -697,14 +697,29 @@ impl HeaderChain {
     /// (80 bytes each, ascending from the anchor) — then the SHA256d of everything before.
     /// Side branches are not included.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Size in bytes of the snapshot [`HeaderChain::to_bytes`] writes.
+    pub fn encoded_len(&self) -> usize {
+        Envelope::header_chain(self.network)
+            .blob_len(SNAPSHOT_PAYLOAD_HEAD + self.headers.len() * 80)
+    }
+
+    /// Appends the snapshot [`HeaderChain::to_bytes`] writes to `out` (exactly
+    /// [`HeaderChain::encoded_len`] bytes), without an intermediate buffer: reserve that much in
+    /// `out` first and nothing is reallocated.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         let env = Envelope::header_chain(self.network);
-        let mut out = env.begin(SNAPSHOT_PAYLOAD_HEAD + self.headers.len() * 80);
+        let start = env.begin_in(out);
         out.extend_from_slice(&self.anchor_height.to_le_bytes());
         out.extend_from_slice(&(self.headers.len() as u32).to_le_bytes());
         for h in &self.headers {
             out.extend_from_slice(&h.to_array());
         }
-        env.seal(out)
+        env.seal_in(out, start);
     }
 
     /// Loads a snapshot written by [`HeaderChain::to_bytes`] for `network`, rejecting corrupt,
