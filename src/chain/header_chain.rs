@@ -299,6 +299,18 @@ impl HeaderChain {
         (self.tip_height(), self.tip_hash)
     }
 
+    /// Makes room for `additional` more active headers, growing the header list by an eighth
+    /// (at least `additional` and 64) instead of doubling it: a year of headers then holds at most
+    /// 12.5 % spare room (2.1 MB) rather than up to 100 %, and a reallocation that copies needs
+    /// 2.1 times the list's size at once, not 3 times.
+    fn reserve_active(&mut self, additional: usize) {
+        let spare = self.headers.capacity() - self.headers.len();
+        if additional > spare {
+            let grow = additional.max(self.headers.len() / 8).max(64);
+            self.headers.reserve_exact(grow);
+        }
+    }
+
     /// Height of `hash` on the active chain.
     fn active_height(&self, hash: &Hash256) -> Option<u32> {
         self.index.get(hash, |h| self.active_hash(h))
@@ -479,6 +491,7 @@ impl HeaderChain {
         }
         self.headers
             .truncate((fork - self.anchor_height) as usize + 1);
+        self.reserve_active(branch.len());
         for (i, (hdr, hash)) in branch.iter().zip(&branch_hashes).enumerate() {
             self.side.remove(hash);
             self.index.insert(*hash, fork + 1 + i as u32);
