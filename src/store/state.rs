@@ -60,9 +60,11 @@ pub struct SavedState {
 /// Memory: the one buffer returned is allocated once with its exact size, and the header chain
 /// (the bulk of it) is written straight into it ([`HeaderChain::write_to`]), not built as a
 /// blob of its own and copied. Only the engine snapshot, a small part, is built first (its size
-/// is not known before) and copied in.
+/// is not known before), trimmed to its length and copied in.
 pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
-    let e = engine.to_bytes();
+    let mut e = engine.to_bytes();
+    // Its buffer grew by doubling; give the spare room back before the large allocation.
+    e.shrink_to_fit();
     let h_len = headers.encoded_len();
     let env = Envelope::state(headers.network());
     let mut out = Vec::with_capacity(env.blob_len(16 + h_len + e.len()));
