@@ -55,6 +55,63 @@ pub struct ConnectOutcome {
     pub reorg: Option<Reorg>,
 }
 
+/// Hash → height of the active chain's headers, in about a quarter of the memory of a
+/// `HashMap<Hash256, u32>` (9 bytes a bucket instead of 37; 2.4 MB instead of 9.7 MB for a
+/// year of headers): keyed by the first four bytes of the hash (its low-order bytes, which
+/// proof of work leaves random), and a lookup confirms the candidate height against the full
+/// hash the chain holds at that height (`resolve`). Headers whose prefix is already taken by
+/// another active header go to `overflow`, keyed by the full hash, so a collision never hides a
+/// header and a hash that merely shares a prefix is never taken for a held one.
+#[derive(Debug, Clone, Default)]
+struct ActiveIndex {
+    by_prefix: HashMap<u32, u32>,
+    overflow: HashMap<Hash256, u32>,
+}
+
+impl ActiveIndex {
+    fn prefix(hash: &Hash256) -> u32 {
+        u32::from_le_bytes([hash.0[0], hash.0[1], hash.0[2], hash.0[3]])
+    }
+
+    /// Height of `hash`, where `resolve(height)` is the active hash at `height`.
+    fn get(&self, hash: &Hash256, resolve: impl Fn(u32) -> Option<Hash256>) -> Option<u32> {
+        if let Some(h) = self.overflow.get(hash) {
+            return Some(*h);
+        }
+        let h = *self.by_prefix.get(&Self::prefix(hash))?;
+        (resolve(h).as_ref() == Some(hash)).then_some(h)
+    }
+
+    /// Records an active header (not already recorded).
+    fn insert(&mut self, hash: Hash256, height: u32) {
+        match self.by_prefix.entry(Self::prefix(&hash)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(height);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.overflow.insert(hash, height);
+            }
+        }
+    }
+
+    /// Forgets the active header `hash` at `height`.
+    fn remove(&mut self, hash: &Hash256, height: u32) {
+        if self.overflow.get(hash) == Some(&height) {
+            self.overflow.remove(hash);
+            return;
+        }
+        let p = Self::prefix(hash);
+        // One height holds one active header, so the entry at this prefix is `hash`'s.
+        if self.by_prefix.get(&p) == Some(&height) {
+            self.by_prefix.remove(&p);
+        }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.by_prefix.reserve(additional);
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct SideHeader {
     header: BlockHeader,
@@ -89,7 +146,7 @@ pub struct HeaderChain {
     anchor_height: u32,
     headers: Vec<BlockHeader>,
     tip_hash: Hash256,
-    index: HashMap<Hash256, u32>,
+    index: ActiveIndex,
     side: HashMap<Hash256, SideHeader>,
     max_reorg_depth: u32,
     checkpoints: Vec<Checkpoint>,
@@ -113,7 +170,7 @@ impl HeaderChain {
     /// [`HeaderChain::with_anchor_chain_work`] when the host knows it).
     pub fn new(network: Network, anchor_height: u32, anchor: BlockHeader) -> HeaderChain {
         let hash = anchor.block_hash();
-        let mut index = HashMap::new();
+        let mut index = ActiveIndex::default();
         index.insert(hash, anchor_height);
         let mut list: Vec<Checkpoint> = params::checkpoints(network)
             .iter()
@@ -242,6 +299,32 @@ impl HeaderChain {
         (self.tip_height(), self.tip_hash)
     }
 
+    /// Makes room for `additional` more active headers, growing the header list by an eighth
+    /// (at least `additional` and 64) instead of doubling it: a year of headers then holds at most
+    /// 12.5 % spare room (2.1 MB) rather than up to 100 %, and a reallocation that copies needs
+    /// 2.1 times the list's size at once, not 3 times.
+    fn reserve_active(&mut self, additional: usize) {
+        let spare = self.headers.capacity() - self.headers.len();
+        if additional > spare {
+            let grow = additional.max(self.headers.len() / 8).max(64);
+            self.headers.reserve_exact(grow);
+        }
+    }
+
+    /// Height of `hash` on the active chain.
+    fn active_height(&self, hash: &Hash256) -> Option<u32> {
+        self.index.get(hash, |h| self.active_hash(h))
+    }
+
+    /// Hash of the active header at `height` (the next header's prev hash, or the tip's).
+    fn active_hash(&self, height: u32) -> Option<Hash256> {
+        if height == self.tip_height() {
+            return Some(self.tip_hash);
+        }
+        self.header_at(height.checked_add(1)?)
+            .map(|h| h.prev_block_hash)
+    }
+
     fn tip_height(&self) -> u32 {
         // len ≥ 1 and heights fit in u32 (checked when connecting).
         self.anchor_height + (self.headers.len() as u32 - 1)
@@ -337,7 +420,7 @@ impl HeaderChain {
         }
         let start = hashes
             .iter()
-            .take_while(|h| self.index.contains_key(h) || self.side.contains_key(h))
+            .take_while(|h| self.active_height(h).is_some() || self.side.contains_key(h))
             .count();
         if start == headers.len() {
             return Ok(self.outcome(0, false, None));
@@ -413,7 +496,7 @@ impl HeaderChain {
         for h in fork + 1..=tip {
             if let (Some(hash), Some(hdr)) = (self.hash_at(h), self.header_at(h).copied()) {
                 disconnected.push(hash);
-                self.index.remove(&hash);
+                self.index.remove(&hash, h);
                 self.side.insert(
                     hash,
                     SideHeader {
@@ -425,6 +508,7 @@ impl HeaderChain {
         }
         self.headers
             .truncate((fork - self.anchor_height) as usize + 1);
+        self.reserve_active(branch.len());
         for (i, (hdr, hash)) in branch.iter().zip(&branch_hashes).enumerate() {
             self.side.remove(hash);
             self.index.insert(*hash, fork + 1 + i as u32);
@@ -465,7 +549,7 @@ impl HeaderChain {
         first_hash: &Hash256,
     ) -> Result<(u32, Vec<BlockHeader>, Vec<Hash256>), ChainError> {
         let parent = first.prev_block_hash;
-        if let Some(&h) = self.index.get(&parent) {
+        if let Some(h) = self.active_height(&parent) {
             return Ok((h, Vec::new(), Vec::new()));
         }
         if self.side.contains_key(&parent) {
@@ -474,7 +558,7 @@ impl HeaderChain {
             let mut cur = parent;
             // Bounded: every step consumes one side entry.
             for _ in 0..=self.side.len() {
-                if let Some(&h) = self.index.get(&cur) {
+                if let Some(h) = self.active_height(&cur) {
                     path.reverse();
                     path_hashes.reverse();
                     return Ok((h, path, path_hashes));
@@ -714,14 +798,29 @@ impl HeaderChain {
     /// (80 bytes each, ascending from the anchor) — then the SHA256d of everything before.
     /// Side branches are not included.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Size in bytes of the snapshot [`HeaderChain::to_bytes`] writes.
+    pub fn encoded_len(&self) -> usize {
+        Envelope::header_chain(self.network)
+            .blob_len(SNAPSHOT_PAYLOAD_HEAD + self.headers.len() * 80)
+    }
+
+    /// Appends the snapshot [`HeaderChain::to_bytes`] writes to `out` (exactly
+    /// [`HeaderChain::encoded_len`] bytes), without an intermediate buffer: reserve that much in
+    /// `out` first and nothing is reallocated.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         let env = Envelope::header_chain(self.network);
-        let mut out = env.begin(SNAPSHOT_PAYLOAD_HEAD + self.headers.len() * 80);
+        let start = env.begin_in(out);
         out.extend_from_slice(&self.anchor_height.to_le_bytes());
         out.extend_from_slice(&(self.headers.len() as u32).to_le_bytes());
         for h in &self.headers {
             out.extend_from_slice(&h.to_array());
         }
-        env.seal(out)
+        env.seal_in(out, start);
     }
 
     /// Loads a snapshot written by [`HeaderChain::to_bytes`] for `network`, rejecting corrupt,
@@ -810,8 +909,11 @@ impl HeaderChain {
 /// proven but whose header is not held (no merkle root, version or time for it).
 impl HeaderIndex for HeaderChain {
     fn height_of(&self, hash: &Hash256) -> Option<u32> {
-        if let Some(h) = self.index.get(hash).or_else(|| self.below_index.get(hash)) {
-            return Some(*h);
+        if let Some(h) = self
+            .active_height(hash)
+            .or_else(|| self.below_index.get(hash).copied())
+        {
+            return Some(h);
         }
         let low = self.lowest_height();
         (low > 0 && *hash == self.lowest_header().prev_block_hash).then(|| low - 1)
@@ -831,8 +933,8 @@ impl HeaderIndex for HeaderChain {
     }
 
     fn merkle_root_of(&self, hash: &Hash256) -> Option<Hash256> {
-        if let Some(h) = self.index.get(hash) {
-            return self.header_at(*h).map(|hdr| hdr.merkle_root);
+        if let Some(h) = self.active_height(hash) {
+            return self.header_at(h).map(|hdr| hdr.merkle_root);
         }
         let h = self.below_index.get(hash)?;
         self.below_header(*h).map(|hdr| hdr.merkle_root)
@@ -881,6 +983,46 @@ mod tests {
 
     fn hashes(hs: &[BlockHeader]) -> Vec<Hash256> {
         hs.iter().map(|h| h.block_hash()).collect()
+    }
+
+    /// Two hashes sharing the index's four-byte prefix (and a third sharing it too, not held):
+    /// both held ones are found at their heights, the third is not taken for either, and
+    /// removing either leaves the other findable.
+    #[test]
+    fn active_index_handles_prefix_collisions() {
+        let mut a = Hash256([0xab; 32]);
+        let mut b = Hash256([0xcd; 32]);
+        let mut stranger = Hash256([0xef; 32]);
+        for h in [&mut a, &mut b, &mut stranger] {
+            h.0[..4].copy_from_slice(&[1, 2, 3, 4]);
+        }
+        let other = Hash256([0x11; 32]);
+        // Heights 10 (a), 11 (other), 12 (b): what the chain would resolve.
+        let table = [(10, a), (11, other), (12, b)];
+        let resolve = |h: u32| table.iter().find(|(k, _)| *k == h).map(|(_, x)| *x);
+        let mut ix = ActiveIndex::default();
+        ix.insert(a, 10);
+        ix.insert(other, 11);
+        ix.insert(b, 12);
+        assert_eq!(ix.get(&a, resolve), Some(10));
+        assert_eq!(ix.get(&b, resolve), Some(12));
+        assert_eq!(ix.get(&other, resolve), Some(11));
+        assert_eq!(ix.get(&stranger, resolve), None);
+        assert_eq!(ix.get(&Hash256([0x22; 32]), resolve), None);
+        // Remove the one in the prefix table: the colliding one is still found.
+        ix.remove(&a, 10);
+        let resolve2 = |h: u32| (h != 10).then(|| resolve(h)).flatten();
+        assert_eq!(ix.get(&a, resolve2), None);
+        assert_eq!(ix.get(&b, resolve2), Some(12));
+        // Re-inserted, then the overflow one removed.
+        ix.insert(a, 10);
+        ix.remove(&b, 12);
+        assert_eq!(ix.get(&a, resolve), Some(10));
+        assert_eq!(ix.get(&b, resolve), None);
+        assert_eq!(ix.get(&other, resolve), Some(11));
+        // Removing a hash at a height it is not at changes nothing.
+        ix.remove(&other, 12);
+        assert_eq!(ix.get(&other, resolve), Some(11));
     }
 
     #[test]

@@ -302,27 +302,48 @@ impl Envelope {
             .chain(self.fingerprint.map(|f| f.0).into_iter().flatten())
     }
 
+    /// Size of the finished blob around a payload of `payload_len` bytes.
+    pub fn blob_len(&self, payload_len: usize) -> usize {
+        self.kind.min_len().saturating_add(payload_len)
+    }
+
     /// A buffer holding the envelope header, with room for `payload_capacity` payload bytes and
     /// the checksum. Append the payload, then pass it to [`Envelope::seal`].
     pub fn begin(&self, payload_capacity: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            self.kind
-                .min_len()
-                .saturating_add(payload_capacity.min(self.kind.max_len())),
-        );
-        out.extend(self.header());
+        let mut out = Vec::with_capacity(self.blob_len(payload_capacity.min(self.kind.max_len())));
+        self.begin_in(&mut out);
         out
+    }
+
+    /// Starts a blob inside a larger buffer: appends the envelope header to `out` and returns
+    /// where the blob starts. Append the payload, then call [`Envelope::seal_in`] with that
+    /// offset. Nothing is copied, so a blob nested in another (the client state's layers) is
+    /// written straight into the outer buffer.
+    pub fn begin_in(&self, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        out.extend(self.header());
+        start
+    }
+
+    /// Appends the checksum of `out[start..]` (a blob started by [`Envelope::begin_in`] at
+    /// `start`), finishing that blob in place.
+    pub fn seal_in(&self, out: &mut Vec<u8>, start: usize) {
+        debug_assert!(
+            out.len() >= start + self.kind.header_len()
+                && out[start..]
+                    .iter()
+                    .copied()
+                    .zip(self.header())
+                    .all(|(a, b)| a == b),
+            "seal: the buffer was not started by begin"
+        );
+        let sum = sha256d(&out[start..]);
+        out.extend_from_slice(&sum.0);
     }
 
     /// Appends the checksum to a buffer started by [`Envelope::begin`]: the finished blob.
     pub fn seal(&self, mut blob: Vec<u8>) -> Vec<u8> {
-        debug_assert!(
-            blob.len() >= self.kind.header_len()
-                && blob.iter().copied().zip(self.header()).all(|(a, b)| a == b),
-            "seal: the buffer was not started by begin"
-        );
-        let sum = sha256d(&blob);
-        blob.extend_from_slice(&sum.0);
+        self.seal_in(&mut blob, 0);
         blob
     }
 

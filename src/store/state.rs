@@ -56,16 +56,28 @@ pub struct SavedState {
 /// Serializes a client state in the storage envelope ([`crate::persist`], kind
 /// [`BlobKind::State`]): `"DQSC"`, version, network, then the payload — u64 length and the
 /// header chain snapshot, u64 length and the engine snapshot — then the checksum.
+///
+/// Memory: the one buffer returned is allocated once with its exact size, and the header chain
+/// (the bulk of it) is written straight into it ([`HeaderChain::write_to`]), not built as a
+/// blob of its own and copied. Only the engine snapshot, a small part, is built first (its size
+/// is not known before), trimmed to its length and copied in.
 pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
-    let h = headers.to_bytes();
-    let e = engine.to_bytes();
+    let mut e = engine.to_bytes();
+    // Its buffer grew by doubling; give the spare room back before the large allocation.
+    e.shrink_to_fit();
+    let h_len = headers.encoded_len();
     let env = Envelope::state(headers.network());
-    let mut out = env.begin(16 + h.len() + e.len());
-    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
-    out.extend_from_slice(&h);
+    let mut out = Vec::with_capacity(env.blob_len(16 + h_len + e.len()));
+    let start = env.begin_in(&mut out);
+    out.extend_from_slice(&(h_len as u64).to_le_bytes());
+    let h_start = out.len();
+    headers.write_to(&mut out);
+    debug_assert_eq!(out.len() - h_start, h_len, "HeaderChain::encoded_len");
     out.extend_from_slice(&(e.len() as u64).to_le_bytes());
     out.extend_from_slice(&e);
-    env.seal(out)
+    drop(e);
+    env.seal_in(&mut out, start);
+    out
 }
 
 /// A `u64`-length-prefixed layer of the payload at `*at`, advancing `at`. The length is checked
