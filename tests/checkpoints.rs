@@ -531,3 +531,18 @@ fn simnet_syncs_from_the_regtest_default_and_from_a_host_header() {
     }
     rt.block_on(server.shutdown());
 }
+
+/// A devnet's chain starts at its own genesis block, derived from its name as Dash Core does:
+/// Core v23.1.2 with `-devnet=dqs` holds block 0b19fa77…feeb at height 1 (`getchaintips`).
+#[test]
+fn a_devnet_starts_at_the_genesis_block_core_derives_from_its_name() {
+    let c = dash_qrsync::Config::from_dash_conf("devnet=dqs\n").unwrap();
+    let r = c.resolve_start().unwrap();
+    assert_eq!(r.anchor_height, 1);
+    assert_eq!(
+        r.anchor_hash.to_display_hex(),
+        "0b19fa77be615ff4fcc16823082eec7b011fa267e167febb42685cafc397feeb"
+    );
+    let other = dash_qrsync::Config::from_dash_conf("devnet=other\n").unwrap();
+    assert_ne!(other.resolve_start().unwrap().anchor_hash, r.anchor_hash);
+}

@@ -57,6 +57,8 @@ class LiveNetwork(DashTestFramework):
         path = os.path.join(self.options.handoff, name)
         deadline = time.time() + self.options.wait
         while not os.path.exists(path):
+            if os.path.exists(os.path.join(self.options.handoff, "abort")):
+                raise AssertionError("the Rust test failed; stopping the network")
             if time.time() > deadline:
                 raise AssertionError(f"the Rust test did not write {name} in {self.options.wait} s")
             time.sleep(0.2)
