@@ -356,6 +356,10 @@ fn main() {
     core.signal("done");
     let status = core.child.wait().expect("framework exit");
     assert!(status.success(), "framework failed:\n{}", core.log_tail());
+    // The framework removed its nodes' directories; the hand-off and its log go too.
+    if let Some(root) = core.handoff.parent() {
+        let _ = std::fs::remove_dir_all(root);
+    }
     println!(
         "dashd_live: PASSED in {:.0} s (Core's set-up {:.0} s)",
         started.elapsed().as_secs_f64(),
