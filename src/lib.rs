@@ -11,25 +11,47 @@
 //! hands it bytes and asks for them back) and an [`EventListener`]. [`Client::start`] returns
 //! at once; the sync runs on the client's private runtime and reports through the listener.
 //!
-//! ```no_run
-//! use dash_qrsync::{Client, Config, MemoryStore, Network, NoopListener, SyncState};
-//! use std::sync::Arc;
+//! A wallet on mainnet configures peers (or DNS seeds) and where to start, here the newest
+//! built-in checkpoint at or below its birth height:
+//!
+//! ```
+//! use dash_qrsync::{Config, Network};
 //!
 //! let mut config = Config::new(Network::Mainnet);
 //! config.use_dns_seeds = true; // or config.peers.push("203.0.113.7:9999".parse()?)
-//! config.start_at_birth_height(2_200_000); // the newest built-in checkpoint at or below it
-//! let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
-//! client.start()?;
-//! while client.status().state != SyncState::Synced {
-//!     std::thread::sleep(std::time::Duration::from_millis(200));
-//! }
-//! for q in client.quorums(1 /* LLMQ_50_60 */) {
-//!     println!("quorum {} at height {}", q.quorum_hash, q.height);
-//! }
+//! config.start_at_birth_height(2_200_000);
+//! let start = config.resolve_start()?;
+//! assert!(start.start_height() <= 2_200_000);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! [`Client`] has a complete example that runs against the built-in simulated network.
+//! Then the client syncs and answers. This runs against the built-in simulated network (feature
+//! `simnet`, on loopback), exactly as it would against mainnet peers:
+//!
+//! ```
+//! # #[cfg(feature = "simnet")] {
+//! use dash_qrsync::{Client, Config, MemoryStore, Network, NoopListener, SyncState};
+//! use std::sync::Arc;
+//! use std::time::{Duration, Instant};
+//!
+//! let net = dash_qrsync::simnet::LocalSimnet::start(3).expect("simulated network");
+//! let mut config = Config::new(Network::Regtest);
+//! config.peers.push(net.addr());
+//! let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
+//! client.start()?;
+//! let deadline = Instant::now() + Duration::from_secs(120);
+//! while client.status().state != SyncState::Synced {
+//!     assert!(Instant::now() < deadline, "not synced");
+//!     std::thread::sleep(Duration::from_millis(50));
+//! }
+//! for q in client.quorums(100 /* llmq_test */) {
+//!     println!("quorum {} at height {}", q.quorum_hash, q.height);
+//! }
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Client`] has a further example: verifying a ChainLock.
 //!
 //! ## What is public
 //!

@@ -355,15 +355,18 @@ fn default_mainnet_and_testnet_configs_start_from_the_newest_builtin_checkpoint(
     assert_eq!(client.status().header_height, r.anchor_height);
     assert_eq!(client.block_hash(r.anchor_height), Some(r.anchor_hash));
     assert_eq!(client.block_hash(0), None);
-    // Regtest and devnet have no table: genesis.
-    for n in [Network::Regtest, Network::Devnet] {
-        let r = Config::new(n).resolve_start().unwrap();
-        assert_eq!(
-            (r.anchor_height, r.anchor_hash),
-            (0, params::genesis_hash(n))
-        );
-        assert!(r.builtin.is_none());
-    }
+    // Regtest has no table: genesis. A devnet has none either; its chain starts at its own
+    // genesis block at height 1 (Core's `devnet` name when none is given).
+    let r = Config::new(Network::Regtest).resolve_start().unwrap();
+    assert_eq!(
+        (r.anchor_height, r.anchor_hash),
+        (0, params::genesis_hash(Network::Regtest))
+    );
+    assert!(r.builtin.is_none());
+    let r = Config::new(Network::Devnet).resolve_start().unwrap();
+    assert_eq!(r.anchor_height, 1);
+    assert_ne!(r.anchor_hash, params::genesis_hash(Network::Devnet));
+    assert!(r.builtin.is_none());
 }
 
 #[test]
