@@ -96,7 +96,9 @@ fn a_client_starting_from_the_checkpoint_validates_the_headers_above_it_and_sync
     );
     assert!(run.quorums >= active, "{run:?}");
     assert!(run.first_quorum_us.is_some() && run.all_quorums_us >= run.first_quorum_us);
-    assert_eq!(run.list_dependent_round_trips, 1, "{run:?}");
+    // Quorums based below the checkpoint need headers fetched below it (history cut) before
+    // their lists can be asked for: a few more dependent rounds than a cold start's one.
+    assert!(run.list_dependent_round_trips <= 5, "{run:?}");
 }
 
 #[test]
