@@ -81,6 +81,10 @@ pub enum NetError {
     /// The peer sent bytes that are not a valid message, or more than its budget.
     #[error("{0} sent invalid data: {1}")]
     Misbehaved(ConnId, String),
+    /// The peer sent a message (the command) with a structure of a version newer than this
+    /// library knows: it speaks a newer protocol, which is no fault of its own.
+    #[error("{0} sent a {1} this library cannot read: {2}")]
+    Unsupported(ConnId, String, crate::wire::UnsupportedVersion),
 }
 
 impl NetError {
@@ -91,7 +95,8 @@ impl NetError {
             NetError::Timeout(c, _)
             | NetError::Closed(c, _)
             | NetError::Stalled(c, _)
-            | NetError::Misbehaved(c, _) => c.addr,
+            | NetError::Misbehaved(c, _)
+            | NetError::Unsupported(c, ..) => c.addr,
         }
     }
 
@@ -102,7 +107,8 @@ impl NetError {
             NetError::Timeout(c, _)
             | NetError::Closed(c, _)
             | NetError::Stalled(c, _)
-            | NetError::Misbehaved(c, _) => Some(*c),
+            | NetError::Misbehaved(c, _)
+            | NetError::Unsupported(c, ..) => Some(*c),
         }
     }
 }
@@ -483,8 +489,9 @@ async fn read_raw(
 }
 
 fn decode(raw: &RawMessage, p: u32, id: ConnId) -> Result<Message, NetError> {
-    Message::from_raw(raw, p).map_err(|e: WireError| {
-        NetError::Misbehaved(id, format!("undecodable {}: {e}", raw.command))
+    Message::from_raw(raw, p).map_err(|e: WireError| match e {
+        WireError::Unsupported(u) => NetError::Unsupported(id, raw.command.clone(), u),
+        e => NetError::Misbehaved(id, format!("undecodable {}: {e}", raw.command)),
     })
 }
 
