@@ -459,6 +459,16 @@ enum dqs_result dqs_simnet_mine(const struct dqs_simnet *net, uint32_t blocks);
 #endif
 
 #if defined(DQS_SIMNET)
+// From now on serves every masternode list entry with entry version `entry_version` to new
+// connections, as a peer running a future Dash Core would (0: as they are). With a version
+// newer than the library reads (4 and above), a client reports
+// `DQS_ERROR_KIND_UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer,
+// stops in `DQS_STATE_UPDATE_REQUIRED`.
+enum dqs_result dqs_simnet_serve_entry_version(const struct dqs_simnet *net,
+                                               uint16_t entry_version);
+#endif
+
+#if defined(DQS_SIMNET)
 // Height of the simulated chain's tip (0 for NULL).
 uint32_t dqs_simnet_tip_height(const struct dqs_simnet *net);
 #endif

@@ -286,8 +286,12 @@ fn check_against_rpc(
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     let merkle = net.chain.merkle_root_of(&diff.block_hash);
     let check = DiffCheck::compute(&list, diff, merkle);
+    // V24's state where the network's options make it visible (network E), as the engine does.
+    let v24 = net.params.v24_active_after(height.saturating_sub(1), &|h| {
+        net.chain.version_and_time_at(h)
+    });
     check
-        .result(net.params.activations())
+        .result(net.params.activations(), v24)
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     if let Some(rpc) = rpc {
         assert_eq!(

@@ -249,6 +249,11 @@ const TABLE: &[Row] = &[
     ),
     row("LocalSimnet::mine", &["dqs_simnet_mine"], &["Simnet.mine"]),
     row(
+        "LocalSimnet::serve_entry_version",
+        &["dqs_simnet_serve_entry_version"],
+        &["Simnet.serveEntryVersion"],
+    ),
+    row(
         "LocalSimnet::clsig",
         &["dqs_simnet_clsig"],
         &["Simnet.clsig"],

@@ -92,6 +92,9 @@ typedef struct {
   int progress;
   int errors;
   int internal_errors;
+  int misbehaved_errors;
+  int unsupported_errors;
+  int update_required;
   dqs_client *stop_me; /* when set, stopped and freed from inside on_state(SYNCED) */
   int stopped_inside;
 } recorder;
@@ -125,6 +128,7 @@ static void on_state(void *ud, dqs_state s) {
   }
   pthread_mutex_lock(&r->mu);
   if (s == DQS_STATE_SYNCED) r->synced++;
+  if (s == DQS_STATE_UPDATE_REQUIRED) r->update_required++;
   pthread_cond_broadcast(&r->cv);
   pthread_mutex_unlock(&r->mu);
 }
@@ -133,6 +137,12 @@ static void on_error(void *ud, const dqs_error *e) {
   CHECK(e->message != NULL);
   pthread_mutex_lock(&r->mu);
   r->errors++;
+  if (e->kind == DQS_ERROR_KIND_PEER_MISBEHAVED) r->misbehaved_errors++;
+  if (e->kind == DQS_ERROR_KIND_UNSUPPORTED_PROTOCOL) {
+    CHECK(strstr(e->message, "SML entry version 4") != NULL);
+    CHECK(strstr(e->message, "dash-qrsync") != NULL);
+    r->unsupported_errors++;
+  }
   if (e->kind == DQS_ERROR_KIND_INTERNAL) {
     fprintf(stderr, "internal error: %s\n", e->message);
     r->internal_errors++;
@@ -636,6 +646,39 @@ static void test_start_then_stop_at_once(uint16_t port) {
   printf("start then stop at once: ok\n");
 }
 
+/* A network newer than the library: the simulator serves every masternode list entry with
+ * entry version 4. The client reports DQS_ERROR_KIND_UNSUPPORTED_PROTOCOL (never
+ * PEER_MISBEHAVED: a newer peer is not banned) and stops in DQS_STATE_UPDATE_REQUIRED. */
+static void test_newer_protocol(void) {
+  dqs_simnet *net = NULL;
+  uint16_t port = 0;
+  CHECK(dqs_simnet_start(11, &net, &port) == DQS_RESULT_OK);
+  CHECK(dqs_simnet_serve_entry_version(NULL, 4) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_simnet_serve_entry_version(net, 4) == DQS_RESULT_OK);
+  recorder rec;
+  recorder_init(&rec);
+  dqs_config *cfg = config_for(port);
+  dqs_callbacks cb = callbacks_for(&rec);
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, NULL, &cb, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  CHECK(wait_flag(&rec, &rec.update_required, 120));
+  dqs_status s;
+  CHECK(dqs_client_status(client, &s) == DQS_RESULT_OK);
+  CHECK(s.state == DQS_STATE_UPDATE_REQUIRED);
+  CHECK(s.header_height == dqs_simnet_tip_height(net)); /* what was validated is kept */
+  pthread_mutex_lock(&rec.mu);
+  CHECK(rec.unsupported_errors >= 1);
+  CHECK(rec.misbehaved_errors == 0);
+  CHECK(rec.internal_errors == 0);
+  pthread_mutex_unlock(&rec.mu);
+  CHECK(dqs_client_stop(client) == DQS_RESULT_OK);
+  dqs_client_free(client);
+  dqs_config_free(cfg);
+  dqs_simnet_free(net);
+  printf("newer protocol: update required, no ban: ok\n");
+}
+
 int main(void) {
   CHECK(dqs_abi_version() == DQS_ABI_VERSION);
   CHECK(strlen(dqs_version()) > 0);
@@ -651,6 +694,7 @@ int main(void) {
   test_start_then_stop_at_once(port);
   test_slow_store_contract(port);
   dqs_simnet_free(net);
+  test_newer_protocol();
   printf("all C tests passed\n");
   return 0;
 }

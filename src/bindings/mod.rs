@@ -592,6 +592,18 @@ impl Simnet {
         let _ = blocks;
     }
 
+    /// From now on serves every masternode list entry with entry version `version` to new
+    /// connections, as a peer running a future Dash Core would (null/nil: as they are). With a
+    /// version newer than the library reads (4 and above), a client reports
+    /// `ErrorKind.UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer, stops
+    /// in `SyncState.UPDATE_REQUIRED`.
+    pub fn serve_entry_version(&self, version: Option<u16>) {
+        #[cfg(feature = "simnet")]
+        self.with(|n| n.serve_entry_version(version));
+        #[cfg(not(feature = "simnet"))]
+        let _ = version;
+    }
+
     /// Height of the tip.
     pub fn tip_height(&self) -> u32 {
         #[cfg(feature = "simnet")]

@@ -52,6 +52,22 @@ pub extern "C" fn dqs_simnet_mine(net: *const dqs_simnet, blocks: u32) -> dqs_re
     })
 }
 
+/// From now on serves every masternode list entry with entry version `entry_version` to new
+/// connections, as a peer running a future Dash Core would (0: as they are). With a version
+/// newer than the library reads (4 and above), a client reports
+/// `DQS_ERROR_KIND_UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer,
+/// stops in `DQS_STATE_UPDATE_REQUIRED`.
+#[no_mangle]
+pub extern "C" fn dqs_simnet_serve_entry_version(
+    net: *const dqs_simnet,
+    entry_version: u16,
+) -> dqs_result {
+    guard(|| {
+        net_ref(net)?.serve_entry_version((entry_version != 0).then_some(entry_version));
+        Ok(())
+    })
+}
+
 /// Height of the simulated chain's tip (0 for NULL).
 #[no_mangle]
 pub extern "C" fn dqs_simnet_tip_height(net: *const dqs_simnet) -> u32 {

@@ -86,6 +86,19 @@ impl LocalSimnet {
             .with_chain(|c| c.islocks().last().map(|(_, l)| l.to_bytes(p)))
     }
 
+    /// From now on, serves every masternode list entry with entry version `version` (to new
+    /// connections), as a peer running a future Dash Core would; `None` serves them as they
+    /// are. With a version newer than the library knows, a client reports
+    /// `ErrorKind::UnsupportedProtocol` without penalising the peer and, with no other peer,
+    /// stops in `SyncState::UpdateRequired`.
+    pub fn serve_entry_version(&self, version: Option<u16>) {
+        if let Some(s) = &self.server {
+            let mut f = s.faults();
+            f.newer_entry_version = version;
+            s.set_faults(f);
+        }
+    }
+
     /// The underlying node (for Rust tests that need more than the blocking surface).
     pub fn node(&self) -> &Arc<SimNode> {
         &self.node

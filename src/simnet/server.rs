@@ -55,6 +55,10 @@ pub struct Faults {
     /// first header at or above this height that is not the answer's last: its hash changes,
     /// so the next header no longer links to it.
     pub bad_headers_from: Option<u32>,
+    /// Serve every SML entry of every diff (alone or in a qrinfo) with this entry version, as a
+    /// peer running a future Dash Core would: a version the client does not know stops it from
+    /// reading the rest of the entry (the bytes are those of the entry's own version).
+    pub newer_entry_version: Option<u16>,
 }
 
 /// Server settings.
@@ -243,6 +247,14 @@ impl SimServer {
     /// The counters.
     pub fn counters(&self) -> Arc<Counters> {
         self.counters.clone()
+    }
+
+    /// The faults given to connections accepted from now on.
+    pub fn faults(&self) -> Faults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Faults for connections accepted from now on.
@@ -470,14 +482,31 @@ impl Conn {
                 let mut v = vec![Message::SendHeaders];
                 if self.faults.unsolicited {
                     self.counters.fire("unsolicited");
-                    v.push(Message::Inv(vec![Inventory {
-                        inv_type: inv_type::MSG_TX,
-                        hash: Hash256([9; 32]),
-                    }]));
+                    // Inventory of types a light client never asks for, among them Core v24's
+                    // `MSG_ASSET_UNLOCK` (34) and a type no Core knows yet.
+                    v.push(Message::Inv(vec![
+                        Inventory {
+                            inv_type: inv_type::MSG_TX,
+                            hash: Hash256([9; 32]),
+                        },
+                        Inventory {
+                            inv_type: inv_type::MSG_ASSET_UNLOCK,
+                            hash: Hash256([10; 32]),
+                        },
+                        Inventory {
+                            inv_type: 250,
+                            hash: Hash256([11; 32]),
+                        },
+                    ]));
                     v.push(Message::Addr(Vec::new()));
                     v.push(Message::Unknown {
                         command: "senddsq".into(),
                         payload: vec![1],
+                    });
+                    // A command of a future protocol.
+                    v.push(Message::Unknown {
+                        command: "futurecmd".into(),
+                        payload: vec![0; 64],
                     });
                 }
                 v
@@ -596,6 +625,14 @@ impl Conn {
     }
 
     fn tamper(&self, mut d: MnListDiff) -> MnListDiff {
+        if let Some(v) = self.faults.newer_entry_version {
+            if !d.mn_list.is_empty() {
+                for e in &mut d.mn_list {
+                    e.version = v;
+                }
+                self.counters.fire("newer_entry_version");
+            }
+        }
         if self.faults.commitment_bit_flip {
             if let Some(c) = d.new_quorums.first_mut() {
                 c.quorum_sig[95] ^= 1;

@@ -68,6 +68,9 @@ pub mod inv_type {
     pub const MSG_QUORUM_RECOVERED_SIG: u32 = 28;
     /// ChainLock signature.
     pub const MSG_CLSIG: u32 = 29;
+    /// Version 2 asset unlock, relayed by instance hash (Core v24, protocol 70242); never
+    /// requested by a light client, ignored like every other type it does not use.
+    pub const MSG_ASSET_UNLOCK: u32 = 34;
     /// Legacy InstantSend lock (no longer sent).
     pub const MSG_ISLOCK: u32 = 30;
     /// Deterministic InstantSend lock.

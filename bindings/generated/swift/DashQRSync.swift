@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterInt16: FfiConverterPrimitive {
     typealias FfiType = Int16
     typealias SwiftType = Int16
@@ -1723,6 +1739,15 @@ public protocol SimnetProtocol: AnyObject, Sendable {
     func mine(blocks: UInt32) 
     
     /**
+     * From now on serves every masternode list entry with entry version `version` to new
+     * connections, as a peer running a future Dash Core would (null/nil: as they are). With a
+     * version newer than the library reads (4 and above), a client reports
+     * `ErrorKind.UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer, stops
+     * in `SyncState.UPDATE_REQUIRED`.
+     */
+    func serveEntryVersion(version: UInt16?) 
+    
+    /**
      * Stops serving.
      */
     func shutdown() 
@@ -1850,6 +1875,22 @@ open func mine(blocks: UInt32)  {try! rustCall() {
     uniffi_dash_qrsync_fn_method_simnet_mine(
             self.uniffiCloneHandle(),
         FfiConverterUInt32.lower(blocks),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * From now on serves every masternode list entry with entry version `version` to new
+     * connections, as a peer running a future Dash Core would (null/nil: as they are). With a
+     * version newer than the library reads (4 and above), a client reports
+     * `ErrorKind.UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer, stops
+     * in `SyncState.UPDATE_REQUIRED`.
+     */
+open func serveEntryVersion(version: UInt16?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_simnet_serve_entry_version(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt16.lower(version),uniffiCallStatus
     )
 }
 }
@@ -3721,6 +3762,30 @@ public func FfiConverterTypeSyncState_lower(_ value: SyncState) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt16.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
     typealias SwiftType = UInt32?
 
@@ -4014,6 +4079,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_simnet_mine() != 31491) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_simnet_serve_entry_version() != 32278) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_simnet_shutdown() != 47812) {

@@ -548,6 +548,11 @@ RustBuffer uniffi_dash_qrsync_fn_method_simnet_latest_islock(uint64_t ptr, RustC
 void uniffi_dash_qrsync_fn_method_simnet_mine(uint64_t ptr, uint32_t blocks, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_SERVE_ENTRY_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_SERVE_ENTRY_VERSION
+void uniffi_dash_qrsync_fn_method_simnet_serve_entry_version(uint64_t ptr, RustBuffer version, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_SHUTDOWN
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_SIMNET_SHUTDOWN
 void uniffi_dash_qrsync_fn_method_simnet_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1064,6 +1069,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_simnet_latest_islock(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_MINE
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_MINE
 uint16_t uniffi_dash_qrsync_checksum_method_simnet_mine(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_SERVE_ENTRY_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_SIMNET_SERVE_ENTRY_VERSION
+uint16_t uniffi_dash_qrsync_checksum_method_simnet_serve_entry_version(void
     
 );
 #endif

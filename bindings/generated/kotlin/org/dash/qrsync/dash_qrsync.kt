@@ -823,6 +823,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_simnet_mine(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_simnet_serve_entry_version(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_simnet_shutdown(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_simnet_tip_height(
@@ -954,6 +956,8 @@ internal object UniffiLib {
     external fun uniffi_dash_qrsync_fn_method_simnet_latest_islock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_simnet_mine(`ptr`: Long,`blocks`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_simnet_serve_entry_version(`ptr`: Long,`version`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_simnet_shutdown(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1198,6 +1202,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_simnet_mine() and 0xFFFF) != 31491) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_simnet_serve_entry_version() and 0xFFFF) != 32278) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_simnet_shutdown() and 0xFFFF) != 47812) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1440,6 +1447,33 @@ public object FfiConverterUByte: FfiConverter<UByte, Byte> {
 
     override fun write(value: UByte, buf: ByteBuffer) {
         buf.put(value.toByte())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
     }
 }
 
@@ -3322,6 +3356,15 @@ public interface SimnetInterface {
     fun `mine`(`blocks`: kotlin.UInt)
     
     /**
+     * From now on serves every masternode list entry with entry version `version` to new
+     * connections, as a peer running a future Dash Core would (null/nil: as they are). With a
+     * version newer than the library reads (4 and above), a client reports
+     * `ErrorKind.UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer, stops
+     * in `SyncState.UPDATE_REQUIRED`.
+     */
+    fun `serveEntryVersion`(`version`: kotlin.UShort?)
+    
+    /**
      * Stops serving.
      */
     fun `shutdown`()
@@ -3502,6 +3545,26 @@ open class Simnet: Disposable, AutoCloseable, SimnetInterface
         it,
         
         FfiConverterUInt.lower(`blocks`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * From now on serves every masternode list entry with entry version `version` to new
+     * connections, as a peer running a future Dash Core would (null/nil: as they are). With a
+     * version newer than the library reads (4 and above), a client reports
+     * `ErrorKind.UNSUPPORTED_PROTOCOL` without banning the peer and, with no other peer, stops
+     * in `SyncState.UPDATE_REQUIRED`.
+     */override fun `serveEntryVersion`(`version`: kotlin.UShort?)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_simnet_serve_entry_version(
+        it,
+        
+        FfiConverterOptionalUShort.lower(`version`),_status)
 }
     }
     
@@ -5095,6 +5158,38 @@ public object FfiConverterTypeSyncState: FfiConverterRustBuffer<SyncState> {
 }
 
 
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?> {
+    override fun read(buf: ByteBuffer): kotlin.UShort? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUShort.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UShort?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUShort.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UShort?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUShort.write(value, buf)
+        }
+    }
+}
 
 
 
