@@ -56,14 +56,15 @@ pub struct SimConfig {
     pub masternodes: usize,
     /// Evonodes registered at [`SimConfig::masternodes_from`].
     pub evonodes: usize,
-    /// The height at which the masternodes and evonodes register (1 = the first block). Below
-    /// it the chain is cheap old history: headers and coinbases with an empty list, no churn, no
+    /// The height at which the masternodes and evonodes register (1 = the first block; on a
+    /// devnet at least 2, block 1 being the devnet's genesis). Below it the chain is cheap old history: headers and coinbases with an empty list, no churn, no
     /// DKG, no quorum, no lock.
     pub masternodes_from: u32,
     /// The height of the header a client should trust as its start (the long-chain presets'
     /// checkpoint, [`SimChain::checkpoint`]); `None` = clients start from genesis.
     pub checkpoint: Option<u32>,
-    /// Blocks to generate initially (the tip height).
+    /// The tip height to generate (on a devnet block 1 is the devnet's genesis block, derived
+    /// from [`ChainParams::devnet_name`] as Dash Core derives it).
     pub blocks: u32,
     /// Masternode churn.
     pub churn: Churn,
@@ -309,9 +310,39 @@ impl SimChain {
             islocks: Vec::new(),
             branch: 0,
         };
-        let target = chain.config.blocks;
+        // A devnet's block 1 is its own genesis, derived from its name exactly as the client
+        // derives the block its header chain starts at (one function for both).
+        if let Some((header, coinbase)) = chain_params::devnet_genesis_of(&chain.config.params) {
+            let hash = header.block_hash();
+            chain.index.insert(hash, 1);
+            chain.blocks.push(SimBlock {
+                header,
+                hash,
+                txs: vec![coinbase],
+                cbtx: None,
+                entries: Arc::new(Entries::new()),
+                sml_root: Hash256::ZERO,
+            });
+        }
+        let target = chain.config.blocks.saturating_sub(chain.tip_height());
         chain.extend(target);
         chain
+    }
+
+    /// The first height the generator mines: 1, or 2 on a devnet (whose block 1 is its fixed
+    /// genesis block).
+    pub fn first_mined_height(&self) -> u32 {
+        if self.network() == Network::Devnet {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The height the masternodes register at ([`SimConfig::masternodes_from`], at least the
+    /// first mined block).
+    fn masternodes_from(&self) -> u32 {
+        self.config.masternodes_from.max(self.first_mined_height())
     }
 
     /// The network.
@@ -420,7 +451,7 @@ impl SimChain {
     /// Replaces the last `depth` blocks with a different branch of `depth + 1` blocks (a reorg
     /// a client following the tip must handle).
     pub fn reorg(&mut self, depth: u32) {
-        let depth = depth.min(self.tip_height().saturating_sub(1));
+        let depth = depth.min(self.tip_height().saturating_sub(self.first_mined_height()));
         let fork = self.tip_height() - depth;
         for b in self.blocks.drain(fork as usize + 1..) {
             self.index.remove(&b.hash);
@@ -615,7 +646,7 @@ impl SimChain {
             chain.registered_at.insert(pro, height);
             m.insert(pro, Arc::new(entry));
         };
-        let from = self.config.masternodes_from.max(1);
+        let from = self.masternodes_from();
         if height < from {
             return prev;
         }
@@ -703,7 +734,7 @@ impl SimChain {
             }
             // Before the masternodes register there is nobody to form a quorum; a rotated type
             // still records each cycle's (empty) snapshot, which later cycles build on.
-            let quiet = cycle < self.config.masternodes_from.max(1) + 7;
+            let quiet = cycle < self.masternodes_from() + 7;
             let rotated = cfg.is_rotation_enabled(t, cycle);
             if quiet && !rotated {
                 continue;

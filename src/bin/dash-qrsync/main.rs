@@ -22,10 +22,14 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
+                   [--masternodes N] [--evonodes N] [--blocks N]
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
                    [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
       sync it with live progress, print each quorum as it is validated, and a summary.
+      --masternodes/--evonodes/--blocks: a smaller (or larger) simulated network than the
+      preset's (regular masternodes, evonodes, tip height); e.g. mainnet-scale with
+      --masternodes 400 --evonodes 100 keeps every mainnet LLMQ type above its minimum size.
       --dash-conf FILE: the network and chain parameters of a Dash Core dash.conf (its
       [regtest]/[devnet] sections included); --chain-param KEY=VALUE: one Core option, e.g.
       testactivationheight=v20@100 (docs/CONFORMANCE.md). The simulated network is generated
