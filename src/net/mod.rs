@@ -885,7 +885,11 @@ impl Peer {
                     let unconnected = *conn.unconnected.lock().unwrap_or_else(|e| e.into_inner());
                     match (locator_tip, unconnected) {
                         (Some(tip), Some((at, prev))) if at >= started => {
-                            Err(NetError::HeadersDoNotConnect { conn: id, prev, tip })
+                            Err(NetError::HeadersDoNotConnect {
+                                conn: id,
+                                prev,
+                                tip,
+                            })
                         }
                         _ => Err(NetError::Timeout(id, name)),
                     }

@@ -133,10 +133,22 @@ impl SimConfig {
         }
     }
 
-    /// Mainnet-sized: a devnet running the mainnet LLMQ types and sizes, 3,600 masternodes of
+    /// A small devnet named [`DEVNET_NAME`]: Dash Core's devnet LLMQ types (`llmq_devnet` for ChainLocks, the rotated
+    /// `llmq_devnet_dip0024` for InstantSend, `llmq_devnet_platform` on the evonodes), every
+    /// fork active from height 2 as on a devnet, 40 masternodes of which 8 evonodes, 480 blocks.
+    /// Block 1 is the devnet's own genesis block (as on any simulated devnet).
+    pub fn devnet(seed: u64) -> SimConfig {
+        SimConfig {
+            params: devnet_params(),
+            masternodes_from: 2,
+            ..SimConfig::regtest(seed)
+        }
+    }
+
+    /// Mainnet-sized: a devnet (named [`DEVNET_NAME`]) running the mainnet LLMQ types and sizes, 3,600 masternodes of
     /// which 450 evonodes, and enough history for every active quorum and H − 4C.
     pub fn mainnet_scale(seed: u64) -> SimConfig {
-        let params = ChainParams::new(Network::Devnet)
+        let params = devnet_params()
             .with_llmq(LlmqConfig::for_network(Network::Mainnet))
             .expect("mainnet's LLMQ types are a valid devnet configuration");
         SimConfig {
@@ -178,6 +190,16 @@ impl SimConfig {
             ..SimConfig::mainnet_scale(seed)
         }
     }
+}
+
+/// The name of the simulated devnets (`devnet=qrsync-simnet`): their block 1 is the genesis
+/// block Dash Core derives from it (`devnet-qrsync-simnet`).
+pub const DEVNET_NAME: &str = "qrsync-simnet";
+
+fn devnet_params() -> ChainParams {
+    let mut p = ChainParams::new(Network::Devnet);
+    p.set("devnet", DEVNET_NAME).expect("a valid devnet name");
+    p
 }
 
 /// Blocks of the [`SimConfig::mainnet_scale`] network (and of the recent part of the
