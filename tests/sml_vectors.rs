@@ -83,12 +83,13 @@ fn check_diff(e: &ExpectedDiff, diff: &MnListDiff, lists: &mut HashMap<Hash256, 
     }
     assert_eq!(list.entries.len(), e.list_size, "{what}: list size");
     assert_eq!(list.quorums.len(), e.quorum_count, "{what}: quorum count");
-    let verdict = check.result(&network(e.network).activations());
+    let verdict = check.result(&network(e.network).activations(), None);
     if e.sml_root_matches_cbtx {
         verdict.unwrap_or_else(|err| panic!("{what}: {err}"));
         // The same through the one-call API, given the proven root as the header's merkle root.
         let again = sml::apply_and_verify(
             &network(e.network).activations(),
+            None,
             &base,
             diff,
             e.height,
@@ -154,6 +155,7 @@ fn verify_bytes(bytes: &[u8], e: &ExpectedDiff) -> Result<(), String> {
     let diff = MnListDiff::from_bytes(bytes, e.protocol).map_err(|e| e.to_string())?;
     sml::apply_and_verify(
         &network(e.network).activations(),
+        None,
         &MasternodeList::empty(),
         &diff,
         e.height,

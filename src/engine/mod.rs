@@ -292,8 +292,16 @@ impl Staged<'_> {
             self.list_by_hash(&diff.base_block_hash)
                 .ok_or(EngineError::UnknownBase(diff.base_block_hash))?
         };
+        let v24_active = self
+            .engine
+            .cfg
+            .params
+            .v24_active_after(height.saturating_sub(1), &|h| {
+                headers.version_and_time_at(h)
+            });
         let list = sml::apply_and_verify(
             self.engine.cfg.params.activations(),
+            v24_active,
             &base,
             diff,
             height,

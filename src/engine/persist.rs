@@ -481,6 +481,8 @@ pub(crate) mod fixture {
                 signature: [0x33; 96],
             }),
             credit_pool_balance: Some(1_000),
+            merkle_root_asset_unlocks: None,
+            unknown_fields: Vec::new(),
         });
         let public_key = PublicKey::from_bytes(&c1.quorum_public_key, Scheme::Basic).unwrap();
         let validated = ValidatedQuorum {

@@ -227,6 +227,10 @@ pub struct ChainParams {
     activations: Activations,
     llmq: LlmqConfig,
     testdummy: Bip9Deployment,
+    /// V24 when its activation is visible in the headers (`vbparams=v24:…:0`, version bits
+    /// without masternode signalling); `None` when it activates by EHF signal, which a light
+    /// client cannot see.
+    v24: Option<Bip9Deployment>,
     miner_confirmation_window: u32,
     rule_change_activation_threshold: u32,
     settings: Vec<(String, String)>,
@@ -331,6 +335,10 @@ pub const ACTIVATION_NAMES: &[&str] = &[
     "v20", "mn_rr",
 ];
 
+/// Version bit of the V24 deployment on every network (Core v24 `src/chainparams.cpp`,
+/// `DEPLOYMENT_V24].bit = 12`).
+pub const V24_BIT: u8 = 12;
+
 /// Deployments `vbparams` accepts (Core `VersionBitsDeploymentInfo`).
 pub const DEPLOYMENT_NAMES: &[&str] = &["testdummy", "v24"];
 
@@ -391,6 +399,7 @@ impl ChainParams {
                 threshold_min: 0,
                 falloff_coeff: 0,
             },
+            v24: None,
             miner_confirmation_window: window,
             rule_change_activation_threshold: threshold,
             settings: Vec::new(),
@@ -425,6 +434,13 @@ impl ChainParams {
     /// The `testdummy` deployment (enables `LLMQ_TEST_V17` on regtest).
     pub fn testdummy(&self) -> &Bip9Deployment {
         &self.testdummy
+    }
+
+    /// The V24 deployment when its activation is visible in the headers (set by
+    /// `vbparams=v24:START:END:MIN_HEIGHT:WINDOW:THRESHOLD:THRESHOLD_MIN:FALLOFF:0`, Core's own
+    /// option with masternode signalling off); `None` when V24 activates by EHF signal.
+    pub fn v24(&self) -> Option<&Bip9Deployment> {
+        self.v24.as_ref()
     }
 
     /// The options set so far, in order, as `(key, value)`.
@@ -664,11 +680,31 @@ impl ChainParams {
         let start = int(f[1])?;
         let timeout = int(f[2])?;
         let min_height = if f.len() >= 4 { small(f[3])? } else { 0 };
-        match f[0] {
-            "testdummy" => {}
-            // Enables nothing a light client checks (list entries carry their own version).
-            "v24" => return Ok(()),
+        let is_v24 = match f[0] {
+            "testdummy" => false,
+            "v24" => true,
             _ => return Err(bad(KEY, value, "a deployment named testdummy or v24")),
+        };
+        if is_v24 {
+            // Core's V24 signals with masternode EHF messages unless the last field is 0; only
+            // then is its activation a matter of block versions a light client can follow.
+            let use_ehf = f.len() != 9 || int(f[8])? > 0;
+            if use_ehf {
+                self.v24 = None;
+                return Ok(());
+            }
+            self.v24 = Some(Bip9Deployment {
+                name: "v24",
+                bit: V24_BIT,
+                start_time: start,
+                timeout,
+                min_activation_height: min_height,
+                window: small(f[4])?,
+                threshold_start: small(f[5])?,
+                threshold_min: small(f[6])?,
+                falloff_coeff: small(f[7])?,
+            });
+            return Ok(());
         }
         let d = &mut self.testdummy;
         d.start_time = start;
@@ -809,7 +845,40 @@ impl ChainParams {
         ] {
             b.extend_from_slice(&v.to_le_bytes());
         }
+        // Appended only when set, so fingerprints (and saved state) of every other
+        // configuration are unchanged.
+        if let Some(d) = &self.v24 {
+            b.extend_from_slice(b"v24");
+            b.push(d.bit);
+            for v in [d.start_time, d.timeout] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [
+                d.min_activation_height,
+                d.window,
+                d.threshold_start,
+                d.threshold_min,
+                d.falloff_coeff,
+            ] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
         crate::hashes::sha256d(&b)
+    }
+
+    /// Whether V24 is active for the block after `prev_height` (Core `DeploymentActiveAfter`):
+    /// `None` when V24's activation is not visible in the headers (EHF-signalled, as on mainnet
+    /// and testnet) or a header it needs is not known.
+    pub fn v24_active_after(&self, prev_height: u32, block: BlockVersionTime<'_>) -> Option<bool> {
+        self.v24
+            .as_ref()?
+            .state_at(
+                prev_height + 1,
+                self.miner_confirmation_window,
+                self.rule_change_activation_threshold,
+                block,
+            )
+            .map(|s| s == ThresholdState::Active)
     }
 
     /// Whether the deployment is active for the block after `prev_height` (Core

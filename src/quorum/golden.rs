@@ -125,6 +125,8 @@ fn list(height: u32, hash: &str, cl: &str) -> MasternodeList {
                 signature: sig(cl),
             }),
             credit_pool_balance: Some(0),
+            merkle_root_asset_unlocks: None,
+            unknown_fields: Vec::new(),
         }),
     }
 }

@@ -541,6 +541,8 @@ impl SimChain {
                     },
                 )),
                 credit_pool_balance: Some(0),
+                merkle_root_asset_unlocks: None,
+                unknown_fields: Vec::new(),
             }
         } else {
             CbTx {
@@ -550,6 +552,8 @@ impl SimChain {
                 merkle_root_quorums: Some(quorum_root),
                 best_cl: None,
                 credit_pool_balance: None,
+                merkle_root_asset_unlocks: None,
+                unknown_fields: Vec::new(),
             }
         };
         let mut script_sig = vec![4u8];

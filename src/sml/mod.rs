@@ -252,16 +252,20 @@ impl DiffCheck {
         }
     }
 
-    /// The first failed check, if any. The activation heights decide which CbTx versions are
-    /// allowed.
-    pub fn result(&self, activations: &Activations) -> Result<(), SmlError> {
+    /// The first failed check, if any. The activation heights (and V24, where visible: see
+    /// [`check_cbtx_version`]) decide which CbTx versions are allowed.
+    pub fn result(
+        &self,
+        activations: &Activations,
+        v24_active: Option<bool>,
+    ) -> Result<(), SmlError> {
         if self.cbtx_height < 0 || self.cbtx_height as u32 != self.height {
             return Err(SmlError::HeightMismatch {
                 cbtx: self.cbtx_height,
                 block: self.height,
             });
         }
-        check_cbtx_version(activations, self.cbtx_version, self.height)?;
+        check_cbtx_version(activations, v24_active, self.cbtx_version, self.height)?;
         if self.sml_root_computed != self.sml_root_cbtx {
             return Err(SmlError::SmlRootMismatch {
                 computed: self.sml_root_computed,
@@ -286,10 +290,26 @@ impl DiffCheck {
     }
 }
 
-/// CbTx version rules by height (Core `CheckCbTx`).
-pub fn check_cbtx_version(a: &Activations, version: u16, height: u32) -> Result<(), SmlError> {
+/// CbTx version rules by height (Core `CheckCbTx`, `src/evo/cbtx.cpp`), as far as a light client
+/// can apply them. `v24_active` is whether V24 is active for this block when its activation is
+/// visible in the headers (`None`: EHF-signalled, as on mainnet and testnet, or not known).
+///
+/// - before DIP-0008: 1 or 2; from DIP-0008 until V20: 2 (versions ≥ 3 are refused before V20
+///   by every Core release);
+/// - from V20: 3 or newer. Where V24 is visibly not yet active, 4 and newer are refused (every
+///   Core release refuses them there). Where V24 is active or cannot be seen, 3 and 4 are both
+///   accepted: Core v24 requires 4 once V24 is active, but Core v23.1.x activates the same
+///   deployment (for extended addresses) and keeps mining 3 (real captures, network E), and a
+///   light client cannot check the one field version 4 adds. Versions above the newest known
+///   layout only append fields and are accepted (their roots are still checked).
+pub fn check_cbtx_version(
+    a: &Activations,
+    v24_active: Option<bool>,
+    version: u16,
+    height: u32,
+) -> Result<(), SmlError> {
     let ok = if height >= a.v20 {
-        version == 3
+        version >= 3 && (v24_active != Some(false) || version == 3)
     } else if height > a.dip0008 {
         version == 2
     } else {
@@ -305,14 +325,16 @@ pub fn check_cbtx_version(a: &Activations, version: u16, height: u32) -> Result<
 /// Applies `diff` to `base` and verifies the result completely: CbTx height and version, SML
 /// root, quorum root, and the coinbase proof against `header_merkle_root` (which a syncing
 /// client must always supply, W-28). Nothing is returned unless every check passed.
+/// `v24_active`: see [`check_cbtx_version`].
 pub fn apply_and_verify(
     activations: &Activations,
+    v24_active: Option<bool>,
     base: &MasternodeList,
     diff: &MnListDiff,
     height: u32,
     header_merkle_root: Option<Hash256>,
 ) -> Result<MasternodeList, SmlError> {
     let list = base.apply_diff(diff, height)?;
-    DiffCheck::compute(&list, diff, header_merkle_root).result(activations)?;
+    DiffCheck::compute(&list, diff, header_merkle_root).result(activations, v24_active)?;
     Ok(list)
 }

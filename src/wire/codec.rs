@@ -74,6 +74,13 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// Takes every byte left (the fields a newer version appended, kept verbatim).
+    pub fn rest(&mut self) -> &'a [u8] {
+        let s = &self.data[self.pos..];
+        self.pos = self.data.len();
+        s
+    }
+
     /// Reads a fixed-size byte array.
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
         let s = self.take(N)?;

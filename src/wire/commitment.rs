@@ -89,7 +89,14 @@ impl Encode for FinalCommitment {
 impl Decode for FinalCommitment {
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
         let version = r.u16_le()?;
-        if !(1..=4).contains(&version) {
+        if version > 4 {
+            return Err(WireError::unsupported(
+                "final commitment",
+                version.into(),
+                4,
+            ));
+        }
+        if version == 0 {
             return Err(WireError::invalid(
                 "commitment version",
                 format!("{version} (expected 1..4)"),

@@ -152,6 +152,16 @@ impl Decode for MnListDiff {
         if (BLS_SCHEME_PROTO_VERSION..MNLISTDIFF_VERSION_ORDER).contains(&p) {
             version = r.u16_le()?;
         }
+        // Core: 1 (legacy BLS) or 2 (basic BLS) between 70225 and 70228, always 1 from 70229
+        // (`CSimplifiedMNListDiff::CURRENT_VERSION`). A higher one may change what follows.
+        let newest: u16 = if p >= MNLISTDIFF_VERSION_ORDER { 1 } else { 2 };
+        if version > newest {
+            return Err(WireError::unsupported(
+                "mnlistdiff",
+                version.into(),
+                newest.into(),
+            ));
+        }
         let deleted_mns = r.vec(32)?;
         let mn_list = r.vec(MIN_ENTRY_SIZE)?;
         let deleted_quorums = r.vec(33)?;

@@ -109,9 +109,58 @@ pub enum WireError {
     /// A P2P message header problem (magic, command, length, checksum).
     #[error("bad message frame: {0}")]
     Frame(String),
+    /// A structure carries a version newer than this library knows, and the layout of what
+    /// follows depends on it: the data cannot be read, but it is not proof of misbehaviour
+    /// (the peer may run a newer Dash Core). See [`UnsupportedVersion`].
+    #[error("{0}")]
+    Unsupported(UnsupportedVersion),
+}
+
+/// A structure whose version is newer than the layouts this library knows (PROTOCOL.md, "Newer
+/// versions"). Structures whose history only appends fields (the CbTx) never produce it: their
+/// known prefix is decoded and the rest kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedVersion {
+    /// The structure, as Dash Core names it (e.g. "SML entry", "ExtNetInfo").
+    pub structure: &'static str,
+    /// The version seen.
+    pub version: u64,
+    /// The newest version of that structure this library decodes.
+    pub newest_known: u64,
+}
+
+impl std::fmt::Display for UnsupportedVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} version {} is newer than this library knows (dash-qrsync {} reads up to version \
+             {}); the network runs a newer Dash Core: update the library",
+            self.structure,
+            self.version,
+            env!("CARGO_PKG_VERSION"),
+            self.newest_known
+        )
+    }
 }
 
 impl WireError {
+    /// Shorthand for [`WireError::Unsupported`].
+    pub fn unsupported(structure: &'static str, version: u64, newest_known: u64) -> Self {
+        WireError::Unsupported(UnsupportedVersion {
+            structure,
+            version,
+            newest_known,
+        })
+    }
+
+    /// The newer-than-known version behind this error, if that is what it is.
+    pub fn unsupported_version(&self) -> Option<&UnsupportedVersion> {
+        match self {
+            WireError::Unsupported(u) => Some(u),
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`WireError::InvalidValue`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         WireError::InvalidValue {

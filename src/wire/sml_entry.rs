@@ -147,7 +147,15 @@ impl Decode for SmlEntry {
         let p = r.version();
         let version = if p >= SMNLE_VERSIONED_PROTO_VERSION {
             let v = r.u16_le()?;
-            if !(ENTRY_VERSION_LEGACY_BLS..=ENTRY_VERSION_EXT_ADDR).contains(&v) {
+            if v > ENTRY_VERSION_EXT_ADDR {
+                // The layout of the rest depends on the version: unreadable, not invalid.
+                return Err(WireError::unsupported(
+                    "SML entry",
+                    v.into(),
+                    ENTRY_VERSION_EXT_ADDR.into(),
+                ));
+            }
+            if v < ENTRY_VERSION_LEGACY_BLS {
                 return Err(WireError::invalid(
                     "SML entry version",
                     format!("{v} (expected 1, 2 or 3)"),
@@ -201,6 +209,9 @@ impl Decode for SmlEntry {
     }
 }
 
+/// The `ExtNetInfo` version this library decodes (Core v24 `ExtNetInfo::CURRENT_VERSION`).
+const EXT_NET_INFO_VERSION: u8 = 1;
+
 /// Maximum entries per purpose in `ExtNetInfo` (`MAX_ENTRIES_EXTNETINFO`).
 const MAX_EXT_NET_ENTRIES: usize = 4;
 
@@ -209,7 +220,16 @@ fn read_ext_net_info(r: &mut Reader<'_>) -> Result<Vec<u8>, WireError> {
     let start = r.clone();
     let begin = r.position();
     let version = r.u8()?;
-    if version == 1 {
+    if version > EXT_NET_INFO_VERSION {
+        // Core v24 reads nothing after an unknown version byte; a newer version's fields would
+        // be taken for the rest of the entry, so this is unreadable, not invalid.
+        return Err(WireError::unsupported(
+            "ExtNetInfo",
+            version.into(),
+            EXT_NET_INFO_VERSION.into(),
+        ));
+    }
+    if version == EXT_NET_INFO_VERSION {
         let purposes = r.read_count(2)?;
         for _ in 0..purposes {
             let purpose = r.u8()?;

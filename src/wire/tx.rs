@@ -144,10 +144,20 @@ impl Decode for Transaction {
     }
 }
 
+/// The newest CbTx version whose layout this library knows (Core v24 `CCbTx::Version`
+/// `MERKLE_ROOT_ASSETUNLOCKS`).
+pub const CBTX_LATEST_KNOWN_VERSION: u16 = 4;
+
 /// The coinbase special payload (PROTOCOL.md §3.4).
+///
+/// Core has only ever appended fields to this payload, so a version newer than
+/// [`CBTX_LATEST_KNOWN_VERSION`] is decoded as its known prefix and the bytes after it are kept
+/// in [`CbTx::unknown_fields`]: re-encoding is byte-identical, and the coinbase txid (and so the
+/// merkle proof to the block header) is always computed from the bytes received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CbTx {
-    /// 1 (MN list root), 2 (+ quorum root), 3 (+ best ChainLock and credit pool).
+    /// 1 (MN list root), 2 (+ quorum root), 3 (+ best ChainLock and credit pool),
+    /// 4 (+ asset-unlock root, Core v24); higher: a newer layout that appends fields.
     pub version: u16,
     /// Block height (must equal the block's height).
     pub height: i32,
@@ -159,6 +169,21 @@ pub struct CbTx {
     pub best_cl: Option<BestChainLock>,
     /// Version ≥ 3: credit pool balance in duffs.
     pub credit_pool_balance: Option<i64>,
+    /// Version ≥ 4: merkle root over the instance hashes of the block's version 2 asset unlock
+    /// transactions (all zero when the block has none). A light client cannot recompute it (it
+    /// needs the block's transactions); it is carried, printed and hashed into the txid.
+    pub merkle_root_asset_unlocks: Option<Hash256>,
+    /// Versions above [`CBTX_LATEST_KNOWN_VERSION`]: the bytes after the known fields, kept
+    /// verbatim (empty for every version this library knows).
+    pub unknown_fields: Vec<u8>,
+}
+
+impl CbTx {
+    /// True when this payload's version is newer than the layouts this library knows; its known
+    /// prefix was decoded and the rest kept in [`CbTx::unknown_fields`].
+    pub fn is_newer_than_known(&self) -> bool {
+        self.version > CBTX_LATEST_KNOWN_VERSION
+    }
 }
 
 /// The best ChainLock carried by a CbTx v3.
@@ -195,17 +220,22 @@ impl Encode for CbTx {
             w.bytes(&cl.signature);
             w.i64_le(self.credit_pool_balance.unwrap_or(0));
         }
+        if self.version >= 4 {
+            w.hash(&self.merkle_root_asset_unlocks.unwrap_or_default());
+        }
+        if self.version > CBTX_LATEST_KNOWN_VERSION {
+            w.bytes(&self.unknown_fields);
+        }
     }
 }
 
 impl Decode for CbTx {
     fn decode(r: &mut Reader<'_>) -> Result<Self, WireError> {
         let version = r.u16_le()?;
-        if !(1..=3).contains(&version) {
-            return Err(WireError::invalid(
-                "CbTx version",
-                format!("{version} (expected 1..3)"),
-            ));
+        // Version 0 is Core's INVALID. Versions above the newest known one only append fields
+        // (Core's whole history): decode the known prefix and keep the rest, never refuse.
+        if version == 0 {
+            return Err(WireError::invalid("CbTx version", "0 (Core: invalid)"));
         }
         let height = r.i32_le()?;
         let merkle_root_mn_list = r.hash()?;
@@ -225,6 +255,12 @@ impl Decode for CbTx {
         } else {
             (None, None)
         };
+        let merkle_root_asset_unlocks = if version >= 4 { Some(r.hash()?) } else { None };
+        let unknown_fields = if version > CBTX_LATEST_KNOWN_VERSION {
+            r.rest().to_vec()
+        } else {
+            Vec::new()
+        };
         Ok(CbTx {
             version,
             height,
@@ -232,6 +268,8 @@ impl Decode for CbTx {
             merkle_root_quorums,
             best_cl,
             credit_pool_balance,
+            merkle_root_asset_unlocks,
+            unknown_fields,
         })
     }
 }

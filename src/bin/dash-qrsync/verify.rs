@@ -740,7 +740,8 @@ fn check_one_diff(
     );
     checks.add(
         &format!("{label}: CbTx version allowed at height"),
-        dash_qrsync::sml::check_cbtx_version(chain.activations(), c.cbtx_version, height).is_ok(),
+        dash_qrsync::sml::check_cbtx_version(chain.activations(), None, c.cbtx_version, height)
+            .is_ok(),
         format!("CbTx v{} at height {height}", c.cbtx_version),
     );
     checks.add(
