@@ -28,7 +28,7 @@ pub struct Options {
 }
 
 /// The demo's presets (the simulated networks it can start).
-pub const PRESETS: &[&str] = &["regtest", "devnet", "mainnet-scale"];
+pub const PRESETS: &[&str] = &["regtest", "devnet", "v24", "mainnet-scale"];
 
 /// Overrides of the preset's size (`--masternodes`, `--evonodes`, `--blocks`): a smaller
 /// network generates and syncs faster (the CI runs every preset this way).

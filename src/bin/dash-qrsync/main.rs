@@ -1,8 +1,8 @@
 //! `dash-qrsync` command-line tool.
 //!
 //! ```text
-//! dash-qrsync demo [--preset regtest|devnet|mainnet-scale] [--connect IP:PORT --network NET]
-//! dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|devnet|mainnet-scale] [--block-interval S]
+//! dash-qrsync demo [--preset regtest|devnet|v24|mainnet-scale] [--connect IP:PORT --network NET]
+//! dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|devnet|v24|mainnet-scale] [--block-interval S]
 //!                          [--dash-conf-out FILE] [--duration S] [--seed N]
 //! dash-qrsync verify FILE [--network mainnet|testnet] [--protocol-version N]
 //!                         [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
@@ -21,7 +21,7 @@ mod verify;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  dash-qrsync demo [--preset regtest|devnet|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
+  dash-qrsync demo [--preset regtest|devnet|v24|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
                    [--masternodes N] [--evonodes N] [--blocks N]
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
                    [--dash-conf FILE] [--chain-param KEY=VALUE]...
@@ -34,7 +34,7 @@ const USAGE: &str = "usage:
       [regtest]/[devnet] sections included); --chain-param KEY=VALUE: one Core option, e.g.
       testactivationheight=v20@100 (docs/CONFORMANCE.md). The simulated network is generated
       under them too.
-  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|devnet|mainnet-scale] [--seed N]
+  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|devnet|v24|mainnet-scale] [--seed N]
                            [--block-interval SECS] [--dash-conf-out FILE] [--duration SECS]
       Serve the simulated network to other processes (default 127.0.0.1, an OS-chosen port;
       needs --features simnet): mines a block with a ChainLock every --block-interval (10 s),
