@@ -78,3 +78,22 @@ fn short_benchmark_syncs_a_devnet() {
         assert_eq!(m.headers, tip - 1, "{table}");
     }
 }
+
+/// The benchmark on the network speaking Dash Core v24 (the `v24` preset: CbTx v4 and version 3
+/// SML entries with extended addresses after V24's version-bits activation).
+#[test]
+fn short_benchmark_syncs_the_v24_network() {
+    let latency = Duration::from_millis(20);
+    let cases = [Case::new(SyncStrategy::QrInfo, 1, latency)];
+    let sim = dash_qrsync::simnet::bench::preset("v24", 3).unwrap();
+    assert!(sim.params.v24().is_some());
+    let tip = sim.blocks;
+    let (results, _) = run(sim, &cases, Duration::from_secs(120));
+    let (table, _) = report(&results);
+    println!("{table}");
+    for m in &results {
+        assert!(m.synced, "{table}");
+        assert!(m.quorums > 0, "{table}");
+        assert_eq!(m.headers, tip, "{table}");
+    }
+}

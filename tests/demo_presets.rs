@@ -45,7 +45,7 @@ fn field<'a>(out: &'a str, label: &str) -> &'a str {
 #[test]
 fn every_demo_preset_syncs_through_the_binary() {
     let presets = presets();
-    for expected in ["regtest", "devnet", "mainnet-scale"] {
+    for expected in ["regtest", "devnet", "v24", "mainnet-scale"] {
         assert!(presets.iter().any(|p| p == expected), "{presets:?}");
     }
     for preset in &presets {
