@@ -213,8 +213,8 @@ fn the_engine_validates_the_v24_lists_and_every_active_quorum() {
             let d = chain
                 .build_mnlistdiff(&req.base_block_hash, &req.block_hash, P)
                 .unwrap();
-            let d = dash_qrsync::wire::mnlistdiff::MnListDiff::from_bytes(&d.to_bytes(P), P)
-                .unwrap();
+            let d =
+                dash_qrsync::wire::mnlistdiff::MnListDiff::from_bytes(&d.to_bytes(P), P).unwrap();
             engine.feed_mnlistdiff(&d, &hc).expect("v24 diff validates");
         }
     }
