@@ -68,6 +68,8 @@ typedef enum dqs_state {
   DQS_STATE_SYNCED = 4,
   // Stopped.
   DQS_STATE_STOPPED = 5,
+  // Stopped: the network speaks a newer protocol than this library reads; update it.
+  DQS_STATE_UPDATE_REQUIRED = 6,
 } dqs_state;
 
 // Error kinds reported to `on_error`.
@@ -86,6 +88,9 @@ typedef enum dqs_error_kind {
   DQS_ERROR_KIND_CORRUPT_STATE = 5,
   // A bug. (6 is not used: it was a kind the library never reported.)
   DQS_ERROR_KIND_INTERNAL = 7,
+  // A peer sent data of a newer protocol than this library reads (not penalised); when no
+  // readable peer is left the state becomes `DQS_STATE_UPDATE_REQUIRED`.
+  DQS_ERROR_KIND_UNSUPPORTED_PROTOCOL = 8,
 } dqs_error_kind;
 
 // Verdict on a lock.

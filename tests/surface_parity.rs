@@ -538,6 +538,7 @@ fn c_enums_are_the_rust_enums_with_the_headers_fixed_values() {
         SyncState::MasternodeLists,
         SyncState::Synced,
         SyncState::Stopped,
+        SyncState::UpdateRequired,
     ];
     let _ = |s: SyncState| match s {
         SyncState::Idle
@@ -545,7 +546,8 @@ fn c_enums_are_the_rust_enums_with_the_headers_fixed_values() {
         | SyncState::Headers
         | SyncState::MasternodeLists
         | SyncState::Synced
-        | SyncState::Stopped => (),
+        | SyncState::Stopped
+        | SyncState::UpdateRequired => (),
     };
     let v: Vec<_> = states
         .iter()
@@ -561,6 +563,7 @@ fn c_enums_are_the_rust_enums_with_the_headers_fixed_values() {
         ErrorKind::Store,
         ErrorKind::CorruptState,
         ErrorKind::Internal,
+        ErrorKind::UnsupportedProtocol,
     ];
     let _ = |k: ErrorKind| match k {
         ErrorKind::InvalidConfig
@@ -569,7 +572,8 @@ fn c_enums_are_the_rust_enums_with_the_headers_fixed_values() {
         | ErrorKind::PeerMisbehaved
         | ErrorKind::Store
         | ErrorKind::CorruptState
-        | ErrorKind::Internal => (),
+        | ErrorKind::Internal
+        | ErrorKind::UnsupportedProtocol => (),
     };
     let v: Vec<_> = kinds
         .iter()

@@ -17,6 +17,10 @@ pub enum ErrorKind {
     CorruptState,
     /// A bug; please report it.
     Internal,
+    /// A peer sent data of a newer protocol than this library reads (a structure version it
+    /// does not know); the peer is not penalised. When no readable peer is left the sync stops
+    /// in [`SyncState::UpdateRequired`](crate::SyncState::UpdateRequired): update the library.
+    UnsupportedProtocol,
 }
 
 /// An error with its kind, a message, and whether the client recovers on its own.

@@ -20,6 +20,11 @@ pub enum SyncState {
     Synced,
     /// Stopped (by `stop` or an unrecoverable error).
     Stopped,
+    /// Stopped because the network speaks a newer protocol than this library reads (every
+    /// peer sent a structure version it does not know): update the library. What was validated
+    /// before is kept and still answers lock checks; the error event names the structure, the
+    /// version seen and the library version.
+    UpdateRequired,
 }
 
 /// A progress report.

@@ -57,6 +57,7 @@ impl From<crate::ClientError> for QrSyncError {
             | ErrorKind::PeerMisbehaved
             | ErrorKind::Store
             | ErrorKind::CorruptState
+            | ErrorKind::UnsupportedProtocol
             | ErrorKind::Internal => QrSyncError::Internal { reason: e.message },
         }
     }

@@ -101,6 +101,8 @@ pub enum dqs_state {
     Synced = 4,
     /// Stopped.
     Stopped = 5,
+    /// Stopped: the network speaks a newer protocol than this library reads; update it.
+    UpdateRequired = 6,
 }
 
 /// Error kinds reported to `on_error`.
@@ -121,6 +123,9 @@ pub enum dqs_error_kind {
     CorruptState = 5,
     /// A bug. (6 is not used: it was a kind the library never reported.)
     Internal = 7,
+    /// A peer sent data of a newer protocol than this library reads (not penalised); when no
+    /// readable peer is left the state becomes `DQS_STATE_UPDATE_REQUIRED`.
+    UnsupportedProtocol = 8,
 }
 
 /// Verdict on a lock.
@@ -262,6 +267,7 @@ impl From<SyncState> for dqs_state {
             SyncState::MasternodeLists => dqs_state::MasternodeLists,
             SyncState::Synced => dqs_state::Synced,
             SyncState::Stopped => dqs_state::Stopped,
+            SyncState::UpdateRequired => dqs_state::UpdateRequired,
         }
     }
 }
@@ -276,6 +282,7 @@ impl From<ErrorKind> for dqs_error_kind {
             ErrorKind::Store => dqs_error_kind::Store,
             ErrorKind::CorruptState => dqs_error_kind::CorruptState,
             ErrorKind::Internal => dqs_error_kind::Internal,
+            ErrorKind::UnsupportedProtocol => dqs_error_kind::UnsupportedProtocol,
         }
     }
 }
@@ -308,6 +315,7 @@ pub fn result_of(kind: ErrorKind) -> dqs_result {
         | ErrorKind::PeerMisbehaved
         | ErrorKind::Store
         | ErrorKind::CorruptState
+        | ErrorKind::UnsupportedProtocol
         | ErrorKind::Internal => dqs_result::ErrInternal,
     }
 }

@@ -3,7 +3,8 @@
 //! Misbehaviour (invalid or oversized data, floods, answers that fail validation) bans the peer
 //! for a back-off period; network trouble (timeouts, closes, a peer that stopped reading, a chain
 //! that merely does not connect to ours, a block we do not know yet) is retried with the ordinary
-//! network back-off.
+//! network back-off. Data of a newer protocol than the library knows (a structure version it
+//! cannot read) is never the peer's fault: no penalty, and the sync stops asking that peer.
 
 use super::NetError;
 use crate::chain::ChainError;
@@ -30,6 +31,8 @@ impl Blame for NetError {
     fn penalty(&self) -> Penalty {
         match self {
             NetError::Misbehaved(..) => Penalty::Ban,
+            // Newer than us is not misbehaviour (see `sync::peers::lost`).
+            NetError::Unsupported(..) => Penalty::None,
             NetError::Connect(..)
             | NetError::Handshake(..)
             | NetError::Timeout(..)
@@ -80,6 +83,20 @@ mod tests {
         };
         assert_eq!(bad.penalty(), Penalty::Ban);
         assert_eq!(EngineError::UnknownBase(h).penalty(), Penalty::None);
+        let conn = crate::net::ConnId {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            id: 1,
+        };
+        let newer = NetError::Unsupported(
+            conn,
+            "mnlistdiff".into(),
+            crate::wire::UnsupportedVersion {
+                structure: "SML entry",
+                version: 4,
+                newest_known: 3,
+            },
+        );
+        assert_eq!(newer.penalty(), Penalty::None);
         assert_eq!(
             EngineError::MalformedQrInfo("x".into()).penalty(),
             Penalty::Ban

@@ -96,6 +96,10 @@ pub enum NetError {
         /// The newest block of the locator we sent (our tip, or the last header requested).
         tip: Hash256,
     },
+    /// The peer sent a message (the command) with a structure of a version newer than this
+    /// library knows: it speaks a newer protocol, which is no fault of its own.
+    #[error("{0} sent a {1} this library cannot read: {2}")]
+    Unsupported(ConnId, String, crate::wire::UnsupportedVersion),
 }
 
 impl NetError {
@@ -107,7 +111,8 @@ impl NetError {
             | NetError::Closed(c, _)
             | NetError::Stalled(c, _)
             | NetError::Misbehaved(c, _)
-            | NetError::HeadersDoNotConnect { conn: c, .. } => c.addr,
+            | NetError::HeadersDoNotConnect { conn: c, .. }
+            | NetError::Unsupported(c, ..) => c.addr,
         }
     }
 
@@ -119,7 +124,8 @@ impl NetError {
             | NetError::Closed(c, _)
             | NetError::Stalled(c, _)
             | NetError::Misbehaved(c, _)
-            | NetError::HeadersDoNotConnect { conn: c, .. } => Some(*c),
+            | NetError::HeadersDoNotConnect { conn: c, .. }
+            | NetError::Unsupported(c, ..) => Some(*c),
         }
     }
 }
@@ -503,8 +509,9 @@ async fn read_raw(
 }
 
 fn decode(raw: &RawMessage, p: u32, id: ConnId) -> Result<Message, NetError> {
-    Message::from_raw(raw, p).map_err(|e: WireError| {
-        NetError::Misbehaved(id, format!("undecodable {}: {e}", raw.command))
+    Message::from_raw(raw, p).map_err(|e: WireError| match e {
+        WireError::Unsupported(u) => NetError::Unsupported(id, raw.command.clone(), u),
+        e => NetError::Misbehaved(id, format!("undecodable {}: {e}", raw.command)),
     })
 }
 

@@ -338,3 +338,39 @@ pub fn apply_and_verify(
     DiffCheck::compute(&list, diff, header_merkle_root).result(activations, v24_active)?;
     Ok(list)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Core's `CheckCbTx` (v23.1 and v24 `src/evo/cbtx.cpp`) on regtest activation heights
+    /// (DIP-0008 at 1, V20 at 100), with the light-client tolerance for V24 written out.
+    #[test]
+    fn cbtx_versions_follow_core_with_v24_where_visible() {
+        let mut a = crate::network::Network::Regtest.activations();
+        a.dip0008 = 1;
+        a.v20 = 100;
+        let ok = |v24: Option<bool>, version: u16, height: u32| {
+            check_cbtx_version(&a, v24, version, height).is_ok()
+        };
+        // Before V20: 1..2, and 2 only once DIP-0008 is active; never 3 or newer.
+        assert!(ok(None, 1, 1) && ok(None, 2, 1));
+        assert!(ok(None, 2, 50) && !ok(None, 1, 50));
+        for v in [3, 4, 5] {
+            assert!(!ok(None, v, 50), "v{v} before V20");
+        }
+        // From V20 with V24 unseen (EHF): 3, 4 and newer (appending) versions.
+        assert!(!ok(None, 2, 100));
+        for v in [3, 4, 5, 9] {
+            assert!(ok(None, v, 100), "v{v} after V20, V24 not visible");
+        }
+        // V24 visibly not active: only 3 (every Core release refuses 4+ there).
+        assert!(ok(Some(false), 3, 150));
+        for v in [4, 5] {
+            assert!(!ok(Some(false), v, 150), "v{v} before visible V24");
+        }
+        // V24 visibly active: 4 (Core v24) and 3 (Core v23.1.x on the same deployment).
+        assert!(ok(Some(true), 4, 250) && ok(Some(true), 3, 250) && ok(Some(true), 5, 250));
+        assert!(!ok(Some(true), 2, 250));
+    }
+}

@@ -76,4 +76,7 @@ pub(super) enum PassError {
     NoPeers,
     /// Every candidate address was banned [`MAX_BANS`] times: the sync cannot go on.
     AllBanned(String),
+    /// No peer is left that this library can read, and at least one sent data of a newer
+    /// protocol (what it was): the library must be updated.
+    UpdateRequired(String),
 }

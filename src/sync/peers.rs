@@ -20,6 +20,9 @@ pub(super) struct Peers {
     pub(super) new_block: bool,
     /// ChainLocks received unsolicited, not yet handled (newest last, bounded).
     pub(super) clsigs: Vec<(ConnId, ClSig)>,
+    /// Addresses that sent data of a newer protocol than this library reads, with what it was:
+    /// not penalised, not dialled again (asking again would get the same answer).
+    pub(super) newer: HashMap<SocketAddr, String>,
 }
 
 impl Peers {
@@ -57,6 +60,11 @@ impl Peers {
     /// Whether `addr` was banned too often to be dialled again.
     pub(super) fn banned_out(&self, addr: &SocketAddr) -> bool {
         self.bans.get(addr).is_some_and(|b| b.0 >= MAX_BANS)
+    }
+
+    /// Whether `addr` is not dialled again: banned too often, or it speaks a newer protocol.
+    pub(super) fn given_up(&self, addr: &SocketAddr) -> bool {
+        self.banned_out(addr) || self.newer.contains_key(addr)
     }
 
     pub(super) fn pick(&mut self, min_version: u32) -> Option<Arc<Peer>> {
@@ -121,7 +129,7 @@ pub(super) async fn refill(sh: &Arc<Shared>, peers: &mut Peers) {
     let todo: Vec<SocketAddr> = candidates(sh)
         .await
         .into_iter()
-        .filter(|a| !connected.contains(a) && !peers.banned_out(a) && peers.wait_for(a).is_none())
+        .filter(|a| !connected.contains(a) && !peers.given_up(a) && peers.wait_for(a).is_none())
         .take(want)
         .collect();
     let mut set = tokio::task::JoinSet::new();
@@ -180,6 +188,24 @@ pub(super) fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
         if !peers.handled.insert(c.id) {
             return;
         }
+    }
+    if let NetError::Unsupported(c, command, newer) = e {
+        // A newer protocol is no fault of the peer: no ban, no back-off record; the peer is
+        // simply not asked again. When every peer answers so, the sync ends with
+        // `UpdateRequired` (`ensure_peers`).
+        if let Some(p) = peers.list.iter().find(|p| p.conn_id() == *c) {
+            p.close_with(e.clone());
+        }
+        peers.list.retain(|p| p.conn_id() != *c);
+        let what = format!("{command}: {newer}");
+        sh.error(
+            ErrorKind::UnsupportedProtocol,
+            format!("{addr} sent a {what}; not asking it again"),
+            true,
+        );
+        peers.newer.insert(addr, what);
+        sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+        return;
     }
     if let NetError::Misbehaved(_, why) = e {
         // Close this connection with its own reason first (misbehaved closes by address).
@@ -280,7 +306,12 @@ pub(super) async fn ensure_peers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<
             return Ok(());
         }
         let all = candidates(sh).await;
-        if !all.is_empty() && all.iter().all(|a| peers.banned_out(a)) {
+        if !all.is_empty() && all.iter().all(|a| peers.given_up(a)) {
+            if let Some(what) = all.iter().find_map(|a| peers.newer.get(a)) {
+                // Every peer is out of reach and at least one speaks a newer protocol: the
+                // network has moved on (a lone peer claiming so is merely not asked again).
+                return Err(PassError::UpdateRequired(what.clone()));
+            }
             let why: Vec<String> = all
                 .iter()
                 .filter_map(|a| peers.bans.get(a).map(|b| format!("{a}: {}", b.1)))

@@ -131,6 +131,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
         rx,
         new_block: false,
         clsigs: Vec::new(),
+        newer: HashMap::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
@@ -170,6 +171,19 @@ pub(super) async fn run(sh: Arc<Shared>) {
                     false,
                 );
                 sh.set_state(SyncState::Stopped);
+                return;
+            }
+            Err(PassError::UpdateRequired(what)) => {
+                sh.error(
+                    ErrorKind::UnsupportedProtocol,
+                    format!(
+                        "no peer left that this library can read; the network speaks a newer \
+                         protocol ({what}); sync stopped: update dash-qrsync (validated data \
+                         so far is kept and still answers lock checks)"
+                    ),
+                    false,
+                );
+                sh.set_state(SyncState::UpdateRequired);
                 return;
             }
             Ok(()) => {}

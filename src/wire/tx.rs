@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn cbtx_round_trip_all_versions() {
-        for v in 1..=3u16 {
+        for v in 1..=4u16 {
             let c = CbTx {
                 version: v,
                 height: 1234,
@@ -346,10 +346,81 @@ mod tests {
                     signature: [7; 96],
                 }),
                 credit_pool_balance: (v >= 3).then_some(99),
+                merkle_root_asset_unlocks: (v >= 4).then_some(Hash256([3; 32])),
+                unknown_fields: Vec::new(),
             };
             let b = c.to_bytes(0);
             assert_eq!(CbTx::from_bytes(&b, 0).unwrap(), c);
         }
-        assert!(CbTx::from_bytes(&[4, 0, 0, 0, 0, 0], 0).is_err());
+        // Version 0 is Core's INVALID; a known version with bytes after its fields is refused.
+        assert!(CbTx::from_bytes(&[0, 0, 0, 0, 0, 0], 0).is_err());
+        let mut v3 = hex(V4).to_vec();
+        v3[0] = 3;
+        v3.truncate(v3.len() - 32);
+        v3.push(0);
+        assert!(matches!(
+            CbTx::from_bytes(&v3, 0),
+            Err(WireError::TrailingBytes { .. })
+        ));
+    }
+
+    /// A version 4 payload laid out by hand from Core v24's `CCbTx::SERIALIZE_METHODS`
+    /// (`src/evo/cbtx.h`): nVersion u16, nHeight i32, merkleRootMNList, merkleRootQuorums,
+    /// COMPACTSIZE(bestCLHeightDiff), bestCLSignature (96), creditPoolBalance i64,
+    /// merkleRootAssetUnlocks.
+    const V4: &str = concat!(
+        "0400",
+        "10000000",
+        "1111111111111111111111111111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222222222222222222222222222",
+        "00",
+        "333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333",
+        "333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333",
+        "0100000000000000",
+        "4444444444444444444444444444444444444444444444444444444444444444",
+    );
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn cbtx_v4_reads_and_writes_cores_layout() {
+        let b = hex(V4);
+        let c = CbTx::from_bytes(&b, 0).unwrap();
+        assert_eq!(c.version, 4);
+        assert_eq!(c.height, 16);
+        assert_eq!(c.merkle_root_mn_list, Hash256([0x11; 32]));
+        assert_eq!(c.merkle_root_quorums, Some(Hash256([0x22; 32])));
+        assert_eq!(c.best_cl.unwrap().height_diff, 0);
+        assert_eq!(c.best_cl.unwrap().signature, [0x33; 96]);
+        assert_eq!(c.credit_pool_balance, Some(1));
+        assert_eq!(c.merkle_root_asset_unlocks, Some(Hash256([0x44; 32])));
+        assert!(c.unknown_fields.is_empty() && !c.is_newer_than_known());
+        assert_eq!(c.to_bytes(0), b);
+    }
+
+    #[test]
+    fn a_newer_cbtx_that_appends_fields_keeps_its_known_prefix_and_every_byte() {
+        let mut b = hex(V4);
+        b[0] = 5;
+        b.extend_from_slice(&[0xab; 40]);
+        let c = CbTx::from_bytes(&b, 0).unwrap();
+        assert_eq!(c.version, 5);
+        assert!(c.is_newer_than_known());
+        assert_eq!(c.merkle_root_mn_list, Hash256([0x11; 32]));
+        assert_eq!(c.merkle_root_asset_unlocks, Some(Hash256([0x44; 32])));
+        assert_eq!(c.unknown_fields, vec![0xab; 40]);
+        // Byte-identical re-encoding: the coinbase txid is the one of the bytes received.
+        assert_eq!(c.to_bytes(0), b);
+        // A newer version must still hold every field of the newest known layout.
+        let short = &b[..b.len() - 40 - 1];
+        assert!(matches!(
+            CbTx::from_bytes(short, 0),
+            Err(WireError::UnexpectedEof { .. })
+        ));
     }
 }

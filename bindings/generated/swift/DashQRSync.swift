@@ -2890,6 +2890,12 @@ public enum ErrorKind: Equatable, Hashable {
      * A bug; please report it.
      */
     case `internal`
+    /**
+     * A peer sent data of a newer protocol than this library reads (a structure version it
+     * does not know); the peer is not penalised. When no readable peer is left the sync stops
+     * in [`SyncState::UpdateRequired`](crate::SyncState::UpdateRequired): update the library.
+     */
+    case unsupportedProtocol
 
 
 
@@ -2925,6 +2931,8 @@ public struct FfiConverterTypeErrorKind: FfiConverterRustBuffer {
         
         case 7: return .`internal`
         
+        case 8: return .unsupportedProtocol
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -2959,6 +2967,10 @@ public struct FfiConverterTypeErrorKind: FfiConverterRustBuffer {
         
         case .`internal`:
             writeInt(&buf, Int32(7))
+        
+        
+        case .unsupportedProtocol:
+            writeInt(&buf, Int32(8))
         
         }
     }
@@ -3609,6 +3621,13 @@ public enum SyncState: Equatable, Hashable {
      * Stopped (by `stop` or an unrecoverable error).
      */
     case stopped
+    /**
+     * Stopped because the network speaks a newer protocol than this library reads (every
+     * peer sent a structure version it does not know): update the library. What was validated
+     * before is kept and still answers lock checks; the error event names the structure, the
+     * version seen and the library version.
+     */
+    case updateRequired
 
 
 
@@ -3642,6 +3661,8 @@ public struct FfiConverterTypeSyncState: FfiConverterRustBuffer {
         
         case 6: return .stopped
         
+        case 7: return .updateRequired
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -3672,6 +3693,10 @@ public struct FfiConverterTypeSyncState: FfiConverterRustBuffer {
         
         case .stopped:
             writeInt(&buf, Int32(6))
+        
+        
+        case .updateRequired:
+            writeInt(&buf, Int32(7))
         
         }
     }

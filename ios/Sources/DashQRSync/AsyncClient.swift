@@ -232,7 +232,7 @@ private final class EventHub: @unchecked Sendable {
             // Events still queued in the library when it was closed do not revive the state.
             if closed && s != .stopped { return [] }
             currentState = s
-            guard s == .synced || s == .stopped else { return [] }
+            guard s == .synced || s == .stopped || s == .updateRequired else { return [] }
             let w = Array(waiters.values)
             waiters.removeAll()
             return w
@@ -240,6 +240,9 @@ private final class EventHub: @unchecked Sendable {
         for c in resume {
             if s == .synced {
                 c.resume()
+            } else if s == .updateRequired {
+                c.resume(throwing: DashQRSyncError.notRunning(
+                    "the network speaks a newer protocol than this library reads: update DashQRSync"))
             } else {
                 c.resume(throwing: DashQRSyncError.notRunning("the client stopped before it was synced"))
             }
@@ -251,7 +254,7 @@ private final class EventHub: @unchecked Sendable {
     func addWaiter(_ id: UUID, _ c: CheckedContinuation<Void, Error>) -> Wait {
         locked {
             if currentState == .synced { return .synced }
-            if currentState == .stopped || closed { return .stopped }
+            if currentState == .stopped || currentState == .updateRequired || closed { return .stopped }
             waiters[id] = c
             return .waiting
         }

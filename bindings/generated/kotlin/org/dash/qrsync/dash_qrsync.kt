@@ -4489,7 +4489,13 @@ enum class ErrorKind {
     /**
      * A bug; please report it.
      */
-    INTERNAL;
+    INTERNAL,
+    /**
+     * A peer sent data of a newer protocol than this library reads (a structure version it
+     * does not know); the peer is not penalised. When no readable peer is left the sync stops
+     * in [`SyncState::UpdateRequired`](crate::SyncState::UpdateRequired): update the library.
+     */
+    UNSUPPORTED_PROTOCOL;
 
     
 
@@ -5055,7 +5061,14 @@ enum class SyncState {
     /**
      * Stopped (by `stop` or an unrecoverable error).
      */
-    STOPPED;
+    STOPPED,
+    /**
+     * Stopped because the network speaks a newer protocol than this library reads (every
+     * peer sent a structure version it does not know): update the library. What was validated
+     * before is kept and still answers lock checks; the error event names the structure, the
+     * version seen and the library version.
+     */
+    UPDATE_REQUIRED;
 
     
 

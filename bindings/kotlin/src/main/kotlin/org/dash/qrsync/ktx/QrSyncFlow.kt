@@ -184,11 +184,16 @@ class FlowClient(
     suspend fun awaitSynced(timeout: Duration = 2.minutes): Status {
         if (mutableState.value != SyncState.SYNCED) {
             val reached = withTimeoutOrNull(timeout) {
-                mutableState.first { it == SyncState.SYNCED || it == SyncState.STOPPED }
+                mutableState.first {
+                    it == SyncState.SYNCED || it == SyncState.STOPPED || it == SyncState.UPDATE_REQUIRED
+                }
             }
             when (reached) {
                 null -> throw QrSyncError.Timeout(timeout, "not synced after $timeout (state ${mutableState.value})")
                 SyncState.STOPPED -> throw QrSyncError.NotRunning("the client stopped before it was synced")
+                SyncState.UPDATE_REQUIRED -> throw QrSyncError.NotRunning(
+                    "the network speaks a newer protocol than this library reads: update dash-qrsync",
+                )
                 else -> Unit
             }
         }
