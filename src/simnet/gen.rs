@@ -57,8 +57,8 @@ pub struct SimConfig {
     /// Evonodes registered at [`SimConfig::masternodes_from`].
     pub evonodes: usize,
     /// The height at which the masternodes and evonodes register (1 = the first block; on a
-    /// devnet at least 2, block 1 being the devnet's genesis). Below it the chain is cheap old history: headers and coinbases with an empty list, no churn, no
-    /// DKG, no quorum, no lock.
+    /// devnet at least 2, block 1 being the devnet's genesis). Below it the chain is cheap old
+    /// history: headers and coinbases with an empty list, no churn, no DKG, no quorum, no lock.
     pub masternodes_from: u32,
     /// The height of the header a client should trust as its start (the long-chain presets'
     /// checkpoint, [`SimChain::checkpoint`]); `None` = clients start from genesis.
@@ -153,8 +153,8 @@ impl SimConfig {
         }
     }
 
-    /// A small devnet named [`DEVNET_NAME`]: Dash Core's devnet LLMQ types (`llmq_devnet` for ChainLocks, the rotated
-    /// `llmq_devnet_dip0024` for InstantSend, `llmq_devnet_platform` on the evonodes), every
+    /// A small devnet named [`DEVNET_NAME`]: Dash Core's devnet LLMQ types (`llmq_devnet` for
+    /// ChainLocks, the rotated `llmq_devnet_dip0024` for InstantSend, `llmq_devnet_platform` on the evonodes), every
     /// fork active from height 2 as on a devnet, 40 masternodes of which 8 evonodes, 480 blocks.
     /// Block 1 is the devnet's own genesis block (as on any simulated devnet).
     pub fn devnet(seed: u64) -> SimConfig {
@@ -165,8 +165,8 @@ impl SimConfig {
         }
     }
 
-    /// Mainnet-sized: a devnet (named [`DEVNET_NAME`]) running the mainnet LLMQ types and sizes, 3,600 masternodes of
-    /// which 450 evonodes, and enough history for every active quorum and H − 4C.
+    /// Mainnet-sized: a devnet (named [`DEVNET_NAME`]) running the mainnet LLMQ types and
+    /// sizes, 3,600 masternodes of which 450 evonodes, and enough history for every active quorum and H − 4C.
     pub fn mainnet_scale(seed: u64) -> SimConfig {
         let params = devnet_params()
             .with_llmq(LlmqConfig::for_network(Network::Mainnet))
@@ -351,8 +351,8 @@ fn ext_address(w: &mut Writer, net: u8, addr: &[u8], port: u16) {
     w.bytes(&port.to_be_bytes());
 }
 
-/// The serialized `ExtNetInfo` (version 1) of masternode `i`: per purpose the entries, mixed
-/// the way Core v24 allows them. Core P2P: an IPv4 address first, then sometimes an IPv6
+/// The serialized `ExtNetInfo` (version 1) of masternode `i` in the layout the library decodes
+/// (PROTOCOL.md §3.5): per purpose its entries, mixed by the simulator. Core P2P: an IPv4 address first, then sometimes an IPv6
 /// address and a Tor v3 onion service; an evonode also has Platform P2P (IPv4, sometimes IPv6)
 /// and Platform HTTPS (a domain name or an IPv4 address).
 fn ext_net_info(i: u64, evo: bool, rng: &mut Rng) -> Vec<u8> {
