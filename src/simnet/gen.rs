@@ -154,8 +154,9 @@ impl SimConfig {
     }
 
     /// A small devnet named [`DEVNET_NAME`]: Dash Core's devnet LLMQ types (`llmq_devnet` for
-    /// ChainLocks, the rotated `llmq_devnet_dip0024` for InstantSend, `llmq_devnet_platform` on the evonodes), every
-    /// fork active from height 2 as on a devnet, 40 masternodes of which 8 evonodes, 480 blocks.
+    /// ChainLocks, the rotated `llmq_devnet_dip0024` for InstantSend, `llmq_devnet_platform` on
+    /// the evonodes), every fork active from height 2 as on a devnet, 40 masternodes of which 8
+    /// evonodes, 480 blocks.
     /// Block 1 is the devnet's own genesis block (as on any simulated devnet).
     pub fn devnet(seed: u64) -> SimConfig {
         SimConfig {
@@ -166,7 +167,8 @@ impl SimConfig {
     }
 
     /// Mainnet-sized: a devnet (named [`DEVNET_NAME`]) running the mainnet LLMQ types and
-    /// sizes, 3,600 masternodes of which 450 evonodes, and enough history for every active quorum and H − 4C.
+    /// sizes, 3,600 masternodes of which 450 evonodes, and enough history for every active
+    /// quorum and H − 4C.
     pub fn mainnet_scale(seed: u64) -> SimConfig {
         let params = devnet_params()
             .with_llmq(LlmqConfig::for_network(Network::Mainnet))
@@ -352,9 +354,10 @@ fn ext_address(w: &mut Writer, net: u8, addr: &[u8], port: u16) {
 }
 
 /// The serialized `ExtNetInfo` (version 1) of masternode `i` in the layout the library decodes
-/// (PROTOCOL.md §3.5): per purpose its entries, mixed by the simulator. Core P2P: an IPv4 address first, then sometimes an IPv6
-/// address and a Tor v3 onion service; an evonode also has Platform P2P (IPv4, sometimes IPv6)
-/// and Platform HTTPS (a domain name or an IPv4 address).
+/// (PROTOCOL.md §3.5): per purpose its entries, mixed by the simulator. Core P2P: an IPv4
+/// address first, then sometimes an IPv6 address and a Tor v3 onion service; an evonode also
+/// has Platform P2P (IPv4, sometimes IPv6) and Platform HTTPS (a domain name or an IPv4
+/// address).
 fn ext_net_info(i: u64, evo: bool, rng: &mut Rng) -> Vec<u8> {
     let ipv4 = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
     let mut ipv6 = [0u8; 16];
