@@ -13,7 +13,9 @@
 //!
 //! Options (an unknown option is an error; `--bench`, which cargo passes, is accepted):
 //! - `--preset NAME`: `mainnet-scale` (default: a devnet with mainnet's LLMQ types, 3,600
-//!   masternodes, 2,600 blocks), `regtest` (small), `long-30d` / `long-1y` (a long chain: the
+//!   masternodes, 2,600 blocks), `regtest` (small), `devnet` (small, Core's devnet LLMQ types),
+//!   `v24` (small, regtest with V24 active from height 500: CbTx v4, extended addresses),
+//!   `long-30d` / `long-1y` (a long chain: the
 //!   client starts from a trusted header 17,280 / 210,240 blocks below the tip; old history
 //!   without masternodes, then the mainnet-scale network for the newest 2,600 blocks). The
 //!   long presets default to `--latencies 150`, the QrInfo cases only (1 and 3 peers, wallet
@@ -139,7 +141,7 @@ fn main() {
     }
     let mut sim = preset(&o.preset, o.seed).unwrap_or_else(|| {
         eprintln!(
-            "sync bench: unknown preset {:?} (regtest, mainnet-scale, long-30d, long-1y)",
+            "sync bench: unknown preset {:?} (regtest, devnet, v24, mainnet-scale, long-30d, long-1y)",
             o.preset
         );
         std::process::exit(2)

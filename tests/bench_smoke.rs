@@ -54,3 +54,46 @@ fn short_benchmark_runs_and_reports_ratios() {
         "{table}"
     );
 }
+
+/// The benchmark on a devnet (the mainnet-scale presets are devnets; this is the small one,
+/// Core's devnet LLMQ types): the client starts at the devnet's own genesis block at height 1,
+/// which must be the simulated network's block 1, and syncs every list and quorum.
+#[test]
+fn short_benchmark_syncs_a_devnet() {
+    let latency = Duration::from_millis(20);
+    let cases = [
+        Case::new(SyncStrategy::QrInfo, 1, latency),
+        Case::new(SyncStrategy::Sequential, 1, latency),
+    ];
+    let sim = SimConfig::devnet(3);
+    assert_eq!(sim.network(), dash_qrsync::network::Network::Devnet);
+    let tip = sim.blocks;
+    let (results, _) = run(sim, &cases, Duration::from_secs(120));
+    let (table, _) = report(&results);
+    println!("{table}");
+    for m in &results {
+        assert!(m.synced, "{table}");
+        assert!(m.quorums > 0, "{table}");
+        // Headers above the start: block 1, the devnet's genesis, is where the client starts.
+        assert_eq!(m.headers, tip - 1, "{table}");
+    }
+}
+
+/// The benchmark on the network speaking Dash Core v24 (the `v24` preset: CbTx v4 and version 3
+/// SML entries with extended addresses after V24's version-bits activation).
+#[test]
+fn short_benchmark_syncs_the_v24_network() {
+    let latency = Duration::from_millis(20);
+    let cases = [Case::new(SyncStrategy::QrInfo, 1, latency)];
+    let sim = dash_qrsync::simnet::bench::preset("v24", 3).unwrap();
+    assert!(sim.params.v24().is_some());
+    let tip = sim.blocks;
+    let (results, _) = run(sim, &cases, Duration::from_secs(120));
+    let (table, _) = report(&results);
+    println!("{table}");
+    for m in &results {
+        assert!(m.synced, "{table}");
+        assert!(m.quorums > 0, "{table}");
+        assert_eq!(m.headers, tip, "{table}");
+    }
+}

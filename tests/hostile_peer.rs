@@ -640,15 +640,17 @@ fn an_unconnected_announcement_is_neither_an_answer_nor_misbehaviour() {
     let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(60)));
-    // The peer never answered: a timeout (network trouble), never a ban for headers that
-    // merely do not connect.
+    // The peer never answered, but sent headers meanwhile: reported as headers that do not
+    // connect (network trouble, with the peer, their previous block and our height), never a
+    // ban, and not as a bare timeout.
     let e = expect_error(
         &rec,
         h.addr,
         ErrorKind::Network,
-        "did not answer getheaders",
+        "do not connect to our chain: first header's previous block 5a5a5a5a",
         Duration::from_secs(10),
     );
+    assert!(e.message.contains("our tip height"), "{e:?}");
     let bans: Vec<_> = errors_for(&rec, h.addr)
         .into_iter()
         .filter(|e| e.kind == ErrorKind::PeerMisbehaved)

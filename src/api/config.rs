@@ -312,14 +312,7 @@ impl Config {
     /// A devnet's own genesis block (height 1), derived as Dash Core derives it from the
     /// devnet's name (`devnet-NAME`, or `devnet` for an empty name); `None` on other networks.
     pub(crate) fn devnet_genesis(&self) -> Option<BlockHeader> {
-        if self.network() != Network::Devnet {
-            return None;
-        }
-        let name = match self.chain.devnet_name() {
-            Some(n) if !n.is_empty() => format!("devnet-{n}"),
-            _ => "devnet".to_string(),
-        };
-        crate::chain::params::devnet_genesis_header(&name)
+        crate::chain::params::devnet_genesis_of(&self.chain).map(|(h, _)| h)
     }
 
     /// Where a chain from genesis starts: height 0, or on a devnet its own genesis at height 1

@@ -155,41 +155,67 @@ pub fn genesis_hash(network: Network) -> Hash256 {
     }
 }
 
+/// The name a devnet's genesis block is derived from, as Dash Core forms it from `-devnet=NAME`
+/// (`devnet-NAME`, or `devnet` when no name is given); `None` on other networks. The client's
+/// start and the simulated devnets both derive the genesis from this one name, so they link.
+pub fn devnet_genesis_name(params: &crate::network::ChainParams) -> Option<String> {
+    if params.network() != Network::Devnet {
+        return None;
+    }
+    Some(match params.devnet_name() {
+        Some(n) if !n.is_empty() => format!("devnet-{n}"),
+        _ => "devnet".to_string(),
+    })
+}
+
+/// The devnet genesis block (height 1) of a devnet configured by `params`: its header and its
+/// one transaction ([`devnet_genesis_block`] of [`devnet_genesis_name`]); `None` on other
+/// networks.
+pub fn devnet_genesis_of(
+    params: &crate::network::ChainParams,
+) -> Option<(BlockHeader, crate::wire::tx::Transaction)> {
+    devnet_genesis_block(&devnet_genesis_name(params)?)
+}
+
 /// A devnet's own genesis block at height 1, as Dash Core derives it from `-devnet=NAME`
 /// (`chainparams.cpp`, `CreateDevNetGenesisBlock` / `FindDevNetGenesisBlock`): version 4, on top
 /// of the regtest-style genesis, time one second later, the same bits, a coinbase whose
 /// scriptSig is `OP_1 <NAME>` paying 50 DASH to `OP_RETURN`, and the first nonce from 0 whose
-/// X11 hash meets the target. `None` for an empty name (Core requires one) or a name too long
-/// for one push (over 75 bytes, never seen in practice).
-pub fn devnet_genesis_header(name: &str) -> Option<BlockHeader> {
+/// X11 hash meets the target. Returns the header and that coinbase (version 1, no special
+/// payload). `None` for an empty name (Core requires one) or a name too long for one push (over
+/// 75 bytes, never seen in practice).
+pub fn devnet_genesis_block(name: &str) -> Option<(BlockHeader, crate::wire::tx::Transaction)> {
+    use crate::wire::tx::{Transaction, TxIn, TxOut};
     let name = name.as_bytes();
     if name.is_empty() || name.len() > 75 {
         return None;
     }
     let prev = genesis_header(Network::Devnet);
-    // The coinbase: version 1 (no special type), one input spending the null outpoint, one
-    // output, lock time 0.
-    let mut tx = Vec::with_capacity(64 + name.len());
-    tx.extend_from_slice(&1i32.to_le_bytes());
-    tx.push(1);
-    tx.extend_from_slice(&[0u8; 32]);
-    tx.extend_from_slice(&u32::MAX.to_le_bytes());
-    let script_sig_len = 2 + name.len();
-    tx.push(script_sig_len as u8);
-    tx.push(0x51); // OP_1 (CScript << 1)
-    tx.push(name.len() as u8);
-    tx.extend_from_slice(name);
-    tx.extend_from_slice(&u32::MAX.to_le_bytes());
-    tx.push(1);
-    tx.extend_from_slice(&(50i64 * 100_000_000).to_le_bytes());
-    tx.push(1);
-    tx.push(0x6a); // OP_RETURN
-    tx.extend_from_slice(&0u32.to_le_bytes());
+    let mut script_sig = Vec::with_capacity(2 + name.len());
+    script_sig.push(0x51); // OP_1 (CScript << 1)
+    script_sig.push(name.len() as u8);
+    script_sig.extend_from_slice(name);
+    let coinbase = Transaction {
+        version: 1,
+        tx_type: 0,
+        inputs: vec![TxIn {
+            prev_hash: Hash256::ZERO,
+            prev_index: u32::MAX,
+            script_sig,
+            sequence: u32::MAX,
+        }],
+        outputs: vec![TxOut {
+            value: 50 * 100_000_000,
+            script_pubkey: vec![0x6a], // OP_RETURN
+        }],
+        lock_time: 0,
+        extra_payload: None,
+    };
     let mut header = BlockHeader {
         version: 4,
         prev_block_hash: prev.block_hash(),
         // One transaction: the merkle root is its txid.
-        merkle_root: crate::hashes::sha256d(&tx),
+        merkle_root: coinbase.txid(),
         time: prev.time + 1,
         bits: prev.bits,
         nonce: 0,
@@ -198,10 +224,15 @@ pub fn devnet_genesis_header(name: &str) -> Option<BlockHeader> {
         if super::pow::check_proof_of_work(&header.block_hash(), header.bits, Network::Devnet)
             .is_ok()
         {
-            return Some(header);
+            return Some((header, coinbase));
         }
         header.nonce = header.nonce.checked_add(1)?;
     }
+}
+
+/// The header of [`devnet_genesis_block`].
+pub fn devnet_genesis_header(name: &str) -> Option<BlockHeader> {
+    devnet_genesis_block(name).map(|(h, _)| h)
 }
 
 /// The genesis block header.

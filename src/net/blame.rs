@@ -37,7 +37,8 @@ impl Blame for NetError {
             | NetError::Handshake(..)
             | NetError::Timeout(..)
             | NetError::Closed(..)
-            | NetError::Stalled(..) => Penalty::Retry,
+            | NetError::Stalled(..)
+            | NetError::HeadersDoNotConnect { .. } => Penalty::Retry,
         }
     }
 }

@@ -81,6 +81,21 @@ pub enum NetError {
     /// The peer sent bytes that are not a valid message, or more than its budget.
     #[error("{0} sent invalid data: {1}")]
     Misbehaved(ConnId, String),
+    /// No answer to a `getheaders` continued its locator, but the peer did send headers while
+    /// it was waited for: they start on a chain we do not have (another network or devnet, or
+    /// a branch we never saw). Reported in place of [`NetError::Timeout`].
+    #[error(
+        "headers from {conn} do not connect to our chain: first header's previous block {prev}, \
+         our tip {tip}"
+    )]
+    HeadersDoNotConnect {
+        /// The connection.
+        conn: ConnId,
+        /// The previous-block hash of the first header the peer sent.
+        prev: Hash256,
+        /// The newest block of the locator we sent (our tip, or the last header requested).
+        tip: Hash256,
+    },
     /// The peer sent a message (the command) with a structure of a version newer than this
     /// library knows: it speaks a newer protocol, which is no fault of its own.
     #[error("{0} sent a {1} this library cannot read: {2}")]
@@ -96,6 +111,7 @@ impl NetError {
             | NetError::Closed(c, _)
             | NetError::Stalled(c, _)
             | NetError::Misbehaved(c, _)
+            | NetError::HeadersDoNotConnect { conn: c, .. }
             | NetError::Unsupported(c, ..) => c.addr,
         }
     }
@@ -108,6 +124,7 @@ impl NetError {
             | NetError::Closed(c, _)
             | NetError::Stalled(c, _)
             | NetError::Misbehaved(c, _)
+            | NetError::HeadersDoNotConnect { conn: c, .. }
             | NetError::Unsupported(c, ..) => Some(*c),
         }
     }
@@ -346,6 +363,9 @@ struct Conn {
     closed: AtomicBool,
     reason: Mutex<Option<NetError>>,
     waiters: Mutex<Vec<Waiter>>,
+    /// The last non-empty `headers` that answered no waiting `getheaders` while one waited:
+    /// when it arrived and its first header's previous block.
+    unconnected: Mutex<Option<(tokio::time::Instant, Hash256)>>,
 }
 
 impl Conn {
@@ -640,6 +660,7 @@ impl Peer {
             closed: AtomicBool::new(false),
             reason: Mutex::new(None),
             waiters: Mutex::new(Vec::new()),
+            unconnected: Mutex::new(None),
         });
         // Reader.
         let reader = {
@@ -680,15 +701,26 @@ impl Peer {
                         let _ = tx.try_send(Message::Pong(n));
                         continue;
                     }
-                    let waiter = {
+                    let (waiter, headers_waited) = {
                         let mut w = conn.waiters.lock().unwrap_or_else(|e| e.into_inner());
-                        w.iter()
+                        let headers_waited = w.iter().any(|(e, _)| matches!(e, Expect::Headers(_)));
+                        let found = w
+                            .iter()
                             .position(|(e, _)| e.matches(&m))
-                            .map(|i| w.remove(i))
+                            .map(|i| w.remove(i));
+                        (found, headers_waited)
                     };
                     if let Some((_, reply)) = waiter {
                         let _ = reply.send(Ok(m));
                         continue;
+                    }
+                    if let (true, Message::Headers(hs) | Message::Headers2(hs)) =
+                        (headers_waited, &m)
+                    {
+                        if let Some(first) = hs.first() {
+                            *conn.unconnected.lock().unwrap_or_else(|e| e.into_inner()) =
+                                Some((tokio::time::Instant::now(), first.prev_block_hash));
+                        }
                     }
                     counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
                     let charged = if answer_kind { 0 } else { len };
@@ -809,7 +841,12 @@ impl Peer {
         // back before the others' tasks run (which keeps `dependent_round_trips` honest).
         let id = self.conn.id;
         let name = expect.name();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let started = tokio::time::Instant::now();
+        let deadline = started + timeout;
+        let locator_tip = match &expect {
+            Expect::Headers(locator) => locator.first().copied(),
+            _ => None,
+        };
         let (tx, rx) = oneshot::channel();
         let out = self.out.clone();
         let conn = self.conn.clone();
@@ -849,7 +886,21 @@ impl Peer {
             };
             match tokio::time::timeout_at(deadline, wait).await {
                 Ok(r) => r,
-                Err(_) => Err(NetError::Timeout(id, name)),
+                Err(_) => {
+                    // Headers that arrived meanwhile but continued nothing we asked from are
+                    // the real reason, not the time.
+                    let unconnected = *conn.unconnected.lock().unwrap_or_else(|e| e.into_inner());
+                    match (locator_tip, unconnected) {
+                        (Some(tip), Some((at, prev))) if at >= started => {
+                            Err(NetError::HeadersDoNotConnect {
+                                conn: id,
+                                prev,
+                                tip,
+                            })
+                        }
+                        _ => Err(NetError::Timeout(id, name)),
+                    }
+                }
             }
         }
     }

@@ -27,12 +27,15 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// The benchmark's presets by name: `regtest`, `mainnet-scale`, `long-30d` and `long-1y` (the
-/// long chains of [`SimConfig::long_chain`], the client starting from a trusted header 30 days
-/// or a year of blocks below the tip).
+/// The benchmark's presets by name: `regtest`, `devnet` ([`SimConfig::devnet`]), `v24`
+/// ([`SimConfig::v24`]),
+/// `mainnet-scale`, `long-30d` and `long-1y` (the long chains of [`SimConfig::long_chain`], the
+/// client starting from a trusted header 30 days or a year of blocks below the tip).
 pub fn preset(name: &str, seed: u64) -> Option<SimConfig> {
     Some(match name {
         "regtest" => SimConfig::regtest(seed),
+        "devnet" => SimConfig::devnet(seed),
+        "v24" => SimConfig::v24(seed),
         "mainnet-scale" => SimConfig::mainnet_scale(seed),
         "long-30d" => SimConfig::long_chain(seed, LONG_30D_BLOCKS),
         "long-1y" => SimConfig::long_chain(seed, LONG_1Y_BLOCKS),

@@ -56,14 +56,15 @@ pub struct SimConfig {
     pub masternodes: usize,
     /// Evonodes registered at [`SimConfig::masternodes_from`].
     pub evonodes: usize,
-    /// The height at which the masternodes and evonodes register (1 = the first block). Below
-    /// it the chain is cheap old history: headers and coinbases with an empty list, no churn, no
-    /// DKG, no quorum, no lock.
+    /// The height at which the masternodes and evonodes register (1 = the first block; on a
+    /// devnet at least 2, block 1 being the devnet's genesis). Below it the chain is cheap old
+    /// history: headers and coinbases with an empty list, no churn, no DKG, no quorum, no lock.
     pub masternodes_from: u32,
     /// The height of the header a client should trust as its start (the long-chain presets'
     /// checkpoint, [`SimChain::checkpoint`]); `None` = clients start from genesis.
     pub checkpoint: Option<u32>,
-    /// Blocks to generate initially (the tip height).
+    /// The tip height to generate (on a devnet block 1 is the devnet's genesis block, derived
+    /// from [`ChainParams::devnet_name`] as Dash Core derives it).
     pub blocks: u32,
     /// Masternode churn.
     pub churn: Churn,
@@ -132,10 +133,44 @@ impl SimConfig {
         }
     }
 
-    /// Mainnet-sized: a devnet running the mainnet LLMQ types and sizes, 3,600 masternodes of
-    /// which 450 evonodes, and enough history for every active quorum and H − 4C.
+    /// The regtest preset running Dash Core v24's V24 deployment as version bits
+    /// ([`V24_VBPARAMS`], Core's own `vbparams` option with masternode signalling off): every
+    /// block signals bit 12 until V24 is active, which it is from height 500 (started at 100,
+    /// locked in at 200, held back by the minimum activation height). From then the coinbases
+    /// carry CbTx version 4 and masternodes move to SML entries of version 3 with mixed extended
+    /// addresses (IPv4, IPv6, Tor v3, and for evonodes Platform P2P and HTTPS with domain
+    /// names): about half of them at activation, then every registration and service update.
+    /// 600 blocks.
+    pub fn v24(seed: u64) -> SimConfig {
+        let mut params = ChainParams::new(Network::Regtest);
+        params
+            .set("vbparams", V24_VBPARAMS)
+            .expect("a valid vbparams value");
+        SimConfig {
+            params,
+            blocks: 600,
+            ..SimConfig::regtest(seed)
+        }
+    }
+
+    /// A small devnet named [`DEVNET_NAME`]: Dash Core's devnet LLMQ types (`llmq_devnet` for
+    /// ChainLocks, the rotated `llmq_devnet_dip0024` for InstantSend, `llmq_devnet_platform` on
+    /// the evonodes), every fork active from height 2 as on a devnet, 40 masternodes of which 8
+    /// evonodes, 480 blocks.
+    /// Block 1 is the devnet's own genesis block (as on any simulated devnet).
+    pub fn devnet(seed: u64) -> SimConfig {
+        SimConfig {
+            params: devnet_params(),
+            masternodes_from: 2,
+            ..SimConfig::regtest(seed)
+        }
+    }
+
+    /// Mainnet-sized: a devnet (named [`DEVNET_NAME`]) running the mainnet LLMQ types and
+    /// sizes, 3,600 masternodes of which 450 evonodes, and enough history for every active
+    /// quorum and H − 4C.
     pub fn mainnet_scale(seed: u64) -> SimConfig {
-        let params = ChainParams::new(Network::Devnet)
+        let params = devnet_params()
             .with_llmq(LlmqConfig::for_network(Network::Mainnet))
             .expect("mainnet's LLMQ types are a valid devnet configuration");
         SimConfig {
@@ -177,6 +212,22 @@ impl SimConfig {
             ..SimConfig::mainnet_scale(seed)
         }
     }
+}
+
+/// The [`SimConfig::v24`] preset's V24 deployment, as Dash Core's `vbparams` option:
+/// `v24:START:END:MIN_ACTIVATION_HEIGHT:WINDOW:THRESHOLD:THRESHOLD_MIN:FALLOFF:USE_EHF` —
+/// started from the first period, never timing out, active no lower than 500, periods of 100
+/// blocks needing 80 signals, no EHF (the activation is visible in block versions).
+pub const V24_VBPARAMS: &str = "v24:0:999999999999:500:100:80:60:5:0";
+
+/// The name of the simulated devnets (`devnet=qrsync-simnet`): their block 1 is the genesis
+/// block Dash Core derives from it (`devnet-qrsync-simnet`).
+pub const DEVNET_NAME: &str = "qrsync-simnet";
+
+fn devnet_params() -> ChainParams {
+    let mut p = ChainParams::new(Network::Devnet);
+    p.set("devnet", DEVNET_NAME).expect("a valid devnet name");
+    p
 }
 
 /// Blocks of the [`SimConfig::mainnet_scale`] network (and of the recent part of the
@@ -282,6 +333,83 @@ fn service(i: u64, port: u16) -> NetInfo {
     NetInfo::Service(b)
 }
 
+/// `ExtNetInfo` entry types (Core v24 `NetInfoEntry`): an address with port, a domain with port.
+const EXT_ENTRY_SERVICE: u8 = 0x01;
+const EXT_ENTRY_DOMAIN: u8 = 0x02;
+/// BIP-155 network ids (address lengths 4, 16 and 32 bytes).
+const BIP155_IPV4: u8 = 1;
+const BIP155_IPV6: u8 = 2;
+const BIP155_TORV3: u8 = 4;
+/// `ExtNetInfo` purposes: Core P2P (every masternode), Platform P2P and HTTPS (evonodes).
+const PURPOSE_CORE_P2P: u8 = 0;
+const PURPOSE_PLATFORM_P2P: u8 = 1;
+const PURPOSE_PLATFORM_HTTPS: u8 = 2;
+
+/// One `ExtNetInfo` entry: a BIP-155 address and a big-endian port.
+fn ext_address(w: &mut Writer, net: u8, addr: &[u8], port: u16) {
+    w.u8(EXT_ENTRY_SERVICE);
+    w.u8(net);
+    w.var_bytes(addr);
+    w.bytes(&port.to_be_bytes());
+}
+
+/// The serialized `ExtNetInfo` (version 1) of masternode `i` in the layout the library decodes
+/// (PROTOCOL.md §3.5): per purpose its entries, mixed by the simulator. Core P2P: an IPv4
+/// address first, then sometimes an IPv6 address and a Tor v3 onion service; an evonode also
+/// has Platform P2P (IPv4, sometimes IPv6) and Platform HTTPS (a domain name or an IPv4
+/// address).
+fn ext_net_info(i: u64, evo: bool, rng: &mut Rng) -> Vec<u8> {
+    let ipv4 = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let mut ipv6 = [0u8; 16];
+    ipv6[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    ipv6[8..].copy_from_slice(&i.to_be_bytes());
+    let mut w = Writer::new(0);
+    w.u8(1); // ExtNetInfo version
+    w.compact_size(if evo { 3 } else { 1 });
+    // Core P2P.
+    let v6 = rng.below(2) == 0;
+    let onion = rng.below(3) == 0;
+    w.u8(PURPOSE_CORE_P2P);
+    w.compact_size(1 + u64::from(v6) + u64::from(onion));
+    ext_address(&mut w, BIP155_IPV4, &ipv4, 19_999);
+    if v6 {
+        ext_address(&mut w, BIP155_IPV6, &ipv6, 19_999);
+    }
+    if onion {
+        ext_address(&mut w, BIP155_TORV3, &rng.bytes32(), 19_999);
+    }
+    if evo {
+        w.u8(PURPOSE_PLATFORM_P2P);
+        w.compact_size(1 + u64::from(v6));
+        ext_address(&mut w, BIP155_IPV4, &ipv4, 26_656);
+        if v6 {
+            ext_address(&mut w, BIP155_IPV6, &ipv6, 26_656);
+        }
+        w.u8(PURPOSE_PLATFORM_HTTPS);
+        w.compact_size(1);
+        if rng.below(2) == 0 {
+            w.u8(EXT_ENTRY_DOMAIN);
+            w.var_bytes(format!("evo{i}.qrsync-simnet.example").as_bytes());
+            w.bytes(&443u16.to_be_bytes());
+        } else {
+            ext_address(&mut w, BIP155_IPV4, &ipv4, 443);
+        }
+    }
+    w.into_bytes()
+}
+
+/// `entry` moved to an SML entry of version 3 (extended addresses, V24): the address becomes an
+/// `ExtNetInfo` and an evonode's platform HTTP port is no longer a field of its own.
+fn with_ext_addr(entry: &SmlEntry, rng: &mut Rng, id: u64) -> SmlEntry {
+    let evo = entry.is_evo();
+    SmlEntry {
+        version: crate::wire::sml_entry::ENTRY_VERSION_EXT_ADDR,
+        net_info: NetInfo::Extended(ext_net_info(id, evo, rng)),
+        platform_http_port: 0,
+        ..entry.clone()
+    }
+}
+
 impl SimChain {
     /// Generates the chain `config` describes.
     pub fn generate(config: SimConfig) -> SimChain {
@@ -309,9 +437,39 @@ impl SimChain {
             islocks: Vec::new(),
             branch: 0,
         };
-        let target = chain.config.blocks;
+        // A devnet's block 1 is its own genesis, derived from its name exactly as the client
+        // derives the block its header chain starts at (one function for both).
+        if let Some((header, coinbase)) = chain_params::devnet_genesis_of(&chain.config.params) {
+            let hash = header.block_hash();
+            chain.index.insert(hash, 1);
+            chain.blocks.push(SimBlock {
+                header,
+                hash,
+                txs: vec![coinbase],
+                cbtx: None,
+                entries: Arc::new(Entries::new()),
+                sml_root: Hash256::ZERO,
+            });
+        }
+        let target = chain.config.blocks.saturating_sub(chain.tip_height());
         chain.extend(target);
         chain
+    }
+
+    /// The first height the generator mines: 1, or 2 on a devnet (whose block 1 is its fixed
+    /// genesis block).
+    pub fn first_mined_height(&self) -> u32 {
+        if self.network() == Network::Devnet {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The height the masternodes register at ([`SimConfig::masternodes_from`], at least the
+    /// first mined block).
+    fn masternodes_from(&self) -> u32 {
+        self.config.masternodes_from.max(self.first_mined_height())
     }
 
     /// The network.
@@ -420,7 +578,7 @@ impl SimChain {
     /// Replaces the last `depth` blocks with a different branch of `depth + 1` blocks (a reorg
     /// a client following the tip must handle).
     pub fn reorg(&mut self, depth: u32) {
-        let depth = depth.min(self.tip_height().saturating_sub(1));
+        let depth = depth.min(self.tip_height().saturating_sub(self.first_mined_height()));
         let fork = self.tip_height() - depth;
         for b in self.blocks.drain(fork as usize + 1..) {
             self.index.remove(&b.hash);
@@ -445,11 +603,23 @@ impl SimChain {
         )
     }
 
+    /// Whether V24 is active for the block at `height` (its version-bits deployment, when the
+    /// chain parameters make it visible: `vbparams=v24:…:0`), by the library's own rule.
+    pub fn v24_active_at(&self, height: u32) -> bool {
+        height > 0
+            && self
+                .config
+                .params
+                .v24_active_after(height - 1, &|h| self.version_and_time_at(h))
+                == Some(true)
+    }
+
     fn next_block(&mut self) {
         let height = self.tip_height() + 1;
         let network = self.config.network();
         let a = *self.config.params.activations();
-        let entries = self.masternode_events(height);
+        let v24 = self.v24_active_at(height);
+        let entries = self.masternode_events(height, v24);
         // The ChainLock of the previous block goes into this block's CbTx (V20+).
         let best_cl = self.make_clsig(height - 1);
         let commitments = self.form_quorums(height);
@@ -473,7 +643,9 @@ impl SimChain {
         .quorum_root();
         let cbtx = if height >= a.v20 {
             CbTx {
-                version: 3,
+                // V24 (Core v24 `CheckCbTx`): version 4, whose asset-unlock root is all zero for
+                // a block without version 2 asset unlocks (the simulator mines none).
+                version: if v24 { 4 } else { 3 },
                 height: height as i32,
                 merkle_root_mn_list: sml_root,
                 merkle_root_quorums: Some(quorum_root),
@@ -488,7 +660,7 @@ impl SimChain {
                     },
                 )),
                 credit_pool_balance: Some(0),
-                merkle_root_asset_unlocks: None,
+                merkle_root_asset_unlocks: v24.then_some(Hash256::ZERO),
                 unknown_fields: Vec::new(),
             }
         } else {
@@ -540,7 +712,12 @@ impl SimChain {
         let txids: Vec<Hash256> = txs.iter().map(|t| t.txid()).collect();
         let prev = &self.blocks[height as usize - 1];
         let mut header = BlockHeader {
-            version: 0x2000_0000,
+            // Miners signal V24 (bit 12) until it is active, when its deployment is tracked.
+            version: if self.config.params.v24().is_some() && !v24 {
+                0x2000_0000 | (1 << crate::network::params::V24_BIT)
+            } else {
+                0x2000_0000
+            },
             prev_block_hash: prev.hash,
             merkle_root: merkle_root(&txids),
             time: prev.header.time + self.config.block_time,
@@ -567,7 +744,7 @@ impl SimChain {
     }
 
     /// Registrations, confirmations, updates, bans, revivals and revocations for `height`.
-    fn masternode_events(&mut self, height: u32) -> Arc<Entries> {
+    fn masternode_events(&mut self, height: u32, v24: bool) -> Arc<Entries> {
         let prev = self.blocks[height as usize - 1].entries.clone();
         let mut changed: Option<Entries> = None;
         let prev_hash = self.blocks[height as usize - 1].hash;
@@ -586,6 +763,18 @@ impl SimChain {
                 let mut ne = (**e).clone();
                 ne.confirmed_hash = prev_hash;
                 *e = Arc::new(ne);
+            }
+        }
+        // V24's first block: about half of the masternodes (evonodes among them) have moved to
+        // extended addresses (a ProUpServTx of version 3).
+        if v24 && !self.v24_active_at(height - 1) {
+            let mut rng = self.rng_for(height, "extaddr");
+            let m = changed.get_or_insert_with(|| (*prev).clone());
+            for e in m.values_mut() {
+                if e.pro_reg_tx_hash.0[0] % 2 == 0 {
+                    let id = u64::from_le_bytes(e.pro_reg_tx_hash.0[..8].try_into().expect("8"));
+                    *e = Arc::new(with_ext_addr(e, &mut rng, id));
+                }
             }
         }
         let mut rng = self.rng_for(height, "churn");
@@ -615,11 +804,17 @@ impl SimChain {
                     [0; 20]
                 },
             };
+            // From V24 new registrations use extended addresses.
+            let entry = if v24 {
+                with_ext_addr(&entry, rng, id)
+            } else {
+                entry
+            };
             chain.operator_keys.insert(pro, sk);
             chain.registered_at.insert(pro, height);
             m.insert(pro, Arc::new(entry));
         };
-        let from = self.config.masternodes_from.max(1);
+        let from = self.masternodes_from();
         if height < from {
             return prev;
         }
@@ -648,7 +843,13 @@ impl SimChain {
             for _ in 0..churn.updates {
                 if let Some(pro) = pick(m, &mut rng, &|e| e.is_valid) {
                     let mut ne = (*m[&pro]).clone();
-                    ne.net_info = service(rng.next_u64(), 20_000 + rng.below(1000) as u16);
+                    if v24 {
+                        // From V24 a service update moves the entry to extended addresses.
+                        let id = rng.next_u64();
+                        ne = with_ext_addr(&ne, &mut rng, id);
+                    } else {
+                        ne.net_info = service(rng.next_u64(), 20_000 + rng.below(1000) as u16);
+                    }
                     m.insert(pro, Arc::new(ne));
                 }
             }
@@ -707,7 +908,7 @@ impl SimChain {
             }
             // Before the masternodes register there is nobody to form a quorum; a rotated type
             // still records each cycle's (empty) snapshot, which later cycles build on.
-            let quiet = cycle < self.config.masternodes_from.max(1) + 7;
+            let quiet = cycle < self.masternodes_from() + 7;
             let rotated = cfg.is_rotation_enabled(t, cycle);
             if quiet && !rotated {
                 continue;

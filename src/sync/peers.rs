@@ -216,7 +216,7 @@ pub(super) fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
         return;
     }
     debug_assert_ne!(e.penalty(), Penalty::Ban);
-    sh.error(ErrorKind::Network, e.to_string(), true);
+    sh.error(ErrorKind::Network, describe(sh, e), true);
     if let Some(c) = e.conn() {
         if let Some(p) = peers.list.iter().find(|p| p.conn_id() == c) {
             p.close_with(e.clone());
@@ -225,6 +225,23 @@ pub(super) fn lost(sh: &Shared, peers: &mut Peers, e: &NetError) {
     }
     peers.record_failure(addr, 1);
     sh.peers.store(peers.list.len() as u32, Ordering::Relaxed);
+}
+
+/// The report of a network failure: headers that do not connect name our tip by its height.
+fn describe(sh: &Shared, e: &NetError) -> String {
+    match e {
+        NetError::HeadersDoNotConnect { conn, prev, tip } => {
+            let height = sh.with_state(|s| s.headers.height_of(tip));
+            match height {
+                Some(h) => format!(
+                    "headers from {conn} do not connect to our chain: first header's previous \
+                     block {prev}, our tip height {h}"
+                ),
+                None => e.to_string(),
+            }
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// Reports the connections that closed on their own (each with its real reason).

@@ -24,6 +24,33 @@ pub struct Options {
     timeout: Duration,
     strategy: dash_qrsync::SyncStrategy,
     chain: crate::chainargs::ChainArgs,
+    size: Size,
+}
+
+/// The demo's presets (the simulated networks it can start).
+pub const PRESETS: &[&str] = &["regtest", "devnet", "v24", "mainnet-scale"];
+
+/// Overrides of the preset's size (`--masternodes`, `--evonodes`, `--blocks`): a smaller
+/// network generates and syncs faster (the CI runs every preset this way).
+#[derive(Debug, Clone, Default)]
+struct Size {
+    masternodes: Option<usize>,
+    evonodes: Option<usize>,
+    blocks: Option<u32>,
+}
+
+impl Size {
+    fn apply(&self, cfg: &mut dash_qrsync::simnet::SimConfig) {
+        if let Some(n) = self.masternodes {
+            cfg.masternodes = n;
+        }
+        if let Some(n) = self.evonodes {
+            cfg.evonodes = n;
+        }
+        if let Some(n) = self.blocks {
+            cfg.blocks = n;
+        }
+    }
 }
 
 impl Options {
@@ -38,6 +65,7 @@ impl Options {
             timeout: Duration::from_secs(600),
             strategy: dash_qrsync::SyncStrategy::QrInfo,
             chain: crate::chainargs::ChainArgs::default(),
+            size: Size::default(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -81,13 +109,35 @@ impl Options {
                     )
                 }
                 "--sequential" => o.strategy = dash_qrsync::SyncStrategy::Sequential,
+                "--masternodes" => {
+                    o.size.masternodes = Some(
+                        value("--masternodes")?
+                            .parse()
+                            .map_err(|_| "--masternodes must be a number")?,
+                    )
+                }
+                "--evonodes" => {
+                    o.size.evonodes = Some(
+                        value("--evonodes")?
+                            .parse()
+                            .map_err(|_| "--evonodes must be a number")?,
+                    )
+                }
+                "--blocks" => {
+                    o.size.blocks = Some(
+                        value("--blocks")?
+                            .parse()
+                            .map_err(|_| "--blocks must be a number")?,
+                    )
+                }
                 s => return Err(format!("unknown option {s}")),
             }
         }
-        if !matches!(o.preset.as_str(), "regtest" | "mainnet-scale") {
+        if !PRESETS.contains(&o.preset.as_str()) {
             return Err(format!(
-                "unknown preset {:?} (regtest or mainnet-scale)",
-                o.preset
+                "unknown preset {:?} ({})",
+                o.preset,
+                PRESETS.join(", ")
             ));
         }
         Ok(o)
@@ -224,10 +274,10 @@ pub fn run(o: &Options) -> std::process::ExitCode {
         }
         None => {
             let started = Instant::now();
-            let mut cfg = match o.preset.as_str() {
-                "mainnet-scale" => dash_qrsync::simnet::SimConfig::mainnet_scale(o.seed),
-                _ => dash_qrsync::simnet::SimConfig::regtest(o.seed),
+            let Some(mut cfg) = dash_qrsync::simnet::bench::preset(&o.preset, o.seed) else {
+                return fail(&format!("unknown preset {:?}", o.preset));
             };
+            o.size.apply(&mut cfg);
             // Chain parameters change the simulated network too: it is generated under them.
             match o.chain.build_on(cfg.params.clone()) {
                 Ok(p) => cfg.params = p,

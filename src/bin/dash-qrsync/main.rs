@@ -1,8 +1,8 @@
 //! `dash-qrsync` command-line tool.
 //!
 //! ```text
-//! dash-qrsync demo [--preset regtest|mainnet-scale] [--connect IP:PORT --network NET]
-//! dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--block-interval S]
+//! dash-qrsync demo [--preset regtest|devnet|v24|mainnet-scale] [--connect IP:PORT --network NET]
+//! dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|devnet|v24|mainnet-scale] [--block-interval S]
 //!                          [--dash-conf-out FILE] [--duration S] [--seed N]
 //! dash-qrsync verify FILE [--network mainnet|testnet] [--protocol-version N]
 //!                         [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
@@ -21,16 +21,20 @@ mod verify;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
+  dash-qrsync demo [--preset regtest|devnet|v24|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
+                   [--masternodes N] [--evonodes N] [--blocks N]
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
                    [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
       sync it with live progress, print each quorum as it is validated, and a summary.
+      --masternodes/--evonodes/--blocks: a smaller (or larger) simulated network than the
+      preset's (regular masternodes, evonodes, tip height); e.g. mainnet-scale with
+      --masternodes 400 --evonodes 100 keeps every mainnet LLMQ type above its minimum size.
       --dash-conf FILE: the network and chain parameters of a Dash Core dash.conf (its
       [regtest]/[devnet] sections included); --chain-param KEY=VALUE: one Core option, e.g.
       testactivationheight=v20@100 (docs/CONFORMANCE.md). The simulated network is generated
       under them too.
-  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--seed N]
+  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|devnet|v24|mainnet-scale] [--seed N]
                            [--block-interval SECS] [--dash-conf-out FILE] [--duration SECS]
       Serve the simulated network to other processes (default 127.0.0.1, an OS-chosen port;
       needs --features simnet): mines a block with a ChainLock every --block-interval (10 s),

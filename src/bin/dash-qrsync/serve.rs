@@ -76,10 +76,11 @@ impl Options {
                 s => return Err(format!("unknown option {s}")),
             }
         }
-        if !matches!(o.preset.as_str(), "regtest" | "mainnet-scale") {
+        if !crate::demo::PRESETS.contains(&o.preset.as_str()) {
             return Err(format!(
-                "unknown preset {:?} (regtest or mainnet-scale)",
-                o.preset
+                "unknown preset {:?} ({})",
+                o.preset,
+                crate::demo::PRESETS.join(", ")
             ));
         }
         Ok(o)
@@ -112,7 +113,7 @@ fn dash_conf(cfg: &SimConfig, addr: SocketAddr) -> String {
     };
     s.push_str(&format!("[{section}]\n"));
     s.push_str(&format!("connect={addr}\n"));
-    for (k, v) in p.settings() {
+    for (k, v) in p.settings().iter().filter(|(k, _)| k != "devnet") {
         s.push_str(&format!("{k}={v}\n"));
     }
     if p.llmq() != &LlmqConfig::for_network(p.network()) {
@@ -168,9 +169,9 @@ pub fn run(o: &Options) -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
-    let cfg = match o.preset.as_str() {
-        "mainnet-scale" => SimConfig::mainnet_scale(o.seed),
-        _ => SimConfig::regtest(o.seed),
+    let Some(cfg) = dash_qrsync::simnet::bench::preset(&o.preset, o.seed) else {
+        eprintln!("error: unknown preset {:?}", o.preset);
+        return std::process::ExitCode::from(2);
     };
     let started = Instant::now();
     eprintln!(
