@@ -116,7 +116,9 @@ pub struct MasternodeEntry {
     pub legacy_operator_key: bool,
     /// The voting key id (hash160).
     pub voting_key_id: [u8; 20],
-    /// The platform node id (evonodes only).
+    /// The platform node id (evonodes only), in the byte order of the list (serialized
+    /// order). Dash Core's RPC prints it byte-reversed, as a `uint160`; see
+    /// [`MasternodeEntry::platform_node_id_display`].
     pub platform_node_id: Option<[u8; 20]>,
     /// The simplified-list entry version (1 legacy BLS, 2 basic BLS, 3 extended addresses).
     pub entry_version: u16,
@@ -129,6 +131,16 @@ pub struct MasternodeEntry {
 }
 
 impl MasternodeEntry {
+    /// The platform node id as Dash Core's RPC prints it (`platformNodeID`, the form
+    /// `protx register_evo` takes and Tenderdash uses): hex of the bytes reversed.
+    pub fn platform_node_id_display(&self) -> Option<String> {
+        self.platform_node_id.map(|id| {
+            let mut r = id;
+            r.reverse();
+            hex::encode(r)
+        })
+    }
+
     /// The entry's addresses for one purpose.
     pub fn addresses_for(&self, purpose: AddressPurpose) -> impl Iterator<Item = &MasternodeAddress> {
         self.addresses.iter().filter(move |a| a.purpose == purpose)
