@@ -756,7 +756,8 @@ impl Replay {
                             b => b.split('-').map(|x| x.parse().unwrap()).collect(),
                         };
                         let block = parts[3].parse().unwrap();
-                        r.qrinfos.push((Some(bases), block, parts[4] == "extra", *q));
+                        r.qrinfos
+                            .push((Some(bases), block, parts[4] == "extra", *q));
                     }
                     Message::ClSig(cl) => {
                         r.clsigs.insert(cl.height as u32, cl);
@@ -1249,7 +1250,9 @@ fn check_book_against_masternodelist(book: &MasternodeBook, rpc: &Value, what: &
         }
         if let Some(address) = r.get("address") {
             assert_eq!(
-                printed(e, AddressPurpose::CoreP2p).first().map(String::as_str),
+                printed(e, AddressPurpose::CoreP2p)
+                    .first()
+                    .map(String::as_str),
                 address.as_str(),
                 "{what}: address"
             );
@@ -1286,7 +1289,11 @@ fn masternode_book_equals_cores_protx_diff_and_masternodelist() {
         );
         let book = MasternodeBook::from_list(&list);
         assert_eq!(book.height, net.tip, "{name}");
-        assert_eq!(book.sml_root, display_hash(&rpc["merkleRootMNList"]), "{name}");
+        assert_eq!(
+            book.sml_root,
+            display_hash(&rpc["merkleRootMNList"]),
+            "{name}"
+        );
         check_book_against_protx_diff(&book, &rpc, name);
         check_book_against_masternodelist(
             &book,
@@ -1343,7 +1350,10 @@ fn v24_edge_cases_after_the_tip_equal_cores() {
         chain,
     };
     assert_eq!(net389.tip, 389);
-    let rpc = json(&net.dir.join("rpc/protx_diff_1_389_after_upreg_emptyaddr.json"));
+    let rpc = json(
+        &net.dir
+            .join("rpc/protx_diff_1_389_after_upreg_emptyaddr.json"),
+    );
     let list = list_from_empty(
         &net389,
         "mnlistdiff_regtest_null_389_p70240_after_upreg_emptyaddr.bin",
@@ -1431,5 +1441,8 @@ fn replayed_v24_extaddr_network_syncs_and_its_address_book_is_cores() {
     assert!(last.height <= net.tip);
     assert_eq!(last.count, 8);
     // Reported once per change: no two consecutive events name the same list root.
-    assert!(l.masternodes.windows(2).all(|w| w[0].sml_root != w[1].sml_root));
+    assert!(l
+        .masternodes
+        .windows(2)
+        .all(|w| w[0].sml_root != w[1].sml_root));
 }

@@ -27,8 +27,7 @@ use dash_qrsync::c_api::{
     dqs_profile, dqs_result, dqs_state,
 };
 use dash_qrsync::{
-    AddressKind, AddressPurpose, Config, ErrorKind, MasternodeType, Network, SyncProfile,
-    SyncState,
+    AddressKind, AddressPurpose, Config, ErrorKind, MasternodeType, Network, SyncProfile, SyncState,
 };
 use std::collections::BTreeSet;
 use std::ffi::CString;
@@ -696,11 +695,7 @@ fn c_struct_fields(name: &str) -> Vec<String> {
         .lines()
         .filter(|l| l.trim_end().ends_with(';') && !l.trim_start().starts_with("//"))
         .map(|l| {
-            let name = l
-                .trim_end_matches(';')
-                .rsplit([' ', '*'])
-                .next()
-                .unwrap();
+            let name = l.trim_end_matches(';').rsplit([' ', '*']).next().unwrap();
             // `block_hash[32]` → `block_hash`.
             name.split('[').next().unwrap().to_string()
         })
@@ -717,7 +712,11 @@ fn c_status_and_progress_carry_every_rust_field() {
             "MasternodesChanged",
             "dqs_masternodes_changed",
         ),
-        ("src/api/masternodes.rs", "MasternodeEntry", "dqs_masternode"),
+        (
+            "src/api/masternodes.rs",
+            "MasternodeEntry",
+            "dqs_masternode",
+        ),
         (
             "src/api/masternodes.rs",
             "MasternodeAddress",

@@ -813,7 +813,9 @@ fn masternode_book_is_reachable_after_a_sync_and_its_change_is_reported() {
             |l| l.masternodes.len() > before
                 && client.masternodes().is_some_and(|b| {
                     b.height == new_tip
-                        && l.masternodes.last().is_some_and(|m| m.sml_root == b.sml_root)
+                        && l.masternodes
+                            .last()
+                            .is_some_and(|m| m.sml_root == b.sml_root)
                 }),
             Duration::from_secs(60)
         ),

@@ -142,7 +142,10 @@ impl MasternodeEntry {
     }
 
     /// The entry's addresses for one purpose.
-    pub fn addresses_for(&self, purpose: AddressPurpose) -> impl Iterator<Item = &MasternodeAddress> {
+    pub fn addresses_for(
+        &self,
+        purpose: AddressPurpose,
+    ) -> impl Iterator<Item = &MasternodeAddress> {
         self.addresses.iter().filter(move |a| a.purpose == purpose)
     }
 

@@ -16,7 +16,7 @@ pub use config::{Checkpoint, Config, ResolvedStart, StartPoint, SyncStrategy};
 pub use error::{ClientError, ErrorKind};
 pub use event::{ChainLockEvent, EventListener, NoopListener, Progress, SyncState};
 pub use masternodes::{
-    AddressKind, AddressPurpose, MasternodeAddress, MasternodeBook, MasternodeEntry, MasternodeType,
-    MasternodesChanged,
+    AddressKind, AddressPurpose, MasternodeAddress, MasternodeBook, MasternodeEntry,
+    MasternodeType, MasternodesChanged,
 };
 pub use status::{LockFailureReason, LockStatus, PhaseMark, Status};

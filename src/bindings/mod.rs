@@ -596,11 +596,8 @@ impl QrSyncClient {
             None => Arc::new(MemoryStore::new()),
         };
         let slot = MasternodesSlot::default();
-        let inner = crate::Client::new(
-            cfg,
-            store,
-            Arc::new(ListenerBridge(listener, slot.clone())),
-        )?;
+        let inner =
+            crate::Client::new(cfg, store, Arc::new(ListenerBridge(listener, slot.clone())))?;
         Ok(Arc::new(QrSyncClient {
             inner,
             masternodes_listener: slot,

@@ -5,9 +5,7 @@
 
 use super::{client_ref, guard, null, out, FfiResult};
 use super::{dqs_client, dqs_result};
-use crate::api::{
-    AddressKind, AddressPurpose, MasternodeBook, MasternodeType, MasternodesChanged,
-};
+use crate::api::{AddressKind, AddressPurpose, MasternodeBook, MasternodeType, MasternodesChanged};
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -344,9 +344,8 @@ pub struct dqs_callbacks {
     /// The entries of the validated masternode list at the tip changed (read the book with
     /// `dqs_client_masternodes`). Added after ABI 3's first release: a caller whose
     /// `struct_size` ends before this field is accepted and gets no such callback.
-    pub on_masternodes_changed: Option<
-        extern "C" fn(user_data: *mut c_void, change: *const dqs_masternodes_changed),
-    >,
+    pub on_masternodes_changed:
+        Option<extern "C" fn(user_data: *mut c_void, change: *const dqs_masternodes_changed)>,
 }
 
 /// `struct_size` of a `dqs_callbacks` compiled before `on_masternodes_changed` existed.
