@@ -220,7 +220,9 @@ fn core_addresses(v: &Value) -> Vec<(AddressPurpose, String)> {
 /// The client's address book equals Core's `protx diff 1 <tip> true` and `masternodelist
 /// json`; returns (entries, entries of version 3, evonodes, addresses).
 fn check_address_book(client: &Client, ready: &Value) -> (usize, usize, usize, usize) {
-    let book = client.masternodes().expect("an address book after the sync");
+    let book = client
+        .masternodes()
+        .expect("an address book after the sync");
     let diff = &ready["protx_diff"];
     assert_eq!(
         book.sml_root,
@@ -235,10 +237,18 @@ fn check_address_book(client: &Client, ready: &Value) -> (usize, usize, usize, u
         let e = book
             .entry(&hash)
             .unwrap_or_else(|| panic!("{hash} not in the book"));
-        assert_eq!(e.entry_version as u64, r["nVersion"].as_u64().unwrap(), "{hash}");
+        assert_eq!(
+            e.entry_version as u64,
+            r["nVersion"].as_u64().unwrap(),
+            "{hash}"
+        );
         let evo = r["nType"].as_u64().unwrap() == 1;
         assert_eq!(e.mn_type == MasternodeType::Evo, evo, "{hash}: type");
-        assert_eq!(e.is_valid, r["isValid"].as_bool().unwrap(), "{hash}: validity");
+        assert_eq!(
+            e.is_valid,
+            r["isValid"].as_bool().unwrap(),
+            "{hash}: validity"
+        );
         assert_eq!(
             hex::encode(e.operator_public_key),
             r["pubKeyOperator"].as_str().unwrap(),
@@ -423,7 +433,10 @@ fn main() {
             Some(true),
             "V24 active on Core's node"
         );
-        assert!(v3 >= 5 && evos >= 2, "{v3} version 3 entries, {evos} evonodes");
+        assert!(
+            v3 >= 5 && evos >= 2,
+            "{v3} version 3 entries, {evos} evonodes"
+        );
         assert!(addresses > entries, "several addresses per masternode");
     }
     println!(
