@@ -244,3 +244,60 @@ pub struct MasternodesChanged {
     /// Entries in it.
     pub count: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::sml_entry::{NetInfo, MN_TYPE_EVO};
+
+    fn v2_evonode() -> SmlEntry {
+        let mut svc = [0u8; 18];
+        svc[10] = 0xff;
+        svc[11] = 0xff;
+        svc[12..16].copy_from_slice(&[1, 2, 3, 4]);
+        svc[16..18].copy_from_slice(&9999u16.to_be_bytes());
+        let mut id = [0u8; 20];
+        id[0] = 0xaa;
+        id[19] = 0x01;
+        SmlEntry {
+            version: 2,
+            pro_reg_tx_hash: Hash256([7; 32]),
+            confirmed_hash: Hash256([8; 32]),
+            net_info: NetInfo::Service(svc),
+            operator_key: [0x99; 48],
+            voting_key_id: [5; 20],
+            is_valid: false,
+            mn_type: MN_TYPE_EVO,
+            platform_http_port: 443,
+            platform_node_id: id,
+        }
+    }
+
+    #[test]
+    fn a_version_2_evonode_has_its_core_and_platform_https_address() {
+        // Hand-derived from Core's rule for entries without ExtNetInfo (rpc/evo_util.cpp,
+        // GetPlatformHTTPPort of a CSimplifiedMNListEntry): the service's host with the
+        // entry's platform HTTP port; no platform P2P port is in the entry.
+        let e = MasternodeEntry::from_sml_entry(&v2_evonode());
+        assert_eq!(e.mn_type, MasternodeType::Evo);
+        assert!(!e.is_valid);
+        assert!(!e.legacy_operator_key);
+        let printed: Vec<(AddressPurpose, String)> = e
+            .addresses
+            .iter()
+            .map(|a| (a.purpose, a.host_port()))
+            .collect();
+        assert_eq!(
+            printed,
+            vec![
+                (AddressPurpose::CoreP2p, "1.2.3.4:9999".to_string()),
+                (AddressPurpose::PlatformHttps, "1.2.3.4:443".to_string()),
+            ]
+        );
+        // Core prints the node id as a uint160: bytes reversed.
+        assert_eq!(
+            e.platform_node_id_display().unwrap(),
+            format!("01{}aa", "00".repeat(18))
+        );
+    }
+}
