@@ -276,8 +276,8 @@ mod tests {
     #[test]
     fn a_version_2_evonode_has_its_core_and_platform_https_address() {
         // Hand-derived from Core's rule for entries without ExtNetInfo (rpc/evo_util.cpp,
-        // GetPlatformHTTPPort of a CSimplifiedMNListEntry): the service's host with the
-        // entry's platform HTTP port; no platform P2P port is in the entry.
+        // NetInfoJsonInternal for a CSimplifiedMNListEntry): the service's host with the
+        // entry's platform HTTP port; no platform P2P address (the entry has no such port).
         let e = MasternodeEntry::from_sml_entry(&v2_evonode());
         assert_eq!(e.mn_type, MasternodeType::Evo);
         assert!(!e.is_valid);
