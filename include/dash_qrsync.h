@@ -103,6 +103,40 @@ typedef enum dqs_lock_status {
   DQS_LOCK_STATUS_UNKNOWN = 2,
 } dqs_lock_status;
 
+// The type of a masternode.
+typedef enum dqs_masternode_type {
+  // A regular masternode.
+  DQS_MASTERNODE_TYPE_REGULAR = 0,
+  // An evonode (serves Dash Platform).
+  DQS_MASTERNODE_TYPE_EVO = 1,
+} dqs_masternode_type;
+
+// What an address is for.
+typedef enum dqs_address_purpose {
+  // Dash Core P2P.
+  DQS_ADDRESS_PURPOSE_CORE_P2P = 0,
+  // Dash Platform P2P.
+  DQS_ADDRESS_PURPOSE_PLATFORM_P2P = 1,
+  // Dash Platform HTTPS (DAPI).
+  DQS_ADDRESS_PURPOSE_PLATFORM_HTTPS = 2,
+} dqs_address_purpose;
+
+// The kind of host an address names.
+typedef enum dqs_address_kind {
+  // IPv4.
+  DQS_ADDRESS_KIND_IPV4 = 0,
+  // IPv6.
+  DQS_ADDRESS_KIND_IPV6 = 1,
+  // Tor v3 onion service.
+  DQS_ADDRESS_KIND_TOR_V3 = 2,
+  // I2P.
+  DQS_ADDRESS_KIND_I2P = 3,
+  // CJDNS.
+  DQS_ADDRESS_KIND_CJDNS = 4,
+  // A domain name.
+  DQS_ADDRESS_KIND_DOMAIN = 5,
+} dqs_address_kind;
+
 // Which quorums to validate.
 typedef enum dqs_profile {
   // Every active quorum (default).
@@ -116,6 +150,11 @@ typedef struct dqs_client dqs_client;
 
 // Client configuration (opaque). Create with `dqs_config_new`, free with `dqs_config_free`.
 typedef struct dqs_config dqs_config;
+
+// The validated masternode list at the tip (opaque, owned by the caller). Create with
+// `dqs_client_masternodes`, free with `dqs_masternode_list_free`. A snapshot: it does not
+// change when the client's list does. Read-only, so it may be read from several threads.
+typedef struct dqs_masternode_list dqs_masternode_list;
 
 #if defined(DQS_SIMNET)
 // A running simulated network (opaque): a regtest chain served on 127.0.0.1. Create with
@@ -206,6 +245,19 @@ typedef struct dqs_error {
   const char *message;
 } dqs_error;
 
+// Reported to `on_masternodes_changed` when the entries of the validated list at the tip
+// changed (valid during the callback only).
+typedef struct dqs_masternodes_changed {
+  // Height of the tip list.
+  uint32_t height;
+  // Its block hash (internal byte order).
+  uint8_t block_hash[32];
+  // Its SML merkle root (internal byte order).
+  uint8_t sml_root[32];
+  // Entries in it.
+  uint32_t count;
+} dqs_masternodes_changed;
+
 // Event callbacks. Every pointer may be NULL. They run on the library's `dqs-events` thread,
 // one at a time, in order, with no library lock held; they may call any `dqs_` function,
 // including `dqs_client_stop` and `dqs_client_free` on the client that calls them. After
@@ -226,6 +278,10 @@ typedef struct dqs_callbacks {
   void (*on_state)(void *user_data, enum dqs_state state);
   // An error.
   void (*on_error)(void *user_data, const struct dqs_error *error);
+  // The entries of the validated masternode list at the tip changed (read the book with
+  // `dqs_client_masternodes`). Added after ABI 3's first release: a caller whose
+  // `struct_size` ends before this field is accepted and gets no such callback.
+  void (*on_masternodes_changed)(void *user_data, const struct dqs_masternodes_changed *change);
 } dqs_callbacks;
 
 // A status snapshot.
@@ -251,6 +307,66 @@ typedef struct dqs_status {
   // Round trips that had to wait for each other (parallel requests count once).
   uint64_t dependent_round_trips;
 } dqs_status;
+
+// What a `dqs_masternode_list` is of.
+typedef struct dqs_masternode_list_info {
+  // Set by the caller to `sizeof(dqs_masternode_list_info)`.
+  uint32_t struct_size;
+  // Height of the list's block.
+  uint32_t height;
+  // The list's block hash (internal byte order).
+  uint8_t block_hash[32];
+  // Its SML merkle root (internal byte order), equal to the coinbase's `merkleRootMNList`.
+  uint8_t sml_root[32];
+  // Number of entries.
+  size_t count;
+} dqs_masternode_list_info;
+
+// One masternode.
+typedef struct dqs_masternode {
+  // Set by the caller to `sizeof(dqs_masternode)`.
+  uint32_t struct_size;
+  // ProRegTx hash (internal byte order).
+  uint8_t pro_reg_tx_hash[32];
+  // Regular or evonode.
+  enum dqs_masternode_type mn_type;
+  // Not PoSe-banned.
+  bool is_valid;
+  // Confirmed hash (internal byte order; zero while unconfirmed).
+  uint8_t confirmed_hash[32];
+  // BLS operator public key as in the list.
+  uint8_t operator_public_key[48];
+  // True when `operator_public_key` is in the legacy BLS encoding (entry version 1).
+  bool legacy_operator_key;
+  // Voting key id (hash160).
+  uint8_t voting_key_id[20];
+  // Whether `platform_node_id` is set (evonodes).
+  bool has_platform_node_id;
+  // Platform node id in list (serialized) order; Dash Core's RPC prints these bytes
+  // reversed.
+  uint8_t platform_node_id[20];
+  // Simplified-list entry version (1, 2 or 3).
+  uint16_t entry_version;
+  // Number of addresses (`dqs_masternode_list_address`).
+  size_t address_count;
+} dqs_masternode;
+
+// One address of a masternode.
+typedef struct dqs_masternode_address {
+  // Set by the caller to `sizeof(dqs_masternode_address)`.
+  uint32_t struct_size;
+  // What it is for.
+  enum dqs_address_purpose purpose;
+  // The kind of host.
+  enum dqs_address_kind kind;
+  // The port.
+  uint16_t port;
+  // NUL-terminated host as Dash Core prints it (IPv6 without brackets, `….onion`,
+  // `….b32.i2p`, domain). Owned by the list: valid until `dqs_masternode_list_free`.
+  const char *host;
+  // NUL-terminated `host:port` as Dash Core prints it (`[v6]:port`). Owned by the list.
+  const char *host_port;
+} dqs_masternode_address;
 
 #ifdef __cplusplus
 extern "C" {
@@ -446,6 +562,41 @@ enum dqs_result dqs_client_verify_islock(const struct dqs_client *client,
 enum dqs_result dqs_client_block_hash(const struct dqs_client *client,
                                       uint32_t height,
                                       uint8_t *out_hash);
+
+// Writes to `*out_list` a new snapshot of the validated masternode list at the client's tip
+// (the address book). The caller owns it and frees it with `dqs_masternode_list_free`.
+// `DQS_RESULT_ERR_NOT_FOUND` (and `*out_list` = NULL) before the first list is validated.
+enum dqs_result dqs_client_masternodes(const struct dqs_client *client,
+                                       struct dqs_masternode_list **out_list);
+
+// Frees a list from `dqs_client_masternodes` (NULL is ignored). Every `host`/`host_port`
+// pointer read from it becomes invalid.
+void dqs_masternode_list_free(struct dqs_masternode_list *list);
+
+// Fills `*out_info` (its `struct_size` set by the caller) with the list's height, block,
+// SML root and entry count.
+enum dqs_result dqs_masternode_list_get_info(const struct dqs_masternode_list *list,
+                                             struct dqs_masternode_list_info *out_info);
+
+// Fills `*out_entry` (its `struct_size` set by the caller) with entry `index` (0-based, in
+// ProRegTx hash order). `DQS_RESULT_ERR_INVALID_ARGUMENT` when out of range.
+enum dqs_result dqs_masternode_list_entry(const struct dqs_masternode_list *list,
+                                          size_t index,
+                                          struct dqs_masternode *out_entry);
+
+// Fills `*out_address` (its `struct_size` set by the caller) with address `address_index` of
+// entry `index`. Its strings are owned by the list. `DQS_RESULT_ERR_INVALID_ARGUMENT` when an
+// index is out of range.
+enum dqs_result dqs_masternode_list_address(const struct dqs_masternode_list *list,
+                                            size_t index,
+                                            size_t address_index,
+                                            struct dqs_masternode_address *out_address);
+
+// Writes to `*out_index` the index of the masternode with this 32-byte ProRegTx hash
+// (internal byte order). `DQS_RESULT_ERR_NOT_FOUND` when it is not in the list.
+enum dqs_result dqs_masternode_list_find(const struct dqs_masternode_list *list,
+                                         const uint8_t *pro_reg_tx_hash,
+                                         size_t *out_index);
 
 #if defined(DQS_SIMNET)
 // Generates the regtest preset from `seed` and serves it on loopback. On success `*out` owns

@@ -8,7 +8,8 @@
 //! any thread, including from inside a callback; so may dropping the client.
 
 use crate::api::{
-    ClientError, Config, ErrorKind, EventListener, LockStatus, QuorumInfo, Status, Store, SyncState,
+    ClientError, Config, ErrorKind, EventListener, LockStatus, MasternodeBook, QuorumInfo, Status,
+    Store, SyncState,
 };
 use crate::chain::HeaderIndex;
 use crate::hashes::Hash256;
@@ -135,6 +136,15 @@ impl Client {
             v.sort_by(|a, b| b.height.cmp(&a.height).then(a.index.cmp(&b.index)));
             v
         })
+    }
+
+    /// The authenticated masternode address book: every entry of the validated masternode list
+    /// at the tip (type, validity, keys, every address of its network information). None
+    /// before the first list is validated. As trustworthy as the quorums: the list's SML root
+    /// is the coinbase's `merkleRootMNList`, proven against the header chain.
+    pub fn masternodes(&self) -> Option<MasternodeBook> {
+        self.shared
+            .with_state(|s| s.engine.tip_list().map(|l| MasternodeBook::from_list(l)))
     }
 
     /// Verifies a serialized `clsig` payload against the validated quorums.

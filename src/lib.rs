@@ -113,9 +113,10 @@ pub mod simnet;
 pub mod c_api;
 
 pub use api::{
-    BlockHeader, ChainLockEvent, Checkpoint, ClientError, Config, ErrorKind, EventListener,
-    LockFailureReason, LockStatus, NoopListener, Progress, QuorumInfo, ResolvedStart, StartPoint,
-    Status, SyncProfile, SyncState, SyncStrategy,
+    AddressKind, AddressPurpose, BlockHeader, ChainLockEvent, Checkpoint, ClientError, Config,
+    ErrorKind, EventListener, LockFailureReason, LockStatus, MasternodeAddress, MasternodeBook,
+    MasternodeEntry, MasternodeType, MasternodesChanged, NoopListener, Progress, QuorumInfo,
+    ResolvedStart, StartPoint, Status, SyncProfile, SyncState, SyncStrategy,
 };
 pub use client::Client;
 pub use hashes::Hash256;

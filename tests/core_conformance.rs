@@ -31,7 +31,9 @@ use dash_qrsync::wire::message::Message;
 use dash_qrsync::wire::mnlistdiff::MnListDiff;
 use dash_qrsync::wire::qrinfo::{GetQrInfo, QrInfo};
 use dash_qrsync::wire::Decode;
-use dash_qrsync::{Client, Config};
+use dash_qrsync::{
+    AddressPurpose, Client, Config, MasternodeBook, MasternodeEntry, MasternodeType,
+};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,7 +43,22 @@ use std::time::Duration;
 
 /// The networks captured, with their folder, tip, and whether the folder holds Core's RPC
 /// answers under `rpc/`.
-const NETWORKS: &[&str] = &["A-v20at100", "A2-every-height", "B-v20at432"];
+const NETWORKS: &[&str] = &[
+    "A-v20at100",
+    "A2-every-height",
+    "B-v20at432",
+    "E-v24-extaddr",
+];
+
+/// The protocol version of the payloads in network E's `as_received_by_library/`, whose names
+/// (`NN_<command>_<bytes>.bin`) carry none: the library negotiated 70237 (the folder's README).
+const AS_RECEIVED_PROTOCOL: u32 = 70237;
+
+/// `NN_<command>_<bytes>.bin` (network E's packet-capture extracts) → the command part.
+fn as_received_rest(name: &str) -> Option<&str> {
+    let (n, rest) = name.split_once('_')?;
+    (n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit())).then_some(rest)
+}
 
 fn core_dir() -> Option<PathBuf> {
     let dir = common::vectors_dir()?.join("core-regtest");
@@ -68,12 +85,17 @@ fn display_hash(v: &Value) -> Hash256 {
     Hash256::from_display_hex(v.as_str().expect("hash string")).expect("hash hex")
 }
 
-/// The protocol version a capture was serialized for (`_pNNNNN` suffix).
+/// The protocol version a capture was serialized for (`_pNNNNN` in its name, possibly followed
+/// by a `_<note>` such as `_recheck`).
 fn protocol_of(name: &str) -> u32 {
+    if as_received_rest(name).is_some() {
+        return AS_RECEIVED_PROTOCOL;
+    }
     let p = name
         .rsplit("_p")
         .next()
-        .and_then(|s| s.strip_suffix(".bin"))
+        .map(|s| s.trim_end_matches(".bin"))
+        .map(|s| s.split('_').next().unwrap_or(s))
         .unwrap_or_else(|| panic!("{name}: no _pNNNNN suffix"));
     p.parse()
         .unwrap_or_else(|_| panic!("{name}: bad protocol suffix"))
@@ -81,9 +103,12 @@ fn protocol_of(name: &str) -> u32 {
 
 /// The P2P command of a capture, from its file name.
 fn command_of(name: &str) -> &'static str {
+    let name = as_received_rest(name).unwrap_or(name);
     for (prefix, cmd) in [
         ("headers2_msg_", "headers2"),
         ("headers_msg_", "headers"),
+        ("headers2_", "headers2"),
+        ("headers_", "headers"),
         ("mnlistdiff_", "mnlistdiff"),
         ("qrinfo_", "qrinfo"),
         ("clsig_", "clsig"),
@@ -143,14 +168,19 @@ fn load(name: &str) -> Option<CoreNet> {
     let params = DashConf::read(&dir.join("dash.conf"))
         .unwrap_or_else(|e| panic!("{name}/dash.conf: {e}"))
         .params;
+    // The chain to the capture's tip: the shortest `headers_regtest_0_N.bin` (network E also
+    // holds one to a later height, for its edge cases after the tip).
     let file = std::fs::read_dir(dir.join("headers"))
         .map(|rd| {
-            rd.flatten().map(|e| e.path()).find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("headers_regtest_0_")
-            })
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with("headers_regtest_0_")
+                })
+                .min_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(u64::MAX))
         })
         .ok()
         .flatten()
@@ -477,6 +507,32 @@ fn engine_from_core(net: &CoreNet) -> Engine {
             engine.feed_mnlistdiff(&read_diff(&f), &net.chain).unwrap();
         }
     }
+    // The library's own session (network E's packet-capture extracts), in the order received:
+    // a chain of diffs from the empty list that holds the list at tip − 8.
+    let received = net.dir.join("as_received_by_library");
+    let mut extracts: Vec<PathBuf> = std::fs::read_dir(&received)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            as_received_rest(&n).is_some_and(|r| r.starts_with("mnlistdiff_"))
+        })
+        .collect();
+    extracts.sort();
+    for f in extracts {
+        let d = MnListDiff::from_bytes(&std::fs::read(&f).unwrap(), AS_RECEIVED_PROTOCOL)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        if d.base_block_hash.is_zero()
+            || net.chain.height_of(&d.base_block_hash) == Some(0)
+            || engine.list(&d.base_block_hash).is_some()
+        {
+            engine
+                .feed_mnlistdiff(&d, &net.chain)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        }
+    }
     // Then every other captured diff whose base the engine holds (e.g. the list at tip − 8
     // that shows the ChainLocks quorum set), in height order.
     let mut diffs: Vec<(u32, PathBuf)> = captures(&net.dir)
@@ -635,7 +691,9 @@ struct Replay {
     /// Answer `base → h` with Core's diff from the empty list to `h` when no exact capture
     /// exists (a valid answer: the base is only a hint for the size of the answer).
     from_empty_fallback: bool,
-    qrinfos: Vec<(Vec<u32>, u32, bool, QrInfo)>,
+    /// (bases, block, extraShare, answer); bases None = any (a packet-capture extract, whose
+    /// request is not in its name).
+    qrinfos: Vec<(Option<Vec<u32>>, u32, bool, QrInfo)>,
     clsigs: HashMap<u32, ClSig>,
     misses: Mutex<Vec<String>>,
 }
@@ -677,8 +735,22 @@ impl Replay {
                 let p = protocol_of(&name);
                 match Message::decode(command_of(&name), &bytes, p).unwrap() {
                     Message::MnListDiff(diff) => {
-                        let (base, block) = diff_heights(&name).unwrap();
+                        let (base, block) = diff_heights(&name).unwrap_or_else(|| {
+                            // A packet-capture extract: the heights from the hashes it names.
+                            let base = r.height(&diff.base_block_hash).filter(|h| *h > 0);
+                            let block = r
+                                .height(&diff.block_hash)
+                                .unwrap_or_else(|| panic!("{name}: block not in the chain"));
+                            (base, block)
+                        });
                         r.diffs.insert((base, block), *diff);
+                    }
+                    Message::QrInfo(q) if as_received_rest(&name).is_some() => {
+                        let block = r
+                            .height(&q.mn_list_diff_tip.block_hash)
+                            .unwrap_or_else(|| panic!("{name}: tip not in the chain"));
+                        let extra = q.extra_share.is_some();
+                        r.qrinfos.push((None, block, extra, *q));
                     }
                     Message::QrInfo(q) => {
                         // qrinfo_regtest_<bases>_<block>_<extra|noextra>_pP.bin
@@ -688,7 +760,8 @@ impl Replay {
                             b => b.split('-').map(|x| x.parse().unwrap()).collect(),
                         };
                         let block = parts[3].parse().unwrap();
-                        r.qrinfos.push((bases, block, parts[4] == "extra", *q));
+                        r.qrinfos
+                            .push((Some(bases), block, parts[4] == "extra", *q));
                     }
                     Message::ClSig(cl) => {
                         r.clsigs.insert(cl.height as u32, cl);
@@ -759,14 +832,13 @@ impl SimService for Replay {
             .iter()
             .filter_map(|h| self.height(h))
             .collect();
-        let exact = self
-            .qrinfos
-            .iter()
-            .find(|(b, h, e, _)| *b == bases && *h == block && *e == request.extra_share);
+        let exact = self.qrinfos.iter().find(|(b, h, e, _)| {
+            b.as_ref().is_none_or(|b| *b == bases) && *h == block && *e == request.extra_share
+        });
         let any = || {
-            self.qrinfos
-                .iter()
-                .find(|(b, h, e, _)| b.is_empty() && *h == block && *e == request.extra_share)
+            self.qrinfos.iter().find(|(b, h, e, _)| {
+                b.as_ref().is_some_and(|b| b.is_empty()) && *h == block && *e == request.extra_share
+            })
         };
         match exact.or_else(|| self.from_empty_fallback.then(any).flatten()) {
             Some((_, _, _, q)) => Some(q.clone()),
@@ -796,6 +868,19 @@ fn replay_sync(
     request_timeout: Duration,
     until: impl Fn(&Log) -> bool,
     after_sync: impl FnOnce(&Arc<Replay>, &Recorder),
+) -> Arc<Recorder> {
+    replay_sync_with(net, replay, request_timeout, until, |r, rec, _| {
+        after_sync(r, rec)
+    })
+}
+
+/// [`replay_sync`], with the client handed to `after_sync`.
+fn replay_sync_with(
+    net: &CoreNet,
+    replay: Arc<Replay>,
+    request_timeout: Duration,
+    until: impl Fn(&Log) -> bool,
+    after_sync: impl FnOnce(&Arc<Replay>, &Recorder, &Client),
 ) -> Arc<Recorder> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -830,7 +915,7 @@ fn replay_sync(
         replay.misses.lock().unwrap(),
         log(&rec)
     );
-    after_sync(&replay, &rec);
+    after_sync(&replay, &rec, &client);
     client.stop();
     rt.block_on(server.shutdown());
     rec
@@ -987,4 +1072,381 @@ fn plain_regtest_node_is_asked_nothing_below_dip3_and_a_declined_qrinfo_is_bound
         .collect();
     assert_eq!(declined.len(), 1, "errors: {:?}", l.errors);
     assert!(declined[0].recoverable);
+}
+
+// ---------------------------------------------------------------- the masternode address book
+
+/// Base58Check of a regtest/testnet P2PKH key id (version byte 140), as Core prints
+/// `votingAddress`.
+fn regtest_p2pkh(key_id: &[u8; 20]) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut data = vec![140u8];
+    data.extend_from_slice(key_id);
+    let check = dash_qrsync::hashes::sha256d(&data);
+    data.extend_from_slice(&check.0[..4]);
+    let mut digits: Vec<u8> = Vec::new();
+    for &byte in &data {
+        let mut carry = byte as u32;
+        for d in digits.iter_mut() {
+            carry += (*d as u32) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = data.iter().take_while(|b| **b == 0).count();
+    std::iter::repeat_n('1', zeros)
+        .chain(digits.iter().rev().map(|d| ALPHABET[*d as usize] as char))
+        .collect()
+}
+
+fn rpc_purpose(key: &str) -> AddressPurpose {
+    match key {
+        "core_p2p" => AddressPurpose::CoreP2p,
+        "platform_p2p" => AddressPurpose::PlatformP2p,
+        "platform_https" => AddressPurpose::PlatformHttps,
+        k => panic!("Core prints an address purpose unknown here: {k}"),
+    }
+}
+
+/// Every address of `e` for `purpose`, as Core prints them.
+fn printed(e: &MasternodeEntry, purpose: AddressPurpose) -> Vec<String> {
+    e.addresses_for(purpose).map(|a| a.host_port()).collect()
+}
+
+/// Core's `addresses` object equals the entry's addresses, purpose by purpose, in order.
+fn check_addresses(e: &MasternodeEntry, rpc: &Value, what: &str) {
+    let obj = rpc.as_object().unwrap();
+    for (key, list) in obj {
+        let expected: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(printed(e, rpc_purpose(key)), expected, "{what}: {key}");
+    }
+    for a in &e.addresses {
+        let key = match a.purpose {
+            AddressPurpose::CoreP2p => "core_p2p",
+            AddressPurpose::PlatformP2p => "platform_p2p",
+            AddressPurpose::PlatformHttps => "platform_https",
+        };
+        assert!(
+            obj.contains_key(key),
+            "{what}: {} ({key}) not printed by Core",
+            a.host_port()
+        );
+    }
+}
+
+/// Every entry of the book equals Core's `protx diff` entry: version, type, hashes, validity,
+/// operator key, voting address, platform fields and every address.
+fn check_book_against_protx_diff(book: &MasternodeBook, rpc: &Value, what: &str) -> usize {
+    let list = rpc["mnList"].as_array().unwrap();
+    assert_eq!(book.entries.len(), list.len(), "{what}: entries");
+    for r in list {
+        let hash = display_hash(&r["proRegTxHash"]);
+        let what = format!("{what} {hash}");
+        let e = book
+            .entry(&hash)
+            .unwrap_or_else(|| panic!("{what}: not in the book"));
+        assert_eq!(
+            e.entry_version as u64,
+            r["nVersion"].as_u64().unwrap(),
+            "{what}: version"
+        );
+        let evo = r["nType"].as_u64().unwrap() == 1;
+        assert_eq!(
+            e.mn_type,
+            if evo {
+                MasternodeType::Evo
+            } else {
+                MasternodeType::Regular
+            },
+            "{what}: type"
+        );
+        assert_eq!(
+            e.confirmed_hash,
+            display_hash(&r["confirmedHash"]),
+            "{what}: confirmed hash"
+        );
+        assert_eq!(
+            e.is_valid,
+            r["isValid"].as_bool().unwrap(),
+            "{what}: validity"
+        );
+        assert_eq!(
+            hex::encode(e.operator_public_key),
+            r["pubKeyOperator"].as_str().unwrap(),
+            "{what}: operator key"
+        );
+        assert_eq!(
+            regtest_p2pkh(&e.voting_key_id),
+            r["votingAddress"].as_str().unwrap(),
+            "{what}: voting key"
+        );
+        match r.get("platformNodeID") {
+            Some(id) => assert_eq!(
+                e.platform_node_id_display().as_deref(),
+                id.as_str(),
+                "{what}: platform node id"
+            ),
+            None => assert_eq!(e.platform_node_id, None, "{what}: platform node id"),
+        }
+        if let Some(port) = r.get("platformHTTPPort") {
+            assert_eq!(
+                e.addresses_for(AddressPurpose::PlatformHttps)
+                    .next()
+                    .map(|a| a.port as u64),
+                port.as_u64(),
+                "{what}: platform HTTP port"
+            );
+        }
+        if let Some(service) = r.get("service") {
+            let primary = printed(e, AddressPurpose::CoreP2p)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "[::]:0".into());
+            assert_eq!(primary, service.as_str().unwrap(), "{what}: service");
+        }
+        check_addresses(e, &r["addresses"], &what);
+    }
+    list.len()
+}
+
+/// Every masternode Core's `masternodelist json` shows is in the book with the same type,
+/// status, operator key, platform node id and addresses.
+fn check_book_against_masternodelist(book: &MasternodeBook, rpc: &Value, what: &str) {
+    let all = rpc.as_object().unwrap();
+    assert_eq!(book.entries.len(), all.len(), "{what}: masternodes");
+    for (key, r) in all {
+        let what = format!("{what} {key}");
+        let e = book
+            .entry(&display_hash(&r["proTxHash"]))
+            .unwrap_or_else(|| panic!("{what}: not in the book"));
+        let t = match r["type"].as_str().unwrap() {
+            "Regular" => MasternodeType::Regular,
+            "Evo" => MasternodeType::Evo,
+            t => panic!("{what}: type {t}"),
+        };
+        assert_eq!(e.mn_type, t, "{what}: type");
+        assert_eq!(
+            e.is_valid,
+            r["status"].as_str().unwrap() != "POSE_BANNED",
+            "{what}: status"
+        );
+        assert_eq!(
+            hex::encode(e.operator_public_key),
+            r["pubkeyoperator"].as_str().unwrap(),
+            "{what}: operator key"
+        );
+        assert_eq!(
+            e.platform_node_id_display().as_deref(),
+            r.get("platformNodeID").and_then(|v| v.as_str()),
+            "{what}: platform node id"
+        );
+        if let Some(addrs) = r.get("addresses") {
+            check_addresses(e, addrs, &what);
+        }
+        if let Some(address) = r.get("address") {
+            assert_eq!(
+                printed(e, AddressPurpose::CoreP2p)
+                    .first()
+                    .map(String::as_str),
+                address.as_str(),
+                "{what}: address"
+            );
+        }
+    }
+}
+
+/// The list at `block` built from Core's diff from the empty list, roots checked.
+fn list_from_empty(net: &CoreNet, stem: &str, rpc: &Value) -> MasternodeList {
+    let path = net.dir.join("mnlistdiff").join(stem);
+    check_against_rpc(
+        net,
+        &MasternodeList::empty(),
+        &read_diff(&path),
+        Some(rpc),
+        &format!("{}/{stem}", net.dir.display()),
+    )
+}
+
+#[test]
+fn masternode_book_equals_cores_protx_diff_and_masternodelist() {
+    let mut v3 = 0;
+    for name in NETWORKS {
+        let Some(net) = load(name) else { return };
+        let rpc = json(
+            &net.dir
+                .join("rpc")
+                .join(format!("protx_diff_null_{}.json", net.tip)),
+        );
+        let list = list_from_empty(
+            &net,
+            &format!("mnlistdiff_regtest_null_{}_p70240.bin", net.tip),
+            &rpc,
+        );
+        let book = MasternodeBook::from_list(&list);
+        assert_eq!(book.height, net.tip, "{name}");
+        assert_eq!(
+            book.sml_root,
+            display_hash(&rpc["merkleRootMNList"]),
+            "{name}"
+        );
+        check_book_against_protx_diff(&book, &rpc, name);
+        check_book_against_masternodelist(
+            &book,
+            &json(&net.dir.join("rpc/masternodelist_json.json")),
+            name,
+        );
+        v3 += book.entries.iter().filter(|e| e.entry_version == 3).count();
+        if *name == "E-v24-extaddr" {
+            // What the captures hold (their README): 8 entries, 7 of version 3, 4 evonodes,
+            // every kind of address.
+            assert_eq!(book.entries.len(), 8);
+            assert_eq!(
+                book.entries
+                    .iter()
+                    .filter(|e| e.mn_type == MasternodeType::Evo)
+                    .count(),
+                4
+            );
+            let kinds: BTreeSet<String> = book
+                .entries
+                .iter()
+                .flat_map(|e| e.addresses.iter().map(|a| format!("{:?}", a.kind)))
+                .collect();
+            for k in ["Ipv4", "Ipv6", "TorV3", "I2p", "Domain"] {
+                assert!(kinds.contains(k), "{name}: no {k} address: {kinds:?}");
+            }
+            let purposes: BTreeSet<AddressPurpose> = book
+                .entries
+                .iter()
+                .flat_map(|e| e.addresses.iter().map(|a| a.purpose))
+                .collect();
+            assert_eq!(purposes.len(), 3, "{name}: {purposes:?}");
+        }
+    }
+    assert_eq!(v3, 7, "version 3 entries across the networks");
+}
+
+#[test]
+fn v24_edge_cases_after_the_tip_equal_cores() {
+    // Network E after 381: an operator-key update resets a version 3 masternode to version 2
+    // with no address (PoSe-banned), and a version 3 registration with no core P2P address.
+    let Some(net) = load("E-v24-extaddr") else {
+        return;
+    };
+    let headers = read_headers(&net.dir.join("headers/headers_regtest_0_389.bin"));
+    assert_eq!(&headers[..=net.tip as usize], &net.headers[..]);
+    let mut chain = HeaderChain::from_genesis(Network::Regtest);
+    chain.connect(&headers[1..]).unwrap();
+    let net389 = CoreNet {
+        dir: net.dir.clone(),
+        params: net.params.clone(),
+        headers,
+        tip: chain.tip().0,
+        chain,
+    };
+    assert_eq!(net389.tip, 389);
+    let rpc = json(
+        &net.dir
+            .join("rpc/protx_diff_1_389_after_upreg_emptyaddr.json"),
+    );
+    let list = list_from_empty(
+        &net389,
+        "mnlistdiff_regtest_null_389_p70240_after_upreg_emptyaddr.bin",
+        &rpc,
+    );
+    let book = MasternodeBook::from_list(&list);
+    assert_eq!(check_book_against_protx_diff(&book, &rpc, "E@389"), 9);
+    let empty: Vec<_> = book
+        .entries
+        .iter()
+        .filter(|e| e.addresses.is_empty())
+        .collect();
+    assert_eq!(empty.len(), 2, "two entries without an address");
+    assert!(empty.iter().all(|e| !e.is_valid));
+    assert!(empty.iter().any(|e| e.entry_version == 3));
+    assert!(empty.iter().any(|e| e.entry_version == 2));
+}
+
+#[test]
+fn replayed_v24_extaddr_network_syncs_and_its_address_book_is_cores() {
+    let Some(net) = load("E-v24-extaddr") else {
+        return;
+    };
+    // The library's own session against this network (packet-capture extracts) and Core's
+    // other answers.
+    let replay = Arc::new(Replay::load(
+        &net,
+        &["as_received_by_library", "mnlistdiff", "qrinfo", "locks"],
+        net.headers.clone(),
+        net.tip,
+        false,
+    ));
+    let (active, known) = core_quorums(&net);
+    let rpc = json(
+        &net.dir
+            .join("rpc")
+            .join(format!("protx_diff_null_{}.json", net.tip)),
+    );
+    let book = Arc::new(Mutex::new(None));
+    let book2 = book.clone();
+    let rec = replay_sync_with(
+        &net,
+        replay.clone(),
+        Duration::from_secs(5),
+        synced,
+        move |_, _, client| {
+            *book2.lock().unwrap() = client.masternodes();
+        },
+    );
+    let l = rec.log.lock().unwrap();
+    let reported: BTreeSet<(u8, Hash256)> = l
+        .quorums
+        .iter()
+        .map(|q| (q.llmq_type, q.quorum_hash))
+        .collect();
+    assert!(
+        active.is_subset(&reported),
+        "reported {reported:?}, Core {active:?}"
+    );
+    assert!(
+        reported.is_subset(&known),
+        "reported {reported:?} beyond Core's {known:?}"
+    );
+    assert!(l.errors.is_empty(), "errors: {:?}", l.errors);
+    // The address book at the tip is Core's, and its change was reported.
+    let book = book.lock().unwrap().clone().expect("a book after the sync");
+    assert_eq!(
+        book.height,
+        net.tip,
+        "events {:?}, misses {:?}",
+        l.masternodes,
+        replay.misses.lock().unwrap()
+    );
+    assert_eq!(book.sml_root, display_hash(&rpc["merkleRootMNList"]));
+    check_book_against_protx_diff(&book, &rpc, "replayed E");
+    check_book_against_masternodelist(
+        &book,
+        &json(&net.dir.join("rpc/masternodelist_json.json")),
+        "replayed E",
+    );
+    let last = l.masternodes.last().expect("a masternodes-changed event");
+    // The entries last changed before the first list the library fetched (256): the event
+    // names that list; later lists carry the same root and are not reported again.
+    assert_eq!(last.sml_root, book.sml_root);
+    assert!(last.height <= net.tip);
+    assert_eq!(last.count, 8);
+    // Reported once per change: no two consecutive events name the same list root.
+    assert!(l
+        .masternodes
+        .windows(2)
+        .all(|w| w[0].sml_root != w[1].sml_root));
 }

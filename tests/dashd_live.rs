@@ -14,14 +14,18 @@
 //! and public key and nothing else, Core's best ChainLock and InstantSend lock valid and a
 //! flipped byte invalid, no error blaming Core's node; then Core mines one more block and the
 //! client must verify its ChainLock live. Run with `--v20 432` in `DASH_QRSYNC_DASHD_ARGS` for
-//! Core's regtest defaults (v20 at 432, where `testdummy` enables llmq_test_v17).
+//! Core's regtest defaults (v20 at 432, where `testdummy` enables llmq_test_v17), and with
+//! `--v24` for DEPLOYMENT_V24 by version bits with masternodes and evonodes on extended
+//! addresses (several core P2P, platform P2P and platform HTTPS addresses: IPv6, Tor, I2P,
+//! domains) registered before the quorums form. In every mode the client's masternode address
+//! book must equal Core's `protx diff` and `masternodelist json` at the tip.
 
 use dash_qrsync::network::params::{Support, KEYS};
 use dash_qrsync::wire::locks::ClSig;
 use dash_qrsync::wire::Encode;
 use dash_qrsync::{
-    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, LockStatus, MemoryStore,
-    Progress, QuorumInfo, StartPoint, SyncState,
+    AddressPurpose, ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener,
+    LockStatus, MasternodeType, MemoryStore, Progress, QuorumInfo, StartPoint, SyncState,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -198,6 +202,100 @@ fn clsig_bytes(best: &Value) -> Vec<u8> {
     .to_bytes(dash_qrsync::wire::version::OUR_PROTOCOL_VERSION)
 }
 
+/// Core's `addresses` object as (purpose, `host:port`) pairs, in Core's order.
+fn core_addresses(v: &Value) -> Vec<(AddressPurpose, String)> {
+    let mut out = Vec::new();
+    for (key, purpose) in [
+        ("core_p2p", AddressPurpose::CoreP2p),
+        ("platform_p2p", AddressPurpose::PlatformP2p),
+        ("platform_https", AddressPurpose::PlatformHttps),
+    ] {
+        for a in v.get(key).and_then(Value::as_array).into_iter().flatten() {
+            out.push((purpose, a.as_str().unwrap().to_string()));
+        }
+    }
+    out
+}
+
+/// The client's address book equals Core's `protx diff 1 <tip> true` and `masternodelist
+/// json`; returns (entries, entries of version 3, evonodes, addresses).
+fn check_address_book(client: &Client, ready: &Value) -> (usize, usize, usize, usize) {
+    let book = client
+        .masternodes()
+        .expect("an address book after the sync");
+    let diff = &ready["protx_diff"];
+    assert_eq!(
+        book.sml_root,
+        display_hash(&diff["merkleRootMNList"]),
+        "SML root = Core's"
+    );
+    let list = diff["mnList"].as_array().unwrap();
+    assert_eq!(book.entries.len(), list.len(), "entries = Core's");
+    let mut addresses = 0;
+    for r in list {
+        let hash = display_hash(&r["proRegTxHash"]);
+        let e = book
+            .entry(&hash)
+            .unwrap_or_else(|| panic!("{hash} not in the book"));
+        assert_eq!(
+            e.entry_version as u64,
+            r["nVersion"].as_u64().unwrap(),
+            "{hash}"
+        );
+        let evo = r["nType"].as_u64().unwrap() == 1;
+        assert_eq!(e.mn_type == MasternodeType::Evo, evo, "{hash}: type");
+        assert_eq!(
+            e.is_valid,
+            r["isValid"].as_bool().unwrap(),
+            "{hash}: validity"
+        );
+        assert_eq!(
+            hex::encode(e.operator_public_key),
+            r["pubKeyOperator"].as_str().unwrap(),
+            "{hash}: operator key"
+        );
+        assert_eq!(
+            e.platform_node_id_display().as_deref(),
+            r.get("platformNodeID").and_then(Value::as_str),
+            "{hash}: platform node id"
+        );
+        let ours: Vec<(AddressPurpose, String)> = e
+            .addresses
+            .iter()
+            .map(|a| (a.purpose, a.host_port()))
+            .collect();
+        assert_eq!(ours, core_addresses(&r["addresses"]), "{hash}: addresses");
+        addresses += ours.len();
+    }
+    for (key, r) in ready["masternodelist"].as_object().unwrap() {
+        let e = book
+            .entry(&display_hash(&r["proTxHash"]))
+            .unwrap_or_else(|| panic!("masternodelist {key} not in the book"));
+        assert_eq!(
+            e.is_valid,
+            r["status"].as_str() != Some("POSE_BANNED"),
+            "{key}: status"
+        );
+        if let Some(a) = r.get("addresses") {
+            let ours: Vec<(AddressPurpose, String)> = e
+                .addresses
+                .iter()
+                .map(|a| (a.purpose, a.host_port()))
+                .collect();
+            assert_eq!(ours, core_addresses(a), "{key}: addresses");
+        }
+    }
+    (
+        book.entries.len(),
+        book.entries.iter().filter(|e| e.entry_version == 3).count(),
+        book.entries
+            .iter()
+            .filter(|e| e.mn_type == MasternodeType::Evo)
+            .count(),
+        addresses,
+    )
+}
+
 fn start_core(core_dir: &Path) -> Core {
     let root = std::env::temp_dir().join(format!("dqs-dashd-live-{}", std::process::id()));
     let handoff = root.join("handoff");
@@ -323,6 +421,24 @@ fn main() {
         "an InstantSend lock with a flipped signature byte: {forged:?}"
     );
     println!("dashd_live: Core's InstantSend lock with a flipped signature byte: {forged:?}");
+    // The masternode address book = Core's list at the tip.
+    let (entries, v3, evos, addresses) = check_address_book(&client, &ready);
+    println!(
+        "dashd_live: address book = Core's: {entries} masternodes ({v3} of entry version 3, \
+         {evos} evonodes), {addresses} addresses"
+    );
+    if ready["v24"].as_bool() == Some(true) {
+        assert_eq!(
+            ready["blockchaininfo_softforks"]["v24"]["active"].as_bool(),
+            Some(true),
+            "V24 active on Core's node"
+        );
+        assert!(
+            v3 >= 5 && evos >= 2,
+            "{v3} version 3 entries, {evos} evonodes"
+        );
+        assert!(addresses > entries, "several addresses per masternode");
+    }
     println!(
         "dashd_live: synced Core's network in {:.2} s ({} headers, {} quorums = Core's, {} B in, \
          {} round trips, {} dependent); Core's ChainLock at {} and InstantSend lock valid, a \

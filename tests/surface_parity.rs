@@ -22,8 +22,13 @@
 //! the same error kind and the same message (there is one validation path, the Rust one).
 
 use dash_qrsync::bindings::{ClientConfig, QrSyncError};
-use dash_qrsync::c_api::{self, dqs_error_kind, dqs_network, dqs_profile, dqs_result, dqs_state};
-use dash_qrsync::{Config, ErrorKind, Network, SyncProfile, SyncState};
+use dash_qrsync::c_api::{
+    self, dqs_address_kind, dqs_address_purpose, dqs_error_kind, dqs_masternode_type, dqs_network,
+    dqs_profile, dqs_result, dqs_state,
+};
+use dash_qrsync::{
+    AddressKind, AddressPurpose, Config, ErrorKind, MasternodeType, Network, SyncProfile, SyncState,
+};
 use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::path::PathBuf;
@@ -98,6 +103,22 @@ const TABLE: &[Row] = &[
         "Client::block_hash",
         &["dqs_client_block_hash"],
         &["QrSyncClient.blockHash"],
+    ),
+    row(
+        "Client::masternodes",
+        &[
+            "dqs_client_masternodes",
+            "dqs_masternode_list_get_info",
+            "dqs_masternode_list_entry",
+            "dqs_masternode_list_address",
+            "dqs_masternode_list_find",
+        ],
+        &[
+            "QrSyncClient.masternodes",
+            // The "masternodes changed" event (EventListener::on_masternodes_changed; in C the
+            // `on_masternodes_changed` callback of `dqs_callbacks`).
+            "QrSyncClient.setMasternodesListener",
+        ],
     ),
     rust_only(
         "Client::list_phase",
@@ -284,6 +305,7 @@ const C_HOUSEKEEPING: &[&str] = &[
     "dqs_last_error_message",
     "dqs_config_free", // C ownership
     "dqs_client_free",
+    "dqs_masternode_list_free",
 ];
 
 fn root() -> PathBuf {
@@ -621,6 +643,52 @@ fn c_enums_are_the_rust_enums_with_the_headers_fixed_values() {
     }
     assert_eq!(c_api::profile_from_c(2), None);
 
+    let types = [MasternodeType::Regular, MasternodeType::Evo];
+    let _ = |t: MasternodeType| match t {
+        MasternodeType::Regular | MasternodeType::Evo => (),
+    };
+    let v: Vec<_> = types
+        .iter()
+        .map(|t| (format!("{t:?}"), dqs_masternode_type::from(*t) as u32))
+        .collect();
+    same_enum("dqs_masternode_type", "DQS_MASTERNODE_TYPE_", &v);
+
+    let purposes = [
+        AddressPurpose::CoreP2p,
+        AddressPurpose::PlatformP2p,
+        AddressPurpose::PlatformHttps,
+    ];
+    let _ = |p: AddressPurpose| match p {
+        AddressPurpose::CoreP2p | AddressPurpose::PlatformP2p | AddressPurpose::PlatformHttps => (),
+    };
+    let v: Vec<_> = purposes
+        .iter()
+        .map(|p| (format!("{p:?}"), dqs_address_purpose::from(*p) as u32))
+        .collect();
+    same_enum("dqs_address_purpose", "DQS_ADDRESS_PURPOSE_", &v);
+
+    let kinds = [
+        AddressKind::Ipv4,
+        AddressKind::Ipv6,
+        AddressKind::TorV3,
+        AddressKind::I2p,
+        AddressKind::Cjdns,
+        AddressKind::Domain,
+    ];
+    let _ = |k: AddressKind| match k {
+        AddressKind::Ipv4
+        | AddressKind::Ipv6
+        | AddressKind::TorV3
+        | AddressKind::I2p
+        | AddressKind::Cjdns
+        | AddressKind::Domain => (),
+    };
+    let v: Vec<_> = kinds
+        .iter()
+        .map(|k| (format!("{k:?}"), dqs_address_kind::from(*k) as u32))
+        .collect();
+    same_enum("dqs_address_kind", "DQS_ADDRESS_KIND_", &v);
+
     // The strategy baselines are not part of the C ABI.
     assert!(!read("include/dash_qrsync.h").contains("STRATEGY"));
     assert!(!read(KOTLIN).contains("SyncStrategy"));
@@ -636,11 +704,9 @@ fn c_struct_fields(name: &str) -> Vec<String> {
         .lines()
         .filter(|l| l.trim_end().ends_with(';') && !l.trim_start().starts_with("//"))
         .map(|l| {
-            l.trim_end_matches(';')
-                .rsplit([' ', '*'])
-                .next()
-                .unwrap()
-                .to_string()
+            let name = l.trim_end_matches(';').rsplit([' ', '*']).next().unwrap();
+            // `block_hash[32]` → `block_hash`.
+            name.split('[').next().unwrap().to_string()
         })
         .collect()
 }
@@ -650,11 +716,41 @@ fn c_status_and_progress_carry_every_rust_field() {
     for (rust_file, rust_ty, c_ty) in [
         ("src/api/status.rs", "Status", "dqs_status"),
         ("src/api/event.rs", "Progress", "dqs_progress"),
+        (
+            "src/api/masternodes.rs",
+            "MasternodesChanged",
+            "dqs_masternodes_changed",
+        ),
+        (
+            "src/api/masternodes.rs",
+            "MasternodeEntry",
+            "dqs_masternode",
+        ),
+        (
+            "src/api/masternodes.rs",
+            "MasternodeAddress",
+            "dqs_masternode_address",
+        ),
+        (
+            "src/api/masternodes.rs",
+            "MasternodeBook",
+            "dqs_masternode_list_info",
+        ),
     ] {
         let rust = pub_fields(&read(rust_file), rust_ty);
+        assert!(!rust.is_empty(), "no fields read for {rust_ty}");
         let c = c_struct_fields(c_ty);
         for f in &rust {
-            assert!(c.contains(f), "{c_ty} lacks {rust_ty}::{f} (has {c:?})");
+            // Lists are read through accessors: C carries their count.
+            let c_name = match f.as_str() {
+                "addresses" => "address_count",
+                "entries" => "count",
+                f => f,
+            };
+            assert!(
+                c.iter().any(|x| x == c_name),
+                "{c_ty} lacks {rust_ty}::{f} (has {c:?})"
+            );
         }
     }
 }

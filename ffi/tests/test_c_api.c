@@ -95,6 +95,8 @@ typedef struct {
   int misbehaved_errors;
   int unsupported_errors;
   int update_required;
+  int masternodes_changed;
+  uint32_t masternodes_count;
   dqs_client *stop_me; /* when set, stopped and freed from inside on_state(SYNCED) */
   int stopped_inside;
 } recorder;
@@ -150,6 +152,14 @@ static void on_error(void *ud, const dqs_error *e) {
   pthread_mutex_unlock(&r->mu);
 }
 
+static void on_masternodes_changed(void *ud, const dqs_masternodes_changed *m) {
+  recorder *r = ud;
+  pthread_mutex_lock(&r->mu);
+  r->masternodes_changed++;
+  r->masternodes_count = m->count;
+  pthread_mutex_unlock(&r->mu);
+}
+
 static void recorder_init(recorder *r) {
   memset(r, 0, sizeof *r);
   pthread_mutex_init(&r->mu, NULL);
@@ -178,6 +188,7 @@ static dqs_callbacks callbacks_for(recorder *r) {
   cb.on_quorum = on_quorum;
   cb.on_state = on_state;
   cb.on_error = on_error;
+  cb.on_masternodes_changed = on_masternodes_changed;
   return cb;
 }
 
@@ -252,6 +263,52 @@ static void test_full_sync_and_restart(uint16_t port) {
   CHECK(memcmp(one.public_key, qs[0].public_key, 48) == 0);
   uint8_t zero[32] = {0};
   CHECK(dqs_client_quorum(client, 100, zero, &one) == DQS_RESULT_ERR_NOT_FOUND);
+
+  /* The masternode address book at the tip, and its "changed" event. */
+  dqs_masternode_list *book = NULL;
+  CHECK(dqs_client_masternodes(client, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_masternodes(NULL, &book) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_masternodes(client, &book) == DQS_RESULT_OK && book != NULL);
+  dqs_masternode_list_info info;
+  info.struct_size = 4;
+  CHECK(dqs_masternode_list_get_info(book, &info) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  info.struct_size = sizeof info;
+  CHECK(dqs_masternode_list_get_info(book, &info) == DQS_RESULT_OK);
+  CHECK(info.count > 0 && info.height > 0);
+  pthread_mutex_lock(&rec.mu);
+  CHECK(rec.masternodes_changed > 0 && rec.masternodes_count == info.count);
+  pthread_mutex_unlock(&rec.mu);
+  size_t addresses = 0;
+  for (size_t i = 0; i < info.count; i++) {
+    dqs_masternode mn;
+    mn.struct_size = sizeof mn;
+    CHECK(dqs_masternode_list_entry(book, i, &mn) == DQS_RESULT_OK);
+    CHECK(mn.mn_type == DQS_MASTERNODE_TYPE_REGULAR || mn.mn_type == DQS_MASTERNODE_TYPE_EVO);
+    CHECK(mn.has_platform_node_id == (mn.mn_type == DQS_MASTERNODE_TYPE_EVO));
+    size_t found = 99;
+    CHECK(dqs_masternode_list_find(book, mn.pro_reg_tx_hash, &found) == DQS_RESULT_OK && found == i);
+    for (size_t a = 0; a < mn.address_count; a++) {
+      dqs_masternode_address ad;
+      ad.struct_size = sizeof ad;
+      CHECK(dqs_masternode_list_address(book, i, a, &ad) == DQS_RESULT_OK);
+      CHECK(ad.host != NULL && ad.host_port != NULL && strlen(ad.host) > 0);
+      CHECK(strstr(ad.host_port, ad.host) != NULL);
+      addresses++;
+    }
+    dqs_masternode_address ad;
+    ad.struct_size = sizeof ad;
+    CHECK(dqs_masternode_list_address(book, i, mn.address_count, &ad) ==
+          DQS_RESULT_ERR_INVALID_ARGUMENT);
+  }
+  CHECK(addresses > 0);
+  dqs_masternode past;
+  past.struct_size = sizeof past;
+  CHECK(dqs_masternode_list_entry(book, info.count, &past) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  CHECK(dqs_masternode_list_entry(NULL, 0, &past) == DQS_RESULT_ERR_NULL);
+  size_t idx;
+  CHECK(dqs_masternode_list_find(book, zero, &idx) == DQS_RESULT_ERR_NOT_FOUND);
+  dqs_masternode_list_free(book);
+  dqs_masternode_list_free(NULL);
 
   CHECK(dqs_client_stop(client) == DQS_RESULT_OK);
   dqs_client_free(client);
@@ -346,7 +403,19 @@ static void test_error_paths(void) {
   bad_store.struct_size = 4;
   CHECK(dqs_client_new(cfg, &bad_store, NULL, &client) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_client_new(NULL, NULL, NULL, &client) == DQS_RESULT_ERR_NULL);
+  /* Callbacks from a header without `on_masternodes_changed` are accepted; shorter ones not. */
+  dqs_callbacks old_cb;
+  memset(&old_cb, 0, sizeof old_cb);
+  old_cb.struct_size = (uint32_t)offsetof(dqs_callbacks, on_masternodes_changed);
+  CHECK(dqs_client_new(cfg, NULL, &old_cb, &client) == DQS_RESULT_OK);
+  dqs_client_free(client);
+  client = NULL;
+  old_cb.struct_size = (uint32_t)offsetof(dqs_callbacks, on_error);
+  CHECK(dqs_client_new(cfg, NULL, &old_cb, &client) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_client_new(cfg, NULL, NULL, &client) == DQS_RESULT_OK);
+  /* No list validated yet: no address book. */
+  dqs_masternode_list *no_book = (dqs_masternode_list *)1;
+  CHECK(dqs_client_masternodes(client, &no_book) == DQS_RESULT_ERR_NOT_FOUND && no_book == NULL);
 
   /* Bad bytes to the verify functions. */
   dqs_lock_status ls;

@@ -2,6 +2,7 @@
 //! the listener that receives them.
 
 use super::error::ClientError;
+use super::masternodes::MasternodesChanged;
 use crate::engine::QuorumInfo;
 use crate::hashes::Hash256;
 
@@ -76,6 +77,10 @@ pub trait EventListener: Send + Sync {
     fn on_state(&self, state: SyncState);
     /// Something went wrong; `recoverable` says whether the client continues on its own.
     fn on_error(&self, error: &ClientError);
+    /// The entries of the validated masternode list at the tip changed (also reported once
+    /// for the first validated list, and for the list restored from the store). Read the
+    /// address book with [`crate::Client::masternodes`]. The default implementation ignores it.
+    fn on_masternodes_changed(&self, _change: &MasternodesChanged) {}
 }
 
 /// A listener that ignores everything.

@@ -6,6 +6,7 @@
 mod config;
 mod error;
 mod event;
+mod masternodes;
 mod status;
 
 pub use crate::engine::{QuorumInfo, SyncProfile};
@@ -14,4 +15,8 @@ pub use crate::wire::header::BlockHeader;
 pub use config::{Checkpoint, Config, ResolvedStart, StartPoint, SyncStrategy};
 pub use error::{ClientError, ErrorKind};
 pub use event::{ChainLockEvent, EventListener, NoopListener, Progress, SyncState};
+pub use masternodes::{
+    AddressKind, AddressPurpose, MasternodeAddress, MasternodeBook, MasternodeEntry,
+    MasternodeType, MasternodesChanged,
+};
 pub use status::{LockFailureReason, LockStatus, PhaseMark, Status};

@@ -201,6 +201,118 @@ pub enum LockResult {
     },
 }
 
+/// One address of a masternode.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct MasternodeAddress {
+    /// What it is for.
+    pub purpose: api::AddressPurpose,
+    /// The kind of host.
+    pub kind: api::AddressKind,
+    /// The host as Dash Core prints it (IPv6 without brackets, `….onion`, `….b32.i2p`, domain).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// `host:port` as Dash Core prints it (`[v6]:port`).
+    pub host_port: String,
+}
+
+/// One masternode of the validated list at the tip.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct Masternode {
+    /// ProRegTx hash, display hex.
+    pub pro_reg_tx_hash: String,
+    /// Regular or evonode.
+    pub mn_type: api::MasternodeType,
+    /// Not PoSe-banned.
+    pub is_valid: bool,
+    /// Confirmed hash, display hex (all zeros while unconfirmed).
+    pub confirmed_hash: String,
+    /// BLS operator public key, 48 bytes as in the list.
+    pub operator_public_key: Vec<u8>,
+    /// True when the operator key is in the legacy BLS encoding (entry version 1).
+    pub legacy_operator_key: bool,
+    /// Voting key id (hash160), 20 bytes.
+    pub voting_key_id: Vec<u8>,
+    /// Platform node id of an evonode as Dash Core's RPC prints it (`platformNodeID`, hex of
+    /// the list's bytes reversed); null/nil for a regular masternode.
+    pub platform_node_id: Option<String>,
+    /// Simplified-list entry version (1, 2 or 3).
+    pub entry_version: u16,
+    /// Every address (core P2P, platform P2P, platform HTTPS).
+    pub addresses: Vec<MasternodeAddress>,
+}
+
+/// The validated masternode list at the tip: the authenticated address book.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct MasternodeBook {
+    /// Height of the list's block.
+    pub height: u32,
+    /// The list's block hash, display hex.
+    pub block_hash: String,
+    /// Its SML merkle root, display hex (the coinbase's `merkleRootMNList`).
+    pub sml_root: String,
+    /// Every masternode, ordered by ProRegTx hash (internal byte order, as Core orders them).
+    pub entries: Vec<Masternode>,
+}
+
+impl From<&api::MasternodeBook> for MasternodeBook {
+    fn from(b: &api::MasternodeBook) -> Self {
+        MasternodeBook {
+            height: b.height,
+            block_hash: b.block_hash.to_display_hex(),
+            sml_root: b.sml_root.to_display_hex(),
+            entries: b
+                .entries
+                .iter()
+                .map(|e| Masternode {
+                    pro_reg_tx_hash: e.pro_reg_tx_hash.to_display_hex(),
+                    mn_type: e.mn_type,
+                    is_valid: e.is_valid,
+                    confirmed_hash: e.confirmed_hash.to_display_hex(),
+                    operator_public_key: e.operator_public_key.to_vec(),
+                    legacy_operator_key: e.legacy_operator_key,
+                    voting_key_id: e.voting_key_id.to_vec(),
+                    platform_node_id: e.platform_node_id_display(),
+                    entry_version: e.entry_version,
+                    addresses: e
+                        .addresses
+                        .iter()
+                        .map(|a| MasternodeAddress {
+                            purpose: a.purpose,
+                            kind: a.kind,
+                            host: a.host.clone(),
+                            port: a.port,
+                            host_port: a.host_port(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The entries of the validated list at the tip changed.
+#[derive(Debug, Clone, PartialEq, Eq, ::uniffi::Record)]
+pub struct MasternodesChange {
+    /// Height of the tip list.
+    pub height: u32,
+    /// Its block hash, display hex.
+    pub block_hash: String,
+    /// Its SML merkle root, display hex.
+    pub sml_root: String,
+    /// Entries in it.
+    pub count: u32,
+}
+
+/// Receives "masternodes changed" (set with `QrSyncClient.setMasternodesListener`; a separate
+/// interface so that existing `SyncListener` implementations stay valid). Called on the
+/// library's `dqs-events` thread, in order with the `SyncListener` events.
+#[::uniffi::export(with_foreign)]
+pub trait MasternodesListener: Send + Sync {
+    /// The entries of the validated list at the tip changed; read `QrSyncClient.masternodes`.
+    fn on_masternodes_changed(&self, change: MasternodesChange);
+}
+
 /// Events from the client, implemented by the app. Called on the library's `dqs-events`
 /// thread, one at a time, in order; may call back into the client (including `stop`).
 #[::uniffi::export(with_foreign)]
@@ -229,7 +341,10 @@ pub trait HostStore: Send + Sync {
     fn remove(&self, key: String) -> Result<(), StoreFailure>;
 }
 
-struct ListenerBridge(Arc<dyn SyncListener>);
+/// The host's optional masternodes listener, shared by the client handle and the bridge.
+type MasternodesSlot = Arc<Mutex<Option<Arc<dyn MasternodesListener>>>>;
+
+struct ListenerBridge(Arc<dyn SyncListener>, MasternodesSlot);
 
 impl api::EventListener for ListenerBridge {
     fn on_progress(&self, p: &api::Progress) {
@@ -253,6 +368,17 @@ impl api::EventListener for ListenerBridge {
             message: e.message.clone(),
             recoverable: e.recoverable,
         });
+    }
+    fn on_masternodes_changed(&self, m: &api::MasternodesChanged) {
+        let l = self.1.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(l) = l {
+            l.on_masternodes_changed(MasternodesChange {
+                height: m.height,
+                block_hash: m.block_hash.to_display_hex(),
+                sml_root: m.sml_root.to_display_hex(),
+                count: m.count,
+            });
+        }
     }
 }
 
@@ -442,9 +568,18 @@ impl ClientConfig {
 }
 
 /// The light client.
-#[derive(Debug, ::uniffi::Object)]
+#[derive(::uniffi::Object)]
 pub struct QrSyncClient {
     inner: crate::Client,
+    masternodes_listener: MasternodesSlot,
+}
+
+impl std::fmt::Debug for QrSyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrSyncClient")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 #[::uniffi::export]
@@ -461,8 +596,13 @@ impl QrSyncClient {
             Some(s) => Arc::new(StoreBridge(s)),
             None => Arc::new(MemoryStore::new()),
         };
-        let inner = crate::Client::new(cfg, store, Arc::new(ListenerBridge(listener)))?;
-        Ok(Arc::new(QrSyncClient { inner }))
+        let slot = MasternodesSlot::default();
+        let inner =
+            crate::Client::new(cfg, store, Arc::new(ListenerBridge(listener, slot.clone())))?;
+        Ok(Arc::new(QrSyncClient {
+            inner,
+            masternodes_listener: slot,
+        }))
     }
 
     /// Starts syncing in the background; returns at once.
@@ -504,6 +644,21 @@ impl QrSyncClient {
             .iter()
             .map(Quorum::from)
             .collect()
+    }
+
+    /// The authenticated masternode address book: the validated list at the tip, null/nil
+    /// before the first list is validated.
+    pub fn masternodes(&self) -> Option<MasternodeBook> {
+        self.inner.masternodes().as_ref().map(MasternodeBook::from)
+    }
+
+    /// Sets (or, with null/nil, removes) the listener told when the tip list's entries change.
+    /// Changes reported before it is set are not replayed: read `masternodes` after setting it.
+    pub fn set_masternodes_listener(&self, listener: Option<Arc<dyn MasternodesListener>>) {
+        *self
+            .masternodes_listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = listener;
     }
 
     /// Verifies a serialized `clsig` payload.

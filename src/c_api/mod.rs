@@ -13,8 +13,11 @@
 // pointer is checked for NULL and its contract is documented on the function instead.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod masternodes;
 #[cfg(feature = "simnet")]
 pub mod simnet;
+
+pub use masternodes::*;
 
 use crate::api::QuorumInfo;
 use crate::api::{
@@ -346,7 +349,16 @@ pub struct dqs_callbacks {
     pub on_state: Option<extern "C" fn(user_data: *mut c_void, state: dqs_state)>,
     /// An error.
     pub on_error: Option<extern "C" fn(user_data: *mut c_void, error: *const dqs_error)>,
+    /// The entries of the validated masternode list at the tip changed (read the book with
+    /// `dqs_client_masternodes`). Added after ABI 3's first release: a caller whose
+    /// `struct_size` ends before this field is accepted and gets no such callback.
+    pub on_masternodes_changed:
+        Option<extern "C" fn(user_data: *mut c_void, change: *const dqs_masternodes_changed)>,
 }
+
+/// `struct_size` of a `dqs_callbacks` compiled before `on_masternodes_changed` existed.
+const CALLBACKS_SIZE_WITHOUT_MASTERNODES: usize =
+    std::mem::offset_of!(dqs_callbacks, on_masternodes_changed);
 
 /// Host persistence. Calls are never concurrent (one at a time, also across `dqs_client_stop`
 /// and a later `dqs_client_start`), from library threads other than the caller's. No store
@@ -939,6 +951,11 @@ impl EventListener for CListener {
             f(self.0.user_data, &c);
         }
     }
+    fn on_masternodes_changed(&self, m: &crate::api::MasternodesChanged) {
+        if let Some(f) = self.0.on_masternodes_changed {
+            f(self.0.user_data, &dqs_masternodes_changed::from(m));
+        }
+    }
 }
 
 struct CStore(dqs_store);
@@ -1055,14 +1072,42 @@ pub extern "C" fn dqs_client_new(
         let listener: Arc<dyn EventListener> = if callbacks.is_null() {
             Arc::new(NoopListener)
         } else {
-            // SAFETY: `callbacks` points to a `dqs_callbacks` valid for this call; it is copied.
-            let c = unsafe { *callbacks };
-            if (c.struct_size as usize) < std::mem::size_of::<dqs_callbacks>() {
+            // SAFETY: `callbacks` points to a `dqs_callbacks` (of the caller's header version)
+            // valid for this call; its first field is `struct_size`.
+            let size = unsafe { std::ptr::read(callbacks as *const u32) } as usize;
+            let c = if size >= std::mem::size_of::<dqs_callbacks>() {
+                // SAFETY: the caller's struct is at least as large as ours; it is copied.
+                unsafe { *callbacks }
+            } else if size >= CALLBACKS_SIZE_WITHOUT_MASTERNODES {
+                // An older header: copy the fields it has; the newer ones stay NULL.
+                let mut c = dqs_callbacks {
+                    struct_size: 0,
+                    user_data: std::ptr::null_mut(),
+                    on_progress: None,
+                    on_quorum: None,
+                    on_chain_lock: None,
+                    on_state: None,
+                    on_error: None,
+                    on_masternodes_changed: None,
+                };
+                // SAFETY: the caller's struct has `CALLBACKS_SIZE_WITHOUT_MASTERNODES` readable
+                // bytes laid out as the prefix of ours (fields are only ever appended); `c` is
+                // a distinct local with room for them.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        callbacks as *const u8,
+                        &mut c as *mut dqs_callbacks as *mut u8,
+                        CALLBACKS_SIZE_WITHOUT_MASTERNODES,
+                    )
+                };
+                c.on_masternodes_changed = None;
+                c
+            } else {
                 return Err((
                     dqs_result::ErrInvalidArgument,
                     "dqs_callbacks.struct_size is too small".into(),
                 ));
-            }
+            };
             Arc::new(CListener(c))
         };
         let client = Client::new(cfg, store, listener).map_err(err)?;

@@ -1,7 +1,9 @@
 //! Event delivery: one library thread (`dqs-events`) calls the listener in order, with no lock
 //! held; the sync only enqueues, so a slow listener never blocks it.
 
-use crate::api::{ChainLockEvent, ClientError, EventListener, Progress, SyncState};
+use crate::api::{
+    ChainLockEvent, ClientError, EventListener, MasternodesChanged, Progress, SyncState,
+};
 use crate::engine::QuorumInfo;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -21,6 +23,8 @@ pub enum Event {
     State(SyncState),
     /// An error.
     Error(ClientError),
+    /// The tip list's entries changed.
+    Masternodes(MasternodesChanged),
 }
 
 /// The queue and the thread that drains it.
@@ -59,6 +63,7 @@ impl EventSink {
                             Event::ChainLock(c) => l.on_chain_lock(c),
                             Event::State(s) => l.on_state(*s),
                             Event::Error(e) => l.on_error(e),
+                            Event::Masternodes(m) => l.on_masternodes_changed(m),
                         }));
                 }
             })

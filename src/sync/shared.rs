@@ -26,6 +26,8 @@ pub struct Shared {
     pub(super) peers: AtomicU32,
     pub(super) target: AtomicU32,
     pub(super) reported: Mutex<HashSet<QuorumKey>>,
+    /// The SML root of the tip list last reported as "masternodes changed".
+    pub(super) reported_sml_root: Mutex<Option<Hash256>>,
     pub(super) started: Mutex<Option<Instant>>,
     pub(super) list_phase: Mutex<Option<PhaseMark>>,
     /// Requests peers silently declined at the current tip (not asked again until it moves).
@@ -65,6 +67,7 @@ impl Shared {
             peers: AtomicU32::new(0),
             target: AtomicU32::new(0),
             reported: Mutex::default(),
+            reported_sml_root: Mutex::default(),
             started: Mutex::default(),
             list_phase: Mutex::default(),
             declined: Mutex::default(),
@@ -215,12 +218,43 @@ impl Shared {
         }));
     }
 
+    /// Reports quorums not reported yet, then whether the tip list's entries changed (called
+    /// after every list fed and after a restore).
     pub(super) fn report_quorums(&self, validated: &[crate::engine::QuorumInfo]) {
-        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
-        for q in validated {
-            if reported.insert((q.llmq_type, q.quorum_hash)) {
-                self.events.emit(Event::Quorum(q.clone()));
+        {
+            let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+            for q in validated {
+                if reported.insert((q.llmq_type, q.quorum_hash)) {
+                    self.events.emit(Event::Quorum(q.clone()));
+                }
             }
+        }
+        self.report_masternodes();
+    }
+
+    /// Emits "masternodes changed" when the tip list's SML root (which commits to every entry)
+    /// differs from the one last reported.
+    fn report_masternodes(&self) {
+        let tip = self.with_state(|s| {
+            s.engine.tip_list().map(|l| crate::api::MasternodesChanged {
+                height: l.height,
+                block_hash: l.block_hash,
+                sml_root: l
+                    .cbtx
+                    .as_ref()
+                    .map(|c| c.merkle_root_mn_list)
+                    .unwrap_or_else(|| l.sml_root()),
+                count: l.entries.len() as u32,
+            })
+        });
+        let Some(change) = tip else { return };
+        let mut last = self
+            .reported_sml_root
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *last != Some(change.sml_root) {
+            *last = Some(change.sml_root);
+            self.events.emit(Event::Masternodes(change));
         }
     }
 }

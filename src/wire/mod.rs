@@ -14,6 +14,7 @@ pub mod headers2;
 pub mod locks;
 pub mod message;
 pub mod mnlistdiff;
+pub mod netinfo;
 pub mod qrinfo;
 pub mod sml_entry;
 pub mod tx;

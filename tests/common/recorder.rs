@@ -1,7 +1,9 @@
 //! A listener that records every event of a client, for tests that wait on them.
 
 use dash_qrsync::engine::QuorumInfo;
-use dash_qrsync::{ChainLockEvent, ClientError, EventListener, Progress, SyncState};
+use dash_qrsync::{
+    ChainLockEvent, ClientError, EventListener, MasternodesChanged, Progress, SyncState,
+};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,7 @@ pub struct Log {
     pub chainlocks: Vec<ChainLockEvent>,
     pub errors: Vec<ClientError>,
     pub progress: usize,
+    pub masternodes: Vec<MasternodesChanged>,
 }
 
 /// Records events and wakes waiters on each.
@@ -58,6 +61,9 @@ impl EventListener for Recorder {
     }
     fn on_error(&self, e: &ClientError) {
         self.record(|l| l.errors.push(e.clone()));
+    }
+    fn on_masternodes_changed(&self, m: &MasternodesChanged) {
+        self.record(|l| l.masternodes.push(*m));
     }
 }
 

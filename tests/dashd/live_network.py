@@ -15,6 +15,14 @@ directory given by --handoff:
   done            written by the Rust test at the end; the network is then shut down
 
 Every wait is bounded; on any failure the framework stops the nodes and exits non-zero.
+
+With --v24 every node runs -vbparams=v24:... (BIP9 version bits, EHF off: the form Core's
+test/functional/rpc_netinfo.py uses, so a light client sees the activation in the headers).
+Once V24 is active, and before any quorum forms, three of the four masternodes get ProUpServTx
+version 3 with several core P2P addresses (IPv4, IPv6, a Tor v3 onion, an I2P address) and two
+evonodes are added and updated with several core P2P, platform P2P and platform HTTPS addresses
+(IPv6, a Tor v3 onion, domain names). ready.json then also holds Core's `protx diff 1 <tip>
+true` and `masternodelist json`, the oracle for the client's masternode address book.
 """
 
 import json
@@ -29,6 +37,16 @@ sys.path.insert(0, os.path.join(CORE, "test", "functional"))
 
 from test_framework.test_framework import DashTestFramework  # noqa: E402
 from test_framework.util import p2p_port  # noqa: E402
+
+
+# DEPLOYMENT_V24 by BIP9 version bits, EHF off, active at 200 at the earliest.
+V24_VBPARAMS = "-vbparams=v24:0:999999999999:200:10:8:6:5:0"
+# Addresses that are only ever registered, never dialled (one masternode each: Core refuses a
+# duplicate). Formats as Core's RPC prints them (network E of the captures).
+ONION_A = "kpgvmscirrdqpekbqjsvw5teanhatztpp2gl6eee4zkowvwfxwenqaid.onion"
+ONION_B = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
+I2P_A = "c4gfnttsuwqomiygupdqqqyy5y5emnk5c73hrfvatri67prd7vyq.b32.i2p"
+I2P_B = "udhdrtrcetjm5sxzskjyr5ztpeszydbh4dpl3pl4utgqqw2v4jna.b32.i2p"
 
 
 def write_json(path, value):
@@ -47,11 +65,18 @@ class LiveNetwork(DashTestFramework):
                             help="v20/mn_rr activation height (the framework's default is 100)")
         parser.add_argument("--wait", dest="wait", type=int, default=600,
                             help="seconds to wait for the Rust test at each phase")
+        parser.add_argument("--v24", dest="v24", action="store_true", default=False,
+                            help="activate DEPLOYMENT_V24 by version bits and use extended addresses")
 
     def set_test_params(self):
         self.set_dash_test_params(5, 4)
         if self.options.v20 != 100:
             self.delay_v20_and_mn_rr(height=self.options.v20)
+        if self.options.v24:
+            # name:start:timeout:min_activation_height:window:threshold_start:threshold_min:
+            # falloff_coeff:useehf (as network E of the captures and rpc_netinfo.py).
+            for args in self.extra_args:
+                args.append(V24_VBPARAMS)
 
     def wait_for_file(self, name):
         path = os.path.join(self.options.handoff, name)
@@ -76,6 +101,8 @@ class LiveNetwork(DashTestFramework):
         self.wait_for_sporks_same()
         if self.options.v20 != 100:
             self.activate_v20(expected_activation_height=self.options.v20)
+        if self.options.v24:
+            self.extended_addresses()
 
         self.log.info("llmq_test quorums")
         self.mine_quorum()
@@ -119,6 +146,9 @@ class LiveNetwork(DashTestFramework):
             "quorum_info": info,
             "islock": {"txid": txid, "hex": islock["hex"]},
             "blockchaininfo_softforks": node.getblockchaininfo().get("softforks", {}),
+            "v24": self.options.v24,
+            "protx_diff": node.protx("diff", 1, tip_height, True),
+            "masternodelist": node.masternodelist("json"),
         })
         self.log.info("phase 1 ready at height %d; waiting for the Rust test", tip_height)
         self.wait_for_file("phase1.done")
@@ -130,6 +160,72 @@ class LiveNetwork(DashTestFramework):
         })
         self.log.info("phase 2 ready at height %d", node.getblockcount())
         self.wait_for_file("done")
+
+    def fee_source(self):
+        """A funded node0 address to pay a ProUpServTx fee from."""
+        node = self.nodes[0]
+        addr = node.getnewaddress()
+        node.sendtoaddress(addr, 1)
+        self.generate(node, 1)
+        return addr
+
+    def confirm(self, txid):
+        node = self.nodes[0]
+        self.bump_mocktime(1)
+        self.generate(node, 1)
+        # The fee came from node0's wallet, so the transaction is a wallet transaction.
+        assert node.gettransaction(txid)["confirmations"] > 0, txid
+
+    def extended_addresses(self):
+        node = self.nodes[0]
+        self.log.info("activating V24 by version bits")
+        deadline = time.time() + 600
+        while not node.getblockchaininfo()["softforks"].get("v24", {}).get("active", False):
+            assert time.time() < deadline, "V24 did not activate"
+            self.bump_mocktime(10)
+            self.generate(node, 10)
+        self.log.info("V24 active at %d", node.getblockcount())
+
+        # Regular masternodes: ProUpServTx version 3 with several core P2P addresses.
+        updates = [
+            lambda p: [f"127.0.0.1:{p}", f"[::1]:{p}", f"{ONION_A}:{p}"],
+            lambda p: [f"127.0.0.1:{p}", f"[2a01:4f8::7]:{p}", f"{I2P_A}:0"],
+            lambda p: [f"127.0.0.1:{p}", f"10.11.12.13:{p}"],
+        ]
+        for mn, addrs in zip(self.mninfo[:3], updates):
+            port = p2p_port(mn.nodeIdx)
+            txid = node.protx("update_service", mn.proTxHash, addrs(port), mn.keyOperator,
+                              "", self.fee_source())
+            self.confirm(txid)
+
+        # Evonodes: registered (ProRegTx version 3 once V24 is active), then updated with
+        # several addresses of every purpose.
+        evos = []
+        for _ in range(2):
+            evo = self.dynamically_add_masternode(evo=True)
+            assert evo is not None, "evonode registration failed"
+            evos.append(evo)
+        evo_updates = [
+            ([ "127.0.0.1:{p}", "[::1]:{p}"],
+             ["127.0.0.1:{pp}", f"{ONION_B}:{{pp}}"],
+             ["127.0.0.1:{ph}", "evo-a.example.com:{ph}", f"{I2P_B}:0"]),
+            (["127.0.0.1:{p}", "[2a01:4f8::8]:{p}"],
+             ["127.0.0.1:{pp}", "[::1]:{pp}"],
+             ["127.0.0.1:{ph}", "platform.evo-b.example.org:{ph}", "[::1]:{ph}"]),
+        ]
+        for i, (evo, (core, p2p, https)) in enumerate(zip(evos, evo_updates)):
+            p = p2p_port(evo.nodeIdx)
+            pp, ph = 19500 + 10 * i, 19600 + 10 * i
+            fill = lambda xs: [x.format(p=p, pp=pp, ph=ph) for x in xs]
+            state = node.protx("info", evo.proTxHash)["state"]
+            txid = node.protx("update_service_evo", evo.proTxHash, fill(core), evo.keyOperator,
+                              state["platformNodeID"], fill(p2p), fill(https), "",
+                              self.fee_source())
+            self.confirm(txid)
+        self.sync_blocks()
+        versions = [e["nVersion"] for e in node.protx("diff", 1, node.getblockcount(), True)["mnList"]]
+        self.log.info("entry versions after the updates: %s", versions)
+        assert versions.count(3) >= 5, versions
 
     def llmq_type_of(self, name):
         return {

@@ -1442,6 +1442,220 @@ public func FfiConverterTypeHostStore_lower(_ value: HostStore) -> UInt64 {
 
 
 /**
+ * Receives "masternodes changed" (set with `QrSyncClient.setMasternodesListener`; a separate
+ * interface so that existing `SyncListener` implementations stay valid). Called on the
+ * library's `dqs-events` thread, in order with the `SyncListener` events.
+ */
+public protocol MasternodesListener: AnyObject, Sendable {
+    
+    /**
+     * The entries of the validated list at the tip changed; read `QrSyncClient.masternodes`.
+     */
+    func onMasternodesChanged(change: MasternodesChange) 
+    
+}
+/**
+ * Receives "masternodes changed" (set with `QrSyncClient.setMasternodesListener`; a separate
+ * interface so that existing `SyncListener` implementations stay valid). Called on the
+ * library's `dqs-events` thread, in order with the `SyncListener` events.
+ */
+open class MasternodesListenerImpl: MasternodesListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_dash_qrsync_fn_clone_masternodeslistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_dash_qrsync_fn_free_masternodeslistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The entries of the validated list at the tip changed; read `QrSyncClient.masternodes`.
+     */
+open func onMasternodesChanged(change: MasternodesChange)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_masternodeslistener_on_masternodes_changed(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMasternodesChange_lower(change),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceMasternodesListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceMasternodesListener = UniffiVTableCallbackInterfaceMasternodesListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeMasternodesListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface MasternodesListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeMasternodesListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface MasternodesListener: handle missing in uniffiClone")
+            }
+        },
+        onMasternodesChanged: { (
+            uniffiHandle: UInt64,
+            change: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeMasternodesListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onMasternodesChanged(
+                     change: try FfiConverterTypeMasternodesChange_lift(change)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceMasternodesListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceMasternodesListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitMasternodesListener() {
+    uniffi_dash_qrsync_fn_init_callback_vtable_masternodeslistener(UniffiCallbackInterfaceMasternodesListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMasternodesListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<MasternodesListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = MasternodesListener
+
+    public static func lift(_ handle: UInt64) throws -> MasternodesListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MasternodesListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: MasternodesListener) -> UInt64 {
+         if let rustImpl = value as? MasternodesListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MasternodesListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MasternodesListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodesListener_lift(_ handle: UInt64) throws -> MasternodesListener {
+    return try FfiConverterTypeMasternodesListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodesListener_lower(_ value: MasternodesListener) -> UInt64 {
+    return FfiConverterTypeMasternodesListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * The light client.
  */
 public protocol QrSyncClientProtocol: AnyObject, Sendable {
@@ -1453,6 +1667,12 @@ public protocol QrSyncClientProtocol: AnyObject, Sendable {
     func blockHash(height: UInt32)  -> String?
     
     /**
+     * The authenticated masternode address book: the validated list at the tip, null/nil
+     * before the first list is validated.
+     */
+    func masternodes()  -> MasternodeBook?
+    
+    /**
      * A validated quorum by type and hash (display hex).
      */
     func quorum(llmqType: UInt8, quorumHash: String) throws  -> Quorum?
@@ -1461,6 +1681,12 @@ public protocol QrSyncClientProtocol: AnyObject, Sendable {
      * Validated quorums of a type, newest first.
      */
     func quorums(llmqType: UInt8)  -> [Quorum]
+    
+    /**
+     * Sets (or, with null/nil, removes) the listener told when the tip list's entries change.
+     * Changes reported before it is set are not replayed: read `masternodes` after setting it.
+     */
+    func setMasternodesListener(listener: MasternodesListener?) 
     
     /**
      * Starts syncing in the background; returns at once.
@@ -1573,6 +1799,19 @@ open func blockHash(height: UInt32) -> String?  {
 }
     
     /**
+     * The authenticated masternode address book: the validated list at the tip, null/nil
+     * before the first list is validated.
+     */
+open func masternodes() -> MasternodeBook?  {
+    return try!  FfiConverterOptionTypeMasternodeBook.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_qrsyncclient_masternodes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * A validated quorum by type and hash (display hex).
      */
 open func quorum(llmqType: UInt8, quorumHash: String)throws  -> Quorum?  {
@@ -1597,6 +1836,19 @@ open func quorums(llmqType: UInt8) -> [Quorum]  {
         FfiConverterUInt8.lower(llmqType),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Sets (or, with null/nil, removes) the listener told when the tip list's entries change.
+     * Changes reported before it is set are not replayed: read `masternodes` after setting it.
+     */
+open func setMasternodesListener(listener: MasternodesListener?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_qrsyncclient_set_masternodes_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeMasternodesListener.lower(listener),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2491,6 +2743,434 @@ public func FfiConverterTypeErrorEvent_lower(_ value: ErrorEvent) -> RustBuffer 
 
 
 /**
+ * One masternode of the validated list at the tip.
+ */
+public struct Masternode: Equatable, Hashable {
+    /**
+     * ProRegTx hash, display hex.
+     */
+    public var proRegTxHash: String
+    /**
+     * Regular or evonode.
+     */
+    public var mnType: MasternodeType
+    /**
+     * Not PoSe-banned.
+     */
+    public var isValid: Bool
+    /**
+     * Confirmed hash, display hex (all zeros while unconfirmed).
+     */
+    public var confirmedHash: String
+    /**
+     * BLS operator public key, 48 bytes as in the list.
+     */
+    public var operatorPublicKey: Data
+    /**
+     * True when the operator key is in the legacy BLS encoding (entry version 1).
+     */
+    public var legacyOperatorKey: Bool
+    /**
+     * Voting key id (hash160), 20 bytes.
+     */
+    public var votingKeyId: Data
+    /**
+     * Platform node id of an evonode as Dash Core's RPC prints it (`platformNodeID`, hex of
+     * the list's bytes reversed); null/nil for a regular masternode.
+     */
+    public var platformNodeId: String?
+    /**
+     * Simplified-list entry version (1, 2 or 3).
+     */
+    public var entryVersion: UInt16
+    /**
+     * Every address (core P2P, platform P2P, platform HTTPS).
+     */
+    public var addresses: [MasternodeAddress]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * ProRegTx hash, display hex.
+         */proRegTxHash: String, 
+        /**
+         * Regular or evonode.
+         */mnType: MasternodeType, 
+        /**
+         * Not PoSe-banned.
+         */isValid: Bool, 
+        /**
+         * Confirmed hash, display hex (all zeros while unconfirmed).
+         */confirmedHash: String, 
+        /**
+         * BLS operator public key, 48 bytes as in the list.
+         */operatorPublicKey: Data, 
+        /**
+         * True when the operator key is in the legacy BLS encoding (entry version 1).
+         */legacyOperatorKey: Bool, 
+        /**
+         * Voting key id (hash160), 20 bytes.
+         */votingKeyId: Data, 
+        /**
+         * Platform node id of an evonode as Dash Core's RPC prints it (`platformNodeID`, hex of
+         * the list's bytes reversed); null/nil for a regular masternode.
+         */platformNodeId: String?, 
+        /**
+         * Simplified-list entry version (1, 2 or 3).
+         */entryVersion: UInt16, 
+        /**
+         * Every address (core P2P, platform P2P, platform HTTPS).
+         */addresses: [MasternodeAddress]) {
+        self.proRegTxHash = proRegTxHash
+        self.mnType = mnType
+        self.isValid = isValid
+        self.confirmedHash = confirmedHash
+        self.operatorPublicKey = operatorPublicKey
+        self.legacyOperatorKey = legacyOperatorKey
+        self.votingKeyId = votingKeyId
+        self.platformNodeId = platformNodeId
+        self.entryVersion = entryVersion
+        self.addresses = addresses
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Masternode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMasternode: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Masternode {
+        return
+            try Masternode(
+                proRegTxHash: FfiConverterString.read(from: &buf), 
+                mnType: FfiConverterTypeMasternodeType.read(from: &buf), 
+                isValid: FfiConverterBool.read(from: &buf), 
+                confirmedHash: FfiConverterString.read(from: &buf), 
+                operatorPublicKey: FfiConverterData.read(from: &buf), 
+                legacyOperatorKey: FfiConverterBool.read(from: &buf), 
+                votingKeyId: FfiConverterData.read(from: &buf), 
+                platformNodeId: FfiConverterOptionString.read(from: &buf), 
+                entryVersion: FfiConverterUInt16.read(from: &buf), 
+                addresses: FfiConverterSequenceTypeMasternodeAddress.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Masternode, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.proRegTxHash, into: &buf)
+        FfiConverterTypeMasternodeType.write(value.mnType, into: &buf)
+        FfiConverterBool.write(value.isValid, into: &buf)
+        FfiConverterString.write(value.confirmedHash, into: &buf)
+        FfiConverterData.write(value.operatorPublicKey, into: &buf)
+        FfiConverterBool.write(value.legacyOperatorKey, into: &buf)
+        FfiConverterData.write(value.votingKeyId, into: &buf)
+        FfiConverterOptionString.write(value.platformNodeId, into: &buf)
+        FfiConverterUInt16.write(value.entryVersion, into: &buf)
+        FfiConverterSequenceTypeMasternodeAddress.write(value.addresses, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternode_lift(_ buf: RustBuffer) throws -> Masternode {
+    return try FfiConverterTypeMasternode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternode_lower(_ value: Masternode) -> RustBuffer {
+    return FfiConverterTypeMasternode.lower(value)
+}
+
+
+/**
+ * One address of a masternode.
+ */
+public struct MasternodeAddress: Equatable, Hashable {
+    /**
+     * What it is for.
+     */
+    public var purpose: AddressPurpose
+    /**
+     * The kind of host.
+     */
+    public var kind: AddressKind
+    /**
+     * The host as Dash Core prints it (IPv6 without brackets, `….onion`, `….b32.i2p`, domain).
+     */
+    public var host: String
+    /**
+     * The port.
+     */
+    public var port: UInt16
+    /**
+     * `host:port` as Dash Core prints it (`[v6]:port`).
+     */
+    public var hostPort: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What it is for.
+         */purpose: AddressPurpose, 
+        /**
+         * The kind of host.
+         */kind: AddressKind, 
+        /**
+         * The host as Dash Core prints it (IPv6 without brackets, `….onion`, `….b32.i2p`, domain).
+         */host: String, 
+        /**
+         * The port.
+         */port: UInt16, 
+        /**
+         * `host:port` as Dash Core prints it (`[v6]:port`).
+         */hostPort: String) {
+        self.purpose = purpose
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.hostPort = hostPort
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MasternodeAddress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMasternodeAddress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MasternodeAddress {
+        return
+            try MasternodeAddress(
+                purpose: FfiConverterTypeAddressPurpose.read(from: &buf), 
+                kind: FfiConverterTypeAddressKind.read(from: &buf), 
+                host: FfiConverterString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                hostPort: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MasternodeAddress, into buf: inout [UInt8]) {
+        FfiConverterTypeAddressPurpose.write(value.purpose, into: &buf)
+        FfiConverterTypeAddressKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.host, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterString.write(value.hostPort, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodeAddress_lift(_ buf: RustBuffer) throws -> MasternodeAddress {
+    return try FfiConverterTypeMasternodeAddress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodeAddress_lower(_ value: MasternodeAddress) -> RustBuffer {
+    return FfiConverterTypeMasternodeAddress.lower(value)
+}
+
+
+/**
+ * The validated masternode list at the tip: the authenticated address book.
+ */
+public struct MasternodeBook: Equatable, Hashable {
+    /**
+     * Height of the list's block.
+     */
+    public var height: UInt32
+    /**
+     * The list's block hash, display hex.
+     */
+    public var blockHash: String
+    /**
+     * Its SML merkle root, display hex (the coinbase's `merkleRootMNList`).
+     */
+    public var smlRoot: String
+    /**
+     * Every masternode, ordered by ProRegTx hash (internal byte order, as Core orders them).
+     */
+    public var entries: [Masternode]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Height of the list's block.
+         */height: UInt32, 
+        /**
+         * The list's block hash, display hex.
+         */blockHash: String, 
+        /**
+         * Its SML merkle root, display hex (the coinbase's `merkleRootMNList`).
+         */smlRoot: String, 
+        /**
+         * Every masternode, ordered by ProRegTx hash (internal byte order, as Core orders them).
+         */entries: [Masternode]) {
+        self.height = height
+        self.blockHash = blockHash
+        self.smlRoot = smlRoot
+        self.entries = entries
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MasternodeBook: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMasternodeBook: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MasternodeBook {
+        return
+            try MasternodeBook(
+                height: FfiConverterUInt32.read(from: &buf), 
+                blockHash: FfiConverterString.read(from: &buf), 
+                smlRoot: FfiConverterString.read(from: &buf), 
+                entries: FfiConverterSequenceTypeMasternode.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MasternodeBook, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.height, into: &buf)
+        FfiConverterString.write(value.blockHash, into: &buf)
+        FfiConverterString.write(value.smlRoot, into: &buf)
+        FfiConverterSequenceTypeMasternode.write(value.entries, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodeBook_lift(_ buf: RustBuffer) throws -> MasternodeBook {
+    return try FfiConverterTypeMasternodeBook.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodeBook_lower(_ value: MasternodeBook) -> RustBuffer {
+    return FfiConverterTypeMasternodeBook.lower(value)
+}
+
+
+/**
+ * The entries of the validated list at the tip changed.
+ */
+public struct MasternodesChange: Equatable, Hashable {
+    /**
+     * Height of the tip list.
+     */
+    public var height: UInt32
+    /**
+     * Its block hash, display hex.
+     */
+    public var blockHash: String
+    /**
+     * Its SML merkle root, display hex.
+     */
+    public var smlRoot: String
+    /**
+     * Entries in it.
+     */
+    public var count: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Height of the tip list.
+         */height: UInt32, 
+        /**
+         * Its block hash, display hex.
+         */blockHash: String, 
+        /**
+         * Its SML merkle root, display hex.
+         */smlRoot: String, 
+        /**
+         * Entries in it.
+         */count: UInt32) {
+        self.height = height
+        self.blockHash = blockHash
+        self.smlRoot = smlRoot
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MasternodesChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMasternodesChange: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MasternodesChange {
+        return
+            try MasternodesChange(
+                height: FfiConverterUInt32.read(from: &buf), 
+                blockHash: FfiConverterString.read(from: &buf), 
+                smlRoot: FfiConverterString.read(from: &buf), 
+                count: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MasternodesChange, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.height, into: &buf)
+        FfiConverterString.write(value.blockHash, into: &buf)
+        FfiConverterString.write(value.smlRoot, into: &buf)
+        FfiConverterUInt32.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodesChange_lift(_ buf: RustBuffer) throws -> MasternodesChange {
+    return try FfiConverterTypeMasternodesChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodesChange_lower(_ value: MasternodesChange) -> RustBuffer {
+    return FfiConverterTypeMasternodesChange.lower(value)
+}
+
+
+/**
  * A progress report.
  */
 public struct Progress: Equatable, Hashable {
@@ -2898,6 +3578,206 @@ public func FfiConverterTypeStatus_lower(_ value: Status) -> RustBuffer {
 
 
 /**
+ * The kind of host an address names.
+ */
+
+public enum AddressKind: Equatable, Hashable {
+    
+    /**
+     * IPv4.
+     */
+    case ipv4
+    /**
+     * IPv6.
+     */
+    case ipv6
+    /**
+     * Tor v3 onion service (`….onion`).
+     */
+    case torV3
+    /**
+     * I2P (`….b32.i2p`).
+     */
+    case i2p
+    /**
+     * CJDNS.
+     */
+    case cjdns
+    /**
+     * A domain name.
+     */
+    case domain
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AddressKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAddressKind: FfiConverterRustBuffer {
+    typealias SwiftType = AddressKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AddressKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ipv4
+        
+        case 2: return .ipv6
+        
+        case 3: return .torV3
+        
+        case 4: return .i2p
+        
+        case 5: return .cjdns
+        
+        case 6: return .domain
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AddressKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ipv4:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .ipv6:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .torV3:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .i2p:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .cjdns:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .domain:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAddressKind_lift(_ buf: RustBuffer) throws -> AddressKind {
+    return try FfiConverterTypeAddressKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAddressKind_lower(_ value: AddressKind) -> RustBuffer {
+    return FfiConverterTypeAddressKind.lower(value)
+}
+
+
+
+/**
+ * What an address is for (Core's `NetInfoPurpose`).
+ */
+
+public enum AddressPurpose: Equatable, Hashable {
+    
+    /**
+     * Dash Core P2P.
+     */
+    case coreP2p
+    /**
+     * Dash Platform P2P (Tenderdash).
+     */
+    case platformP2p
+    /**
+     * Dash Platform HTTPS (DAPI).
+     */
+    case platformHttps
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AddressPurpose: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAddressPurpose: FfiConverterRustBuffer {
+    typealias SwiftType = AddressPurpose
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AddressPurpose {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .coreP2p
+        
+        case 2: return .platformP2p
+        
+        case 3: return .platformHttps
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AddressPurpose, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .coreP2p:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .platformP2p:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .platformHttps:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAddressPurpose_lift(_ buf: RustBuffer) throws -> AddressPurpose {
+    return try FfiConverterTypeAddressPurpose.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAddressPurpose_lower(_ value: AddressPurpose) -> RustBuffer {
+    return FfiConverterTypeAddressPurpose.lower(value)
+}
+
+
+
+/**
  * Kinds of error.
  */
 
@@ -3242,6 +4122,81 @@ public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel 
 #endif
 public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
     return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
+ * The type of a masternode.
+ */
+
+public enum MasternodeType: Equatable, Hashable {
+    
+    /**
+     * A regular masternode.
+     */
+    case regular
+    /**
+     * An evonode (serves Dash Platform).
+     */
+    case evo
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MasternodeType: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMasternodeType: FfiConverterRustBuffer {
+    typealias SwiftType = MasternodeType
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MasternodeType {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .regular
+        
+        case 2: return .evo
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MasternodeType, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .regular:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .evo:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodeType_lift(_ buf: RustBuffer) throws -> MasternodeType {
+    return try FfiConverterTypeMasternodeType.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMasternodeType_lower(_ value: MasternodeType) -> RustBuffer {
+    return FfiConverterTypeMasternodeType.lower(value)
 }
 
 
@@ -3906,6 +4861,54 @@ fileprivate struct FfiConverterOptionTypeHostStore: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMasternodesListener: FfiConverterRustBuffer {
+    typealias SwiftType = MasternodesListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMasternodesListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMasternodesListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMasternodeBook: FfiConverterRustBuffer {
+    typealias SwiftType = MasternodeBook?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMasternodeBook.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMasternodeBook.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeQuorum: FfiConverterRustBuffer {
     typealias SwiftType = Quorum?
 
@@ -3924,6 +4927,56 @@ fileprivate struct FfiConverterOptionTypeQuorum: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeQuorum.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMasternode: FfiConverterRustBuffer {
+    typealias SwiftType = [Masternode]
+
+    public static func write(_ value: [Masternode], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMasternode.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Masternode] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Masternode]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMasternode.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMasternodeAddress: FfiConverterRustBuffer {
+    typealias SwiftType = [MasternodeAddress]
+
+    public static func write(_ value: [MasternodeAddress], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMasternodeAddress.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MasternodeAddress] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MasternodeAddress]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMasternodeAddress.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -4045,13 +5098,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_dash_qrsync_checksum_method_hoststore_remove() != 60708) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_dash_qrsync_checksum_method_masternodeslistener_on_masternodes_changed() != 55243) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash() != 32312) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_qrsyncclient_masternodes() != 8892) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum() != 4363) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_quorums() != 5826) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_qrsyncclient_set_masternodes_listener() != 9034) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_qrsyncclient_start() != 7747) {
@@ -4116,6 +5178,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitHostStore()
+    uniffiCallbackInitMasternodesListener()
     uniffiCallbackInitSyncListener()
     return InitializationResult.ok
 }()

@@ -264,6 +264,13 @@ typedef void (*UniffiCallbackInterfaceHostStoreMethod2)(uint64_t, RustBuffer, vo
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_MASTERNODES_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_MASTERNODES_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceMasternodesListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -308,6 +315,15 @@ typedef struct UniffiVTableCallbackInterfaceHostStore {
     UniffiCallbackInterfaceHostStoreMethod1 _Nonnull save;
     UniffiCallbackInterfaceHostStoreMethod2 _Nonnull remove;
 } UniffiVTableCallbackInterfaceHostStore;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MASTERNODES_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_MASTERNODES_LISTENER
+typedef struct UniffiVTableCallbackInterfaceMasternodesListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceMasternodesListenerMethod0 _Nonnull onMasternodesChanged;
+} UniffiVTableCallbackInterfaceMasternodesListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
@@ -458,6 +474,26 @@ void uniffi_dash_qrsync_fn_method_hoststore_save(uint64_t ptr, RustBuffer key, R
 void uniffi_dash_qrsync_fn_method_hoststore_remove(uint64_t ptr, RustBuffer key, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CLONE_MASTERNODESLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CLONE_MASTERNODESLISTENER
+uint64_t uniffi_dash_qrsync_fn_clone_masternodeslistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_FREE_MASTERNODESLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_FREE_MASTERNODESLISTENER
+void uniffi_dash_qrsync_fn_free_masternodeslistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_INIT_CALLBACK_VTABLE_MASTERNODESLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_INIT_CALLBACK_VTABLE_MASTERNODESLISTENER
+void uniffi_dash_qrsync_fn_init_callback_vtable_masternodeslistener(const UniffiVTableCallbackInterfaceMasternodesListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_MASTERNODESLISTENER_ON_MASTERNODES_CHANGED
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_MASTERNODESLISTENER_ON_MASTERNODES_CHANGED
+void uniffi_dash_qrsync_fn_method_masternodeslistener_on_masternodes_changed(uint64_t ptr, RustBuffer change, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CLONE_QRSYNCCLIENT
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_CLONE_QRSYNCCLIENT
 uint64_t uniffi_dash_qrsync_fn_clone_qrsyncclient(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -478,6 +514,11 @@ uint64_t uniffi_dash_qrsync_fn_constructor_qrsyncclient_new(uint64_t config, Rus
 RustBuffer uniffi_dash_qrsync_fn_method_qrsyncclient_block_hash(uint64_t ptr, uint32_t height, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_MASTERNODES
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_MASTERNODES
+RustBuffer uniffi_dash_qrsync_fn_method_qrsyncclient_masternodes(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_QUORUM
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_QUORUM
 RustBuffer uniffi_dash_qrsync_fn_method_qrsyncclient_quorum(uint64_t ptr, uint8_t llmq_type, RustBuffer quorum_hash, RustCallStatus *_Nonnull out_status
@@ -486,6 +527,11 @@ RustBuffer uniffi_dash_qrsync_fn_method_qrsyncclient_quorum(uint64_t ptr, uint8_
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_QUORUMS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_QUORUMS
 RustBuffer uniffi_dash_qrsync_fn_method_qrsyncclient_quorums(uint64_t ptr, uint8_t llmq_type, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_SET_MASTERNODES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_SET_MASTERNODES_LISTENER
+void uniffi_dash_qrsync_fn_method_qrsyncclient_set_masternodes_listener(uint64_t ptr, RustBuffer listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_QRSYNCCLIENT_START
@@ -1000,9 +1046,21 @@ uint16_t uniffi_dash_qrsync_checksum_method_hoststore_remove(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_MASTERNODESLISTENER_ON_MASTERNODES_CHANGED
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_MASTERNODESLISTENER_ON_MASTERNODES_CHANGED
+uint16_t uniffi_dash_qrsync_checksum_method_masternodeslistener_on_masternodes_changed(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_BLOCK_HASH
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_BLOCK_HASH
 uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_MASTERNODES
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_MASTERNODES
+uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_masternodes(void
     
 );
 #endif
@@ -1015,6 +1073,12 @@ uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_QUORUMS
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_QUORUMS
 uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_quorums(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_SET_MASTERNODES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_QRSYNCCLIENT_SET_MASTERNODES_LISTENER
+uint16_t uniffi_dash_qrsync_checksum_method_qrsyncclient_set_masternodes_listener(void
     
 );
 #endif

@@ -659,6 +659,9 @@ internal interface UniffiCallbackInterfaceHostStoreMethod1 : com.sun.jna.Callbac
 internal interface UniffiCallbackInterfaceHostStoreMethod2 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`key`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceMasternodesListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`change`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -696,6 +699,25 @@ internal open class UniffiVTableCallbackInterfaceHostStore(
         `load` = other.`load`
         `save` = other.`save`
         `remove` = other.`remove`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onMasternodesChanged")
+internal open class UniffiVTableCallbackInterfaceMasternodesListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onMasternodesChanged`: UniffiCallbackInterfaceMasternodesListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onMasternodesChanged`: UniffiCallbackInterfaceMasternodesListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceMasternodesListener(`uniffiFree`,`uniffiClone`,`onMasternodesChanged`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceMasternodesListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onMasternodesChanged` = other.`onMasternodesChanged`
     }
 
 }
@@ -799,11 +821,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_hoststore_remove(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_masternodeslistener_on_masternodes_changed(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_masternodes(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_quorums(
+    ): Int
+    external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_set_masternodes_listener(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_qrsyncclient_start(
     ): Int
@@ -862,6 +890,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "dash_qrsync"))
         uniffiCallbackInterfaceHostStore.register(this)
+        uniffiCallbackInterfaceMasternodesListener.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
         
     }
@@ -921,6 +950,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_hoststore_remove(`ptr`: Long,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_dash_qrsync_fn_clone_masternodeslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_dash_qrsync_fn_free_masternodeslistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_init_callback_vtable_masternodeslistener(`vtable`: UniffiVTableCallbackInterfaceMasternodesListener,
+    ): Unit
+    external fun uniffi_dash_qrsync_fn_method_masternodeslistener_on_masternodes_changed(`ptr`: Long,`change`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_clone_qrsyncclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_dash_qrsync_fn_free_qrsyncclient(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -929,10 +966,14 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_block_hash(`ptr`: Long,`height`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_dash_qrsync_fn_method_qrsyncclient_masternodes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_quorum(`ptr`: Long,`llmqType`: Byte,`quorumHash`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_quorums(`ptr`: Long,`llmqType`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_dash_qrsync_fn_method_qrsyncclient_set_masternodes_listener(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_qrsyncclient_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1166,13 +1207,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_method_hoststore_remove() and 0xFFFF) != 60708) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_dash_qrsync_checksum_method_masternodeslistener_on_masternodes_changed() and 0xFFFF) != 55243) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_block_hash() and 0xFFFF) != 32312) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_masternodes() and 0xFFFF) != 8892) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_quorum() and 0xFFFF) != 4363) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_quorums() and 0xFFFF) != 5826) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_set_masternodes_listener() and 0xFFFF) != 9034) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_qrsyncclient_start() and 0xFFFF) != 7747) {
@@ -2889,6 +2939,333 @@ public object FfiConverterTypeHostStore: FfiConverter<HostStore, Long> {
 
 
 /**
+ * Receives "masternodes changed" (set with `QrSyncClient.setMasternodesListener`; a separate
+ * interface so that existing `SyncListener` implementations stay valid). Called on the
+ * library's `dqs-events` thread, in order with the `SyncListener` events.
+ */
+public interface MasternodesListener {
+    
+    /**
+     * The entries of the validated list at the tip changed; read `QrSyncClient.masternodes`.
+     */
+    fun `onMasternodesChanged`(`change`: MasternodesChange)
+    
+    companion object
+}
+
+/**
+ * Receives "masternodes changed" (set with `QrSyncClient.setMasternodesListener`; a separate
+ * interface so that existing `SyncListener` implementations stay valid). Called on the
+ * library's `dqs-events` thread, in order with the `SyncListener` events.
+ */
+open class MasternodesListenerImpl: Disposable, AutoCloseable, MasternodesListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_dash_qrsync_fn_free_masternodeslistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_dash_qrsync_fn_clone_masternodeslistener(handle, status)
+        }
+    }
+
+    
+    /**
+     * The entries of the validated list at the tip changed; read `QrSyncClient.masternodes`.
+     */override fun `onMasternodesChanged`(`change`: MasternodesChange)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_masternodeslistener_on_masternodes_changed(
+        it,
+        
+        FfiConverterTypeMasternodesChange.lower(`change`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceMasternodesListener {
+    internal object `onMasternodesChanged`: UniffiCallbackInterfaceMasternodesListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`change`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeMasternodesListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onMasternodesChanged`(
+                    FfiConverterTypeMasternodesChange.lift(`change`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeMasternodesListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeMasternodesListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceMasternodesListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onMasternodesChanged`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_dash_qrsync_fn_init_callback_vtable_masternodeslistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMasternodesListener: FfiConverter<MasternodesListener, Long> {
+    internal val handleMap = UniffiHandleMap<MasternodesListener>()
+
+    override fun lower(value: MasternodesListener): Long {
+        if (value is MasternodesListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): MasternodesListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MasternodesListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): MasternodesListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: MasternodesListener) = 8UL
+
+    override fun write(value: MasternodesListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The light client.
  */
 public interface QrSyncClientInterface {
@@ -2900,6 +3277,12 @@ public interface QrSyncClientInterface {
     fun `blockHash`(`height`: kotlin.UInt): kotlin.String?
     
     /**
+     * The authenticated masternode address book: the validated list at the tip, null/nil
+     * before the first list is validated.
+     */
+    fun `masternodes`(): MasternodeBook?
+    
+    /**
      * A validated quorum by type and hash (display hex).
      */
     fun `quorum`(`llmqType`: kotlin.UByte, `quorumHash`: kotlin.String): Quorum?
@@ -2908,6 +3291,12 @@ public interface QrSyncClientInterface {
      * Validated quorums of a type, newest first.
      */
     fun `quorums`(`llmqType`: kotlin.UByte): List<Quorum>
+    
+    /**
+     * Sets (or, with null/nil, removes) the listener told when the tip list's entries change.
+     * Changes reported before it is set are not replayed: read `masternodes` after setting it.
+     */
+    fun `setMasternodesListener`(`listener`: MasternodesListener?)
     
     /**
      * Starts syncing in the background; returns at once.
@@ -3075,6 +3464,23 @@ open class QrSyncClient: Disposable, AutoCloseable, QrSyncClientInterface
 
     
     /**
+     * The authenticated masternode address book: the validated list at the tip, null/nil
+     * before the first list is validated.
+     */override fun `masternodes`(): MasternodeBook? {
+            return FfiConverterOptionalTypeMasternodeBook.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_qrsyncclient_masternodes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * A validated quorum by type and hash (display hex).
      */
     @Throws(QrSyncException::class)override fun `quorum`(`llmqType`: kotlin.UByte, `quorumHash`: kotlin.String): Quorum? {
@@ -3107,6 +3513,23 @@ open class QrSyncClient: Disposable, AutoCloseable, QrSyncClientInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Sets (or, with null/nil, removes) the listener told when the tip list's entries change.
+     * Changes reported before it is set are not replayed: read `masternodes` after setting it.
+     */override fun `setMasternodesListener`(`listener`: MasternodesListener?)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_qrsyncclient_set_masternodes_listener(
+        it,
+        
+        FfiConverterOptionalTypeMasternodesListener.lower(`listener`),_status)
+}
+    }
+    
     
 
     
@@ -4219,6 +4642,315 @@ public object FfiConverterTypeErrorEvent: FfiConverterRustBuffer<ErrorEvent> {
 
 
 /**
+ * One masternode of the validated list at the tip.
+ */
+data class Masternode (
+    /**
+     * ProRegTx hash, display hex.
+     */
+    var `proRegTxHash`: kotlin.String
+    , 
+    /**
+     * Regular or evonode.
+     */
+    var `mnType`: MasternodeType
+    , 
+    /**
+     * Not PoSe-banned.
+     */
+    var `isValid`: kotlin.Boolean
+    , 
+    /**
+     * Confirmed hash, display hex (all zeros while unconfirmed).
+     */
+    var `confirmedHash`: kotlin.String
+    , 
+    /**
+     * BLS operator public key, 48 bytes as in the list.
+     */
+    var `operatorPublicKey`: kotlin.ByteArray
+    , 
+    /**
+     * True when the operator key is in the legacy BLS encoding (entry version 1).
+     */
+    var `legacyOperatorKey`: kotlin.Boolean
+    , 
+    /**
+     * Voting key id (hash160), 20 bytes.
+     */
+    var `votingKeyId`: kotlin.ByteArray
+    , 
+    /**
+     * Platform node id of an evonode as Dash Core's RPC prints it (`platformNodeID`, hex of
+     * the list's bytes reversed); null/nil for a regular masternode.
+     */
+    var `platformNodeId`: kotlin.String?
+    , 
+    /**
+     * Simplified-list entry version (1, 2 or 3).
+     */
+    var `entryVersion`: kotlin.UShort
+    , 
+    /**
+     * Every address (core P2P, platform P2P, platform HTTPS).
+     */
+    var `addresses`: List<MasternodeAddress>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMasternode: FfiConverterRustBuffer<Masternode> {
+    override fun read(buf: ByteBuffer): Masternode {
+        return Masternode(
+            FfiConverterString.read(buf),
+            FfiConverterTypeMasternodeType.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterSequenceTypeMasternodeAddress.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Masternode) = (
+            FfiConverterString.allocationSize(value.`proRegTxHash`) +
+            FfiConverterTypeMasternodeType.allocationSize(value.`mnType`) +
+            FfiConverterBoolean.allocationSize(value.`isValid`) +
+            FfiConverterString.allocationSize(value.`confirmedHash`) +
+            FfiConverterByteArray.allocationSize(value.`operatorPublicKey`) +
+            FfiConverterBoolean.allocationSize(value.`legacyOperatorKey`) +
+            FfiConverterByteArray.allocationSize(value.`votingKeyId`) +
+            FfiConverterOptionalString.allocationSize(value.`platformNodeId`) +
+            FfiConverterUShort.allocationSize(value.`entryVersion`) +
+            FfiConverterSequenceTypeMasternodeAddress.allocationSize(value.`addresses`)
+    )
+
+    override fun write(value: Masternode, buf: ByteBuffer) {
+            FfiConverterString.write(value.`proRegTxHash`, buf)
+            FfiConverterTypeMasternodeType.write(value.`mnType`, buf)
+            FfiConverterBoolean.write(value.`isValid`, buf)
+            FfiConverterString.write(value.`confirmedHash`, buf)
+            FfiConverterByteArray.write(value.`operatorPublicKey`, buf)
+            FfiConverterBoolean.write(value.`legacyOperatorKey`, buf)
+            FfiConverterByteArray.write(value.`votingKeyId`, buf)
+            FfiConverterOptionalString.write(value.`platformNodeId`, buf)
+            FfiConverterUShort.write(value.`entryVersion`, buf)
+            FfiConverterSequenceTypeMasternodeAddress.write(value.`addresses`, buf)
+    }
+}
+
+
+
+/**
+ * One address of a masternode.
+ */
+data class MasternodeAddress (
+    /**
+     * What it is for.
+     */
+    var `purpose`: AddressPurpose
+    , 
+    /**
+     * The kind of host.
+     */
+    var `kind`: AddressKind
+    , 
+    /**
+     * The host as Dash Core prints it (IPv6 without brackets, `….onion`, `….b32.i2p`, domain).
+     */
+    var `host`: kotlin.String
+    , 
+    /**
+     * The port.
+     */
+    var `port`: kotlin.UShort
+    , 
+    /**
+     * `host:port` as Dash Core prints it (`[v6]:port`).
+     */
+    var `hostPort`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMasternodeAddress: FfiConverterRustBuffer<MasternodeAddress> {
+    override fun read(buf: ByteBuffer): MasternodeAddress {
+        return MasternodeAddress(
+            FfiConverterTypeAddressPurpose.read(buf),
+            FfiConverterTypeAddressKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MasternodeAddress) = (
+            FfiConverterTypeAddressPurpose.allocationSize(value.`purpose`) +
+            FfiConverterTypeAddressKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`host`) +
+            FfiConverterUShort.allocationSize(value.`port`) +
+            FfiConverterString.allocationSize(value.`hostPort`)
+    )
+
+    override fun write(value: MasternodeAddress, buf: ByteBuffer) {
+            FfiConverterTypeAddressPurpose.write(value.`purpose`, buf)
+            FfiConverterTypeAddressKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`host`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+            FfiConverterString.write(value.`hostPort`, buf)
+    }
+}
+
+
+
+/**
+ * The validated masternode list at the tip: the authenticated address book.
+ */
+data class MasternodeBook (
+    /**
+     * Height of the list's block.
+     */
+    var `height`: kotlin.UInt
+    , 
+    /**
+     * The list's block hash, display hex.
+     */
+    var `blockHash`: kotlin.String
+    , 
+    /**
+     * Its SML merkle root, display hex (the coinbase's `merkleRootMNList`).
+     */
+    var `smlRoot`: kotlin.String
+    , 
+    /**
+     * Every masternode, ordered by ProRegTx hash (internal byte order, as Core orders them).
+     */
+    var `entries`: List<Masternode>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMasternodeBook: FfiConverterRustBuffer<MasternodeBook> {
+    override fun read(buf: ByteBuffer): MasternodeBook {
+        return MasternodeBook(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeMasternode.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MasternodeBook) = (
+            FfiConverterUInt.allocationSize(value.`height`) +
+            FfiConverterString.allocationSize(value.`blockHash`) +
+            FfiConverterString.allocationSize(value.`smlRoot`) +
+            FfiConverterSequenceTypeMasternode.allocationSize(value.`entries`)
+    )
+
+    override fun write(value: MasternodeBook, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`height`, buf)
+            FfiConverterString.write(value.`blockHash`, buf)
+            FfiConverterString.write(value.`smlRoot`, buf)
+            FfiConverterSequenceTypeMasternode.write(value.`entries`, buf)
+    }
+}
+
+
+
+/**
+ * The entries of the validated list at the tip changed.
+ */
+data class MasternodesChange (
+    /**
+     * Height of the tip list.
+     */
+    var `height`: kotlin.UInt
+    , 
+    /**
+     * Its block hash, display hex.
+     */
+    var `blockHash`: kotlin.String
+    , 
+    /**
+     * Its SML merkle root, display hex.
+     */
+    var `smlRoot`: kotlin.String
+    , 
+    /**
+     * Entries in it.
+     */
+    var `count`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMasternodesChange: FfiConverterRustBuffer<MasternodesChange> {
+    override fun read(buf: ByteBuffer): MasternodesChange {
+        return MasternodesChange(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MasternodesChange) = (
+            FfiConverterUInt.allocationSize(value.`height`) +
+            FfiConverterString.allocationSize(value.`blockHash`) +
+            FfiConverterString.allocationSize(value.`smlRoot`) +
+            FfiConverterUInt.allocationSize(value.`count`)
+    )
+
+    override fun write(value: MasternodesChange, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`height`, buf)
+            FfiConverterString.write(value.`blockHash`, buf)
+            FfiConverterString.write(value.`smlRoot`, buf)
+            FfiConverterUInt.write(value.`count`, buf)
+    }
+}
+
+
+
+/**
  * A progress report.
  */
 data class Progress (
@@ -4520,6 +5252,112 @@ public object FfiConverterTypeStatus: FfiConverterRustBuffer<Status> {
 
 
 /**
+ * The kind of host an address names.
+ */
+
+enum class AddressKind {
+    
+    /**
+     * IPv4.
+     */
+    IPV4,
+    /**
+     * IPv6.
+     */
+    IPV6,
+    /**
+     * Tor v3 onion service (`….onion`).
+     */
+    TOR_V3,
+    /**
+     * I2P (`….b32.i2p`).
+     */
+    I2P,
+    /**
+     * CJDNS.
+     */
+    CJDNS,
+    /**
+     * A domain name.
+     */
+    DOMAIN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAddressKind: FfiConverterRustBuffer<AddressKind> {
+    override fun read(buf: ByteBuffer) = try {
+        AddressKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AddressKind) = 4UL
+
+    override fun write(value: AddressKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What an address is for (Core's `NetInfoPurpose`).
+ */
+
+enum class AddressPurpose {
+    
+    /**
+     * Dash Core P2P.
+     */
+    CORE_P2P,
+    /**
+     * Dash Platform P2P (Tenderdash).
+     */
+    PLATFORM_P2P,
+    /**
+     * Dash Platform HTTPS (DAPI).
+     */
+    PLATFORM_HTTPS;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAddressPurpose: FfiConverterRustBuffer<AddressPurpose> {
+    override fun read(buf: ByteBuffer) = try {
+        AddressPurpose.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AddressPurpose) = 4UL
+
+    override fun write(value: AddressPurpose, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Kinds of error.
  */
 
@@ -4770,6 +5608,49 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
     override fun allocationSize(value: LogLevel) = 4UL
 
     override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The type of a masternode.
+ */
+
+enum class MasternodeType {
+    
+    /**
+     * A regular masternode.
+     */
+    REGULAR,
+    /**
+     * An evonode (serves Dash Platform).
+     */
+    EVO;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMasternodeType: FfiConverterRustBuffer<MasternodeType> {
+    override fun read(buf: ByteBuffer) = try {
+        MasternodeType.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MasternodeType) = 4UL
+
+    override fun write(value: MasternodeType, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -5357,6 +6238,70 @@ public object FfiConverterOptionalTypeHostStore: FfiConverterRustBuffer<HostStor
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMasternodesListener: FfiConverterRustBuffer<MasternodesListener?> {
+    override fun read(buf: ByteBuffer): MasternodesListener? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMasternodesListener.read(buf)
+    }
+
+    override fun allocationSize(value: MasternodesListener?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMasternodesListener.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MasternodesListener?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMasternodesListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMasternodeBook: FfiConverterRustBuffer<MasternodeBook?> {
+    override fun read(buf: ByteBuffer): MasternodeBook? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMasternodeBook.read(buf)
+    }
+
+    override fun allocationSize(value: MasternodeBook?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMasternodeBook.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MasternodeBook?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMasternodeBook.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeQuorum: FfiConverterRustBuffer<Quorum?> {
     override fun read(buf: ByteBuffer): Quorum? {
         if (buf.get().toInt() == 0) {
@@ -5379,6 +6324,62 @@ public object FfiConverterOptionalTypeQuorum: FfiConverterRustBuffer<Quorum?> {
         } else {
             buf.put(1)
             FfiConverterTypeQuorum.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMasternode: FfiConverterRustBuffer<List<Masternode>> {
+    override fun read(buf: ByteBuffer): List<Masternode> {
+        val len = buf.getInt()
+        return List<Masternode>(len) {
+            FfiConverterTypeMasternode.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Masternode>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMasternode.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Masternode>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMasternode.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMasternodeAddress: FfiConverterRustBuffer<List<MasternodeAddress>> {
+    override fun read(buf: ByteBuffer): List<MasternodeAddress> {
+        val len = buf.getInt()
+        return List<MasternodeAddress>(len) {
+            FfiConverterTypeMasternodeAddress.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MasternodeAddress>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMasternodeAddress.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MasternodeAddress>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMasternodeAddress.write(it, buf)
         }
     }
 }
