@@ -103,6 +103,7 @@ pub struct Counters {
     pub busy_micros: AtomicU64,
     requests: Mutex<HashMap<String, u64>>,
     fired: Mutex<HashMap<&'static str, u64>>,
+    mnlistd_targets: Mutex<HashMap<Hash256, u64>>,
 }
 
 /// A copy of the counters.
@@ -124,6 +125,8 @@ pub struct CountersSnapshot {
     pub requests: HashMap<String, u64>,
     /// How often each injected fault fired, by the name of its [`Faults`] field.
     pub faults_fired: HashMap<&'static str, u64>,
+    /// `getmnlistd` requests received, by the block they asked a list for.
+    pub mnlistd_targets: HashMap<Hash256, u64>,
 }
 
 impl Counters {
@@ -142,6 +145,11 @@ impl Counters {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
             faults_fired: self.fired.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            mnlistd_targets: self
+                .mnlistd_targets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 
@@ -526,6 +534,13 @@ impl Conn {
                 }]
             }
             Message::GetMnListD(g) => {
+                *self
+                    .counters
+                    .mnlistd_targets
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(g.block_hash)
+                    .or_default() += 1;
                 if let Some(limit) = self.faults.decline_mnlistd_at_or_below {
                     if self
                         .service

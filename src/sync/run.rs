@@ -181,7 +181,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
             )
         });
         if synced(&sh) {
-            sh.with_state_mut(|s| s.engine.prune(4));
+            sh.with_state_mut(|s| s.engine.prune_to_needs());
         }
         if saved_tip != Some(now) {
             persist(&sh).await;
