@@ -12,7 +12,9 @@ use crate::wire::message::GetHeaders;
 pub(super) async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
     ensure_peers(sh, peers).await?;
     sync_ranges(sh, peers).await?;
-    sync_sequential(sh, peers).await
+    let r = sync_sequential(sh, peers).await;
+    peers.prefer = None;
+    r
 }
 
 /// Headers with their block hashes, computed off the async threads.
@@ -71,7 +73,13 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                     .list
                     .iter()
                     .filter(|p| !p.is_closed())
-                    .min_by_key(|p| (peers.failures_of(&p.addr), -(p.start_height as i64)))
+                    .min_by_key(|p| {
+                        (
+                            peers.failures_of(&p.addr),
+                            peers.prefer != Some(p.addr),
+                            -(p.start_height as i64),
+                        )
+                    })
                     .cloned()
                 else {
                     return Err(PassError::NoPeers);

@@ -20,6 +20,9 @@ pub(super) struct Peers {
     pub(super) new_block: bool,
     /// ChainLocks received unsolicited, not yet handled (newest last, bounded).
     pub(super) clsigs: Vec<(ConnId, ClSig)>,
+    /// The peer to ask for headers first: it sent a valid ChainLock for a block not in our
+    /// header chain, so it has that block's headers (cleared after a header pass).
+    pub(super) prefer: Option<SocketAddr>,
 }
 
 impl Peers {
