@@ -232,7 +232,18 @@ pub(super) fn reap(sh: &Shared, peers: &mut Peers) {
 pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
     match u.notice {
         Notice::Closed => reap(sh, peers),
-        Notice::NewBlock => peers.new_block = true,
+        Notice::NewBlock => {
+            peers.new_block = true;
+            // The announcer has the block: ask it for headers first (unless a ChainLock's
+            // sender is already preferred).
+            if peers.prefer.is_none() {
+                peers.prefer = peers
+                    .list
+                    .iter()
+                    .find(|p| p.conn_id() == u.conn)
+                    .map(|p| p.addr);
+            }
+        }
         Notice::ClSigInv(cls) => {
             if let Some(p) = peers.list.iter().find(|p| p.conn_id() == u.conn) {
                 p.send(Message::GetData(cls));

@@ -120,11 +120,7 @@ pub(super) enum ClOutcome {
 /// when valid, pins the header chain to its block as Core does: a lock for a block of another
 /// branch switches to that branch (fetching its headers first when they are not held), never
 /// blaming the sender. Reports each lock once, when its block is on the active chain.
-pub(super) fn handle_clsig(
-    sh: &Shared,
-    cl: &ClSig,
-    seen: &mut HashMap<u32, Hash256>,
-) -> ClOutcome {
+pub(super) fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash256>) -> ClOutcome {
     let v = sh.with_state(|s| s.engine.verify_clsig_signature(cl));
     match v {
         LockVerdict::Valid { .. } => {}
@@ -147,9 +143,11 @@ pub(super) fn handle_clsig(
         return match placement {
             // A lower lock off our chain, or one that conflicts with a higher pin: ignored.
             ChainLockPlacement::ConflictsWithPin => ClOutcome::Verified { moved: false },
-            ChainLockPlacement::NotNewer if sh.with_state(|s| {
-                s.headers.chain_lock().is_some_and(|(ph, _)| ph > h)
-            }) => ClOutcome::Verified { moved: false },
+            ChainLockPlacement::NotNewer
+                if sh.with_state(|s| s.headers.chain_lock().is_some_and(|(ph, _)| ph > h)) =>
+            {
+                ClOutcome::Verified { moved: false }
+            }
             _ => ClOutcome::Later,
         };
     }
