@@ -55,6 +55,10 @@ pub struct Faults {
     /// first header at or above this height that is not the answer's last: its hash changes,
     /// so the next header no longer links to it.
     pub bad_headers_from: Option<u32>,
+    /// In every `headers`/`headers2` answer, the headers at or above this height are stamped
+    /// three hours after the host clock and mined again (valid proof of work, each linked to
+    /// the one before): a future-stamped fork (Core refuses headers more than 2 h ahead).
+    pub future_time_from: Option<u32>,
 }
 
 /// Server settings.
@@ -518,6 +522,34 @@ impl Conn {
                         break;
                     }
                     h += 1;
+                }
+                if let Some(from) = self.faults.future_time_from {
+                    let future = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as u32)
+                        .saturating_add(3 * 3600);
+                    let network = self.service.network();
+                    let mut prev: Option<Hash256> = None;
+                    for (i, hdr) in hs.iter_mut().enumerate() {
+                        if let Some(p) = prev {
+                            hdr.prev_block_hash = p;
+                        }
+                        if start + 1 + i as u32 >= from {
+                            hdr.time = future.saturating_add(i as u32);
+                            hdr.nonce = 0;
+                            while crate::chain::pow::check_proof_of_work(
+                                &hdr.block_hash(),
+                                hdr.bits,
+                                network,
+                            )
+                            .is_err()
+                            {
+                                hdr.nonce += 1;
+                            }
+                            prev = Some(hdr.block_hash());
+                            self.counters.fire("future_time_from");
+                        }
+                    }
                 }
                 if let Some(from) = self.faults.bad_headers_from {
                     let first = start + 1;

@@ -421,7 +421,10 @@ mod tests {
         let b2 = c.hash_at(2).unwrap();
         c.apply_chain_lock(2, b2);
         let blob = encode(&c, &e);
-        assert_eq!(blob.len(), hex::decode(STATE_AE38DCC).unwrap().len() + 8 + 36);
+        assert_eq!(
+            blob.len(),
+            hex::decode(STATE_AE38DCC).unwrap().len() + 8 + 36
+        );
         let saved = decode(&cfg(), &blob).unwrap();
         assert_eq!(saved.headers.chain_lock(), Some((2, b2)));
         // The restored pin refuses a branch from below it, whatever its length.

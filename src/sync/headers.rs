@@ -17,6 +17,30 @@ pub(super) async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<
     r
 }
 
+/// The host clock, seconds since the epoch (Core checks header times against its adjusted
+/// time; a light client has only the host's clock).
+pub(super) fn host_time() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// Connects headers received from a peer with every check the header chain runs offline —
+/// including Core's rule that a header is at most 2 hours ahead of the (host) clock — and
+/// rewinds the engine when the active chain switched branches. Every path that connects
+/// headers from the network goes through here.
+pub(super) fn connect_checked(
+    s: &mut SyncData,
+    hs: &[BlockHeader],
+    hashes: &[Hash256],
+) -> Result<crate::chain::ConnectOutcome, crate::chain::ChainError> {
+    let out = s.headers.connect_hashed(hs, hashes, Some(host_time()))?;
+    if let Some(reorg) = &out.reorg {
+        s.engine.rewind_to(reorg.fork_height);
+    }
+    Ok(out)
+}
+
 /// Headers with their block hashes, computed off the async threads.
 type Hashed = (Vec<BlockHeader>, Vec<Hash256>);
 
@@ -101,13 +125,7 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                     locator.extend(sh.with_state(|s| s.headers.locator()));
                     pending = Some((peer.clone(), Pending::start(&peer, locator, timeout)));
                 }
-                let r = sh.with_state_mut(|s| {
-                    let out = s.headers.connect_hashed(&hs, &hashes, None)?;
-                    if let Some(reorg) = &out.reorg {
-                        s.engine.rewind_to(reorg.fork_height);
-                    }
-                    Ok::<_, crate::chain::ChainError>(out)
-                });
+                let r = sh.with_state_mut(|s| connect_checked(s, &hs, &hashes));
                 match r {
                     Ok(out) => {
                         sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
@@ -415,13 +433,7 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
         }
         // Connect what is next in order.
         while let Some(((hs, hashes), addr)) = ready.remove(&next) {
-            let r = sh.with_state_mut(|s| {
-                let out = s.headers.connect_hashed(&hs, &hashes, None)?;
-                if let Some(reorg) = &out.reorg {
-                    s.engine.rewind_to(reorg.fork_height);
-                }
-                Ok::<_, crate::chain::ChainError>(out)
-            });
+            let r = sh.with_state_mut(|s| connect_checked(s, &hs, &hashes));
             match r {
                 Ok(out) => {
                     sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
