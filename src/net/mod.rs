@@ -315,8 +315,10 @@ impl Buckets {
 /// What the sync is told about unsolicited traffic; each is small and bounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A new block was announced (`inv` of a block, or `headers` that are not an answer).
-    NewBlock,
+    /// A new block was announced (`inv` of a block, or `headers` that are not an answer): the
+    /// announced block's hash (the last one of an `inv` or of the headers), so that a block
+    /// already held costs nothing.
+    NewBlock(Hash256),
     /// ChainLocks were announced (at most [`MAX_CLSIG_INV`] entries).
     ClSigInv(Vec<Inventory>),
     /// A `clsig` arrived.
@@ -518,13 +520,20 @@ fn notice_of(m: Message) -> Option<Notice> {
             cls.reverse();
             if !cls.is_empty() {
                 Some(Notice::ClSigInv(cls))
-            } else if items.iter().any(|i| i.inv_type == inv_type::MSG_BLOCK) {
-                Some(Notice::NewBlock)
+            } else if let Some(b) = items
+                .iter()
+                .rev()
+                .find(|i| i.inv_type == inv_type::MSG_BLOCK)
+            {
+                Some(Notice::NewBlock(b.hash))
             } else {
                 None
             }
         }
-        Message::Headers(hs) | Message::Headers2(hs) if !hs.is_empty() => Some(Notice::NewBlock),
+        // One X11 for the last header, whatever the message's size.
+        Message::Headers(hs) | Message::Headers2(hs) => {
+            hs.last().map(|h| Notice::NewBlock(h.block_hash()))
+        }
         Message::ClSig(cl) => Some(Notice::ClSig(cl)),
         _ => None,
     }

@@ -59,6 +59,11 @@ pub struct Faults {
     /// three hours after the host clock and mined again (valid proof of work, each linked to
     /// the one before): a future-stamped fork (Core refuses headers more than 2 h ahead).
     pub future_time_from: Option<u32>,
+    /// Answer every `getheaders`/`getheaders2` with an empty `headers` (a peer that is
+    /// otherwise faithful: it announces blocks and ChainLocks and serves lists).
+    pub empty_headers: bool,
+    /// Start height claimed in the `version` message instead of the tip's.
+    pub claim_start_height: Option<i32>,
 }
 
 /// Server settings.
@@ -470,7 +475,10 @@ impl Conn {
                     },
                     nonce: 0x5151_5151,
                     user_agent: self.config.user_agent.clone(),
-                    start_height: self.service.tip_height() as i32,
+                    start_height: self
+                        .faults
+                        .claim_start_height
+                        .unwrap_or(self.service.tip_height() as i32),
                     relay: Some(true),
                     mnauth_challenge: Some([7; 32]),
                     masternode_connection: Some(false),
@@ -507,6 +515,14 @@ impl Conn {
                     .unwrap_or(0);
                 let tip = self.service.tip_height();
                 let mut hs = Vec::new();
+                if self.faults.empty_headers {
+                    self.counters.fire("empty_headers");
+                    return vec![if compressed {
+                        Message::Headers2(hs)
+                    } else {
+                        Message::Headers(hs)
+                    }];
+                }
                 let mut h = start + 1;
                 let limit = if compressed {
                     crate::wire::headers2::max_headers2(self.version)

@@ -41,6 +41,34 @@ pub(super) fn connect_checked(
     Ok(out)
 }
 
+/// A peer answered `getheaders` with nothing new. Caught up — unless a peer showed a higher
+/// tip (its start height, or an announcement: a block, a ChainLock), in which case the answer
+/// counts as a failure of this peer and another is asked (each once per pass): one peer that
+/// answers empty cannot stall the sync. True when another peer should be asked.
+fn nothing_new(
+    sh: &Shared,
+    peers: &mut Peers,
+    peer: &Peer,
+    exhausted: &mut HashSet<SocketAddr>,
+) -> bool {
+    let tip = sh.with_state(|s| s.headers.tip().0);
+    // This peer's own hint is answered.
+    peers.shown.remove(&peer.addr);
+    exhausted.insert(peer.addr);
+    let others_ahead = peers.list.iter().any(|p| {
+        !p.is_closed()
+            && !exhausted.contains(&p.addr)
+            && (p.start_height.max(0) as u32 > tip || peers.shown.get(&p.addr) > Some(&tip))
+    });
+    let claimed = peer.start_height.max(0) as u32 > tip;
+    if !(others_ahead || claimed) {
+        return false;
+    }
+    tracing::debug!(peer = %peer.addr, tip, "getheaders answered with nothing new while a peer shows more");
+    peers.record_failure(peer.addr, 1);
+    others_ahead
+}
+
 /// Headers with their block hashes, computed off the async threads.
 type Hashed = (Vec<BlockHeader>, Vec<Hash256>);
 
@@ -88,25 +116,34 @@ impl Pending {
 async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
     let timeout = sh.config.request_timeout;
     let mut pending: Option<(Arc<Peer>, Pending)> = None;
+    // Peers that answered with nothing new in this pass: not asked again in it.
+    let mut exhausted: HashSet<SocketAddr> = HashSet::new();
     loop {
         ensure_peers(sh, peers).await?;
         let (peer, task) = match pending.take() {
             Some(p) if !p.0.is_closed() => p,
             _ => {
-                let Some(peer) = peers
-                    .list
-                    .iter()
-                    .filter(|p| !p.is_closed())
+                let tip = sh.with_state(|s| s.headers.tip().0);
+                let live = peers.list.iter().filter(|p| !p.is_closed());
+                if live.clone().next().is_none() {
+                    return Err(PassError::NoPeers);
+                }
+                // Fewest recent failures first, then the peer that has what we need (it sent a
+                // lock or announced a block), then one that claims to be ahead at all: the
+                // claimed start height is a hint and orders no further than that.
+                let Some(peer) = live
+                    .filter(|p| !exhausted.contains(&p.addr))
                     .min_by_key(|p| {
                         (
                             peers.failures_of(&p.addr),
                             peers.prefer != Some(p.addr),
-                            -(p.start_height as i64),
+                            p.start_height.max(0) as u32 <= tip,
                         )
                     })
                     .cloned()
                 else {
-                    return Err(PassError::NoPeers);
+                    // Every peer was asked and none had more: as far as we can get.
+                    return Ok(());
                 };
                 let locator = sh.with_state(|s| s.headers.locator());
                 let task = Pending::start(&peer, locator, timeout);
@@ -117,6 +154,9 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
             Ok(Some((hs, hashes))) => {
                 let n = hs.len();
                 let Some(last) = hashes.last().copied() else {
+                    if nothing_new(sh, peers, &peer, &mut exhausted) {
+                        continue;
+                    }
                     return Ok(());
                 };
                 let full = n >= peer.max_headers_per_message();
@@ -131,6 +171,10 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                         sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
                         sh.progress();
                         if !full {
+                            if out.new_headers == 0 && nothing_new(sh, peers, &peer, &mut exhausted)
+                            {
+                                continue;
+                            }
                             return Ok(());
                         }
                     }

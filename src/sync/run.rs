@@ -101,6 +101,32 @@ pub(super) fn synced(sh: &Shared) -> bool {
     })
 }
 
+/// Why the client is not synced, with the state that says so: a peer showed blocks above the
+/// header tip that no answer brought (headers), or the lists trail the headers or miss what
+/// the active quorums need (lists). `None` when synced.
+pub(super) fn lag(sh: &Shared, peers: &Peers) -> Option<(SyncState, String)> {
+    let tip = sh.with_state(|s| s.headers.tip().0);
+    if peers.behind(tip) {
+        return Some((
+            SyncState::Headers,
+            format!("peers announced blocks above the header tip {tip} that no peer served yet"),
+        ));
+    }
+    if synced(sh) {
+        return None;
+    }
+    let list = sh.with_state(|s| s.engine.tip_list().map(|l| l.height));
+    Some((
+        SyncState::MasternodeLists,
+        match list {
+            Some(h) if h < tip => {
+                format!("masternode lists trail the headers (list at {h}, headers at {tip})")
+            }
+            _ => format!("lists needed by the active quorums at {tip} are missing"),
+        },
+    ))
+}
+
 /// What handling a ChainLock led to.
 pub(super) enum ClOutcome {
     /// Valid and its block is on the active chain (reported once); `moved` when the chain
@@ -173,6 +199,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
         new_block: false,
         clsigs: Vec::new(),
         prefer: None,
+        shown: HashMap::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
@@ -229,7 +256,8 @@ pub(super) async fn run(sh: Arc<Shared>) {
             persist(&sh).await;
             saved_tip = Some(now);
         }
-        if synced(&sh) {
+        let behind = lag(&sh, &peers);
+        if behind.is_none() {
             sh.set_state(SyncState::Synced);
             sh.progress();
             if let Some(cl) = pending_clsig.take() {
@@ -244,6 +272,12 @@ pub(super) async fn run(sh: Arc<Shared>) {
                 return;
             }
         } else {
+            if sh.state() == SyncState::Synced {
+                // Behind: not Synced until caught up, and the host is told why.
+                let (state, why) = behind.unwrap_or((SyncState::Headers, String::new()));
+                sh.set_state(state);
+                sh.error(ErrorKind::Network, format!("left Synced: {why}"), true);
+            }
             sh.progress();
         }
         // Wait for something to do: an announcement, a lock, or a periodic re-check. Notices
@@ -275,7 +309,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
             let Ok(Some(u)) = next else {
                 // Periodic: top up peers; re-run a pass if not synced.
                 refill(&sh, &mut peers).await;
-                need_pass = !synced(&sh);
+                need_pass = lag(&sh, &peers).is_some();
                 continue;
             };
             note(&sh, &mut peers, u);
