@@ -41,15 +41,19 @@ pub(super) fn connect_checked(
     Ok(out)
 }
 
-/// A peer answered `getheaders` with nothing new. Caught up — unless a peer showed a higher
-/// tip (its start height, or an announcement: a block, a ChainLock), in which case the answer
-/// counts as a failure of this peer and another is asked (each once per pass): one peer that
-/// answers empty cannot stall the sync. True when another peer should be asked.
-fn nothing_new(
+/// A peer answered `getheaders` with its last headers (`got_new`: some were new to us) or
+/// with nothing new. Either way it is not asked again in this pass. If another peer shows a
+/// higher tip — a start height above our tip that was not refuted, or an announcement (a block,
+/// a ChainLock) — that peer is asked next: one peer cannot stall the sync by answering empty.
+/// An answer with nothing new while a higher tip is shown counts as a failure of the peer that
+/// gave it, and a peer whose own claimed start height is refuted by its empty answer is not
+/// believed again. True when another peer should be asked.
+fn answered(
     sh: &Shared,
     peers: &mut Peers,
     peer: &Peer,
     exhausted: &mut HashSet<SocketAddr>,
+    got_new: bool,
 ) -> bool {
     let tip = sh.with_state(|s| s.headers.tip().0);
     // This peer's own hint is answered.
@@ -58,14 +62,19 @@ fn nothing_new(
     let others_ahead = peers.list.iter().any(|p| {
         !p.is_closed()
             && !exhausted.contains(&p.addr)
-            && (p.start_height.max(0) as u32 > tip || peers.shown.get(&p.addr) > Some(&tip))
+            && ((p.start_height.max(0) as u32 > tip && !peers.refuted.contains(&p.addr))
+                || peers.shown.get(&p.addr) > Some(&tip))
     });
-    let claimed = peer.start_height.max(0) as u32 > tip;
-    if !(others_ahead || claimed) {
-        return false;
+    if !got_new {
+        let claimed = peer.start_height.max(0) as u32 > tip;
+        if claimed {
+            peers.refuted.insert(peer.addr);
+        }
+        if claimed || others_ahead {
+            tracing::debug!(peer = %peer.addr, tip, "getheaders answered with nothing new while a higher tip is shown");
+            peers.record_failure(peer.addr, 1);
+        }
     }
-    tracing::debug!(peer = %peer.addr, tip, "getheaders answered with nothing new while a peer shows more");
-    peers.record_failure(peer.addr, 1);
     others_ahead
 }
 
@@ -137,7 +146,7 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                         (
                             peers.failures_of(&p.addr),
                             peers.prefer != Some(p.addr),
-                            p.start_height.max(0) as u32 <= tip,
+                            p.start_height.max(0) as u32 <= tip || peers.refuted.contains(&p.addr),
                         )
                     })
                     .cloned()
@@ -154,7 +163,7 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
             Ok(Some((hs, hashes))) => {
                 let n = hs.len();
                 let Some(last) = hashes.last().copied() else {
-                    if nothing_new(sh, peers, &peer, &mut exhausted) {
+                    if answered(sh, peers, &peer, &mut exhausted, false) {
                         continue;
                     }
                     return Ok(());
@@ -171,8 +180,7 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                         sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
                         sh.progress();
                         if !full {
-                            if out.new_headers == 0 && nothing_new(sh, peers, &peer, &mut exhausted)
-                            {
+                            if answered(sh, peers, &peer, &mut exhausted, out.new_headers > 0) {
                                 continue;
                             }
                             return Ok(());

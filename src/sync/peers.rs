@@ -27,6 +27,9 @@ pub(super) struct Peers {
     /// ChainLock) showed it has — a hint, at most one block above our tip when noted. Cleared
     /// when the peer answers a `getheaders` with nothing new.
     pub(super) shown: HashMap<SocketAddr, u32>,
+    /// Peers whose claimed start height an answer with nothing new refuted: their claim no
+    /// longer orders them or makes others' empty answers failures.
+    pub(super) refuted: HashSet<SocketAddr>,
 }
 
 impl Peers {

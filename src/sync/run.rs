@@ -200,6 +200,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
         clsigs: Vec::new(),
         prefer: None,
         shown: HashMap::new(),
+        refuted: HashSet::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
