@@ -661,9 +661,10 @@ impl Peer {
                     if (raw.command == "mnlistdiff" || raw.command == "qrinfo")
                         && !conn.awaits(&raw.command)
                     {
-                        // A late or unasked-for large answer: dropped undecoded.
+                        // Unasked-for large answer (a late answer still finds its timed-out
+                        // request's waiter): dropped undecoded, charged by its bytes.
                         counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
-                        if let Err(why) = budget.charge(&raw.command, 0) {
+                        if let Err(why) = budget.charge(&raw.command, len) {
                             break NetError::Misbehaved(id, why);
                         }
                         continue;
@@ -693,7 +694,15 @@ impl Peer {
                         continue;
                     }
                     counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
-                    let charged = if answer_kind { 0 } else { len };
+                    // Headers announcements (and answers from a stale locator) cost no bytes;
+                    // an unmatched list answer is charged by its bytes like anything else.
+                    let charged = if answer_kind
+                        && !matches!(m, Message::MnListDiff(_) | Message::QrInfo(_))
+                    {
+                        0
+                    } else {
+                        len
+                    };
                     if let Err(why) = budget.charge(m.command(), charged) {
                         break NetError::Misbehaved(id, why);
                     }
