@@ -520,14 +520,12 @@ fn notice_of(m: Message) -> Option<Notice> {
             cls.reverse();
             if !cls.is_empty() {
                 Some(Notice::ClSigInv(cls))
-            } else if let Some(b) = items
-                .iter()
-                .rev()
-                .find(|i| i.inv_type == inv_type::MSG_BLOCK)
-            {
-                Some(Notice::NewBlock(b.hash))
             } else {
-                None
+                items
+                    .iter()
+                    .rev()
+                    .find(|i| i.inv_type == inv_type::MSG_BLOCK)
+                    .map(|b| Notice::NewBlock(b.hash))
             }
         }
         // One X11 for the last header, whatever the message's size.

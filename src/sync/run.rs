@@ -127,6 +127,11 @@ pub(super) fn lag(sh: &Shared, peers: &Peers) -> Option<(SyncState, String)> {
     ))
 }
 
+/// How far above the header tip an unverifiable ChainLock may be and still trigger a pass (a
+/// lock may overtake its block's announcement by a block; one further ahead is cheap to forge
+/// and triggers nothing — its blocks' announcements will).
+const MAX_CLSIG_AHEAD: u32 = 1;
+
 /// What handling a ChainLock led to.
 pub(super) enum ClOutcome {
     /// Valid and its block is on the active chain (reported once); `moved` when the chain
@@ -293,6 +298,16 @@ pub(super) async fn run(sh: Arc<Shared>) {
                     ClOutcome::Verified { moved: false } => {}
                     ClOutcome::Verified { moved: true } => need_pass = true,
                     ClOutcome::Later => {
+                        let tip = sh.with_state(|s| s.headers.tip().0);
+                        if cl.height.max(0) as u32 > tip.saturating_add(MAX_CLSIG_AHEAD) {
+                            // Implausible before its blocks are announced: no request for it.
+                            tracing::debug!(
+                                height = cl.height,
+                                tip,
+                                "ChainLock far above the tip ignored"
+                            );
+                            continue;
+                        }
                         // Its sender has what is missing (at least the locked block's headers).
                         peers.prefer = Some(conn.addr);
                         pending_clsig = Some(cl);
