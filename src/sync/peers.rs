@@ -34,8 +34,11 @@ pub(super) struct Peers {
 
 impl Peers {
     /// Whether some peer showed a block above `tip` that no header answer brought yet.
+    /// Only connected peers count: a peer that left cannot be asked.
     pub(super) fn behind(&self, tip: u32) -> bool {
-        self.shown.values().any(|h| *h > tip)
+        self.shown
+            .iter()
+            .any(|(a, h)| *h > tip && self.list.iter().any(|p| p.addr == *a && !p.is_closed()))
     }
 }
 
@@ -69,6 +72,7 @@ impl Peers {
 
     pub(super) fn remove(&mut self, addr: SocketAddr) {
         self.list.retain(|p| p.addr != addr);
+        self.shown.remove(&addr);
     }
 
     /// Whether `addr` was banned too often to be dialled again.
