@@ -7,7 +7,7 @@
 use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
 use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
 use dash_qrsync::store::MemoryStore;
-use dash_qrsync::{Client, Config, ErrorKind, SyncStrategy};
+use dash_qrsync::{Client, Config, ErrorKind, SyncState, SyncStrategy};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,4 +97,56 @@ fn a_peer_answering_empty_headers_with_a_lying_start_height_cannot_stall_the_syn
     client.stop();
     rt.block_on(staller.shutdown());
     rt.block_on(honest.shutdown());
+}
+
+/// Lists that stop following the headers take the client out of `Synced`, with the reason, until
+/// they catch up (before: `Synced` was never left once reached).
+#[test]
+fn lists_trailing_the_headers_leave_synced_with_a_reason() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = SimConfig::regtest(52);
+    let node = Arc::new(SimNode::new(cfg.clone()));
+    let first = node.tip_height();
+    let sc = ServerConfig {
+        faults: Faults {
+            decline_mnlistd_above: Some(first),
+            ..Faults::default()
+        },
+        announce_interval: Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    let server = rt.block_on(SimServer::start(node.clone(), sc)).unwrap();
+    let mut c = Config::new(cfg.network());
+    c.chain = cfg.params.clone();
+    c.peers = vec![server.addr()];
+    c.max_peers = 1;
+    c.strategy = SyncStrategy::QrInfo;
+    c.request_timeout = Duration::from_secs(2);
+    c.connect_timeout = Duration::from_secs(5);
+    let rec = Arc::new(Recorder::default());
+    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    client.start().unwrap();
+    assert!(rec.wait_for(synced, Duration::from_secs(120)), "not synced");
+    node.mine(1);
+    assert!(
+        rec.wait_for(
+            |l| l.errors.iter().any(|e| e
+                .message
+                .contains("left Synced: masternode lists trail the headers")),
+            Duration::from_secs(120)
+        ),
+        "still Synced with lists behind: {:?} {:?}",
+        client.status(),
+        rec.log.lock().unwrap().errors
+    );
+    let s = client.status();
+    assert_ne!(s.state, SyncState::Synced, "{s:?}");
+    assert_eq!(s.header_height, first + 1);
+    assert_eq!(s.list_height, Some(first));
+    client.stop();
+    rt.block_on(server.shutdown());
 }

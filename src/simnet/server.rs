@@ -64,6 +64,8 @@ pub struct Faults {
     pub empty_headers: bool,
     /// Start height claimed in the `version` message instead of the tip's.
     pub claim_start_height: Option<i32>,
+    /// Ignore `getmnlistd` for blocks above this height (lists stop following the headers).
+    pub decline_mnlistd_above: Option<u32>,
 }
 
 /// Server settings.
@@ -589,6 +591,16 @@ impl Conn {
                     .unwrap_or_else(|e| e.into_inner())
                     .entry(g.block_hash)
                     .or_default() += 1;
+                if let Some(limit) = self.faults.decline_mnlistd_above {
+                    if self
+                        .service
+                        .height_of(&g.block_hash)
+                        .is_some_and(|h| h > limit)
+                    {
+                        self.counters.fire("decline_mnlistd_above");
+                        return Vec::new();
+                    }
+                }
                 if let Some(limit) = self.faults.decline_mnlistd_at_or_below {
                     if self
                         .service
