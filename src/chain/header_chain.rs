@@ -139,7 +139,10 @@ struct SideHeader {
 ///   checkpoint table ([`checkpoints`]) above the anchor, or a list set with
 ///   [`HeaderChain::with_checkpoints`];
 /// - forks: not below the anchor, not deeper than the max reorg depth, not before a checkpoint
-///   the active chain has passed.
+///   the active chain has passed;
+/// - ChainLocks ([`HeaderChain::apply_chain_lock`]): no header at the best locked height with
+///   another hash, no branch forking below the locked block; the branch holding it is active
+///   whatever its work. Otherwise the branch with the most work is active.
 #[derive(Debug, Clone)]
 pub struct HeaderChain {
     network: Network,
