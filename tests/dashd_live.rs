@@ -12,13 +12,14 @@
 //! node's `dash.conf` and command-line options and its P2P port, syncs, and checks against
 //! Core's own answers (the oracle): every quorum of `quorum list` validated with Core's height
 //! and public key and nothing else, Core's best ChainLock and InstantSend lock valid and a
-//! flipped byte invalid, no error blaming Core's node; then Core mines one more block and the
-//! client must verify its ChainLock live. Run with `--v20 432` in `DASH_QRSYNC_DASHD_ARGS` for
-//! Core's regtest defaults (v20 at 432, where `testdummy` enables llmq_test_v17), and with
-//! `--v24` for DEPLOYMENT_V24 by version bits with masternodes and evonodes on extended
-//! addresses (several core P2P, platform P2P and platform HTTPS addresses: IPv6, Tor, I2P,
-//! domains) registered before the quorums form. In every mode the client's masternode address
-//! book must equal Core's `protx diff` and `masternodelist json` at the tip.
+//! flipped byte invalid, no error blaming Core's node; then Core mines 24 blocks one at a time
+//! and the client must follow and verify every one of their ChainLocks live, and send nothing
+//! more once synced and idle. Run with `--v20 432` in `DASH_QRSYNC_DASHD_ARGS` for Core's
+//! regtest defaults (v20 at 432, where `testdummy` enables llmq_test_v17), and with `--v24` for
+//! DEPLOYMENT_V24 by version bits with masternodes and evonodes on extended addresses (several
+//! core P2P, platform P2P and platform HTTPS addresses: IPv6, Tor, I2P, domains) registered
+//! before the quorums form. In every mode the client's masternode address book must equal
+//! Core's `protx diff` and `masternodelist json` at the tip.
 
 use dash_qrsync::network::params::{Support, KEYS};
 use dash_qrsync::wire::locks::ClSig;
@@ -452,22 +453,57 @@ fn main() {
         ready["best_chainlock"]["height"]
     );
 
-    // Phase 2: Core mines one more block; its ChainLock must arrive and verify live.
+    // Phase 2: Core mines blocks one at a time (24 by default), each ChainLocked before the
+    // next: the client follows and verifies every one of those ChainLocks live (issue 23).
     core.signal("phase1.done");
-    let ready2 = core.wait_for("ready2.json", Duration::from_secs(300));
-    let h2 = ready2["best_chainlock"]["height"].as_u64().unwrap() as u32;
-    let hash2 = display_hash(&ready2["best_chainlock"]["blockhash"]);
-    let live = rec.wait(Duration::from_secs(60), |l| {
-        l.chainlocks
-            .iter()
-            .any(|c| c.height == h2 && c.block_hash == hash2)
+    let ready2 = core.wait_for("ready2.json", Duration::from_secs(900));
+    let locks: Vec<(u32, dash_qrsync::Hash256)> = ready2["chainlocks"]
+        .as_array()
+        .expect("chainlocks")
+        .iter()
+        .map(|cl| {
+            (
+                cl["height"].as_u64().unwrap() as u32,
+                display_hash(&cl["blockhash"]),
+            )
+        })
+        .collect();
+    assert!(
+        locks.len() >= 20,
+        "Core followed only {} blocks",
+        locks.len()
+    );
+    let all = rec.wait(Duration::from_secs(120), |l| {
+        locks.iter().all(|(h, x)| {
+            l.chainlocks
+                .iter()
+                .any(|c| c.height == *h && c.block_hash == *x)
+        })
     });
     assert!(
-        live,
-        "Core's ChainLock at {h2} not verified live: {:?}",
+        all,
+        "Core's ChainLocks {:?} not all verified live: got {:?}",
+        locks,
         rec.0.lock().unwrap().chainlocks
     );
-    println!("dashd_live: Core's new ChainLock at {h2} verified live");
+    let tip2 = ready2["tip_height"].as_u64().unwrap() as u32;
+    assert!(rec.wait(Duration::from_secs(60), |_| {
+        let s = client.status();
+        s.header_height == tip2 && s.list_height == Some(tip2) && s.state == SyncState::Synced
+    }));
+    // Synced and idle: nothing is asked again (the pass that refetched a pruned list every
+    // 5 s is gone).
+    let before = client.status().round_trips;
+    std::thread::sleep(Duration::from_secs(16));
+    assert_eq!(
+        client.status().round_trips,
+        before,
+        "requests sent while synced and idle"
+    );
+    println!(
+        "dashd_live: followed {} blocks, every ChainLock verified live",
+        locks.len()
+    );
     client.stop();
     core.signal("done");
     let status = core.child.wait().expect("framework exit");

@@ -166,6 +166,13 @@ fn follow(net: &Net, client: &Client, blocks: u32, limit: Duration) -> Option<Du
 enum Fault {
     /// `count` `inv` messages of `entries` transaction entries each, never answering.
     InvFlood { count: usize, entries: usize },
+    /// `count` unsolicited `command` frames (`mnlistdiff`/`qrinfo`) of `size` zero bytes each,
+    /// never answering (finding N5: they were charged as one message and zero bytes).
+    UnsolicitedLarge {
+        command: &'static str,
+        count: usize,
+        size: usize,
+    },
     /// Never reads again; sends pings, one every `ping_every` (zero: as fast as it can, so
     /// that the pongs fill the client's socket and writer queue: finding D2).
     StallReader { ping_every: Duration },
@@ -353,6 +360,23 @@ async fn serve(
                 }
             }
             // Stay connected without answering anything.
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Fault::UnsolicitedLarge {
+            command,
+            count,
+            size,
+        } => {
+            let frame = encode_frame(network, command, &vec![0u8; size]);
+            let (r, mut w) = s.into_split();
+            tokio::spawn(drain(r));
+            for _ in 0..count {
+                if stop.load(Ordering::SeqCst) || w.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
             while !stop.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -664,6 +688,37 @@ fn an_unconnected_announcement_is_neither_an_answer_nor_misbehaviour() {
         h.accepted.load(Ordering::SeqCst)
     );
     client.stop();
+}
+
+/// Unsolicited large answers (N5) are charged by their bytes: the first 2 MiB one exceeds the
+/// 1 MiB burst and bans the peer (before: 1 message and 0 bytes each, 500 of them allowed).
+#[test]
+fn unsolicited_large_frames_are_charged_by_their_bytes() {
+    for (seed, command) in [(121, "qrinfo"), (122, "mnlistdiff")] {
+        let net = simnet(seed);
+        let size = 2 << 20;
+        let h = hostile(&net, 1_000_000, move |_| Fault::UnsolicitedLarge {
+            command,
+            count: 20,
+            size,
+        });
+        let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+        client.start().unwrap();
+        assert!(rec.wait_for(synced, Duration::from_secs(60)));
+        let e = expect_error(
+            &rec,
+            h.addr,
+            ErrorKind::PeerMisbehaved,
+            &format!("last: {command} of {size} bytes"),
+            Duration::from_secs(30),
+        );
+        assert!(e.message.contains("unsolicited flood"), "{e:?}");
+        println!(
+            "MATRIX unsolicited {command} 20 x {size} B: {:?} \"{}\"",
+            e.kind, e.message
+        );
+        client.stop();
+    }
 }
 
 #[test]

@@ -139,7 +139,10 @@ struct SideHeader {
 ///   checkpoint table ([`checkpoints`]) above the anchor, or a list set with
 ///   [`HeaderChain::with_checkpoints`];
 /// - forks: not below the anchor, not deeper than the max reorg depth, not before a checkpoint
-///   the active chain has passed.
+///   the active chain has passed;
+/// - ChainLocks ([`HeaderChain::apply_chain_lock`]): no header at the best locked height with
+///   another hash, no branch forking below the locked block; the branch holding it is active
+///   whatever its work. Otherwise the branch with the most work is active.
 #[derive(Debug, Clone)]
 pub struct HeaderChain {
     network: Network,
@@ -158,6 +161,27 @@ pub struct HeaderChain {
     below: Vec<BlockHeader>,
     /// Hash → height of the headers in `below`.
     below_index: HashMap<Hash256, u32>,
+    /// The best (highest) verified ChainLock: (height, block hash). Pins the chain: see
+    /// [`HeaderChain::apply_chain_lock`].
+    chain_lock: Option<(u32, Hash256)>,
+}
+
+/// Where a verified ChainLock's block stands relative to the header chain
+/// ([`HeaderChain::apply_chain_lock`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainLockPlacement {
+    /// The block is on the active chain; the chain is pinned there.
+    OnChain,
+    /// The block was on a side branch: the active chain switched to it (whatever the work).
+    Switched(Reorg),
+    /// The block is not known yet: the pin is recorded, and a header chain holding the block
+    /// is adopted as soon as it is connected (fetch headers from the peer that sent the lock).
+    Unknown,
+    /// A lock at or below the current pin's height: it changes nothing (the best lock wins).
+    NotNewer,
+    /// The block's branch forks below the current (higher) pin: refused (two valid ChainLocks
+    /// cannot conflict on an honest network).
+    ConflictsWithPin,
 }
 
 impl HeaderChain {
@@ -196,6 +220,7 @@ impl HeaderChain {
             anchor_work,
             below: Vec::new(),
             below_index: HashMap::new(),
+            chain_lock: None,
         }
     }
 
@@ -430,6 +455,35 @@ impl HeaderChain {
         let (fork, mut branch, mut branch_hashes) = self.locate_parent(&new[0], &new_hashes[0])?;
 
         let tip = self.tip_height();
+        // ChainLocks in fork choice (Core: a header at a ChainLocked height with another hash is
+        // invalid, and the chain holding the locked block is the active one).
+        let mut holds_lock = false;
+        if let Some((lock_height, locked)) = self.chain_lock {
+            let last_new = fork + (branch.len() + new.len()) as u32;
+            if lock_height > fork && lock_height <= last_new {
+                let i = (lock_height - fork - 1) as usize;
+                let at = if i < branch_hashes.len() {
+                    branch_hashes[i]
+                } else {
+                    new_hashes[i - branch_hashes.len()]
+                };
+                if at != locked {
+                    return Err(ChainError::ConflictsWithChainLock {
+                        height: lock_height,
+                        hash: at,
+                        locked,
+                    });
+                }
+                holds_lock = true;
+            } else if lock_height > fork && self.active_hash(lock_height) == Some(locked) {
+                // Forks below the locked block, which the active chain holds: whatever its
+                // work, this branch never becomes active.
+                return Err(ChainError::ForkBelowChainLock {
+                    fork_height: fork,
+                    lock_height,
+                });
+            }
+        }
         if fork < tip {
             let depth = tip - fork;
             if depth > self.max_reorg_depth {
@@ -461,7 +515,7 @@ impl HeaderChain {
         }
 
         let extends = fork == tip;
-        let wins = extends || {
+        let wins = extends || holds_lock || {
             let work = |hs: &[BlockHeader]| {
                 hs.iter().fold(U256::ZERO, |acc, h| {
                     acc.saturating_add(&pow::work_from_bits(h.bits))
@@ -491,7 +545,21 @@ impl HeaderChain {
             return Ok(self.outcome(new.len(), true, None));
         }
 
-        // Switch (or extend): move the replaced active blocks to the side map.
+        let n_new = new.len();
+        Ok(self.switch_to(fork, branch, branch_hashes, n_new))
+    }
+
+    /// Makes `branch` (forking at active height `fork`) the active chain: the replaced active
+    /// blocks move to the side map.
+    fn switch_to(
+        &mut self,
+        fork: u32,
+        branch: Vec<BlockHeader>,
+        branch_hashes: Vec<Hash256>,
+        new_headers: usize,
+    ) -> ConnectOutcome {
+        let tip = self.tip_height();
+        let extends = fork == tip;
         let mut disconnected = Vec::new();
         for h in fork + 1..=tip {
             if let (Some(hash), Some(hdr)) = (self.hash_at(h), self.header_at(h).copied()) {
@@ -522,7 +590,98 @@ impl HeaderChain {
             fork_height: fork,
             disconnected,
         });
-        Ok(self.outcome(new.len(), false, reorg))
+        self.outcome(new_headers, false, reorg)
+    }
+
+    /// The best ChainLock applied: (height, block hash).
+    pub fn chain_lock(&self) -> Option<(u32, Hash256)> {
+        self.chain_lock
+    }
+
+    /// Applies a **verified** ChainLock for block `hash` at `height`, as Dash Core does: the
+    /// highest lock pins its block. From then on no header at that height with another hash is
+    /// accepted ([`ChainError::ConflictsWithChainLock`]), no branch forking below it is adopted
+    /// whatever its work ([`ChainError::ForkBelowChainLock`]), and a branch holding the block
+    /// becomes active whatever its work — now if the block is on a side branch
+    /// ([`ChainLockPlacement::Switched`]), or when its headers arrive
+    /// ([`ChainLockPlacement::Unknown`]). Verify the lock's signature first: this trusts it.
+    pub fn apply_chain_lock(&mut self, height: u32, hash: Hash256) -> ChainLockPlacement {
+        if let Some((h, x)) = self.chain_lock {
+            if height < h || (height == h && x == hash) {
+                return ChainLockPlacement::NotNewer;
+            }
+        }
+        if self.active_hash(height) == Some(hash) {
+            self.chain_lock = Some((height, hash));
+            return ChainLockPlacement::OnChain;
+        }
+        let Some(side) = self.side.get(&hash) else {
+            self.chain_lock = Some((height, hash));
+            return ChainLockPlacement::Unknown;
+        };
+        if side.height != height {
+            // A lock naming a known block at another height is not for that block.
+            return ChainLockPlacement::ConflictsWithPin;
+        }
+        let Ok((fork, mut branch, mut branch_hashes)) = self.locate_parent(&side.header, &hash)
+        else {
+            self.chain_lock = Some((height, hash));
+            return ChainLockPlacement::Unknown;
+        };
+        if let Some((h, x)) = self.chain_lock {
+            if h > fork && self.active_hash(h) == Some(x) {
+                return ChainLockPlacement::ConflictsWithPin;
+            }
+        }
+        branch.push(side.header);
+        branch_hashes.push(hash);
+        self.chain_lock = Some((height, hash));
+        // Side headers already held on top of the locked block come along (validated when
+        // they were stored), longest first.
+        let depths = self.side_depths();
+        let mut cur = hash;
+        loop {
+            let best = self
+                .side
+                .iter()
+                .filter(|(_, s)| s.header.prev_block_hash == cur)
+                .map(|(x, s)| (depths.get(x).copied().unwrap_or(0), *x, s.header))
+                .max_by_key(|(d, x, _)| (*d, *x));
+            let Some((_, x, hdr)) = best else {
+                break;
+            };
+            branch.push(hdr);
+            branch_hashes.push(x);
+            cur = x;
+        }
+        let out = self.switch_to(fork, branch, branch_hashes, 0);
+        match out.reorg {
+            Some(r) => ChainLockPlacement::Switched(r),
+            None => ChainLockPlacement::OnChain,
+        }
+    }
+
+    /// For every side header, the length of the longest chain of side headers starting at it
+    /// (children are higher, so one pass from the highest down computes it).
+    fn side_depths(&self) -> HashMap<Hash256, usize> {
+        let mut order: Vec<(&Hash256, &SideHeader)> = self.side.iter().collect();
+        order.sort_by_key(|(_, s)| std::cmp::Reverse(s.height));
+        let mut depth: HashMap<Hash256, usize> = HashMap::with_capacity(order.len());
+        for (x, s) in order {
+            let d = depth.get(x).copied().unwrap_or(0) + 1;
+            depth.insert(*x, d);
+            let p = depth.entry(s.header.prev_block_hash).or_insert(0);
+            *p = (*p).max(d);
+        }
+        // Entries for non-side parents hold their best child's depth: harmless for lookups of
+        // side hashes, which is all callers do.
+        depth
+    }
+
+    /// Restores a pin saved with the chain (no switch: the saved chain held the block or did
+    /// not know it).
+    pub(crate) fn restore_chain_lock(&mut self, height: u32, hash: Hash256) {
+        self.chain_lock = Some((height, hash));
     }
 
     fn outcome(
@@ -1023,6 +1182,86 @@ mod tests {
         // Removing a hash at a height it is not at changes nothing.
         ix.remove(&other, 12);
         assert_eq!(ix.get(&other, resolve), Some(11));
+    }
+
+    /// Core's ChainLock rules in fork choice: a pinned block is never reorganised away, a
+    /// header at the locked height with another hash is invalid, and the branch holding a
+    /// locked block becomes active whatever its work.
+    #[test]
+    fn chainlocks_decide_fork_choice() {
+        let g = params::genesis_header(NET);
+        let a = branch(&g, 20, 1);
+        // Pinned at 15: a longer branch forking at 12 is refused, whatever its work.
+        let mut c = HeaderChain::from_genesis(NET);
+        c.connect(&a).unwrap();
+        assert_eq!(
+            c.apply_chain_lock(15, a[14].block_hash()),
+            ChainLockPlacement::OnChain
+        );
+        let long = branch(&a[11], 30, 2);
+        assert!(matches!(
+            c.connect(&long).unwrap_err(),
+            ChainError::ConflictsWithChainLock { height: 15, .. }
+        ));
+        // Its first headers alone (not reaching the locked height) are refused too.
+        assert_eq!(
+            c.connect(&long[..2]).unwrap_err(),
+            ChainError::ForkBelowChainLock {
+                fork_height: 12,
+                lock_height: 15
+            }
+        );
+        assert_eq!(c.tip(), (20, a[19].block_hash()));
+        // A fork above the pin is chosen by work as before.
+        let above = branch(&a[16], 10, 3);
+        assert!(c.connect(&above).unwrap().reorg.is_some());
+        assert_eq!(c.tip(), (27, above[9].block_hash()));
+
+        // A lock for a side-branch block switches to it although the active chain has more
+        // work; the old branch can no longer come back.
+        let mut c = HeaderChain::from_genesis(NET);
+        c.connect(&a).unwrap();
+        let short = branch(&a[9], 5, 4); // heights 11..=15, less work than a (to 20)
+        assert!(c.connect(&short).unwrap().side_branch);
+        match c.apply_chain_lock(13, short[2].block_hash()) {
+            ChainLockPlacement::Switched(r) => assert_eq!(r.fork_height, 10),
+            p => panic!("{p:?}"),
+        }
+        // The side headers above the locked block come along.
+        assert_eq!(c.tip(), (15, short[4].block_hash()));
+        assert_eq!(c.chain_lock(), Some((13, short[2].block_hash())));
+        let back = branch(&a[19], 5, 5);
+        let mut old = a[10..].to_vec();
+        old.extend(back);
+        assert!(matches!(
+            c.connect(&old).unwrap_err(),
+            ChainError::ConflictsWithChainLock { height: 13, .. }
+                | ChainError::ForkBelowChainLock { .. }
+        ));
+        // The locked branch grows as before.
+        assert_eq!(c.connect(&branch(&short[4], 2, 8)).unwrap().tip_height, 17);
+
+        // A lock for a block not held yet: the branch that brings it is adopted with less
+        // work; any other header at that height is refused.
+        let mut c = HeaderChain::from_genesis(NET);
+        c.connect(&a).unwrap();
+        let other = branch(&a[9], 4, 6); // heights 11..=14
+        assert_eq!(
+            c.apply_chain_lock(12, other[1].block_hash()),
+            ChainLockPlacement::Unknown
+        );
+        assert!(matches!(
+            c.connect(&branch(&a[9], 6, 7)).unwrap_err(),
+            ChainError::ConflictsWithChainLock { height: 12, .. }
+        ));
+        let out = c.connect(&other).unwrap();
+        assert_eq!(out.reorg.map(|r| r.fork_height), Some(10));
+        assert_eq!(c.tip(), (14, other[3].block_hash()));
+        // Older locks change nothing.
+        assert_eq!(
+            c.apply_chain_lock(11, other[0].block_hash()),
+            ChainLockPlacement::NotNewer
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub mod pow;
 pub use dash_qrsync_x11 as x11;
 
 pub use checkpoints::{BuiltinStart, TrustedCheckpoint};
-pub use header_chain::{ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH};
+pub use header_chain::{
+    ChainLockPlacement, ConnectOutcome, HeaderChain, Reorg, DEFAULT_MAX_REORG_DEPTH,
+};
 pub use params::Checkpoint;
 pub use pow::U256;
 
@@ -205,6 +207,24 @@ pub enum ChainError {
         fork_height: u32,
         /// The checkpoint height.
         checkpoint_height: u32,
+    },
+    /// A header at a ChainLocked height is not the locked block.
+    #[error("header {hash} at height {height} conflicts with the ChainLock of block {locked}")]
+    ConflictsWithChainLock {
+        /// The locked height.
+        height: u32,
+        /// The header's hash.
+        hash: Hash256,
+        /// The ChainLocked block.
+        locked: Hash256,
+    },
+    /// The batch forks off below the best ChainLocked block the active chain holds.
+    #[error("fork at height {fork_height} is below the ChainLocked block at {lock_height}")]
+    ForkBelowChainLock {
+        /// Height of the last common block.
+        fork_height: u32,
+        /// Height of the best ChainLock.
+        lock_height: u32,
     },
     /// Too many side-branch headers are held; the batch is refused.
     #[error("side branches already hold {held} headers (limit {limit})")]

@@ -81,7 +81,29 @@ impl Engine {
     /// Verifies a ChainLock (§9.1): quorum set of the ChainLocks type at `height − 8`, the
     /// quorum with the smallest `SHA256d(type ‖ quorumHash ‖ requestId)`, basic-scheme signature
     /// over `SHA256d(type ‖ quorumHash ‖ requestId ‖ blockHash)`.
+    /// A lock for a block other than the chain's at that height is reported as
+    /// [`LockFailure::ConflictsWithChain`] (for a host asking about its chain); the sync itself
+    /// uses [`Engine::verify_clsig_signature`] and lets a valid conflicting lock move the chain.
     pub fn verify_clsig(&self, clsig: &ClSig, headers: &dyn HeaderIndex) -> LockVerdict {
+        if clsig.height >= 8 {
+            let height = clsig.height as u32;
+            if let Some(ours) = headers.hash_at(height) {
+                if ours != clsig.block_hash {
+                    return LockVerdict::Invalid(LockFailure::ConflictsWithChain {
+                        height,
+                        locked: clsig.block_hash,
+                        ours,
+                    });
+                }
+            }
+        }
+        self.verify_clsig_signature(clsig)
+    }
+
+    /// The signature check of [`Engine::verify_clsig`] alone, whatever block the header chain
+    /// holds at the lock's height: the quorum is selected from the set at `height − 8` as
+    /// held, so a lock for a block of a competing branch above that height verifies.
+    pub fn verify_clsig_signature(&self, clsig: &ClSig) -> LockVerdict {
         let cl_type = self.cfg.llmq().chainlocks;
         if clsig.height < 8 {
             return LockVerdict::Invalid(LockFailure::Malformed(format!(
@@ -90,15 +112,6 @@ impl Engine {
             )));
         }
         let height = clsig.height as u32;
-        if let Some(ours) = headers.hash_at(height) {
-            if ours != clsig.block_hash {
-                return LockVerdict::Invalid(LockFailure::ConflictsWithChain {
-                    height,
-                    locked: clsig.block_hash,
-                    ours,
-                });
-            }
-        }
         let start = height - 8;
         let Some(list) = self.active_set_list(cl_type, start) else {
             return LockVerdict::CannotVerify(format!(

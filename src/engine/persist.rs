@@ -306,10 +306,63 @@ impl Engine {
     }
 
     /// Drops lists no longer useful: keeps the tip, the newest `keep_recent` lists, and every
-    /// list the active quorums at the tip need (validated or not). Snapshots older than four
-    /// cycles below the tip are dropped too. Returns the number of lists dropped.
+    /// list the engine will need next (see [`Engine::prune_to_needs`]). Snapshots older than
+    /// four cycles below the tip are dropped too. Returns the number of lists dropped.
     pub fn prune(&mut self, keep_recent: usize) -> usize {
         self.prune_with_retention(keep_recent, RETAIN_INACTIVE_BLOCKS)
+    }
+
+    /// Drops every list the engine will not need next; what it keeps is derived from what
+    /// verification and the next sync pass use, never from a count:
+    /// - the tip;
+    /// - the lists the ChainLocks of the newest blocks and of the next ones are verified
+    ///   against: for every height `x` in `[tip − 2·8, tip]`, the list
+    ///   [`Engine::active_set_list`] picks for the ChainLocks type at `x` (a lock for block `h`
+    ///   is signed by the set at `h − 8`; the tip moves up to 8 blocks before these are
+    ///   superseded), and every held list in that range (as the tip moves they become the
+    ///   lists at `tip − 8`);
+    /// - the lists an InstantSend lock of the current and the previous cycle is verified
+    ///   against (the sets at the tip and one interval below it);
+    /// - every list and snapshot the active quorums at the tip are computed from (validated or
+    ///   not; for rotated types this is the cycle's `H − 8 − k·C` bases), and those the quorums
+    ///   of a DKG whose mining window is still open will be computed from.
+    ///
+    /// So pruning never creates a need ([`Engine::missing`] is the same before and after) and
+    /// nothing pruned is fetched again while following the tip. Returns the number of lists
+    /// dropped.
+    pub fn prune_to_needs(&mut self) -> usize {
+        self.prune_with_retention(0, RETAIN_INACTIVE_BLOCKS)
+    }
+
+    /// Heights of held lists the ChainLock and InstantSend verifications of recent and upcoming
+    /// locks use (see [`Engine::prune_to_needs`]).
+    fn lock_list_heights(&self, tip: u32) -> BTreeSet<u32> {
+        /// ChainLocks are signed by the quorum set this many blocks below the locked block.
+        const CL_OFFSET: u32 = 8;
+        let mut keep = BTreeSet::new();
+        let low = tip.saturating_sub(2 * CL_OFFSET);
+        keep.extend(self.by_height.range(low..=tip).map(|(h, _)| *h));
+        let cl_type = self.cfg.llmq().chainlocks;
+        for x in low..=tip {
+            if let Some(l) = self.active_set_list(cl_type, x) {
+                keep.insert(l.height);
+            }
+        }
+        let is_type = self.cfg.llmq().instantsend;
+        if let Some(c) = self
+            .cfg
+            .llmq()
+            .params(is_type)
+            .map(|p| p.dkg_interval)
+            .filter(|c| *c > 0)
+        {
+            for x in [Some(tip), tip.checked_sub(c)].into_iter().flatten() {
+                if let Some(l) = self.active_set_list(is_type, x) {
+                    keep.insert(l.height);
+                }
+            }
+        }
+        keep
     }
 
     /// [`Engine::prune`] keeping validated quorums that left the active set for
@@ -326,6 +379,7 @@ impl Engine {
             .copied()
             .collect();
         keep.insert(tip.height);
+        keep.extend(self.lock_list_heights(tip.height));
         let mut keep_snaps = BTreeSet::new();
         for (key, c) in &tip.quorums {
             if !self.cfg.wants_type(key.0) {
@@ -339,6 +393,22 @@ impl Engine {
                 .or_else(|| self.pending.get(key).and_then(|p| p.base_height));
             if let Some(base) = base {
                 let req = crate::quorum::members::requirements(&self.cfg.params, c.llmq_type, base);
+                keep.extend(req.list_heights);
+                keep_snaps.extend(req.snapshot_heights);
+            }
+        }
+        // The DKG whose commitments may still be mined: its quorums will need these lists
+        // and snapshots as soon as they appear in a tip list (the rotation bases H − 8 − k·C).
+        for &t in &self.cfg.llmq().configured_types {
+            if !self.cfg.wants_type(t) {
+                continue;
+            }
+            let Some(p) = self.cfg.llmq().params(t).filter(|p| p.dkg_interval > 0) else {
+                continue;
+            };
+            let newest = tip.height - tip.height % p.dkg_interval;
+            if newest > 0 && tip.height <= newest + p.dkg_mining_window_end {
+                let req = crate::quorum::members::requirements(&self.cfg.params, t, newest);
                 keep.extend(req.list_heights);
                 keep_snaps.extend(req.snapshot_heights);
             }

@@ -338,8 +338,10 @@ impl Buckets {
 /// What the sync is told about unsolicited traffic; each is small and bounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A new block was announced (`inv` of a block, or `headers` that are not an answer).
-    NewBlock,
+    /// A new block was announced (`inv` of a block, or `headers` that are not an answer): the
+    /// announced block's hash (the last one of an `inv` or of the headers), so that a block
+    /// already held costs nothing.
+    NewBlock(Hash256),
     /// ChainLocks were announced (at most [`MAX_CLSIG_INV`] entries).
     ClSigInv(Vec<Inventory>),
     /// A `clsig` arrived.
@@ -545,13 +547,18 @@ fn notice_of(m: Message) -> Option<Notice> {
             cls.reverse();
             if !cls.is_empty() {
                 Some(Notice::ClSigInv(cls))
-            } else if items.iter().any(|i| i.inv_type == inv_type::MSG_BLOCK) {
-                Some(Notice::NewBlock)
             } else {
-                None
+                items
+                    .iter()
+                    .rev()
+                    .find(|i| i.inv_type == inv_type::MSG_BLOCK)
+                    .map(|b| Notice::NewBlock(b.hash))
             }
         }
-        Message::Headers(hs) | Message::Headers2(hs) if !hs.is_empty() => Some(Notice::NewBlock),
+        // One X11 for the last header, whatever the message's size.
+        Message::Headers(hs) | Message::Headers2(hs) => {
+            hs.last().map(|h| Notice::NewBlock(h.block_hash()))
+        }
         Message::ClSig(cl) => Some(Notice::ClSig(cl)),
         _ => None,
     }
@@ -680,9 +687,10 @@ impl Peer {
                     if (raw.command == "mnlistdiff" || raw.command == "qrinfo")
                         && !conn.awaits(&raw.command)
                     {
-                        // A late or unasked-for large answer: dropped undecoded.
+                        // Unasked-for large answer (a late answer still finds its timed-out
+                        // request's waiter): dropped undecoded, charged by its bytes.
                         counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
-                        if let Err(why) = budget.charge(&raw.command, 0) {
+                        if let Err(why) = budget.charge(&raw.command, len) {
                             break NetError::Misbehaved(id, why);
                         }
                         continue;
@@ -723,7 +731,15 @@ impl Peer {
                         }
                     }
                     counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
-                    let charged = if answer_kind { 0 } else { len };
+                    // Headers announcements (and answers from a stale locator) cost no bytes;
+                    // an unmatched list answer is charged by its bytes like anything else.
+                    let charged = if answer_kind
+                        && !matches!(m, Message::MnListDiff(_) | Message::QrInfo(_))
+                    {
+                        0
+                    } else {
+                        len
+                    };
                     if let Err(why) = budget.charge(m.command(), charged) {
                         break NetError::Misbehaved(id, why);
                     }

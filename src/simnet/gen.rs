@@ -592,6 +592,11 @@ impl SimChain {
         self.extend(depth + 1);
     }
 
+    /// Drops the ChainLocks above `height` (a competing fork has none: [`super::fork`]).
+    pub(super) fn forget_clsigs_above(&mut self, height: u32) {
+        self.clsigs.retain(|h, _| *h <= height);
+    }
+
     fn rng_for(&self, height: u32, what: &str) -> Rng {
         Rng::new(
             self.config.seed,

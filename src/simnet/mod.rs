@@ -3,6 +3,7 @@
 //! speaks the real protocol. For tests, the demo and benchmarks; not for app builds.
 
 pub mod bench;
+pub mod fork;
 pub mod gen;
 pub mod local;
 pub mod rng;
@@ -10,6 +11,7 @@ pub mod serve;
 pub mod server;
 pub mod service;
 
+pub use fork::SwitchableService;
 pub use gen::{BadSigKind, BadSignature, Churn, SimBlock, SimChain, SimConfig};
 pub use local::LocalSimnet;
 pub use serve::SimNode;

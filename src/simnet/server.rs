@@ -59,6 +59,17 @@ pub struct Faults {
     /// peer running a future Dash Core would: a version the client does not know stops it from
     /// reading the rest of the entry (the bytes are those of the entry's own version).
     pub newer_entry_version: Option<u16>,
+    /// In every `headers`/`headers2` answer, the headers at or above this height are stamped
+    /// three hours after the host clock and mined again (valid proof of work, each linked to
+    /// the one before): a future-stamped fork (Core refuses headers more than 2 h ahead).
+    pub future_time_from: Option<u32>,
+    /// Answer every `getheaders`/`getheaders2` with an empty `headers` (a peer that is
+    /// otherwise faithful: it announces blocks and ChainLocks and serves lists).
+    pub empty_headers: bool,
+    /// Start height claimed in the `version` message instead of the tip's.
+    pub claim_start_height: Option<i32>,
+    /// Ignore `getmnlistd` for blocks above this height (lists stop following the headers).
+    pub decline_mnlistd_above: Option<u32>,
 }
 
 /// Server settings.
@@ -107,6 +118,7 @@ pub struct Counters {
     pub busy_micros: AtomicU64,
     requests: Mutex<HashMap<String, u64>>,
     fired: Mutex<HashMap<&'static str, u64>>,
+    mnlistd_targets: Mutex<HashMap<Hash256, u64>>,
 }
 
 /// A copy of the counters.
@@ -128,6 +140,8 @@ pub struct CountersSnapshot {
     pub requests: HashMap<String, u64>,
     /// How often each injected fault fired, by the name of its [`Faults`] field.
     pub faults_fired: HashMap<&'static str, u64>,
+    /// `getmnlistd` requests received, by the block they asked a list for.
+    pub mnlistd_targets: HashMap<Hash256, u64>,
 }
 
 impl Counters {
@@ -146,6 +160,11 @@ impl Counters {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
             faults_fired: self.fired.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            mnlistd_targets: self
+                .mnlistd_targets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 
@@ -470,7 +489,10 @@ impl Conn {
                     },
                     nonce: 0x5151_5151,
                     user_agent: self.config.user_agent.clone(),
-                    start_height: self.service.tip_height() as i32,
+                    start_height: self
+                        .faults
+                        .claim_start_height
+                        .unwrap_or(self.service.tip_height() as i32),
                     relay: Some(true),
                     mnauth_challenge: Some([7; 32]),
                     masternode_connection: Some(false),
@@ -524,6 +546,14 @@ impl Conn {
                     .unwrap_or(0);
                 let tip = self.service.tip_height();
                 let mut hs = Vec::new();
+                if self.faults.empty_headers {
+                    self.counters.fire("empty_headers");
+                    return vec![if compressed {
+                        Message::Headers2(hs)
+                    } else {
+                        Message::Headers(hs)
+                    }];
+                }
                 let mut h = start + 1;
                 let limit = if compressed {
                     crate::wire::headers2::max_headers2(self.version)
@@ -540,6 +570,34 @@ impl Conn {
                     }
                     h += 1;
                 }
+                if let Some(from) = self.faults.future_time_from {
+                    let future = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as u32)
+                        .saturating_add(3 * 3600);
+                    let network = self.service.network();
+                    let mut prev: Option<Hash256> = None;
+                    for (i, hdr) in hs.iter_mut().enumerate() {
+                        if let Some(p) = prev {
+                            hdr.prev_block_hash = p;
+                        }
+                        if start + 1 + i as u32 >= from {
+                            hdr.time = future.saturating_add(i as u32);
+                            hdr.nonce = 0;
+                            while crate::chain::pow::check_proof_of_work(
+                                &hdr.block_hash(),
+                                hdr.bits,
+                                network,
+                            )
+                            .is_err()
+                            {
+                                hdr.nonce += 1;
+                            }
+                            prev = Some(hdr.block_hash());
+                            self.counters.fire("future_time_from");
+                        }
+                    }
+                }
                 if let Some(from) = self.faults.bad_headers_from {
                     let first = start + 1;
                     let at = from.max(first) - first;
@@ -555,6 +613,23 @@ impl Conn {
                 }]
             }
             Message::GetMnListD(g) => {
+                *self
+                    .counters
+                    .mnlistd_targets
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(g.block_hash)
+                    .or_default() += 1;
+                if let Some(limit) = self.faults.decline_mnlistd_above {
+                    if self
+                        .service
+                        .height_of(&g.block_hash)
+                        .is_some_and(|h| h > limit)
+                    {
+                        self.counters.fire("decline_mnlistd_above");
+                        return Vec::new();
+                    }
+                }
                 if let Some(limit) = self.faults.decline_mnlistd_at_or_below {
                     if self
                         .service

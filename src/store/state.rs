@@ -22,6 +22,8 @@ pub const HEAD: &str = "dqs.state.head";
 pub const KEYS: [&str; 3] = [SLOT_A, SLOT_B, HEAD];
 
 const HEAD_MAGIC: &[u8; 4] = b"DQSH";
+/// Size of the optional ChainLock layer: height (u32 LE) and block hash.
+const CHAIN_LOCK_LAYER: usize = 4 + 32;
 /// Client state format version ([`crate::persist::STATE_FORMAT`]).
 pub const STATE_VERSION: u16 = BlobKind::State.version();
 
@@ -55,7 +57,9 @@ pub struct SavedState {
 
 /// Serializes a client state in the storage envelope ([`crate::persist`], kind
 /// [`BlobKind::State`]): `"DQSC"`, version, network, then the payload — u64 length and the
-/// header chain snapshot, u64 length and the engine snapshot — then the checksum.
+/// header chain snapshot, u64 length and the engine snapshot, and when the chain is pinned by a
+/// ChainLock, u64 length (36) and the lock's height (u32) and block hash — then the checksum.
+/// Blobs without the last layer (all blobs written before it existed) load unpinned.
 ///
 /// Memory: the one buffer returned is allocated once with its exact size, and the header chain
 /// (the bulk of it) is written straight into it ([`HeaderChain::write_to`]), not built as a
@@ -67,7 +71,8 @@ pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
     e.shrink_to_fit();
     let h_len = headers.encoded_len();
     let env = Envelope::state(headers.network());
-    let mut out = Vec::with_capacity(env.blob_len(16 + h_len + e.len()));
+    let lock_len = headers.chain_lock().map_or(0, |_| 8 + CHAIN_LOCK_LAYER);
+    let mut out = Vec::with_capacity(env.blob_len(16 + h_len + e.len() + lock_len));
     let start = env.begin_in(&mut out);
     out.extend_from_slice(&(h_len as u64).to_le_bytes());
     let h_start = out.len();
@@ -76,6 +81,12 @@ pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
     out.extend_from_slice(&(e.len() as u64).to_le_bytes());
     out.extend_from_slice(&e);
     drop(e);
+    if let Some((height, hash)) = headers.chain_lock() {
+        // Optional third layer (absent in blobs written before it existed): the best ChainLock.
+        out.extend_from_slice(&(CHAIN_LOCK_LAYER as u64).to_le_bytes());
+        out.extend_from_slice(&height.to_le_bytes());
+        out.extend_from_slice(&hash.0);
+    }
     env.seal_in(&mut out, start);
     out
 }
@@ -108,14 +119,39 @@ pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError
     let mut at = 0;
     let h = take_layer(payload, &mut at, "headers")?;
     let e = take_layer(payload, &mut at, "engine")?;
+    let lock = if payload.len() - at >= 8 {
+        let l = take_layer(payload, &mut at, "chain lock")?;
+        if l.len() != CHAIN_LOCK_LAYER {
+            return Err(StateError::Corrupt(format!(
+                "chain lock: {} bytes, expected {CHAIN_LOCK_LAYER}",
+                l.len()
+            )));
+        }
+        let height = u32::from_le_bytes(l[..4].try_into().expect("4 bytes"));
+        let hash = crate::hashes::Hash256(l[4..].try_into().expect("32 bytes"));
+        Some((height, hash))
+    } else {
+        None
+    };
     if at != payload.len() {
         return Err(StateError::Corrupt(format!(
             "{} bytes after the engine layer",
             payload.len() - at
         )));
     }
-    let headers = HeaderChain::from_bytes(cfg.network(), h)
+    let mut headers = HeaderChain::from_bytes(cfg.network(), h)
         .map_err(|e| StateError::Corrupt(format!("headers: {e}")))?;
+    if let Some((height, hash)) = lock {
+        // The pin is on the saved chain, or above/off it (its block was not fetched yet).
+        if let Some(ours) = crate::chain::HeaderIndex::hash_at(&headers, height) {
+            if ours != hash {
+                return Err(StateError::Corrupt(format!(
+                    "the saved ChainLock at {height} conflicts with the saved header chain"
+                )));
+            }
+        }
+        headers.restore_chain_lock(height, hash);
+    }
     let engine = Engine::from_bytes(cfg.clone(), e)
         .map_err(|e| StateError::Corrupt(format!("engine: {e}")))?;
     // The engine's lists must be on the saved header chain.
@@ -374,6 +410,54 @@ mod tests {
         let (h, eb) = old_layers(&b);
         assert_eq!(c.to_bytes(), h);
         assert_eq!(e.to_bytes(), eb);
+    }
+
+    /// The best ChainLock survives a save and a load (a restart keeps the pin: a fork below
+    /// it is still refused), written as a third layer only when there is one; a lock that
+    /// conflicts with the saved chain is corruption.
+    #[test]
+    fn the_chainlock_pin_is_saved_and_restored() {
+        let (mut c, e) = fixture();
+        let b2 = c.hash_at(2).unwrap();
+        c.apply_chain_lock(2, b2);
+        let blob = encode(&c, &e);
+        assert_eq!(
+            blob.len(),
+            hex::decode(STATE_AE38DCC).unwrap().len() + 8 + 36
+        );
+        let saved = decode(&cfg(), &blob).unwrap();
+        assert_eq!(saved.headers.chain_lock(), Some((2, b2)));
+        // The restored pin refuses a branch from below it, whatever its length.
+        let mut h = saved.headers;
+        let base = *h.header_at(1).unwrap();
+        let mut prev = base;
+        let mut fork = Vec::new();
+        for i in 0..5u32 {
+            let mut x = BlockHeader {
+                version: 0x2000_0000,
+                prev_block_hash: prev.block_hash(),
+                merkle_root: Hash256([0x77; 32]),
+                time: prev.time + 150 + i,
+                bits: prev.bits,
+                nonce: 0,
+            };
+            while pow::check_proof_of_work(&x.block_hash(), x.bits, Network::Regtest).is_err() {
+                x.nonce += 1;
+            }
+            fork.push(x);
+            prev = x;
+        }
+        assert!(matches!(
+            h.connect(&fork).unwrap_err(),
+            crate::chain::ChainError::ConflictsWithChainLock { height: 2, .. }
+        ));
+        // A pin for another block at a saved height is not loaded.
+        let mut other = chain();
+        other.restore_chain_lock(2, Hash256([9; 32]));
+        assert!(matches!(
+            decode(&cfg(), &encode(&other, &e)),
+            Err(StateError::Corrupt(_))
+        ));
     }
 
     #[test]

@@ -12,7 +12,70 @@ use crate::wire::message::GetHeaders;
 pub(super) async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
     ensure_peers(sh, peers).await?;
     sync_ranges(sh, peers).await?;
-    sync_sequential(sh, peers).await
+    let r = sync_sequential(sh, peers).await;
+    peers.prefer = None;
+    r
+}
+
+/// The host clock, seconds since the epoch (Core checks header times against its adjusted
+/// time; a light client has only the host's clock).
+pub(super) fn host_time() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// Connects headers received from a peer with every check the header chain runs offline —
+/// including Core's rule that a header is at most 2 hours ahead of the (host) clock — and
+/// rewinds the engine when the active chain switched branches. Every path that connects
+/// headers from the network goes through here.
+pub(super) fn connect_checked(
+    s: &mut SyncData,
+    hs: &[BlockHeader],
+    hashes: &[Hash256],
+) -> Result<crate::chain::ConnectOutcome, crate::chain::ChainError> {
+    let out = s.headers.connect_hashed(hs, hashes, Some(host_time()))?;
+    if let Some(reorg) = &out.reorg {
+        s.engine.rewind_to(reorg.fork_height);
+    }
+    Ok(out)
+}
+
+/// A peer answered `getheaders` with its last headers (`got_new`: some were new to us) or
+/// with nothing new. Either way it is not asked again in this pass. If another peer shows a
+/// higher tip — a start height above our tip that was not refuted, or an announcement (a block,
+/// a ChainLock) — that peer is asked next: one peer cannot stall the sync by answering empty.
+/// An answer with nothing new while a higher tip is shown counts as a failure of the peer that
+/// gave it, and a peer whose own claimed start height is refuted by its empty answer is not
+/// believed again. True when another peer should be asked.
+fn answered(
+    sh: &Shared,
+    peers: &mut Peers,
+    peer: &Peer,
+    exhausted: &mut HashSet<SocketAddr>,
+    got_new: bool,
+) -> bool {
+    let tip = sh.with_state(|s| s.headers.tip().0);
+    // This peer's own hint is answered.
+    peers.shown.remove(&peer.addr);
+    exhausted.insert(peer.addr);
+    let others_ahead = peers.list.iter().any(|p| {
+        !p.is_closed()
+            && !exhausted.contains(&p.addr)
+            && ((p.start_height.max(0) as u32 > tip && !peers.refuted.contains(&p.addr))
+                || peers.shown.get(&p.addr) > Some(&tip))
+    });
+    if !got_new {
+        let claimed = peer.start_height.max(0) as u32 > tip;
+        if claimed {
+            peers.refuted.insert(peer.addr);
+        }
+        if claimed || others_ahead {
+            tracing::debug!(peer = %peer.addr, tip, "getheaders answered with nothing new while a higher tip is shown");
+            peers.record_failure(peer.addr, 1);
+        }
+    }
+    others_ahead
 }
 
 /// Headers with their block hashes, computed off the async threads.
@@ -62,19 +125,34 @@ impl Pending {
 async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
     let timeout = sh.config.request_timeout;
     let mut pending: Option<(Arc<Peer>, Pending)> = None;
+    // Peers that answered with nothing new in this pass: not asked again in it.
+    let mut exhausted: HashSet<SocketAddr> = HashSet::new();
     loop {
         ensure_peers(sh, peers).await?;
         let (peer, task) = match pending.take() {
             Some(p) if !p.0.is_closed() => p,
             _ => {
-                let Some(peer) = peers
-                    .list
-                    .iter()
-                    .filter(|p| !p.is_closed())
-                    .min_by_key(|p| (peers.failures_of(&p.addr), -(p.start_height as i64)))
+                let tip = sh.with_state(|s| s.headers.tip().0);
+                let live = peers.list.iter().filter(|p| !p.is_closed());
+                if live.clone().next().is_none() {
+                    return Err(PassError::NoPeers);
+                }
+                // Fewest recent failures first, then the peer that has what we need (it sent a
+                // lock or announced a block), then one that claims to be ahead at all: the
+                // claimed start height is a hint and orders no further than that.
+                let Some(peer) = live
+                    .filter(|p| !exhausted.contains(&p.addr))
+                    .min_by_key(|p| {
+                        (
+                            peers.failures_of(&p.addr),
+                            peers.prefer != Some(p.addr),
+                            p.start_height.max(0) as u32 <= tip || peers.refuted.contains(&p.addr),
+                        )
+                    })
                     .cloned()
                 else {
-                    return Err(PassError::NoPeers);
+                    // Every peer was asked and none had more: as far as we can get.
+                    return Ok(());
                 };
                 let locator = sh.with_state(|s| s.headers.locator());
                 let task = Pending::start(&peer, locator, timeout);
@@ -85,6 +163,9 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
             Ok(Some((hs, hashes))) => {
                 let n = hs.len();
                 let Some(last) = hashes.last().copied() else {
+                    if answered(sh, peers, &peer, &mut exhausted, false) {
+                        continue;
+                    }
                     return Ok(());
                 };
                 let full = n >= peer.max_headers_per_message();
@@ -93,18 +174,15 @@ async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), Pass
                     locator.extend(sh.with_state(|s| s.headers.locator()));
                     pending = Some((peer.clone(), Pending::start(&peer, locator, timeout)));
                 }
-                let r = sh.with_state_mut(|s| {
-                    let out = s.headers.connect_hashed(&hs, &hashes, None)?;
-                    if let Some(reorg) = &out.reorg {
-                        s.engine.rewind_to(reorg.fork_height);
-                    }
-                    Ok::<_, crate::chain::ChainError>(out)
-                });
+                let r = sh.with_state_mut(|s| connect_checked(s, &hs, &hashes));
                 match r {
                     Ok(out) => {
                         sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
                         sh.progress();
                         if !full {
+                            if answered(sh, peers, &peer, &mut exhausted, out.new_headers > 0) {
+                                continue;
+                            }
                             return Ok(());
                         }
                     }
@@ -407,13 +485,7 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
         }
         // Connect what is next in order.
         while let Some(((hs, hashes), addr)) = ready.remove(&next) {
-            let r = sh.with_state_mut(|s| {
-                let out = s.headers.connect_hashed(&hs, &hashes, None)?;
-                if let Some(reorg) = &out.reorg {
-                    s.engine.rewind_to(reorg.fork_height);
-                }
-                Ok::<_, crate::chain::ChainError>(out)
-            });
+            let r = sh.with_state_mut(|s| connect_checked(s, &hs, &hashes));
             match r {
                 Ok(out) => {
                     sh.target.fetch_max(out.tip_height, Ordering::Relaxed);

@@ -23,6 +23,26 @@ pub(super) struct Peers {
     /// Addresses that sent data of a newer protocol than this library reads, with what it was:
     /// not penalised, not dialled again (asking again would get the same answer).
     pub(super) newer: HashMap<SocketAddr, String>,
+    /// The peer to ask for headers first: it sent a valid ChainLock for a block not in our
+    /// header chain, so it has that block's headers (cleared after a header pass).
+    pub(super) prefer: Option<SocketAddr>,
+    /// Per address: a height above our tip the peer's own announcements (a new block, a
+    /// ChainLock) showed it has — a hint, at most one block above our tip when noted. Cleared
+    /// when the peer answers a `getheaders` with nothing new.
+    pub(super) shown: HashMap<SocketAddr, u32>,
+    /// Peers whose claimed start height an answer with nothing new refuted: their claim no
+    /// longer orders them or makes others' empty answers failures.
+    pub(super) refuted: HashSet<SocketAddr>,
+}
+
+impl Peers {
+    /// Whether some peer showed a block above `tip` that no header answer brought yet.
+    /// Only connected peers count: a peer that left cannot be asked.
+    pub(super) fn behind(&self, tip: u32) -> bool {
+        self.shown
+            .iter()
+            .any(|(a, h)| *h > tip && self.list.iter().any(|p| p.addr == *a && !p.is_closed()))
+    }
 }
 
 impl Peers {
@@ -55,6 +75,7 @@ impl Peers {
 
     pub(super) fn remove(&mut self, addr: SocketAddr) {
         self.list.retain(|p| p.addr != addr);
+        self.shown.remove(&addr);
     }
 
     /// Whether `addr` was banned too often to be dialled again.
@@ -272,13 +293,46 @@ pub(super) fn reap(sh: &Shared, peers: &mut Peers) {
 pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
     match u.notice {
         Notice::Closed => reap(sh, peers),
-        Notice::NewBlock => peers.new_block = true,
+        Notice::NewBlock(hash) => {
+            let (known, tip) =
+                sh.with_state(|s| (s.headers.height_of(&hash).is_some(), s.headers.tip().0));
+            if known {
+                // Already held (another peer announced it first): nothing to do.
+                return;
+            }
+            peers.new_block = true;
+            let Some(addr) = peers
+                .list
+                .iter()
+                .find(|p| p.conn_id() == u.conn)
+                .map(|p| p.addr)
+            else {
+                return;
+            };
+            // The announcer shows a block above our tip (a hint, bounded to one block: how far
+            // ahead it is only its headers tell) and is asked for headers first (unless a
+            // ChainLock's sender already is).
+            let shown = peers.shown.entry(addr).or_default();
+            *shown = (*shown).max(tip + 1);
+            if peers.prefer.is_none() {
+                peers.prefer = Some(addr);
+            }
+        }
         Notice::ClSigInv(cls) => {
             if let Some(p) = peers.list.iter().find(|p| p.conn_id() == u.conn) {
                 p.send(Message::GetData(cls));
             }
         }
         Notice::ClSig(cl) => {
+            // A lock for a block above our tip shows its sender has that block (a hint,
+            // bounded to one block above our tip; the lock itself is verified later).
+            let tip = sh.with_state(|s| s.headers.tip().0);
+            if cl.height > 0 && cl.height as u32 > tip {
+                if let Some(p) = peers.list.iter().find(|p| p.conn_id() == u.conn) {
+                    let shown = peers.shown.entry(p.addr).or_default();
+                    *shown = (*shown).max(tip + 1);
+                }
+            }
             if peers.clsigs.len() >= MAX_PENDING_CLSIGS {
                 peers.clsigs.remove(0);
             }

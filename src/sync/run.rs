@@ -1,6 +1,7 @@
 //! The run loop: restore, sync passes, persistence, following the tip.
 
 use super::*;
+use crate::chain::ChainLockPlacement;
 
 /// Loads saved state from the host's store; bad state is reported and replaced by a clean start.
 pub(super) async fn restore(sh: &Arc<Shared>) {
@@ -100,23 +101,94 @@ pub(super) fn synced(sh: &Shared) -> bool {
     })
 }
 
-/// Verifies a ChainLock; reports it once when valid.
-pub(super) fn handle_clsig(
-    sh: &Shared,
-    cl: &ClSig,
-    seen: &mut HashMap<u32, Hash256>,
-) -> LockVerdict {
-    let v = sh.with_state(|s| s.engine.verify_clsig(cl, &s.headers));
-    if let LockVerdict::Valid { .. } = v {
-        let h = cl.height.max(0) as u32;
-        if seen.insert(h, cl.block_hash) != Some(cl.block_hash) {
-            sh.events.emit(Event::ChainLock(ChainLockEvent {
-                height: h,
-                block_hash: cl.block_hash,
-            }));
-        }
+/// Why the client is not synced, with the state that says so: a peer showed blocks above the
+/// header tip that no answer brought (headers), or the lists trail the headers or miss what
+/// the active quorums need (lists). `None` when synced.
+pub(super) fn lag(sh: &Shared, peers: &Peers) -> Option<(SyncState, String)> {
+    let tip = sh.with_state(|s| s.headers.tip().0);
+    if peers.behind(tip) {
+        return Some((
+            SyncState::Headers,
+            format!("peers announced blocks above the header tip {tip} that no peer served yet"),
+        ));
     }
-    v
+    if synced(sh) {
+        return None;
+    }
+    let list = sh.with_state(|s| s.engine.tip_list().map(|l| l.height));
+    Some((
+        SyncState::MasternodeLists,
+        match list {
+            Some(h) if h < tip => {
+                format!("masternode lists trail the headers (list at {h}, headers at {tip})")
+            }
+            _ => format!("lists needed by the active quorums at {tip} are missing"),
+        },
+    ))
+}
+
+/// How far above the header tip an unverifiable ChainLock may be and still trigger a pass (a
+/// lock may overtake its block's announcement by a block; one further ahead is cheap to forge
+/// and triggers nothing — its blocks' announcements will).
+const MAX_CLSIG_AHEAD: u32 = 1;
+
+/// What handling a ChainLock led to.
+pub(super) enum ClOutcome {
+    /// Valid and its block is on the active chain (reported once); `moved` when the chain
+    /// switched to it.
+    Verified {
+        /// The active chain switched branches to hold the locked block.
+        moved: bool,
+    },
+    /// Not decidable yet (quorum or list missing) or valid for a block whose headers are not
+    /// held yet: handled again after the next pass.
+    Later,
+    /// Invalid: its sender misbehaved.
+    Invalid(crate::engine::LockFailure),
+}
+
+/// Verifies a ChainLock (its signature, whatever block our chain holds at that height) and,
+/// when valid, pins the header chain to its block as Core does: a lock for a block of another
+/// branch switches to that branch (fetching its headers first when they are not held), never
+/// blaming the sender. Reports each lock once, when its block is on the active chain.
+pub(super) fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash256>) -> ClOutcome {
+    let v = sh.with_state(|s| s.engine.verify_clsig_signature(cl));
+    match v {
+        LockVerdict::Valid { .. } => {}
+        LockVerdict::CannotVerify(_) => return ClOutcome::Later,
+        LockVerdict::Invalid(f) => return ClOutcome::Invalid(f),
+    }
+    let h = cl.height.max(0) as u32;
+    let (placement, on_chain) = sh.with_state_mut(|s| {
+        let p = s.headers.apply_chain_lock(h, cl.block_hash);
+        if let ChainLockPlacement::Switched(r) = &p {
+            s.engine.rewind_to(r.fork_height);
+        }
+        (p, s.headers.hash_at(h) == Some(cl.block_hash))
+    });
+    let moved = matches!(placement, ChainLockPlacement::Switched(_));
+    if moved {
+        tracing::info!(height = h, block = %cl.block_hash, "ChainLock moved the chain to its branch");
+    }
+    if !on_chain {
+        return match placement {
+            // A lower lock off our chain, or one that conflicts with a higher pin: ignored.
+            ChainLockPlacement::ConflictsWithPin => ClOutcome::Verified { moved: false },
+            ChainLockPlacement::NotNewer
+                if sh.with_state(|s| s.headers.chain_lock().is_some_and(|(ph, _)| ph > h)) =>
+            {
+                ClOutcome::Verified { moved: false }
+            }
+            _ => ClOutcome::Later,
+        };
+    }
+    if seen.insert(h, cl.block_hash) != Some(cl.block_hash) {
+        sh.events.emit(Event::ChainLock(ChainLockEvent {
+            height: h,
+            block_hash: cl.block_hash,
+        }));
+    }
+    ClOutcome::Verified { moved }
 }
 
 pub(super) async fn run(sh: Arc<Shared>) {
@@ -132,6 +204,9 @@ pub(super) async fn run(sh: Arc<Shared>) {
         new_block: false,
         clsigs: Vec::new(),
         newer: HashMap::new(),
+        prefer: None,
+        shown: HashMap::new(),
+        refuted: HashSet::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
@@ -195,24 +270,34 @@ pub(super) async fn run(sh: Arc<Shared>) {
             )
         });
         if synced(&sh) {
-            sh.with_state_mut(|s| s.engine.prune(4));
+            sh.with_state_mut(|s| s.engine.prune_to_needs());
         }
         if saved_tip != Some(now) {
             persist(&sh).await;
             saved_tip = Some(now);
         }
-        if synced(&sh) {
+        let behind = lag(&sh, &peers);
+        if behind.is_none() {
             sh.set_state(SyncState::Synced);
             sh.progress();
             if let Some(cl) = pending_clsig.take() {
-                if let LockVerdict::CannotVerify(_) = handle_clsig(&sh, &cl, &mut chainlocks) {
-                    pending_clsig = Some(cl);
+                match handle_clsig(&sh, &cl, &mut chainlocks) {
+                    ClOutcome::Later => pending_clsig = Some(cl),
+                    // The chain moved to the locked branch: its lists next.
+                    ClOutcome::Verified { moved: true } => peers.new_block = true,
+                    _ => {}
                 }
             }
             if !sh.config.follow_tip {
                 return;
             }
         } else {
+            if sh.state() == SyncState::Synced {
+                // Behind: not Synced until caught up, and the host is told why.
+                let (state, why) = behind.unwrap_or((SyncState::Headers, String::new()));
+                sh.set_state(state);
+                sh.error(ErrorKind::Network, format!("left Synced: {why}"), true);
+            }
             sh.progress();
         }
         // Wait for something to do: an announcement, a lock, or a periodic re-check. Notices
@@ -224,12 +309,25 @@ pub(super) async fn run(sh: Arc<Shared>) {
             }
             for (conn, cl) in std::mem::take(&mut peers.clsigs) {
                 match handle_clsig(&sh, &cl, &mut chainlocks) {
-                    LockVerdict::Valid { .. } => {}
-                    LockVerdict::CannotVerify(_) => {
+                    ClOutcome::Verified { moved: false } => {}
+                    ClOutcome::Verified { moved: true } => need_pass = true,
+                    ClOutcome::Later => {
+                        let tip = sh.with_state(|s| s.headers.tip().0);
+                        if cl.height.max(0) as u32 > tip.saturating_add(MAX_CLSIG_AHEAD) {
+                            // Implausible before its blocks are announced: no request for it.
+                            tracing::debug!(
+                                height = cl.height,
+                                tip,
+                                "ChainLock far above the tip ignored"
+                            );
+                            continue;
+                        }
+                        // Its sender has what is missing (at least the locked block's headers).
+                        peers.prefer = Some(conn.addr);
                         pending_clsig = Some(cl);
                         need_pass = true;
                     }
-                    LockVerdict::Invalid(f) => {
+                    ClOutcome::Invalid(f) => {
                         misbehaved(&sh, &mut peers, conn.addr, format!("invalid clsig: {f}"))
                     }
                 }
@@ -241,7 +339,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
             let Ok(Some(u)) = next else {
                 // Periodic: top up peers; re-run a pass if not synced.
                 refill(&sh, &mut peers).await;
-                need_pass = !synced(&sh);
+                need_pass = lag(&sh, &peers).is_some();
                 continue;
             };
             note(&sh, &mut peers, u);

@@ -11,7 +11,8 @@ directory given by --handoff:
 
   ready.json      written here: the network is ready to be synced (phase 1)
   phase1.done     written by the Rust test when its checks of phase 1 are finished
-  ready2.json     written here after one more block, with its ChainLock (phase 2)
+  ready2.json     written here after --follow more blocks mined one at a time, each waited
+                  for until ChainLocked, with every one of their ChainLocks (phase 2)
   done            written by the Rust test at the end; the network is then shut down
 
 Every wait is bounded; on any failure the framework stops the nodes and exits non-zero.
@@ -63,6 +64,8 @@ class LiveNetwork(DashTestFramework):
                             help="directory for the JSON hand-off with the Rust test")
         parser.add_argument("--v20", dest="v20", type=int, default=100,
                             help="v20/mn_rr activation height (the framework's default is 100)")
+        parser.add_argument("--follow", dest="follow", type=int, default=24,
+                            help="blocks mined one at a time in phase 2, each ChainLocked")
         parser.add_argument("--wait", dest="wait", type=int, default=600,
                             help="seconds to wait for the Rust test at each phase")
         parser.add_argument("--v24", dest="v24", action="store_true", default=False,
@@ -153,10 +156,11 @@ class LiveNetwork(DashTestFramework):
         self.log.info("phase 1 ready at height %d; waiting for the Rust test", tip_height)
         self.wait_for_file("phase1.done")
 
-        best2 = self.chainlocked_block()
+        chainlocks = [self.chainlocked_block() for _ in range(self.options.follow)]
         write_json(os.path.join(self.options.handoff, "ready2.json"), {
             "tip_height": node.getblockcount(),
-            "best_chainlock": best2,
+            "best_chainlock": chainlocks[-1],
+            "chainlocks": chainlocks,
         })
         self.log.info("phase 2 ready at height %d", node.getblockcount())
         self.wait_for_file("done")
