@@ -172,3 +172,37 @@ fn v24_activation_from_network_e_headers_matches_cores_getblockchaininfo() {
     // Network A's configuration signals V24 by EHF (no vbparams): not visible.
     assert!(conf(&dir, A).params.v24().is_none());
 }
+
+/// `dash-qrsync verify` of a diff whose coinbase is CbTx v4 passes its checks and prints every
+/// field with Core's RPC names, the asset-unlock root included.
+#[test]
+fn verify_prints_the_v4_payload_and_passes() {
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let mut v4 = v3_payload(&dir);
+    v4[0] = 4;
+    v4.extend_from_slice(&[0x44; 32]);
+    let (diff, _) = rewritten(&dir, v4);
+    let tmp = std::env::temp_dir().join(format!("dqs-cbtx-v4-{}.bin", std::process::id()));
+    std::fs::write(&tmp, diff.to_bytes(P)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dash-qrsync"))
+        .args(["verify", tmp.to_str().unwrap(), "--network", "regtest"])
+        .args(["--protocol-version", "70240"])
+        .arg("--dash-conf")
+        .arg(dir.join(A).join("dash.conf"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&tmp);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cbtx = &v["diff"]["cbtx"];
+    assert_eq!(cbtx["version"], 4, "{v:#}");
+    assert_eq!(cbtx["merkleRootAssetUnlocks"], "44".repeat(32));
+    assert!(cbtx["creditPoolBalance"].is_i64() && cbtx["bestCLSignature"].is_string());
+}

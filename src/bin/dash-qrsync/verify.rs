@@ -678,6 +678,38 @@ pub fn run(opts: &Options) -> ExitCode {
     }
 }
 
+/// The CbTx payload with Core's RPC field names (`getblock` / `protx diff` `cbTx`), every field of
+/// its version; hashes in display order. A version newer than the library knows shows the
+/// appended bytes it kept.
+fn cbtx_json(c: &dash_qrsync::wire::tx::CbTx) -> Value {
+    let mut o = json!({
+        "version": c.version,
+        "height": c.height,
+        "merkleRootMNList": c.merkle_root_mn_list.to_string(),
+    });
+    let m = o.as_object_mut().expect("object");
+    if let Some(q) = c.merkle_root_quorums {
+        m.insert("merkleRootQuorums".into(), q.to_string().into());
+    }
+    if let Some(cl) = c.best_cl {
+        m.insert("bestCLHeightDiff".into(), cl.height_diff.into());
+        m.insert("bestCLSignature".into(), hex::encode(cl.signature).into());
+    }
+    if let Some(b) = c.credit_pool_balance {
+        m.insert("creditPoolBalance".into(), b.into());
+    }
+    if let Some(u) = c.merkle_root_asset_unlocks {
+        m.insert("merkleRootAssetUnlocks".into(), u.to_string().into());
+    }
+    if c.is_newer_than_known() {
+        m.insert(
+            "unknownFields".into(),
+            hex::encode(&c.unknown_fields).into(),
+        );
+    }
+    o
+}
+
 /// Verifies one diff against `base` when the base is known and returns its summary.
 fn check_one_diff(
     label: &str,
@@ -697,6 +729,7 @@ fn check_one_diff(
         "new_quorums": diff.new_quorums.len(),
         "deleted_quorums": diff.deleted_quorums.len(),
         "quorums_cl_sigs": diff.quorums_cl_sigs.len(),
+        "cbtx": cbtx.as_ref().ok().map(cbtx_json),
     });
     let (Some(base), Some(height)) = (base, height) else {
         if let Err(e) = &cbtx {
