@@ -113,6 +113,24 @@ const TOP_MASK: u32 = 0xE000_0000;
 const TOP_BITS: u32 = 0x2000_0000;
 
 impl Bip9Deployment {
+    /// Appends every parameter that decides the deployment's state (for
+    /// [`ChainParams::fingerprint`]).
+    fn fingerprint_into(&self, b: &mut Vec<u8>) {
+        b.push(self.bit);
+        for v in [self.start_time, self.timeout] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [
+            self.min_activation_height,
+            self.window,
+            self.threshold_start,
+            self.threshold_min,
+            self.falloff_coeff,
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
     fn period(&self, miner_window: u32) -> u32 {
         if self.window != 0 {
             self.window
@@ -829,17 +847,8 @@ impl ChainParams {
                 b.extend_from_slice(&v.to_le_bytes());
             }
         }
-        let d = &self.testdummy;
-        b.push(d.bit);
-        for v in [d.start_time, d.timeout] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
+        self.testdummy.fingerprint_into(&mut b);
         for v in [
-            d.min_activation_height,
-            d.window,
-            d.threshold_start,
-            d.threshold_min,
-            d.falloff_coeff,
             self.miner_confirmation_window,
             self.rule_change_activation_threshold,
         ] {
@@ -849,19 +858,7 @@ impl ChainParams {
         // configuration are unchanged.
         if let Some(d) = &self.v24 {
             b.extend_from_slice(b"v24");
-            b.push(d.bit);
-            for v in [d.start_time, d.timeout] {
-                b.extend_from_slice(&v.to_le_bytes());
-            }
-            for v in [
-                d.min_activation_height,
-                d.window,
-                d.threshold_start,
-                d.threshold_min,
-                d.falloff_coeff,
-            ] {
-                b.extend_from_slice(&v.to_le_bytes());
-            }
+            d.fingerprint_into(&mut b);
         }
         crate::hashes::sha256d(&b)
     }
