@@ -2,45 +2,25 @@
 //! fetched twice, and an idle synced client sends nothing (issue 23, item 0).
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
-use dash_qrsync::{Client, Config, SyncState, SyncStrategy};
-use std::sync::Arc;
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimConfig, SimService};
+use dash_qrsync::SyncState;
 use std::time::Duration;
 
 mod common;
 
-use common::recorder::{synced, Recorder};
+use common::recorder::synced;
+use common::simnet::Net;
 
 /// Blocks followed one at a time after the first sync.
 const FOLLOW: u32 = 32;
 
 #[test]
 fn following_the_tip_verifies_every_chainlock_and_fetches_no_list_twice() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(23);
-    let node = Arc::new(SimNode::new(cfg.clone()));
-    let sc = ServerConfig {
-        faults: Faults::default(),
-        announce_interval: Duration::from_millis(50),
-        ..ServerConfig::default()
-    };
-    let server = rt.block_on(SimServer::start(node.clone(), sc)).unwrap();
-    let counters = server.counters();
-    let mut c = Config::new(cfg.network());
-    c.chain = cfg.params.clone();
-    c.peers = vec![server.addr()];
-    c.max_peers = 1;
-    c.strategy = SyncStrategy::QrInfo;
-    c.request_timeout = Duration::from_secs(5);
-    c.connect_timeout = Duration::from_secs(5);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    let net = Net::start(SimConfig::regtest(23), &[Faults::default()]);
+    let node = &net.node;
+    let counters = net.servers[0].counters();
+    let (client, rec) = net.client(|_| {});
     client.start().unwrap();
     assert!(
         rec.wait_for(synced, Duration::from_secs(120)),
@@ -103,5 +83,4 @@ fn following_the_tip_verifies_every_chainlock_and_fetches_no_list_twice() {
     }
     assert_eq!(client.status().state, SyncState::Synced);
     client.stop();
-    rt.block_on(server.shutdown());
 }

@@ -4,49 +4,31 @@
 //! empty answer while a higher tip is known counts against the peer that gave it.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
-use dash_qrsync::{Client, Config, ErrorKind, SyncState, SyncStrategy};
-use std::sync::Arc;
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimConfig, SimService};
+use dash_qrsync::{ErrorKind, SyncState};
 use std::time::Duration;
 
 mod common;
 
-use common::recorder::{synced, Recorder};
+use common::recorder::synced;
+use common::simnet::Net;
 
 #[test]
 fn a_peer_answering_empty_headers_with_a_lying_start_height_cannot_stall_the_sync() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(51);
-    let node = Arc::new(SimNode::new(cfg.clone()));
-    let start = |faults: Faults| {
-        let sc = ServerConfig {
-            faults,
-            announce_interval: Duration::from_millis(50),
-            ..ServerConfig::default()
-        };
-        rt.block_on(SimServer::start(node.clone(), sc)).unwrap()
-    };
-    let staller = start(Faults {
-        empty_headers: true,
-        claim_start_height: Some(i32::MAX),
-        ..Faults::default()
-    });
-    let honest = start(Faults::default());
-    let mut c = Config::new(cfg.network());
-    c.chain = cfg.params.clone();
-    c.peers = vec![staller.addr(), honest.addr()];
-    c.max_peers = 2;
-    c.strategy = SyncStrategy::QrInfo;
-    c.request_timeout = Duration::from_secs(5);
-    c.connect_timeout = Duration::from_secs(5);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    let net = Net::start(
+        SimConfig::regtest(51),
+        &[
+            Faults {
+                empty_headers: true,
+                claim_start_height: Some(i32::MAX),
+                ..Faults::default()
+            },
+            Faults::default(),
+        ],
+    );
+    let (node, staller, honest) = (&net.node, &net.servers[0], &net.servers[1]);
+    let (client, rec) = net.client(|_| {});
     client.start().unwrap();
     assert!(
         rec.wait_for(synced, Duration::from_secs(120)),
@@ -95,40 +77,21 @@ fn a_peer_answering_empty_headers_with_a_lying_start_height_cannot_stall_the_syn
     );
     drop(log);
     client.stop();
-    rt.block_on(staller.shutdown());
-    rt.block_on(honest.shutdown());
 }
 
 /// Lists that stop following the headers take the client out of `Synced`, with the reason, until
 /// they catch up (before: `Synced` was never left once reached).
 #[test]
 fn lists_trailing_the_headers_leave_synced_with_a_reason() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(52);
-    let node = Arc::new(SimNode::new(cfg.clone()));
+    let net = Net::start(SimConfig::regtest(52), &[Faults::default()]);
+    let node = &net.node;
     let first = node.tip_height();
-    let sc = ServerConfig {
-        faults: Faults {
-            decline_mnlistd_above: Some(first),
-            ..Faults::default()
-        },
-        announce_interval: Duration::from_millis(50),
-        ..ServerConfig::default()
-    };
-    let server = rt.block_on(SimServer::start(node.clone(), sc)).unwrap();
-    let mut c = Config::new(cfg.network());
-    c.chain = cfg.params.clone();
-    c.peers = vec![server.addr()];
-    c.max_peers = 1;
-    c.strategy = SyncStrategy::QrInfo;
-    c.request_timeout = Duration::from_secs(2);
-    c.connect_timeout = Duration::from_secs(5);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    // Before the client connects: faults apply to connections accepted from now on.
+    net.servers[0].set_faults(Faults {
+        decline_mnlistd_above: Some(first),
+        ..Faults::default()
+    });
+    let (client, rec) = net.client(|c| c.request_timeout = Duration::from_secs(2));
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(120)), "not synced");
     node.mine(1);
@@ -148,5 +111,4 @@ fn lists_trailing_the_headers_leave_synced_with_a_reason() {
     assert_eq!(s.header_height, first + 1);
     assert_eq!(s.list_height, Some(first));
     client.stop();
-    rt.block_on(server.shutdown());
 }

@@ -9,57 +9,19 @@
 mod common;
 
 use common::recorder::{Log, Recorder};
-use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
-use dash_qrsync::{Client, Config, ErrorKind, SyncState};
+use common::simnet::Net;
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimConfig, SimService};
+use dash_qrsync::{Client, ErrorKind, SyncState};
 use std::sync::Arc;
 use std::time::Duration;
 
-struct Net {
-    _rt: tokio::runtime::Runtime,
-    node: Arc<SimNode>,
-    servers: Vec<SimServer>,
-    cfg: SimConfig,
-}
-
 fn simnet(seed: u64, faults: &[Faults]) -> Net {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(seed);
-    let node = Arc::new(SimNode::new(cfg.clone()));
-    let servers = faults
-        .iter()
-        .map(|f| {
-            let sc = ServerConfig {
-                faults: f.clone(),
-                announce_interval: Duration::from_millis(50),
-                ..ServerConfig::default()
-            };
-            rt.block_on(SimServer::start(node.clone(), sc)).unwrap()
-        })
-        .collect();
-    Net {
-        _rt: rt,
-        node,
-        servers,
-        cfg,
-    }
+    Net::start(SimConfig::regtest(seed), faults)
 }
 
 fn client(net: &Net) -> (Client, Arc<Recorder>) {
-    let mut c = Config::new(net.cfg.network());
-    c.chain = net.cfg.params.clone();
-    c.peers = net.servers.iter().map(|s| s.addr()).collect();
-    c.max_peers = c.peers.len();
-    c.request_timeout = Duration::from_secs(5);
-    c.connect_timeout = Duration::from_secs(5);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
-    (client, rec)
+    net.client(|_| {})
 }
 
 fn newer() -> Faults {

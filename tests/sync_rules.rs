@@ -3,46 +3,27 @@
 //! clock, against a peer serving a valid-proof-of-work fork stamped 3 hours ahead.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
-use dash_qrsync::{Client, Config, ErrorKind, SyncStrategy};
-use std::sync::Arc;
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimConfig, SimService};
+use dash_qrsync::ErrorKind;
 use std::time::Duration;
 
 mod common;
 
-use common::recorder::Recorder;
+use common::simnet::Net;
 
 #[test]
 fn headers_stamped_more_than_two_hours_ahead_are_refused_and_their_peer_banned() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(41);
-    let node = Arc::new(SimNode::new(cfg.clone()));
+    let net = Net::start(SimConfig::regtest(41), &[Faults::default()]);
+    let node = &net.node;
     let tip = node.tip_height();
     let from = tip - 5;
-    let sc = ServerConfig {
-        faults: Faults {
-            future_time_from: Some(from),
-            ..Faults::default()
-        },
-        announce_interval: Duration::from_millis(50),
-        ..ServerConfig::default()
-    };
-    let server = rt.block_on(SimServer::start(node.clone(), sc)).unwrap();
-    let mut c = Config::new(cfg.network());
-    c.chain = cfg.params.clone();
-    c.peers = vec![server.addr()];
-    c.max_peers = 1;
-    c.strategy = SyncStrategy::QrInfo;
-    c.request_timeout = Duration::from_secs(5);
-    c.connect_timeout = Duration::from_secs(5);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    // Before the client connects: faults apply to connections accepted from now on.
+    net.servers[0].set_faults(Faults {
+        future_time_from: Some(from),
+        ..Faults::default()
+    });
+    let (client, rec) = net.client(|_| {});
     client.start().unwrap();
     let refused = |l: &common::recorder::Log| {
         l.errors.iter().any(|e| {
@@ -56,7 +37,7 @@ fn headers_stamped_more_than_two_hours_ahead_are_refused_and_their_peer_banned()
         client.status()
     );
     assert!(
-        server
+        net.servers[0]
             .counters()
             .snapshot()
             .faults_fired
@@ -67,5 +48,4 @@ fn headers_stamped_more_than_two_hours_ahead_are_refused_and_their_peer_banned()
     // Nothing at or above the first future-stamped height was adopted.
     assert!(client.status().header_height < from);
     client.stop();
-    rt.block_on(server.shutdown());
 }

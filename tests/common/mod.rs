@@ -5,6 +5,8 @@ pub mod expected;
 pub mod headers;
 #[cfg(feature = "simnet")]
 pub mod recorder;
+#[cfg(feature = "simnet")]
+pub mod simnet;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,67 @@
+//! The simulated network and a client of it, for the integration tests that sync against it:
+//! one generated chain served by one or more servers (each with its own faults) on loopback.
+
+use super::recorder::Recorder;
+use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
+use dash_qrsync::simnet::{SimConfig, SimNode};
+use dash_qrsync::store::MemoryStore;
+use dash_qrsync::{Client, Config, SyncStrategy};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running simulated network.
+pub struct Net {
+    /// The runtime the servers run on (kept alive with the network).
+    pub rt: tokio::runtime::Runtime,
+    /// The chain every server serves.
+    pub node: Arc<SimNode>,
+    /// One server per entry of the faults given to [`Net::start`], in that order.
+    pub servers: Vec<SimServer>,
+    /// What the chain was generated from.
+    pub cfg: SimConfig,
+}
+
+impl Net {
+    /// Generates `cfg`'s chain and serves it once per entry of `faults` (announcing every 50 ms).
+    pub fn start(cfg: SimConfig, faults: &[Faults]) -> Net {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let node = Arc::new(SimNode::new(cfg.clone()));
+        let servers = faults
+            .iter()
+            .map(|f| {
+                let sc = ServerConfig {
+                    faults: f.clone(),
+                    announce_interval: Duration::from_millis(50),
+                    ..ServerConfig::default()
+                };
+                rt.block_on(SimServer::start(node.clone(), sc)).unwrap()
+            })
+            .collect();
+        Net {
+            rt,
+            node,
+            servers,
+            cfg,
+        }
+    }
+
+    /// A client of every server (QrInfo strategy, 5 s timeouts, a memory store), after `tune`
+    /// adjusted its configuration; not started.
+    pub fn client(&self, tune: impl FnOnce(&mut Config)) -> (Client, Arc<Recorder>) {
+        let mut c = Config::new(self.cfg.network());
+        c.chain = self.cfg.params.clone();
+        c.peers = self.servers.iter().map(|s| s.addr()).collect();
+        c.max_peers = c.peers.len();
+        c.strategy = SyncStrategy::QrInfo;
+        c.request_timeout = Duration::from_secs(5);
+        c.connect_timeout = Duration::from_secs(5);
+        tune(&mut c);
+        let rec = Arc::new(Recorder::default());
+        let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+        (client, rec)
+    }
+}
