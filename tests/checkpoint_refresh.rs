@@ -261,3 +261,37 @@ fn refuses_a_node_on_another_chain_or_with_inconsistent_answers() {
         std::fs::remove_dir_all(&out).unwrap();
     }
 }
+
+/// `dash-qrsync --version` shows the table's newest rows with their dates; the expected dates
+/// come from the shared vectors' newest rows, formatted by Python's `datetime`.
+#[test]
+fn version_shows_the_newest_checkpoint_dates() {
+    let Some(vectors) = common::vectors_dir() else {
+        return;
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_dash-qrsync"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for network in ["mainnet", "testnet"] {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(vectors.join(format!("checkpoints/checkpoints_{network}.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let last = v["rows"].as_array().unwrap().last().unwrap().clone();
+        let date = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import datetime; print(datetime.datetime.fromtimestamp({}, datetime.timezone.utc).date())",
+                last["time"]
+            ))
+            .output()
+            .unwrap();
+        let date = String::from_utf8(date.stdout).unwrap();
+        let want = format!("{network} {} ({})", last["height"], date.trim());
+        assert!(text.contains(&want), "{want:?} not in {text:?}");
+    }
+}
