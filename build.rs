@@ -22,7 +22,10 @@ fn newest(table: &str, name: &str) -> Option<(u32, u64)> {
     let start = table.find(&format!("const {name}: &[Row]"))?;
     let body = &table[start..];
     let body = &body[..body.find("];")?];
-    let last = body.lines().rev().find(|l| l.trim_start().starts_with("row("))?;
+    let last = body
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("row("))?;
     // `    row(HEIGHT, 0xWORK, "HEADER"),`
     let inner = last.trim().strip_prefix("row(")?;
     let height: u32 = inner.split(',').next()?.trim().parse().ok()?;
