@@ -131,7 +131,21 @@ pub fn sha256d_parts(parts: &[&[u8]]) -> Hash256 {
 /// The input is a fixed-size array: a block header is exactly 80 bytes, so a shorter buffer
 /// cannot be passed by construction. The implementation is pure Rust ([`crate::chain::x11`]).
 pub fn x11(header: &[u8; 80]) -> Hash256 {
+    #[cfg(test)]
+    X11_CALLS.with(|c| c.set(c.get() + 1));
     Hash256(crate::chain::x11::x11(header))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// X11 invocations on this thread (tests count the hashes a code path computes).
+    pub(crate) static X11_CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The number of X11 hashes computed on this thread so far (tests only).
+#[cfg(test)]
+pub(crate) fn x11_calls() -> u64 {
+    X11_CALLS.with(|c| c.get())
 }
 
 /// Bitcoin-style merkle root over leaf hashes: pairwise SHA256d of `left ‖ right`, duplicating the

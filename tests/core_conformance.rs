@@ -290,10 +290,11 @@ fn core_header_chains_validate_under_each_dash_conf() {
             }
             let bytes = std::fs::read(f.path()).unwrap();
             let p = protocol_of(&name);
-            let hs = match Message::decode(command_of(&name), &bytes, p).unwrap() {
-                Message::Headers(h) | Message::Headers2(h) => h,
-                _ => unreachable!(),
-            };
+            let hs = Message::decode(command_of(&name), &bytes, p)
+                .unwrap()
+                .into_header_batch()
+                .unwrap()
+                .headers;
             assert_eq!(hs.as_slice(), &net.headers[1..], "{name}");
         }
     }

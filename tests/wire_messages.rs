@@ -70,7 +70,7 @@ fn real_headers_payload_decodes_to_2000_linked_headers() {
     // The same headers as a compressed `headers2` message round-trip and are much smaller:
     // ~43 bytes each instead of 81 (bitfield, merkle root, time offset, nonce, and the bits,
     // which change every block under DGW).
-    let m = Message::Headers2(hs.clone());
+    let m = Message::Headers2(hs.clone().into());
     let compressed = m.encode_payload(P);
     assert!(
         compressed.len() < payload.len() * 55 / 100,
@@ -364,11 +364,11 @@ fn headers2_limit_depends_on_protocol_version() {
         prev = hdr.block_hash();
         hs.push(hdr);
     }
-    let payload = Message::Headers2(hs.clone()).encode_payload(70235);
+    let payload = Message::Headers2(hs.clone().into()).encode_payload(70235);
     assert!(Message::decode("headers2", &payload, 70230).is_err());
     assert_eq!(
         Message::decode("headers2", &payload, 70235).unwrap(),
-        Message::Headers2(hs)
+        Message::Headers2(hs.into())
     );
     let big = count_payload(8001, 8001 * 39);
     assert!(decode_headers2(&big, 70240).is_err());
@@ -685,7 +685,7 @@ fn message() -> impl Strategy<Value = Message> {
         get_headers().prop_map(Message::GetHeaders),
         get_headers().prop_map(Message::GetHeaders2),
         prop::collection::vec(header(), 0..30).prop_map(Message::Headers),
-        header_chain().prop_map(Message::Headers2),
+        header_chain().prop_map(|hs| Message::Headers2(hs.into())),
         (hash(), hash()).prop_map(|(base_block_hash, block_hash)| Message::GetMnListD(
             GetMnListDiff {
                 base_block_hash,

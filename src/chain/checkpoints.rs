@@ -159,6 +159,41 @@ fn start_at_index(network: Network, i: usize) -> BuiltinStart {
     }
 }
 
+/// The newest built-in checkpoint of `network` (`None` on networks without built-in
+/// checkpoints). Its block time is how old the table is: a library built long after it starts
+/// a new wallet that far behind the tip (docs/CHECKPOINTS.md, refreshing the table).
+pub fn newest(network: Network) -> Option<TrustedCheckpoint> {
+    rows(network).last().map(Row::decode)
+}
+
+/// A block time (seconds since the epoch) as its UTC calendar date, `YYYY-MM-DD`.
+pub fn utc_date(time: u64) -> String {
+    // Days since 1970-01-01 to a proleptic Gregorian date (eras of 400 years, March-based
+    // years so that the leap day is the last day of a year).
+    let days = (time / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let doe = days.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The newest built-in checkpoint of each network with a table, as printed by
+/// `dash-qrsync --version`: `mainnet 2302272 (2025-07-10), testnet 1284480 (2025-07-08)`.
+pub fn newest_summary() -> String {
+    [Network::Mainnet, Network::Testnet]
+        .iter()
+        .filter_map(|&n| {
+            newest(n).map(|c| format!("{n} {} ({})", c.height, utc_date(u64::from(c.header.time))))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The newest built-in start (`None` on networks without built-in checkpoints).
 pub fn newest_start(network: Network) -> Option<BuiltinStart> {
     start_indices(network)
@@ -207,6 +242,20 @@ mod tests {
     use super::*;
     use crate::chain::params;
     use crate::chain::pow;
+
+    /// Dates computed outside the library: the epoch, a leap day (2000-02-29 00:00 UTC =
+    /// 11,016 days), the last second of 1999, and a century's non-leap February.
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(11_016 * 86_400), "2000-02-29");
+        assert_eq!(utc_date(946_684_799), "1999-12-31");
+        assert_eq!(utc_date(946_684_800), "2000-01-01");
+        // 2100 is not a leap year: 2100-02-28 (47,540 days after 1970) + 1 day = 2100-03-01
+        // (day counts from Python's `datetime.date` subtraction).
+        assert_eq!(utc_date(47_540 * 86_400), "2100-02-28");
+        assert_eq!(utc_date(47_541 * 86_400 + 86_399), "2100-03-01");
+    }
 
     #[test]
     fn tables_are_ascending_and_have_starts() {

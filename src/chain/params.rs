@@ -69,6 +69,11 @@ const REGTEST_GENESIS: Hash256 =
     display_hash("000008ca1832a4baf228eb1553c03d3a2c8e02399550dd6ea8d65cec3ef23d2e");
 
 /// Mainnet checkpoints (subset of Core v23.1.2's `checkpointData`, PROTOCOL.md §2.4).
+///
+/// Checked for newer entries on 2026-12-07 against Core's `src/chainparams.cpp` at
+/// UdjinM6/dash 82a49b2 (v23.1.2-240-g82a49b2, 2026-03-26; `CMainParams::checkpointData`): its
+/// newest mainnet checkpoint is still 2,421,800, the last row here. The versions of
+/// dashpay/dash's `src/chainparams.cpp` in the search index (commits 00dab8b, 12bb52c) are older.
 pub const MAINNET_CHECKPOINTS: &[Checkpoint] = &[
     cp(
         1500,
@@ -117,6 +122,9 @@ pub const MAINNET_CHECKPOINTS: &[Checkpoint] = &[
 ];
 
 /// Testnet checkpoints (subset of Core v23.1.2's `checkpointData`, PROTOCOL.md §2.4).
+///
+/// Checked as the mainnet list: Core's newest testnet checkpoint at UdjinM6/dash 82a49b2 is
+/// still 1,380,000, the last row here.
 pub const TESTNET_CHECKPOINTS: &[Checkpoint] = &[
     cp(
         255,

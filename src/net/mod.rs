@@ -193,8 +193,9 @@ impl Expect {
     /// Whether `m` is the answer this request waits for.
     pub fn matches(&self, m: &Message) -> bool {
         match (self, m) {
-            (Expect::Headers(locator), Message::Headers(hs) | Message::Headers2(hs)) => hs
-                .first()
+            (Expect::Headers(locator), m @ (Message::Headers(_) | Message::Headers2(_))) => m
+                .headers()
+                .and_then(|hs| hs.first())
                 .is_none_or(|h| locator.contains(&h.prev_block_hash)),
             (Expect::MnListDiff(h), Message::MnListDiff(d)) => d.block_hash == *h,
             (Expect::QrInfo, Message::QrInfo(_)) => true,
@@ -556,9 +557,14 @@ fn notice_of(m: Message) -> Option<Notice> {
             }
         }
         // One X11 for the last header, whatever the message's size.
-        Message::Headers(hs) | Message::Headers2(hs) => {
-            hs.last().map(|h| Notice::NewBlock(h.block_hash()))
-        }
+        Message::Headers(hs) => hs.last().map(|h| Notice::NewBlock(h.block_hash())),
+        // Decompression already hashed every header.
+        Message::Headers2(b) => b
+            .hashes
+            .last()
+            .copied()
+            .or_else(|| b.headers.last().map(|h| h.block_hash()))
+            .map(Notice::NewBlock),
         Message::ClSig(cl) => Some(Notice::ClSig(cl)),
         _ => None,
     }
@@ -722,9 +728,7 @@ impl Peer {
                         let _ = reply.send(Ok(m));
                         continue;
                     }
-                    if let (true, Message::Headers(hs) | Message::Headers2(hs)) =
-                        (headers_waited, &m)
-                    {
+                    if let (true, Some(hs)) = (headers_waited, m.headers()) {
                         if let Some(first) = hs.first() {
                             *conn.unconnected.lock().unwrap_or_else(|e| e.into_inner()) =
                                 Some((tokio::time::Instant::now(), first.prev_block_hash));

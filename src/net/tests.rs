@@ -238,10 +238,10 @@ fn unsolicited_headers_never_answer_a_getheaders() {
     };
     // An announcement of a block whose parent is not in our locator is not the answer.
     assert!(!expect.matches(&Message::Headers(vec![header(Hash256([7; 32]))])));
-    assert!(!expect.matches(&Message::Headers2(vec![header(Hash256([7; 32]))])));
+    assert!(!expect.matches(&Message::Headers2(vec![header(Hash256([7; 32]))].into())));
     // Headers continuing a locator entry, or none at all, are.
     assert!(expect.matches(&Message::Headers(vec![header(tip)])));
-    assert!(expect.matches(&Message::Headers2(vec![header(Hash256([4; 32]))])));
+    assert!(expect.matches(&Message::Headers2(vec![header(Hash256([4; 32]))].into())));
     assert!(expect.matches(&Message::Headers(vec![])));
 }
 

@@ -549,7 +549,7 @@ impl Conn {
                 if self.faults.empty_headers {
                     self.counters.fire("empty_headers");
                     return vec![if compressed {
-                        Message::Headers2(hs)
+                        Message::Headers2(hs.into())
                     } else {
                         Message::Headers(hs)
                     }];
@@ -607,7 +607,7 @@ impl Conn {
                     }
                 }
                 vec![if compressed {
-                    Message::Headers2(hs)
+                    Message::Headers2(hs.into())
                 } else {
                     Message::Headers(hs)
                 }]

@@ -3,6 +3,7 @@
 use super::shared::SyncData;
 use super::*;
 use crate::wire::header::BlockHeader;
+use crate::wire::headers2::HeaderBatch;
 use crate::wire::message::GetHeaders;
 
 /// Downloads headers until the best peer has nothing newer: first, when several peers are
@@ -81,14 +82,20 @@ fn answered(
 /// Headers with their block hashes, computed off the async threads.
 type Hashed = (Vec<BlockHeader>, Vec<Hash256>);
 
-/// X11 of every header on a blocking-pool thread (`None` if that thread failed).
-async fn hashed(hs: Vec<BlockHeader>) -> Option<Hashed> {
-    tokio::task::spawn_blocking(move || {
-        let hashes = hs.iter().map(|h| h.block_hash()).collect();
-        (hs, hashes)
-    })
-    .await
-    .ok()
+/// The headers of an answer with their hashes, one X11 per header in all: a `headers2` answer
+/// carries the hashes its decompression computed (each header's hash is the next one's omitted
+/// previous hash), a `headers` answer is hashed here. Linkage is checked against these hashes
+/// by whoever connects them (the first header's previous hash against the held tip or the
+/// previous answer's last hash, each later one against the hash of the header before it).
+fn hash_batch(b: HeaderBatch) -> Hashed {
+    b.into_hashed()
+}
+
+/// [`hash_batch`] on a blocking-pool thread (`None` if that thread failed).
+async fn hashed(b: HeaderBatch) -> Option<Hashed> {
+    tokio::task::spawn_blocking(move || hash_batch(b))
+        .await
+        .ok()
 }
 
 /// A request running in its own task (answer received and hashed while the sync task
@@ -107,9 +114,9 @@ impl Pending {
         let (msg, expect) = peer.get_headers_msg(locator);
         let req = peer.request(msg, expect, timeout);
         Pending(tokio::spawn(async move {
-            match req.await? {
-                Message::Headers(hs) | Message::Headers2(hs) => Ok(hashed(hs).await),
-                _ => Ok(None),
+            match req.await?.into_header_batch() {
+                Some(b) => Ok(hashed(b).await),
+                None => Ok(None),
             }
         }))
     }
@@ -331,13 +338,13 @@ async fn fetch_range(
         } else {
             Message::GetHeaders(g)
         };
-        let hs = match peer
+        let Some(hs) = peer
             .request(msg, Expect::Headers(locator), timeout)
             .await
             .map_err(RangeFail::Net)?
-        {
-            Message::Headers(hs) | Message::Headers2(hs) => hs,
-            _ => return Err(RangeFail::Missing),
+            .into_header_batch()
+        else {
+            return Err(RangeFail::Missing);
         };
         if hs.first().is_none_or(|h| h.prev_block_hash != cur) {
             return Err(RangeFail::Missing);
@@ -671,13 +678,16 @@ async fn fetch_step(
             .request(msg, Expect::Headers(locator), sh.config.request_timeout)
             .await;
         match answer {
-            Ok(Message::Headers(hs) | Message::Headers2(hs)) => {
+            Ok(m @ (Message::Headers(_) | Message::Headers2(_))) => {
+                let Some((hs, hs_hashes)) = m.into_header_batch().map(hash_batch) else {
+                    return Ok(Fetched::GiveUp);
+                };
                 if hs.first().is_none_or(|f| f.prev_block_hash != cur) {
                     // The peer does not have `cur` on its chain.
                     return Ok(Fetched::GiveUp);
                 }
                 let mut prev = cur;
-                for hdr in &hs {
+                for (hdr, x) in hs.iter().zip(&hs_hashes) {
                     if hdr.prev_block_hash != prev {
                         misbehaved(
                             sh,
@@ -687,7 +697,7 @@ async fn fetch_step(
                         );
                         return Ok(Fetched::GiveUp);
                     }
-                    prev = hdr.block_hash();
+                    prev = *x;
                 }
                 got.extend_from_slice(&hs);
                 if prev == step.stop {
@@ -822,4 +832,110 @@ pub(super) async fn feed_qrinfo_placing(
         return Ok(fed);
     }
     Ok(feed_qrinfo(sh, peers, addr, q))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::HeaderChain;
+    use crate::hashes::x11_calls;
+    use crate::network::Network;
+    use crate::wire::headers2::{compress_headers, encode_headers2, MAX_HEADERS};
+
+    /// 4,000 real mainnet headers (heights 1,737,085..=1,741,084) after their anchor, from the
+    /// shared vectors; `None` (skipped, loudly) when the vectors are absent.
+    fn mainnet_headers() -> Option<(BlockHeader, Vec<BlockHeader>)> {
+        let dir = std::env::var_os("DASH_QRSYNC_VECTORS").map(std::path::PathBuf::from)?;
+        let path = dir.join("mainnet/headers/headers_mainnet_1737084_1742083.bin");
+        let Ok(bin) = std::fs::read(&path) else {
+            eprintln!("*** SKIPPED: {} not found ***", path.display());
+            return None;
+        };
+        let hs: Vec<BlockHeader> = bin
+            .chunks_exact(80)
+            .map(|c| BlockHeader::from_array(c.try_into().unwrap()))
+            .collect();
+        Some((hs[0], hs[1..=4000].to_vec()))
+    }
+
+    /// Decodes each answer as the network layer does, takes its headers and hashes the way
+    /// the sync does ([`hash_batch`]) and connects them to a chain anchored below them; returns
+    /// the X11 invocations of decoding + hashing + connecting.
+    fn count_sync(command: &str, payloads: &[Vec<u8>], anchor: BlockHeader, n: usize) -> u64 {
+        let mut chain = HeaderChain::new(Network::Mainnet, 1_737_084, anchor);
+        let before = x11_calls();
+        let mut connected = 0;
+        for p in payloads {
+            let m = Message::decode(command, p, 70235).unwrap();
+            let (hs, hashes) = hash_batch(m.into_header_batch().unwrap());
+            let out = chain.connect_hashed(&hs, &hashes, None).unwrap();
+            connected += out.new_headers;
+        }
+        assert_eq!(connected, n);
+        x11_calls() - before
+    }
+
+    /// One X11 per header for a sync of N headers, over `headers2` and `headers` answers
+    /// (before, a `headers2` header was hashed twice: once by decompression, again by the sync).
+    #[test]
+    fn one_x11_per_header() {
+        let Some((anchor, hs)) = mainnet_headers() else {
+            return;
+        };
+        let n = hs.len();
+        let h2: Vec<Vec<u8>> = hs
+            .chunks(MAX_HEADERS)
+            .map(|c| encode_headers2(&compress_headers(c)))
+            .collect();
+        let h1: Vec<Vec<u8>> = hs
+            .chunks(MAX_HEADERS)
+            .map(|c| Message::Headers(c.to_vec()).encode_payload(70235))
+            .collect();
+        let calls2 = count_sync("headers2", &h2, anchor, n);
+        let calls1 = count_sync("headers", &h1, anchor, n);
+        println!("X11 calls syncing {n} headers: headers2 {calls2}, headers {calls1}");
+        assert_eq!(calls2, n as u64, "headers2");
+        assert_eq!(calls1, n as u64, "headers");
+    }
+
+    /// Linkage is still proven with the decompression's hashes: a `headers2` answer whose first
+    /// header does not extend the chain, or one whose sent previous hash is not the hash of the
+    /// header before it, is refused.
+    #[test]
+    fn decompressed_hashes_still_prove_linkage() {
+        let Some((anchor, hs)) = mainnet_headers() else {
+            return;
+        };
+        let mut chain = HeaderChain::new(Network::Mainnet, 1_737_084, anchor);
+        // An answer starting one header late does not connect to the held tip.
+        let gap = encode_headers2(&compress_headers(&hs[1..10]));
+        let m = Message::decode("headers2", &gap, 70235).unwrap();
+        let (g, gh) = hash_batch(m.into_header_batch().unwrap());
+        assert!(chain.connect_hashed(&g, &gh, None).is_err());
+        // A header carrying a previous hash that is not its predecessor's.
+        let mut c = compress_headers(&hs[..10]);
+        c[5].prev_block_hash = Some(hs[3].block_hash());
+        let m = Message::decode("headers2", &encode_headers2(&c), 70235).unwrap();
+        let (b, bh) = hash_batch(m.into_header_batch().unwrap());
+        assert_eq!(bh[4], hs[4].block_hash());
+        assert!(matches!(
+            chain.connect_hashed(&b, &bh, None),
+            Err(crate::chain::ChainError::NotLinked { index: 5, .. })
+        ));
+        // The honest answer connects, and every hash is the header's own X11.
+        let m = Message::decode(
+            "headers2",
+            &encode_headers2(&compress_headers(&hs[..10])),
+            70235,
+        )
+        .unwrap();
+        let (ok, okh) = hash_batch(m.into_header_batch().unwrap());
+        for (h, x) in ok.iter().zip(&okh) {
+            assert_eq!(h.block_hash(), *x);
+        }
+        assert_eq!(
+            chain.connect_hashed(&ok, &okh, None).unwrap().new_headers,
+            10
+        );
+    }
 }

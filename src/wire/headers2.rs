@@ -204,7 +204,69 @@ pub fn decompress_headers(
     headers: &[CompressedHeader],
     prev: Option<&BlockHeader>,
 ) -> Result<Vec<BlockHeader>, WireError> {
+    decompress_headers_hashed(headers, prev).map(|d| d.headers)
+}
+
+/// Headers of one `headers2` message with their block hashes.
+///
+/// `hashes` is either empty (not computed: a batch built locally, e.g. by a sender) or holds the
+/// X11 hash of each header, in order — as [`decompress_headers_hashed`] computes them. Equality
+/// compares the headers only (the hashes are a function of them).
+#[derive(Debug, Clone, Default)]
+pub struct HeaderBatch {
+    /// The headers.
+    pub headers: Vec<BlockHeader>,
+    /// Empty, or the block hash of each header.
+    pub hashes: Vec<Hash256>,
+}
+
+impl HeaderBatch {
+    /// The headers with their block hashes: the ones held when there is one per header,
+    /// otherwise X11 of each header.
+    pub fn into_hashed(self) -> (Vec<BlockHeader>, Vec<Hash256>) {
+        if self.hashes.len() == self.headers.len() {
+            return (self.headers, self.hashes);
+        }
+        let hashes = self.headers.iter().map(|h| h.block_hash()).collect();
+        (self.headers, hashes)
+    }
+}
+
+impl PartialEq for HeaderBatch {
+    fn eq(&self, other: &Self) -> bool {
+        self.headers == other.headers
+    }
+}
+
+impl Eq for HeaderBatch {}
+
+impl From<Vec<BlockHeader>> for HeaderBatch {
+    fn from(headers: Vec<BlockHeader>) -> Self {
+        HeaderBatch {
+            headers,
+            hashes: Vec::new(),
+        }
+    }
+}
+
+impl std::ops::Deref for HeaderBatch {
+    type Target = Vec<BlockHeader>;
+    fn deref(&self) -> &Vec<BlockHeader> {
+        &self.headers
+    }
+}
+
+/// [`decompress_headers`] that also returns every header's block hash, computing X11 exactly
+/// once per header: the hash of header `i` is what an omitted previous-block hash of header
+/// `i + 1` is rebuilt from, and is kept; the last header's hash is computed once at the end.
+/// A header that carries its previous hash keeps it as sent (linkage is checked by whoever
+/// connects the headers, against these hashes).
+pub fn decompress_headers_hashed(
+    headers: &[CompressedHeader],
+    prev: Option<&BlockHeader>,
+) -> Result<HeaderBatch, WireError> {
     let mut out: Vec<BlockHeader> = Vec::with_capacity(headers.len());
+    let mut hashes: Vec<Hash256> = Vec::with_capacity(headers.len());
     let mut list: Vec<i32> = Vec::with_capacity(VERSION_CACHE_SIZE + 1);
     let mut prev_hdr: Option<BlockHeader> = prev.copied();
     for (i, c) in headers.iter().enumerate() {
@@ -235,9 +297,16 @@ pub fn decompress_headers(
                 format!("header {i} omits a field but there is no previous header"),
             )
         };
-        let prev_block_hash = match c.prev_block_hash {
-            Some(h) => h,
-            None => prev_hdr.as_ref().ok_or_else(need_prev)?.block_hash(),
+        // The previous header of this message is hashed exactly once, here, whether or not
+        // this header omits its hash (a sent one is checked against it by the caller).
+        if let (true, Some(p)) = (i > 0, prev_hdr.as_ref()) {
+            hashes.push(p.block_hash());
+        }
+        let prev_block_hash = match (c.prev_block_hash, hashes.last()) {
+            (Some(h), _) => h,
+            (None, Some(h)) if i > 0 => *h,
+            // The first header's omitted hash comes from the context header.
+            (None, _) => prev_hdr.as_ref().ok_or_else(need_prev)?.block_hash(),
         };
         let time = match c.time {
             HeaderTime::Full(t) => t,
@@ -262,7 +331,14 @@ pub fn decompress_headers(
         out.push(h);
         prev_hdr = Some(h);
     }
-    Ok(out)
+    if let Some(last) = out.last() {
+        hashes.push(last.block_hash());
+    }
+    debug_assert_eq!(hashes.len(), out.len());
+    Ok(HeaderBatch {
+        headers: out,
+        hashes,
+    })
 }
 
 /// Compresses consecutive headers for one `headers2` message exactly as Dash Core's sender does

@@ -6,7 +6,8 @@ use super::codec::{Decode, Encode, Reader, Writer};
 use super::frame::{encode_frame, RawMessage};
 use super::header::BlockHeader;
 use super::headers2::{
-    compress_headers, decode_headers2, decompress_headers, encode_headers2, MAX_HEADERS,
+    compress_headers, decode_headers2, decompress_headers_hashed, encode_headers2, HeaderBatch,
+    MAX_HEADERS,
 };
 use super::locks::{ClSig, IsDLock};
 use super::mnlistdiff::{GetMnListDiff, MnListDiff};
@@ -543,8 +544,9 @@ pub enum Message {
     GetHeaders2(GetHeaders),
     /// `headers` (≤ 2000; each with a zero tx count on the wire).
     Headers(Vec<BlockHeader>),
-    /// `headers2`, decompressed (≤ 2000, or ≤ 8000 at P ≥ 70235).
-    Headers2(Vec<BlockHeader>),
+    /// `headers2`, decompressed (≤ 2000, or ≤ 8000 at P ≥ 70235), with the block hash of each
+    /// header when decoded (decompression computes them; see [`HeaderBatch`]).
+    Headers2(HeaderBatch),
     /// `getmnlistd`.
     GetMnListD(GetMnListDiff),
     /// `mnlistdiff`.
@@ -611,6 +613,25 @@ pub const KNOWN_COMMANDS: [&str; 24] = [
 ];
 
 impl Message {
+    /// The headers of a `headers` or `headers2` message (`None` for any other message).
+    pub fn headers(&self) -> Option<&[BlockHeader]> {
+        match self {
+            Message::Headers(hs) => Some(hs),
+            Message::Headers2(b) => Some(&b.headers),
+            _ => None,
+        }
+    }
+
+    /// The headers of a `headers` or `headers2` message as a [`HeaderBatch`] (with the hashes
+    /// decompression computed for `headers2`; none for `headers`). `None` for any other message.
+    pub fn into_header_batch(self) -> Option<HeaderBatch> {
+        match self {
+            Message::Headers(hs) => Some(hs.into()),
+            Message::Headers2(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The command string.
     pub fn command(&self) -> &str {
         match self {
@@ -661,7 +682,7 @@ impl Message {
                     w.u8(0);
                 }
             }
-            Message::Headers2(hs) => return encode_headers2(&compress_headers(hs)),
+            Message::Headers2(b) => return encode_headers2(&compress_headers(&b.headers)),
             Message::GetMnListD(g) => g.encode(&mut w),
             Message::MnListDiff(d) => d.encode(&mut w),
             Message::GetQrInfo(g) => g.encode(&mut w),
@@ -710,7 +731,7 @@ impl Message {
             }
             "headers2" => {
                 let c = decode_headers2(payload, p)?;
-                return Ok(Message::Headers2(decompress_headers(&c, None)?));
+                return Ok(Message::Headers2(decompress_headers_hashed(&c, None)?));
             }
             "getmnlistd" => Message::GetMnListD(GetMnListDiff::decode(r)?),
             "mnlistdiff" => Message::MnListDiff(Box::new(MnListDiff::decode(r)?)),

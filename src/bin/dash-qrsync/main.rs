@@ -90,6 +90,10 @@ fn main() -> ExitCode {
         }
         Some("--version") | Some("-V") => {
             println!("dash-qrsync {}", dash_qrsync::VERSION);
+            println!(
+                "newest built-in checkpoints: {}",
+                dash_qrsync::chain::checkpoints::newest_summary()
+            );
             ExitCode::SUCCESS
         }
         Some("--help") | Some("-h") | Some("help") => {
