@@ -277,7 +277,10 @@ fn help_on_the_binary_and_every_command_prints_usage_and_exits_0() {
         (&["demo", "--help"], "dash-qrsync demo [--preset"),
         (&["demo", "-h"], "dash-qrsync demo [--preset"),
         // Also after other options.
-        (&["demo", "--seed", "3", "--help"], "dash-qrsync demo [--preset"),
+        (
+            &["demo", "--seed", "3", "--help"],
+            "dash-qrsync demo [--preset",
+        ),
         (&["simnet", "serve", "--help"], "dash-qrsync simnet serve"),
         (&["simnet", "serve", "-h"], "dash-qrsync simnet serve"),
         (&["simnet", "--help"], "dash-qrsync simnet serve"),
@@ -298,10 +301,19 @@ fn help_on_the_binary_and_every_command_prints_usage_and_exits_0() {
 fn unknown_options_and_commands_still_fail_with_a_clear_message() {
     let cases: &[(&[&str], &str)] = &[
         (&["demo", "--bogus"], "error: unknown option --bogus"),
-        (&["simnet", "serve", "--bogus"], "error: unknown option --bogus"),
-        (&["verify", "x.bin", "--bogus"], "error: unknown option --bogus"),
+        (
+            &["simnet", "serve", "--bogus"],
+            "error: unknown option --bogus",
+        ),
+        (
+            &["verify", "x.bin", "--bogus"],
+            "error: unknown option --bogus",
+        ),
         (&["frobnicate"], "error: unknown command \"frobnicate\""),
-        (&["help", "frobnicate"], "error: unknown command \"frobnicate\""),
+        (
+            &["help", "frobnicate"],
+            "error: unknown command \"frobnicate\"",
+        ),
         (&[], "error: no command given"),
     ];
     for (args, expect) in cases {

@@ -803,6 +803,10 @@ fn every_peer_failing_the_same_check_is_reported_as_a_configuration_error() {
         e.message
     );
     assert!(e.message.contains("check llmqtestparams"), "{}", e.message);
-    assert!(!e.message.contains("configure other peers"), "{}", e.message);
+    assert!(
+        !e.message.contains("configure other peers"),
+        "{}",
+        e.message
+    );
     returns_within(60, "stop", move || client.stop());
 }

@@ -266,7 +266,10 @@ fn probable_misconfiguration(reasons: &[&str]) -> Option<(&'static str, String)>
 fn config_check(reason: &str) -> Option<(&'static str, String)> {
     // Quorum checks: the size, threshold and types of each LLMQ come from the parameters.
     const QUORUM: [(&str, &str); 8] = [
-        ("is not configured for this network", "LLMQ type not configured"),
+        (
+            "is not configured for this network",
+            "LLMQ type not configured",
+        ),
         ("bitset sizes", "quorum size"),
         ("valid members, minimum", "quorum minimum size"),
         ("does not match base height", "quorum index"),
@@ -349,6 +352,9 @@ mod misconfiguration_tests {
             None
         );
         assert_eq!(probable_misconfiguration(&[]), None);
-        assert!(probable_misconfiguration(&[c]).unwrap().1.contains("testactivationheight"));
+        assert!(probable_misconfiguration(&[c])
+            .unwrap()
+            .1
+            .contains("testactivationheight"));
     }
 }

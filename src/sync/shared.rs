@@ -19,6 +19,8 @@ pub struct Shared {
     pub(super) events: EventSink,
     pub(super) data: Mutex<SyncData>,
     pub(super) state: Mutex<SyncState>,
+    /// The state, for waiters ([`Shared::watch_state`]).
+    state_watch: tokio::sync::watch::Sender<SyncState>,
     pub(super) stop_flag: AtomicBool,
     pub(super) stop_notify: Notify,
     /// Network counters.
@@ -59,6 +61,7 @@ impl Shared {
             events: EventSink::new(listener),
             data: Mutex::new(SyncData { headers, engine }),
             state: Mutex::new(SyncState::Idle),
+            state_watch: tokio::sync::watch::Sender::new(SyncState::Idle),
             stop_flag: AtomicBool::new(false),
             stop_notify: Notify::new(),
             counters: Arc::default(),
@@ -70,6 +73,11 @@ impl Shared {
             declined: Mutex::default(),
             history: Mutex::default(),
         })
+    }
+
+    /// A receiver of every state change (for [`crate::Client::wait_for_state`]).
+    pub fn watch_state(&self) -> tokio::sync::watch::Receiver<SyncState> {
+        self.state_watch.subscribe()
     }
 
     /// Asks the sync task to end.
@@ -94,6 +102,7 @@ impl Shared {
             }
             let changed = *cur != s;
             *cur = s;
+            self.state_watch.send_replace(s);
             changed
         };
         if changed {

@@ -21,7 +21,8 @@ mod verify;
 
 use std::process::ExitCode;
 
-const DEMO_USAGE: &str = "  dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
+const DEMO_USAGE: &str =
+    "  dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
                    [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
@@ -31,14 +32,16 @@ const DEMO_USAGE: &str = "  dash-qrsync demo [--preset regtest|mainnet-scale] [-
       testactivationheight=v20@100 (docs/CONFORMANCE.md). The simulated network is generated
       under them too.";
 
-const SERVE_USAGE: &str = "  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--seed N]
+const SERVE_USAGE: &str =
+    "  dash-qrsync simnet serve [--listen IP:PORT] [--preset regtest|mainnet-scale] [--seed N]
                            [--block-interval SECS] [--dash-conf-out FILE] [--duration SECS]
       Serve the simulated network to other processes (default 127.0.0.1, an OS-chosen port;
       needs --features simnet): mines a block with a ChainLock every --block-interval (10 s),
       prints the network, address, port and dash.conf lines a client needs, and stops on
       SIGINT, end of input or after --duration. See docs/SIMNET.md.";
 
-const VERIFY_USAGE: &str = "  dash-qrsync verify FILE [--network mainnet|testnet|devnet|regtest] [--protocol-version N]
+const VERIFY_USAGE: &str =
+    "  dash-qrsync verify FILE [--network mainnet|testnet|devnet|regtest] [--protocol-version N]
                           [--type mnlistdiff|qrinfo|headers|clsig|isdlock] [--headers FILE]
                           [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Decode a raw payload, a full P2P message, or hex text of either; verify what can be
