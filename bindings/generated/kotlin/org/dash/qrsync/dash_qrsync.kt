@@ -4398,7 +4398,10 @@ data class Status (
     var `roundTrips`: kotlin.ULong
     , 
     /**
-     * Round trips that had to wait for each other (parallel requests count once).
+     * Round trips that had to wait for each other: the highest request generation, where a
+     * request is one generation after the answers its sender had received when it was sent
+     * (requests sent together count once, however their answers overlap in time; see
+     * docs/PERFORMANCE.md). Does not change with machine load.
      */
     var `dependentRoundTrips`: kotlin.ULong
     
@@ -4778,7 +4781,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
     /**
@@ -4792,7 +4795,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
     /**
@@ -4806,7 +4809,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
     /**
@@ -4820,7 +4823,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
 
@@ -4930,7 +4933,7 @@ sealed class StoreFailure: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : StoreFailure() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
 
