@@ -810,3 +810,61 @@ fn every_peer_failing_the_same_check_is_reported_as_a_configuration_error() {
     );
     returns_within(60, "stop", move || client.stop());
 }
+
+/// Progress moves with the work: one report per list (or qrinfo) applied, so that the masternode
+/// phase is not one jump from 50 % to 100 %.
+#[test]
+fn progress_is_reported_for_every_list_applied() {
+    #[derive(Default)]
+    struct Seen {
+        list_phase: Mutex<Vec<dash_qrsync::Progress>>,
+        inner: Recorder,
+    }
+    impl dash_qrsync::EventListener for Seen {
+        fn on_progress(&self, p: &dash_qrsync::Progress) {
+            if p.state == SyncState::MasternodeLists {
+                self.list_phase.lock().unwrap().push(p.clone());
+            }
+            self.inner.on_progress(p);
+        }
+        fn on_state(&self, s: SyncState) {
+            self.inner.on_state(s);
+        }
+        fn on_quorum_available(&self, q: &dash_qrsync::engine::QuorumInfo) {
+            self.inner.on_quorum_available(q);
+        }
+        fn on_chain_lock(&self, c: &dash_qrsync::ChainLockEvent) {
+            self.inner.on_chain_lock(c);
+        }
+        fn on_error(&self, e: &dash_qrsync::ClientError) {
+            self.inner.on_error(e);
+        }
+    }
+    let net = simnet(19, &[Faults::default()]);
+    let mut c = Config::new(net.cfg.network());
+    c.chain = net.cfg.params.clone();
+    c.peers = net.servers.iter().map(|s| s.addr()).collect();
+    let seen = Arc::new(Seen::default());
+    let client = Client::new(c, Arc::new(MemoryStore::new()), seen.clone()).unwrap();
+    client.start().unwrap();
+    assert!(seen.inner.wait_for(synced, Duration::from_secs(120)));
+    let served = net
+        .servers
+        .iter()
+        .map(|s| {
+            let r = s.counters().snapshot().requests;
+            r.get("getmnlistd").copied().unwrap_or(0) + r.get("getqrinfo").copied().unwrap_or(0)
+        })
+        .sum::<u64>();
+    let list_phase = seen.list_phase.lock().unwrap().clone();
+    // One report per answer applied (each list and the qrinfo), however they were batched.
+    assert!(
+        list_phase.len() as u64 >= served,
+        "{} progress reports in the list phase for {served} list answers",
+        list_phase.len()
+    );
+    let distinct: std::collections::BTreeSet<u32> =
+        list_phase.iter().map(|p| p.quorums_validated).collect();
+    assert!(distinct.len() >= 2, "{list_phase:?}");
+    client.stop();
+}

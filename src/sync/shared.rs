@@ -224,12 +224,17 @@ impl Shared {
         }));
     }
 
+    /// Reports newly validated quorums, then progress: called once per list or qrinfo applied,
+    /// so that progress moves with each answer rather than once per wave.
     pub(super) fn report_quorums(&self, validated: &[crate::engine::QuorumInfo]) {
-        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
-        for q in validated {
-            if reported.insert((q.llmq_type, q.quorum_hash)) {
-                self.events.emit(Event::Quorum(q.clone()));
+        {
+            let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+            for q in validated {
+                if reported.insert((q.llmq_type, q.quorum_hash)) {
+                    self.events.emit(Event::Quorum(q.clone()));
+                }
             }
         }
+        self.progress();
     }
 }
