@@ -393,3 +393,30 @@ fn a_diff_whose_base_is_not_genesis_anchors_headers_by_its_own_block() {
         .unwrap_or_else(|| panic!("{j:#}"));
     assert_eq!(q["height"], 288, "{q}");
 }
+
+#[cfg(feature = "simnet")]
+#[test]
+fn the_demo_follows_the_tip_for_a_chainlock_and_never_reports_zero_as_a_failure() {
+    // The regtest preset end to end through the binary: synced, then a mined block's
+    // ChainLock verified while following the tip.
+    let (code, out, err) = run_text(&["demo", "--timeout-secs", "300"]);
+    assert_eq!(code, 0, "stdout {out}\nstderr {err}");
+    assert!(out.contains("result:             synced"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ChainLocks verified:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("(newest: block"), "{line}");
+    assert!(!line.starts_with("ChainLocks verified: 0"), "{line}");
+    // Not following: said plainly why none was seen.
+    let (code, out, err) = run_text(&["demo", "--follow-secs", "0", "--timeout-secs", "300"]);
+    assert_eq!(code, 0, "stdout {out}\nstderr {err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ChainLocks verified:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("comes with the next block") && line.contains("not a failure"),
+        "{line}"
+    );
+}

@@ -109,7 +109,10 @@ mod host_error_tests {
                 reason: "java.io.IOException: disk full".into()
             }
         );
-        assert_eq!(e.to_string(), "store failure: java.io.IOException: disk full");
+        assert_eq!(
+            e.to_string(),
+            "store failure: java.io.IOException: disk full"
+        );
         let e: StoreFailure = ::uniffi::UnexpectedUniFFICallbackError::new("\n").into();
         assert!(!e.to_string().contains('\n'));
     }

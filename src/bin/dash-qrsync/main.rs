@@ -24,9 +24,11 @@ use std::process::ExitCode;
 const DEMO_USAGE: &str =
     "  dash-qrsync demo [--preset regtest|mainnet-scale] [--seed N] [--latency-ms N] [--sequential]
                    [--connect IP:PORT --network mainnet|testnet] [--timeout-secs N]
-                   [--dash-conf FILE] [--chain-param KEY=VALUE]...
+                   [--follow-secs N] [--dash-conf FILE] [--chain-param KEY=VALUE]...
       Start the built-in simulated Dash network (needs --features simnet) or connect to a node,
       sync it with live progress, print each quorum as it is validated, and a summary.
+      --follow-secs N: after sync, follow the tip up to N s for a ChainLock (default 10 on the
+      simulated network, which mines a block for it; 0 with --connect).
       --dash-conf FILE: the network and chain parameters of a Dash Core dash.conf (its
       [regtest]/[devnet] sections included); --chain-param KEY=VALUE: one Core option, e.g.
       testactivationheight=v20@100 (docs/CONFORMANCE.md). The simulated network is generated
