@@ -3,8 +3,8 @@
 //! speaks the real protocol. For examples, tests, the demo and benchmarks; not for app builds.
 //!
 //! Available with the crate's **`simnet` feature**. The documented entry point is
-//! [`LocalSimnet`]: a network on loopback in one call, whose address goes into
-//! [`crate::Config::peers`] of a [`crate::Network::Regtest`] client:
+//! [`LocalSimnet`](crate::simnet::LocalSimnet): a network on loopback in one call, whose
+//! address goes into [`crate::Config::peers`] of a [`crate::Network::Regtest`] client:
 //!
 //! ```
 //! use dash_qrsync::simnet::LocalSimnet;
