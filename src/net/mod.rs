@@ -145,8 +145,8 @@ pub struct NetCounters {
 /// issuing task had already received when it sent the request (zero if none). A task
 /// *receives* an answer when a request it sent resolves (answered or failed), wherever that
 /// request's future is awaited; a task that has not sent anything yet starts from what the
-/// first task that sent requests (the sync's own task, the *root*) knows from its own
-/// answers, and the root takes in the answers of other tasks when it next sends. So requests
+/// root task (the sync's own task, see [`NetCounters::claim_generation_root`]) knows from its
+/// own answers, and the root takes in the answers of other tasks when it next sends. So requests
 /// sent together, before any of their answers was awaited, are one generation however their
 /// answers overlap in time, and a request sent after waiting for an answer is one later.
 /// [`NetCounters::dependent_round_trips`] is the highest generation sent.
@@ -204,6 +204,14 @@ impl Generations {
 }
 
 impl NetCounters {
+    /// Makes the calling task the root of the request generations ([`Generations`]): the
+    /// sync's own task, which chooses what to ask from the answers of every other task.
+    /// Without it the first task that sends a request is the root.
+    pub fn claim_generation_root(&self) {
+        let mut g = self.generations.lock().unwrap_or_else(|e| e.into_inner());
+        g.root = Some(tokio::task::try_id());
+    }
+
     fn buffered_delta(&self, old: usize, new: usize) {
         if new >= old {
             let now = self

@@ -338,5 +338,27 @@ fn dependent_round_trips_count_what_each_request_waited_for() {
         let next = InFlight::start(&c);
         assert_eq!(next.generation, 6);
         assert_eq!(c.in_flight.load(Ordering::Relaxed), 1);
+
+        // The sync's task claims the root before any request: fetchers that send first (header
+        // ranges) do not become the root, so a later fetcher still starts from the root's
+        // knowledge, not from the first fetcher's answers.
+        let c = Arc::new(NetCounters::default());
+        c.claim_generation_root();
+        let fetch = |c: &Arc<NetCounters>, n: usize| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                (0..n)
+                    .map(|_| {
+                        let r = InFlight::start(&c);
+                        r.resolved();
+                        r.generation
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(fetch(&c, 2).await.unwrap(), vec![1, 2]);
+        assert_eq!(fetch(&c, 1).await.unwrap(), vec![1]);
+        // The root's next request follows every answer it took in.
+        assert_eq!(InFlight::start(&c).generation, 3);
     });
 }

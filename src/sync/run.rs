@@ -135,6 +135,8 @@ pub(super) async fn run(sh: Arc<Shared>) {
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
     let mut saved_tip: Option<(Hash256, Hash256)> = None;
+    // This task chooses the requests: the root of the request generations (net::Generations).
+    sh.counters.claim_generation_root();
     restore(&sh).await;
     sh.set_state(SyncState::Connecting);
     loop {
