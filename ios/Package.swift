@@ -10,6 +10,8 @@
 import Foundation
 import PackageDescription
 
+// PLACEHOLDERS until the first release: this URL does not exist yet and the checksum is zeros
+// (see ios/README.md); a local DashQRSyncFFI.xcframework is used when present.
 let releaseURL = "https://github.com/dash-qrsync/dash-qrsync/releases/download/v0.1.0/DashQRSyncFFI.xcframework.zip"
 let releaseChecksum = "0000000000000000000000000000000000000000000000000000000000000000"
 

@@ -4,7 +4,7 @@
 #   scripts/c-install.sh PREFIX [--features simnet] [--debug]
 #
 # PREFIX/include/dash_qrsync.h
-# PREFIX/lib/libdash_qrsync.a
+# PREFIX/lib/libdash_qrsync.a                  only dqs_* exported (one object, other globals local)
 # PREFIX/lib/libdash_qrsync.so.X.Y.Z, .so.X.Y (the SONAME; 0.x releases break ABI on minor bumps), .so
 # PREFIX/lib/pkgconfig/dash_qrsync.pc          `pkg-config --libs` links the shared library,
 # PREFIX/lib/pkgconfig/dash_qrsync-shared.pc   `pkg-config --static --libs` the archive + system libs
@@ -50,7 +50,21 @@ readelf -d "$out/libdash_qrsync.so" | grep -q "SONAME.*\[$soname\]" \
 lib="$prefix/lib"
 install -d "$prefix/include" "$lib/pkgconfig" "$lib/cmake/dash_qrsync"
 install -m 644 include/dash_qrsync.h "$prefix/include/"
-install -m 644 "$out/libdash_qrsync.a" "$lib/"
+# The archive exports only the C API: its objects (the library, Rust's std, the BLS library's
+# C and assembly) are linked into one relocatable object whose globals other than `dqs_*` are
+# made local, so an app that links blst (or another Rust staticlib) itself does not clash. The
+# shared library needs nothing of the kind: rustc's version script exports only the C API and
+# the UniFFI scaffolding the Kotlin bindings load from the same .so.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"${LD:-ld}" -r --whole-archive "$out/libdash_qrsync.a" -o "$work/dash_qrsync.o"
+# (.llvmbc/.llvmcmd: embedded bitcode no linker of the archive uses; merged by `ld -r` into a
+# section that tools then misread.)
+"${OBJCOPY:-objcopy}" -R .llvmbc -R .llvmcmd --wildcard --keep-global-symbol='dqs_*' \
+  "$work/dash_qrsync.o"
+rm -f "$lib/libdash_qrsync.a"
+"${AR:-ar}" rcs "$lib/libdash_qrsync.a" "$work/dash_qrsync.o"
+chmod 644 "$lib/libdash_qrsync.a"
 install -m 755 "$out/libdash_qrsync.so" "$lib/libdash_qrsync.so.$version"
 ln -sf "libdash_qrsync.so.$version" "$lib/$soname"
 ln -sf "$soname" "$lib/libdash_qrsync.so"

@@ -38,19 +38,14 @@ use std::time::Duration;
 /// use dash_qrsync::simnet::LocalSimnet;
 /// use dash_qrsync::{Client, Config, LockStatus, MemoryStore, Network, NoopListener, SyncState};
 /// use std::sync::Arc;
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
 ///
 /// let net = LocalSimnet::start(7).expect("simulated network");
 /// let mut config = Config::new(Network::Regtest);
 /// config.peers.push(net.addr());
 /// let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
 /// client.start()?;
-/// let deadline = Instant::now() + Duration::from_secs(120);
-/// while client.status().state != SyncState::Synced {
-///     assert!(Instant::now() < deadline, "not synced: {:?}", client.status());
-///     std::thread::sleep(Duration::from_millis(50));
-/// }
-/// let status = client.status();
+/// let status = client.wait_for_state(SyncState::Synced, Duration::from_secs(120))?;
 /// assert_eq!(status.header_height, net.tip_height());
 /// assert!(status.quorums_validated > 0);
 /// let clsig = net.clsig(net.tip_height()).expect("the tip is chainlocked");
@@ -193,5 +188,147 @@ impl Drop for Client {
         self.shared.request_stop();
         self.runtime.stop(Duration::from_secs(3));
         self.shared.close_events();
+    }
+}
+
+/// Waiting for a state, blocking or async, with a timeout.
+impl Client {
+    /// Blocks until the client is in `state` (checked at once, then at every change) and
+    /// returns a status snapshot taken then. Fails after `timeout` (the client keeps going:
+    /// `recoverable`), or when the client stops before reaching `state` (waiting for
+    /// [`SyncState::Stopped`] is allowed; a client restarted after a stop is `Stopped` until
+    /// its sync task begins, so wait for an event or a status first there). May be called from
+    /// any thread; inside a listener callback it holds up the later events until it returns.
+    ///
+    /// ```
+    /// # #[cfg(feature = "simnet")] {
+    /// use dash_qrsync::simnet::LocalSimnet;
+    /// use dash_qrsync::{Client, Config, MemoryStore, Network, NoopListener, SyncState};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let net = LocalSimnet::start(5).expect("simulated network");
+    /// let mut config = Config::new(Network::Regtest);
+    /// config.peers.push(net.addr());
+    /// let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
+    /// // Not started: it never gets there, and says so after the timeout.
+    /// let e = client.wait_for_state(SyncState::Synced, Duration::from_millis(10)).unwrap_err();
+    /// assert!(e.recoverable && e.message.contains("not Synced within"), "{e}");
+    /// client.start()?;
+    /// let status = client.wait_for_state(SyncState::Synced, Duration::from_secs(120))?;
+    /// assert_eq!(status.header_height, net.tip_height());
+    /// client.stop();
+    /// # }
+    /// # Ok::<(), dash_qrsync::ClientError>(())
+    /// ```
+    pub fn wait_for_state(
+        &self,
+        state: SyncState,
+        timeout: Duration,
+    ) -> Result<Status, ClientError> {
+        block_on(self.wait_for_state_async(state, timeout))
+    }
+
+    /// [`Client::wait_for_state`] as a future. It runs on any executor (it needs no tokio
+    /// runtime of the caller's; the timeout is kept by a helper thread that ends with the
+    /// future).
+    ///
+    /// ```
+    /// # #[cfg(feature = "simnet")] {
+    /// # use dash_qrsync::simnet::LocalSimnet;
+    /// # use dash_qrsync::{Client, Config, MemoryStore, Network, NoopListener, SyncState};
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # let net = LocalSimnet::start(6).expect("simulated network");
+    /// # let mut config = Config::new(Network::Regtest);
+    /// # config.peers.push(net.addr());
+    /// let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
+    /// client.start()?;
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// let status = rt.block_on(client.wait_for_state_async(SyncState::Synced, Duration::from_secs(120)))?;
+    /// assert!(status.quorums_validated > 0);
+    /// client.stop();
+    /// # }
+    /// # Ok::<(), dash_qrsync::ClientError>(())
+    /// ```
+    pub async fn wait_for_state_async(
+        &self,
+        state: SyncState,
+        timeout: Duration,
+    ) -> Result<Status, ClientError> {
+        let mut rx = self.shared.watch_state();
+        // The deadline: a helper thread fires `expired` at the deadline, or ends at once when
+        // this future ends (its sender `_alive` dropped).
+        let (expired_tx, mut expired) = tokio::sync::oneshot::channel::<()>();
+        let (_alive, alive_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("dqs-wait".into())
+            .spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    alive_rx.recv_timeout(timeout)
+                {
+                    let _ = expired_tx.send(());
+                }
+            })
+            .map_err(|e| ClientError::new(ErrorKind::Internal, e.to_string(), false))?;
+        loop {
+            let now = *rx.borrow_and_update();
+            if now == state {
+                return Ok(self.status());
+            }
+            if now == SyncState::Stopped {
+                return Err(ClientError::new(
+                    ErrorKind::Network,
+                    format!(
+                        "the client stopped before it was {state:?} (see its error events); \
+                         status {:?}",
+                        self.status()
+                    ),
+                    false,
+                ));
+            }
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Err(ClientError::new(ErrorKind::Internal, "client state closed", false));
+                    }
+                }
+                _ = &mut expired => {
+                    let s = self.status();
+                    return Err(ClientError::new(
+                        ErrorKind::Network,
+                        format!(
+                            "not {state:?} within {:.1} s (state {:?}, header height {}, {} quorums, \
+                             {} peers)",
+                            timeout.as_secs_f64(),
+                            s.state,
+                            s.header_height,
+                            s.quorums_validated,
+                            s.peers
+                        ),
+                        true,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Runs a future to completion on the calling thread (parks between wake-ups).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
     }
 }

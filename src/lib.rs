@@ -32,18 +32,15 @@
 //! # #[cfg(feature = "simnet")] {
 //! use dash_qrsync::{Client, Config, MemoryStore, Network, NoopListener, SyncState};
 //! use std::sync::Arc;
-//! use std::time::{Duration, Instant};
+//! use std::time::Duration;
 //!
 //! let net = dash_qrsync::simnet::LocalSimnet::start(3).expect("simulated network");
 //! let mut config = Config::new(Network::Regtest);
 //! config.peers.push(net.addr());
 //! let client = Client::new(config, Arc::new(MemoryStore::new()), Arc::new(NoopListener))?;
 //! client.start()?;
-//! let deadline = Instant::now() + Duration::from_secs(120);
-//! while client.status().state != SyncState::Synced {
-//!     assert!(Instant::now() < deadline, "not synced");
-//!     std::thread::sleep(Duration::from_millis(50));
-//! }
+//! // Blocks until synced (an error after the timeout); `wait_for_state_async` in async code.
+//! client.wait_for_state(SyncState::Synced, Duration::from_secs(120))?;
 //! for q in client.quorums(100 /* llmq_test */) {
 //!     println!("quorum {} at height {}", q.quorum_hash, q.height);
 //! }
@@ -76,7 +73,8 @@
 //!   host persistence and the private tokio runtime.
 //! - [`Client`]: the façade that drives the sync.
 //! - `c_api`: the C ABI; `bindings`: the UniFFI exports — both thin translations of the above.
-//! - `simnet` (feature `simnet`): the simulated Dash network used by tests, the demo and benches.
+//! - [`simnet`] (feature `simnet`, documented for its [`simnet::LocalSimnet`]): the simulated
+//!   Dash network used by the examples, tests, the demo and benches.
 #![deny(missing_docs)]
 
 ::uniffi::setup_scaffolding!("dash_qrsync");
@@ -105,8 +103,11 @@ pub(crate) mod sync;
 #[doc(hidden)]
 pub mod wire;
 
+/// The built-in simulated Dash network, for trying the client without a Dash node (examples,
+/// tests, the demo). **Needs the `simnet` feature** (`dash-qrsync = { version = "…", features
+/// = ["simnet"] }`); not for app builds. [`simnet::LocalSimnet`] is the handle the examples
+/// use.
 #[cfg(feature = "simnet")]
-#[doc(hidden)]
 pub mod simnet;
 
 #[doc(hidden)]

@@ -254,3 +254,169 @@ fn a_core_regtest_capture_verifies_with_its_dash_conf_and_fails_without() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("testactivationheight"));
 }
+
+fn run_text(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dash-qrsync"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_on_the_binary_and_every_command_prints_usage_and_exits_0() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--help"], "dash-qrsync verify FILE"),
+        (&["-h"], "dash-qrsync verify FILE"),
+        (&["help"], "dash-qrsync demo"),
+        (&["help", "verify"], "dash-qrsync verify FILE"),
+        (&["demo", "--help"], "dash-qrsync demo [--preset"),
+        (&["demo", "-h"], "dash-qrsync demo [--preset"),
+        // Also after other options.
+        (
+            &["demo", "--seed", "3", "--help"],
+            "dash-qrsync demo [--preset",
+        ),
+        (&["simnet", "serve", "--help"], "dash-qrsync simnet serve"),
+        (&["simnet", "serve", "-h"], "dash-qrsync simnet serve"),
+        (&["simnet", "--help"], "dash-qrsync simnet serve"),
+        (&["verify", "--help"], "dash-qrsync verify FILE"),
+        (&["verify", "-h"], "dash-qrsync verify FILE"),
+        (&["verify", "some.bin", "--help"], "dash-qrsync verify FILE"),
+    ];
+    for (args, expect) in cases {
+        let (code, out, err) = run_text(args);
+        assert_eq!(code, 0, "{args:?}: stdout {out} stderr {err}");
+        assert!(out.starts_with("usage:"), "{args:?}: {out}");
+        assert!(out.contains(expect), "{args:?}: {out}");
+        assert!(!err.contains("error"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn unknown_options_and_commands_still_fail_with_a_clear_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["demo", "--bogus"], "error: unknown option --bogus"),
+        (
+            &["simnet", "serve", "--bogus"],
+            "error: unknown option --bogus",
+        ),
+        (
+            &["verify", "x.bin", "--bogus"],
+            "error: unknown option --bogus",
+        ),
+        (&["frobnicate"], "error: unknown command \"frobnicate\""),
+        (
+            &["help", "frobnicate"],
+            "error: unknown command \"frobnicate\"",
+        ),
+        (&[], "error: no command given"),
+    ];
+    for (args, expect) in cases {
+        let (code, out, err) = run_text(args);
+        assert_eq!(code, 2, "{args:?}: stdout {out} stderr {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(err.contains("usage:"), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn a_diff_whose_base_is_not_genesis_anchors_headers_by_its_own_block() {
+    // Real Core diffs with a non-genesis base (their roots cannot be checked offline) and a
+    // headers file covering their block: the diff's block (at its CbTx height) places the
+    // file, so the quorums get their heights. Core's `getblockheader` puts quorum
+    // 4c52ca85… of network A at height 288.
+    let Some(dir) = common::vectors_dir() else {
+        return;
+    };
+    let a = dir.join("core-regtest/A-v20at100");
+    let headers_a = a.join("headers/headers_regtest_0_309.bin");
+    let conf = a.join("dash.conf");
+    for (file, headers, extra) in [
+        (
+            a.join("mnlistdiff/mnlistdiff_regtest_285_309_p70240.bin"),
+            headers_a.clone(),
+            vec!["--dash-conf", conf.to_str().unwrap()],
+        ),
+        (
+            a.join("mnlistdiff/mnlistdiff_regtest_209_259_p70240.bin"),
+            headers_a.clone(),
+            vec!["--dash-conf", conf.to_str().unwrap()],
+        ),
+        (
+            dir.join("testnet/mnlistdiff/mnlistdiff_testnet_530000_905465_p70230.bin"),
+            dir.join(HEADERS),
+            vec![],
+        ),
+    ] {
+        let mut args = vec![
+            "verify",
+            file.to_str().unwrap(),
+            "--headers",
+            headers.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (code, j) = run(&args);
+        assert_eq!(code, 0, "{file:?}: {j:#}");
+        let hf = j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "--headers file")
+            .unwrap_or_else(|| panic!("{file:?}: no --headers check: {j:#}"));
+        assert_eq!(hf["ok"], true, "{file:?}: {hf}");
+        assert_eq!(j["quorums"]["failed"], 0, "{file:?}: {j:#}");
+    }
+    // The heights come from the file.
+    let (_, j) = run(&[
+        "verify",
+        a.join("mnlistdiff/mnlistdiff_regtest_285_309_p70240.bin")
+            .to_str()
+            .unwrap(),
+        "--headers",
+        headers_a.to_str().unwrap(),
+        "--dash-conf",
+        conf.to_str().unwrap(),
+    ]);
+    let detail = j["quorums"]["unverifiable_detail"].as_array().unwrap();
+    let q = detail
+        .iter()
+        .find(|d| {
+            d["quorum"]["quorum_hash"]
+                == "4c52ca85d2a84a2f9b16ca8eb2e218e48887443665f6edc5252b7b8ffd5b1421"
+        })
+        .unwrap_or_else(|| panic!("{j:#}"));
+    assert_eq!(q["height"], 288, "{q}");
+}
+
+#[cfg(feature = "simnet")]
+#[test]
+fn the_demo_follows_the_tip_for_a_chainlock_and_never_reports_zero_as_a_failure() {
+    // The regtest preset end to end through the binary: synced, then a mined block's
+    // ChainLock verified while following the tip.
+    let (code, out, err) = run_text(&["demo", "--timeout-secs", "300"]);
+    assert_eq!(code, 0, "stdout {out}\nstderr {err}");
+    assert!(out.contains("result:             synced"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ChainLocks verified:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("(newest: block"), "{line}");
+    assert!(!line.starts_with("ChainLocks verified: 0"), "{line}");
+    // Not following: said plainly why none was seen.
+    let (code, out, err) = run_text(&["demo", "--follow-secs", "0", "--timeout-secs", "300"]);
+    assert_eq!(code, 0, "stdout {out}\nstderr {err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ChainLocks verified:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("comes with the next block") && line.contains("not a failure"),
+        "{line}"
+    );
+}

@@ -618,8 +618,8 @@ fn framing_fault(seed: u64, fault: Fault, what: &str) {
     std::thread::sleep(Duration::from_secs(7));
     let n = h.accepted.load(Ordering::SeqCst);
     assert!((1..=3).contains(&n), "{what}: {n} connections");
-    let waited = follow(&net, &client, 2, Duration::from_secs(10));
-    assert!(waited.is_some(), "{what}: tip not followed within 10 s");
+    let waited = follow(&net, &client, 2, Duration::from_secs(60));
+    assert!(waited.is_some(), "{what}: tip not followed within 60 s");
     println!(
         "MATRIX {fault_name}: {:?} \"{}\"; connections {n}; tip followed in {} ms",
         e.kind,
@@ -672,7 +672,7 @@ fn an_unconnected_announcement_is_neither_an_answer_nor_misbehaviour() {
         h.addr,
         ErrorKind::Network,
         "do not connect to our chain: first header's previous block 5a5a5a5a",
-        Duration::from_secs(10),
+        Duration::from_secs(60),
     );
     assert!(e.message.contains("our tip height"), "{e:?}");
     let bans: Vec<_> = errors_for(&rec, h.addr)
@@ -680,7 +680,7 @@ fn an_unconnected_announcement_is_neither_an_answer_nor_misbehaviour() {
         .filter(|e| e.kind == ErrorKind::PeerMisbehaved)
         .collect();
     assert!(bans.is_empty(), "banned for an announcement: {bans:?}");
-    assert!(follow(&net, &client, 2, Duration::from_secs(10)).is_some());
+    assert!(follow(&net, &client, 2, Duration::from_secs(60)).is_some());
     println!(
         "MATRIX unconnected announcement: {:?} \"{}\"; connections {}",
         e.kind,
@@ -739,7 +739,7 @@ fn inv_flood_is_cut_off_by_the_budget_and_the_tip_is_followed() {
         assert!(e.message.contains("last: inv"), "{e:?}");
         let mut worst = Duration::ZERO;
         for _ in 0..3 {
-            let w = follow(&net, &client, 2, Duration::from_secs(10));
+            let w = follow(&net, &client, 2, Duration::from_secs(60));
             assert!(
                 w.is_some(),
                 "tip not followed beside an inv flood ({count} x {entries})"
@@ -767,7 +767,7 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
         assert!(rec.wait_for(synced, Duration::from_secs(60)));
         let mut worst = Duration::ZERO;
         for _ in 0..4 {
-            let w = follow(&net, &client, 2, Duration::from_secs(10));
+            let w = follow(&net, &client, 2, Duration::from_secs(60));
             assert!(
                 w.is_some(),
                 "tip not followed beside a stalled peer (pings every {ping_every:?}); errors {:?}",
@@ -782,7 +782,7 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
                     .iter()
                     .any(|(_, e)| e.message.contains(&h.addr.to_string()))
             },
-            Duration::from_secs(10),
+            Duration::from_secs(60),
         );
         assert!(found, "nothing reported for the stalled peer");
         let e = errors_for(&rec, h.addr).remove(0);
@@ -825,7 +825,7 @@ fn slowloris_is_timed_out_and_the_tip_is_followed() {
     );
     let mut worst = Duration::ZERO;
     for _ in 0..3 {
-        let w = follow(&net, &client, 2, Duration::from_secs(10));
+        let w = follow(&net, &client, 2, Duration::from_secs(60));
         assert!(w.is_some());
         worst = worst.max(w.unwrap());
     }
@@ -861,7 +861,7 @@ fn a_lone_peer_banned_again_and_again_ends_the_sync_with_a_terminal_error() {
     assert!(e.message.contains("checksum"), "{e:?}");
     assert!(rec.wait_for(
         |l| l.states.last() == Some(&SyncState::Stopped),
-        Duration::from_secs(5)
+        Duration::from_secs(30)
     ));
     println!(
         "MATRIX lone banned peer: {:?} (recoverable {}) \"{}\" after {} ms",
@@ -909,7 +909,7 @@ fn a_stale_close_never_closes_the_next_connection_to_the_same_address() {
     assert!(bans[0].message.contains("checksum"));
     let after_sync = rec.errors().len();
     for _ in 0..4 {
-        assert!(follow(&net, &client, 2, Duration::from_secs(10)).is_some());
+        assert!(follow(&net, &client, 2, Duration::from_secs(60)).is_some());
     }
     assert_eq!(
         &rec.errors()[after_sync..],
@@ -1026,7 +1026,7 @@ fn hostile_child() {
     );
     let mut worst = Duration::ZERO;
     for _ in 0..5 {
-        let w = follow(&net, &client, 2, Duration::from_secs(10)).expect("tip followed");
+        let w = follow(&net, &client, 2, Duration::from_secs(60)).expect("tip followed");
         worst = worst.max(w);
         std::thread::sleep(Duration::from_millis(500));
     }

@@ -121,6 +121,16 @@ const TABLE: &[Row] = &[
         ],
     ),
     rust_only(
+        "Client::wait_for_state",
+        "each binding waits in its own idiom on the same state events: Swift \
+         `AsyncQrSyncClient.synced(timeout:)`, Kotlin `FlowClient.awaitSynced(timeout)`, C hosts in the listener's \
+         `on_state` callback",
+    ),
+    rust_only(
+        "Client::wait_for_state_async",
+        "as Client::wait_for_state (Swift async `synced`, Kotlin suspend `awaitSynced`)",
+    ),
+    rust_only(
         "Client::list_phase",
         "doc(hidden) benchmark counters (the phase split of the sync benchmark)",
     ),
@@ -317,20 +327,30 @@ fn read(path: &str) -> String {
 }
 
 /// The body of the first `impl <ty> {` block (up to the matching closing brace at column 0).
-fn impl_block<'a>(src: &'a str, ty: &str) -> &'a str {
-    let start = src
-        .find(&format!("\nimpl {ty} {{\n"))
-        .unwrap_or_else(|| panic!("no `impl {ty}` block"));
-    let body = &src[start + 1..];
-    let end = body.find("\n}\n").expect("impl block ends");
-    &body[..end]
+fn impl_block(src: &str, ty: &str) -> String {
+    // Every `impl <ty> {` block (a type's methods may be grouped in several).
+    let pat = format!("\nimpl {ty} {{\n");
+    let mut out = String::new();
+    let mut rest = src;
+    while let Some(start) = rest.find(&pat) {
+        let body = &rest[start + 1..];
+        let end = body.find("\n}\n").expect("impl block ends");
+        out.push_str(&body[..end]);
+        out.push('\n');
+        rest = &body[end..];
+    }
+    assert!(!out.is_empty(), "no `impl {ty}` block");
+    out
 }
 
-/// `pub fn` names at the first indentation level of an impl block.
+/// `pub fn` (and `pub async fn`) names at the first indentation level of an impl block.
 fn pub_fns(block: &str) -> Vec<String> {
     block
         .lines()
-        .filter_map(|l| l.strip_prefix("    pub fn "))
+        .filter_map(|l| {
+            l.strip_prefix("    pub fn ")
+                .or_else(|| l.strip_prefix("    pub async fn "))
+        })
         .map(|l| l.split(['(', '<']).next().unwrap().trim().to_string())
         .collect()
 }
@@ -353,18 +373,18 @@ fn pub_fields(src: &str, ty: &str) -> Vec<String> {
 fn rust_items() -> BTreeSet<String> {
     let mut items = BTreeSet::new();
     let client = read("src/client.rs");
-    for f in pub_fns(impl_block(&client, "Client")) {
+    for f in pub_fns(&impl_block(&client, "Client")) {
         items.insert(format!("Client::{f}"));
     }
     let config = read("src/api/config.rs");
-    for f in pub_fns(impl_block(&config, "Config")) {
+    for f in pub_fns(&impl_block(&config, "Config")) {
         items.insert(format!("Config::{f}"));
     }
     for f in pub_fields(&config, "Config") {
         items.insert(format!("Config.{f}"));
     }
     let local = read("src/simnet/local.rs");
-    for f in pub_fns(impl_block(&local, "LocalSimnet")) {
+    for f in pub_fns(&impl_block(&local, "LocalSimnet")) {
         items.insert(format!("LocalSimnet::{f}"));
     }
     items

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Rust library for Android with cargo-ndk (needs the Android NDK: ANDROID_NDK_HOME)
-# into android/src/main/jniLibs, then the AAR with Gradle.
+# Builds the Rust library for Android with cargo-ndk into android/src/main/jniLibs, then the AAR
+# with Gradle. Needs the Android SDK (ANDROID_HOME, or sdk.dir in android/local.properties, with
+# platform 34: the Android Gradle plugin builds against it) and the NDK (ANDROID_NDK_HOME).
 #   android/scripts/build-aar.sh [--simnet]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+[ -n "${ANDROID_NDK_HOME:-}" ] || { echo "$0: set ANDROID_NDK_HOME to the Android NDK (cargo-ndk needs it)" >&2; exit 2; }
+if [ -z "${ANDROID_HOME:-}${ANDROID_SDK_ROOT:-}" ] && ! grep -qs '^sdk.dir=' android/local.properties; then
+  echo "$0: the Android SDK is needed too (ANDROID_HOME, or sdk.dir in android/local.properties)" >&2
+  exit 2
+fi
 # (empty-array expansions below are written for macOS bash 3.2 under set -u)
 features=()
 if [ "${1:-}" = "--simnet" ]; then features=(--features simnet); fi

@@ -10,12 +10,22 @@
 #define _POSIX_C_SOURCE 200809L
 #include "dash_qrsync.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static volatile int synced = 0;
+/* Set by the library's event thread, read by main: a C11 atomic, not a volatile int. */
+static atomic_bool synced = false;
 static int locks_ok = 1; /* simulator locks verified as valid (DQS_SIMNET) */
+
+/* Prints the library's message for the last failed call on this thread and returns 2. */
+static int fail(const char *what) {
+  char msg[512];
+  dqs_last_error_message(msg, sizeof msg);
+  fprintf(stderr, "%s failed: %s\n", what, msg);
+  return 2;
+}
 
 static void on_progress(void *ud, const dqs_progress *p) {
   (void)ud;
@@ -31,7 +41,7 @@ static void on_quorum(void *ud, const dqs_quorum *q) {
 
 static void on_state(void *ud, dqs_state s) {
   (void)ud;
-  if (s == DQS_STATE_SYNCED) synced = 1;
+  if (s == DQS_STATE_SYNCED) atomic_store(&synced, true);
 }
 
 static void on_error(void *ud, const dqs_error *e) {
@@ -51,7 +61,7 @@ int main(int argc, char **argv) {
   } else {
 #ifdef DQS_SIMNET
     uint16_t port = 0;
-    if (dqs_simnet_start(1, &net, &port) != DQS_RESULT_OK) return 2;
+    if (dqs_simnet_start(1, &net, &port) != DQS_RESULT_OK) return fail("dqs_simnet_start");
     snprintf(addr, sizeof addr, "127.0.0.1:%u", (unsigned)port);
     network = DQS_NETWORK_REGTEST;
 #else
@@ -60,12 +70,8 @@ int main(int argc, char **argv) {
 #endif
   }
   dqs_config *cfg = NULL;
-  if (dqs_config_new(network, &cfg) != DQS_RESULT_OK || dqs_config_add_peer(cfg, addr) != DQS_RESULT_OK) {
-    char msg[256];
-    dqs_last_error_message(msg, sizeof msg);
-    fprintf(stderr, "config: %s\n", msg);
-    return 2;
-  }
+  if (dqs_config_new(network, &cfg) != DQS_RESULT_OK) return fail("dqs_config_new");
+  if (dqs_config_add_peer(cfg, addr) != DQS_RESULT_OK) return fail("dqs_config_add_peer");
   dqs_callbacks cb;
   memset(&cb, 0, sizeof cb);
   cb.struct_size = sizeof cb;
@@ -74,34 +80,50 @@ int main(int argc, char **argv) {
   cb.on_state = on_state;
   cb.on_error = on_error;
   dqs_client *client = NULL;
-  if (dqs_client_new(cfg, NULL, &cb, &client) != DQS_RESULT_OK) return 2;
-  dqs_client_start(client);
-  for (int i = 0; i < 600 && !synced; i++) {
+  if (dqs_client_new(cfg, NULL, &cb, &client) != DQS_RESULT_OK) return fail("dqs_client_new");
+  if (dqs_client_start(client) != DQS_RESULT_OK) {
+    int rc = fail("dqs_client_start");
+    dqs_client_free(client);
+    dqs_config_free(cfg);
+    return rc;
+  }
+  for (int i = 0; i < 1200 && !atomic_load(&synced); i++) {
     struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
+  bool is_synced = atomic_load(&synced);
   dqs_status st;
-  dqs_client_status(client, &st);
+  memset(&st, 0, sizeof st);
+  if (dqs_client_status(client, &st) != DQS_RESULT_OK) {
+    fail("dqs_client_status");
+    is_synced = false;
+  }
   printf("\n%s: header height %u, %u quorums validated, %llu bytes in\n",
-         synced ? "synced" : "NOT synced", st.header_height, st.quorums_validated,
+         is_synced ? "synced" : "NOT synced", st.header_height, st.quorums_validated,
          (unsigned long long)st.bytes_in);
 #ifdef DQS_SIMNET
   /* Locks as a wallet receives them from peers: here the simulated network's own ChainLock of
    * the tip and its newest InstantSend lock, verified against the quorums just synced. */
-  if (net && synced) {
+  if (net && is_synced) {
     static const char *verdicts[] = {"valid", "invalid", "unknown"};
     uint8_t lock[512];
     size_t len = 0;
     dqs_lock_status ls;
     if (dqs_simnet_clsig(net, st.header_height, lock, sizeof lock, &len) == DQS_RESULT_OK &&
         dqs_client_verify_clsig(client, lock, len, &ls) == DQS_RESULT_OK) {
-      printf("ChainLock of block %u: %s\n", st.header_height, verdicts[ls]);
+      printf("ChainLock of block %u: %s\n", st.header_height, (unsigned)ls < 3 ? verdicts[ls] : "?");
       if (ls != DQS_LOCK_STATUS_VALID) locks_ok = 0;
+    } else {
+      locks_ok = 0;
+      fail("ChainLock verification");
     }
     if (dqs_simnet_latest_islock(net, lock, sizeof lock, &len) == DQS_RESULT_OK &&
         dqs_client_verify_islock(client, lock, len, &ls) == DQS_RESULT_OK) {
-      printf("newest InstantSend lock: %s\n", verdicts[ls]);
+      printf("newest InstantSend lock: %s\n", (unsigned)ls < 3 ? verdicts[ls] : "?");
       if (ls != DQS_LOCK_STATUS_VALID) locks_ok = 0;
+    } else {
+      locks_ok = 0;
+      fail("InstantSend lock verification");
     }
   }
 #endif
@@ -110,5 +132,5 @@ int main(int argc, char **argv) {
 #ifdef DQS_SIMNET
   dqs_simnet_free(net);
 #endif
-  return synced && locks_ok ? 0 : 1;
+  return is_synced && locks_ok ? 0 : 1;
 }

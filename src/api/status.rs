@@ -24,7 +24,10 @@ pub struct Status {
     pub bytes_out: u64,
     /// Requests that waited on an answer (round trips).
     pub round_trips: u64,
-    /// Round trips that had to wait for each other (parallel requests count once).
+    /// Round trips that had to wait for each other: the highest request generation, where a
+    /// request is one generation after the answers its sender had received when it was sent
+    /// (requests sent together count once, however their answers overlap in time; see
+    /// docs/PERFORMANCE.md). Does not change with machine load.
     pub dependent_round_trips: u64,
 }
 

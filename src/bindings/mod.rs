@@ -75,8 +75,47 @@ pub enum StoreFailure {
 }
 
 impl From<::uniffi::UnexpectedUniFFICallbackError> for StoreFailure {
+    /// Any other exception the host's store threw. Kotlin hands over its whole stack trace
+    /// (`stackTraceToString()`); the error event gets its first line, the exception itself
+    /// (`java.io.IOException: disk full`), as every surface reports it.
     fn from(e: ::uniffi::UnexpectedUniFFICallbackError) -> Self {
-        StoreFailure::Failed { reason: e.reason }
+        StoreFailure::Failed {
+            reason: first_line(&e.reason),
+        }
+    }
+}
+
+/// The first non-empty line of a host exception's text, trimmed.
+fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("the store failed without a message")
+        .to_string()
+}
+
+#[cfg(test)]
+mod host_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_host_stack_trace_becomes_its_first_line() {
+        // The shape of Kotlin's Throwable.stackTraceToString().
+        let trace = "java.io.IOException: disk full\n\tat Store.save(Store.kt:12)\n\tat \
+                     uniffi.Callback.call(dash_qrsync.kt:300)\nCaused by: x\n\t... 3 more\n";
+        let e: StoreFailure = ::uniffi::UnexpectedUniFFICallbackError::new(trace).into();
+        assert_eq!(
+            e,
+            StoreFailure::Failed {
+                reason: "java.io.IOException: disk full".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "store failure: java.io.IOException: disk full"
+        );
+        let e: StoreFailure = ::uniffi::UnexpectedUniFFICallbackError::new("\n").into();
+        assert!(!e.to_string().contains('\n'));
     }
 }
 

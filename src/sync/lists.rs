@@ -179,12 +179,18 @@ pub(super) async fn fetch_missing(sh: &Arc<Shared>, peers: &mut Peers) -> Result
                 }
             }
         } else {
-            let mut set = tokio::task::JoinSet::new();
+            // The whole round is sent before any answer is awaited (one generation, see
+            // `net::Generations`), then awaited in parallel.
+            let mut sent = Vec::new();
             for req in reqs {
                 let Some(peer) = peers.pick(crate::wire::version::MIN_MNLIST_SYNC_VERSION) else {
                     return Err(PassError::NoPeers);
                 };
-                set.spawn(fetch_diff(sh, &peer, req));
+                sent.push(fetch_diff(sh, &peer, req));
+            }
+            let mut set = tokio::task::JoinSet::new();
+            for f in sent {
+                set.spawn(f);
             }
             while let Some(r) = set.join_next().await {
                 if let Ok(a) = r {
@@ -249,24 +255,30 @@ pub(super) async fn cold_start(sh: &Arc<Shared>, peers: &mut Peers) -> Result<()
     let timeout = sh.config.request_timeout;
     // The chain first, so its answers arrive (and are fed, overlapping the CPU with the rest of
     // the transfer) while the qrinfo, which is fed last, is still on its way.
-    let mut set = tokio::task::JoinSet::new();
+    // The whole wave is sent before any answer is awaited, so that it is one generation of
+    // requests however fast the answers come back (`net::Generations`).
+    let mut sent = Vec::new();
     for req in plan.diffs.iter().cloned() {
         let Some(peer) = peers.pick(min) else {
             return Err(PassError::NoPeers);
         };
-        set.spawn(fetch_diff(sh, &peer, req));
+        sent.push(fetch_diff(sh, &peer, req));
     }
     let Some(qr_peer) = peers.pick(min) else {
         return Err(PassError::NoPeers);
     };
+    let qr_answer = qr_peer.request(
+        Message::GetQrInfo(plan.qrinfo.clone()),
+        Expect::QrInfo,
+        timeout,
+    );
+    let mut set = tokio::task::JoinSet::new();
+    for f in sent {
+        set.spawn(f);
+    }
     let qr_task = {
-        let answer = qr_peer.request(
-            Message::GetQrInfo(plan.qrinfo.clone()),
-            Expect::QrInfo,
-            timeout,
-        );
         let addr = qr_peer.addr;
-        tokio::spawn(async move { (addr, answer.await) })
+        tokio::spawn(async move { (addr, qr_answer.await) })
     };
     // Feed the chain in order as its links arrive (each diff's base is the previous one); a
     // link that failed is skipped, and what it breaks is fetched again by `fetch_missing`.

@@ -211,6 +211,8 @@ pub(super) async fn run(sh: Arc<Shared>) {
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
     let mut saved_tip: Option<(Hash256, Hash256)> = None;
+    // This task chooses the requests: the root of the request generations (net::Generations).
+    sh.counters.claim_generation_root();
     restore(&sh).await;
     sh.set_state(SyncState::Connecting);
     loop {
@@ -237,11 +239,18 @@ pub(super) async fn run(sh: Arc<Shared>) {
                 continue;
             }
             Err(PassError::AllBanned(why)) => {
+                let reasons: Vec<&str> = peers.bans.values().map(|b| b.1.as_str()).collect();
+                let advice = match probable_misconfiguration(&reasons) {
+                    Some((check, param)) => format!(
+                        "every peer failed the same check ({check}): a probable configuration \
+                         error rather than bad peers; check {param}"
+                    ),
+                    None => "configure other peers".to_string(),
+                };
                 sh.error(
                     ErrorKind::PeerMisbehaved,
                     format!(
-                        "every peer was banned {MAX_BANS} times ({why}); sync stopped: \
-                         configure other peers"
+                        "every peer was banned {MAX_BANS} times ({why}); sync stopped: {advice}"
                     ),
                     false,
                 );
@@ -346,5 +355,120 @@ pub(super) async fn run(sh: Arc<Shared>) {
             drain(&sh, &mut peers);
             need_pass = std::mem::take(&mut peers.new_block);
         }
+    }
+}
+
+/// When every banned peer's last ban was for the same validation check, and that check
+/// depends on this client's chain parameters, the check and the parameter to look at. Honest
+/// peers that all fail one rule point at our rules (e.g. `llmqtestparams` left out for a
+/// network that sets it), not at the peers. Framing, flooding and other faults are not
+/// configuration: `None`.
+fn probable_misconfiguration(reasons: &[&str]) -> Option<(&'static str, String)> {
+    let mut first: Option<(&'static str, String)> = None;
+    for r in reasons {
+        let c = config_check(r)?;
+        match &first {
+            None => first = Some(c),
+            Some(f) if *f == c => {}
+            Some(_) => return None,
+        }
+    }
+    first
+}
+
+/// The configuration-dependent check a ban reason names, with the parameter it depends on.
+fn config_check(reason: &str) -> Option<(&'static str, String)> {
+    // Quorum checks: the size, threshold and types of each LLMQ come from the parameters.
+    const QUORUM: [(&str, &str); 8] = [
+        (
+            "is not configured for this network",
+            "LLMQ type not configured",
+        ),
+        ("bitset sizes", "quorum size"),
+        ("valid members, minimum", "quorum minimum size"),
+        ("does not match base height", "quorum index"),
+        ("is not enabled at the base block", "LLMQ type activation"),
+        ("membersSig does not verify", "quorum members' signature"),
+        ("bits set beyond the", "quorum members"),
+        ("commitment version", "commitment version"),
+    ];
+    if let Some((_, check)) = QUORUM.iter().find(|(k, _)| reason.contains(k)) {
+        let param = match quorum_type_in(reason) {
+            Some(100) => "llmqtestparams (quorum type 100)".to_string(),
+            Some(104) => "llmqtestinstantsendparams (quorum type 104)".to_string(),
+            Some(106) => "llmqtestplatformparams (quorum type 106)".to_string(),
+            Some(101) => "llmqdevnetparams (quorum type 101)".to_string(),
+            Some(t) => format!(
+                "the LLMQ parameters of quorum type {t} (llmqtestparams, llmqdevnetparams, \
+                 llmqchainlocks, llmqinstantsenddip0024 ...) and the network"
+            ),
+            None => "the network's LLMQ parameters (llmqtestparams, llmqdevnetparams ...)".into(),
+        };
+        return Some((check, param));
+    }
+    const ACTIVATION: [(&str, &str); 4] = [
+        ("not allowed at height", "CbTx version for the height"),
+        ("masternode list root mismatch", "masternode list root"),
+        ("quorum root mismatch", "quorum root"),
+        ("does not match block height", "CbTx height"),
+    ];
+    if let Some((_, check)) = ACTIVATION.iter().find(|(k, _)| reason.contains(k)) {
+        return Some((
+            check,
+            "the activation heights (testactivationheight=v20@…, mn_rr@…, dip3params) and \
+             LLMQ parameters"
+                .into(),
+        ));
+    }
+    const HEADERS: [(&str, &str); 4] = [
+        ("are not a valid target", "header difficulty"),
+        ("hash above target", "header proof of work"),
+        (", required 0x", "header difficulty"),
+        ("at checkpoint height", "checkpoint"),
+    ];
+    if let Some((_, check)) = HEADERS.iter().find(|(k, _)| reason.contains(k)) {
+        return Some((
+            check,
+            "the network and its chain (mainnet/testnet/regtest/devnet name, \
+             minimumdifficultyblocks, checkpoints)"
+                .into(),
+        ));
+    }
+    None
+}
+
+/// The `N` of "quorum type N" in an engine error.
+fn quorum_type_in(reason: &str) -> Option<u8> {
+    let at = reason.find("quorum type ")? + "quorum type ".len();
+    let digits: String = reason[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod misconfiguration_tests {
+    use super::*;
+
+    #[test]
+    fn the_same_parameter_dependent_check_on_every_peer_names_the_parameter() {
+        let a = "invalid mnlistdiff: quorum type 100 00ab is invalid: bitset sizes 4/4, expected 3";
+        let b = "invalid qrinfo: quorum type 100 00cd is invalid: bitset sizes 4/4, expected 3";
+        let (check, param) = probable_misconfiguration(&[a, b]).unwrap();
+        assert_eq!(check, "quorum size");
+        assert!(param.starts_with("llmqtestparams"), "{param}");
+        // Different checks, or a fault that is not about rules: no guess.
+        let c = "invalid mnlistdiff: CbTx version 3 not allowed at height 50";
+        assert_eq!(probable_misconfiguration(&[a, c]), None);
+        assert_eq!(
+            probable_misconfiguration(&[a, "bad checksum [de, ad, be, ef]"]),
+            None
+        );
+        assert_eq!(probable_misconfiguration(&[]), None);
+        assert!(probable_misconfiguration(&[c])
+            .unwrap()
+            .1
+            .contains("testactivationheight"));
     }
 }

@@ -19,6 +19,8 @@ pub struct Shared {
     pub(super) events: EventSink,
     pub(super) data: Mutex<SyncData>,
     pub(super) state: Mutex<SyncState>,
+    /// The state, for waiters ([`Shared::watch_state`]).
+    state_watch: tokio::sync::watch::Sender<SyncState>,
     pub(super) stop_flag: AtomicBool,
     pub(super) stop_notify: Notify,
     /// Network counters.
@@ -61,6 +63,7 @@ impl Shared {
             events: EventSink::new(listener),
             data: Mutex::new(SyncData { headers, engine }),
             state: Mutex::new(SyncState::Idle),
+            state_watch: tokio::sync::watch::Sender::new(SyncState::Idle),
             stop_flag: AtomicBool::new(false),
             stop_notify: Notify::new(),
             counters: Arc::default(),
@@ -73,6 +76,11 @@ impl Shared {
             declined: Mutex::default(),
             history: Mutex::default(),
         })
+    }
+
+    /// A receiver of every state change (for [`crate::Client::wait_for_state`]).
+    pub fn watch_state(&self) -> tokio::sync::watch::Receiver<SyncState> {
+        self.state_watch.subscribe()
     }
 
     /// Asks the sync task to end.
@@ -97,6 +105,7 @@ impl Shared {
             }
             let changed = *cur != s;
             *cur = s;
+            self.state_watch.send_replace(s);
             changed
         };
         if changed {
@@ -218,8 +227,9 @@ impl Shared {
         }));
     }
 
-    /// Reports quorums not reported yet, then whether the tip list's entries changed (called
-    /// after every list fed and after a restore).
+    /// Reports quorums not reported yet, whether the tip list's entries changed, then progress:
+    /// called once per list or qrinfo applied (and after a restore), so that progress moves with
+    /// each answer rather than once per wave.
     pub(super) fn report_quorums(&self, validated: &[crate::engine::QuorumInfo]) {
         {
             let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
@@ -230,6 +240,7 @@ impl Shared {
             }
         }
         self.report_masternodes();
+        self.progress();
     }
 
     /// Emits "masternodes changed" when the tip list's SML root (which commits to every entry)

@@ -3475,7 +3475,10 @@ public struct Status: Equatable, Hashable {
      */
     public var roundTrips: UInt64
     /**
-     * Round trips that had to wait for each other (parallel requests count once).
+     * Round trips that had to wait for each other: the highest request generation, where a
+     * request is one generation after the answers its sender had received when it was sent
+     * (requests sent together count once, however their answers overlap in time; see
+     * docs/PERFORMANCE.md). Does not change with machine load.
      */
     public var dependentRoundTrips: UInt64
 
@@ -3507,7 +3510,10 @@ public struct Status: Equatable, Hashable {
          * Requests that waited on an answer (round trips).
          */roundTrips: UInt64, 
         /**
-         * Round trips that had to wait for each other (parallel requests count once).
+         * Round trips that had to wait for each other: the highest request generation, where a
+         * request is one generation after the answers its sender had received when it was sent
+         * (requests sent together count once, however their answers overlap in time; see
+         * docs/PERFORMANCE.md). Does not change with machine load.
          */dependentRoundTrips: UInt64) {
         self.state = state
         self.headerHeight = headerHeight

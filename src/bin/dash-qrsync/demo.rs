@@ -24,6 +24,9 @@ pub struct Options {
     timeout: Duration,
     strategy: dash_qrsync::SyncStrategy,
     chain: crate::chainargs::ChainArgs,
+    /// After `Synced`, how long to keep following the tip for a ChainLock (`None`: the
+    /// default, 10 s on the simulated network, which mines a block for it; 0 with --connect).
+    follow: Option<Duration>,
     size: Size,
 }
 
@@ -66,6 +69,7 @@ impl Options {
             strategy: dash_qrsync::SyncStrategy::QrInfo,
             chain: crate::chainargs::ChainArgs::default(),
             size: Size::default(),
+            follow: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -129,6 +133,13 @@ impl Options {
                             .parse()
                             .map_err(|_| "--blocks must be a number")?,
                     )
+                }
+                "--follow-secs" => {
+                    o.follow = Some(Duration::from_secs(
+                        value("--follow-secs")?
+                            .parse()
+                            .map_err(|_| "--follow-secs must be a number")?,
+                    ))
                 }
                 s => return Err(format!("unknown option {s}")),
             }
@@ -258,6 +269,7 @@ pub fn run(o: &Options) -> std::process::ExitCode {
         .build()
         .expect("runtime");
     let mut server = None;
+    let mut sim_node = None;
     let (addr, mut config) = match o.connect {
         Some(addr) => {
             // --dash-conf chooses the network when given (--network otherwise).
@@ -310,6 +322,7 @@ pub fn run(o: &Options) -> std::process::ExitCode {
             let addr = s.addr();
             println!("simnet listening on {addr}");
             server = Some(s);
+            sim_node = Some(node.clone());
             let mut c = Config::new(cfg.network());
             c.chain = cfg.params.clone();
             (addr, c)
@@ -342,6 +355,39 @@ pub fn run(o: &Options) -> std::process::ExitCode {
     drop(seen);
     let elapsed = started.elapsed();
     let status = client.status();
+    // Keep following the tip for a while: a ChainLock comes with a block, and a synced chain
+    // has no new block yet. The simulated network mines one (with its ChainLock).
+    let follow = o.follow.unwrap_or(if sim_node.is_some() {
+        Duration::from_secs(10)
+    } else {
+        Duration::ZERO
+    });
+    let mut followed = None;
+    if ok && !follow.is_zero() {
+        if let Some(node) = &sim_node {
+            node.mine(1);
+            printer.line(format!(
+                "simnet mined block {} with its ChainLock; following the tip for up to {} s",
+                dash_qrsync::simnet::SimService::tip_height(node.as_ref()),
+                follow.as_secs()
+            ));
+        } else {
+            printer.line(format!(
+                "following the tip for up to {} s for a ChainLock",
+                follow.as_secs()
+            ));
+        }
+        let until = Instant::now() + follow;
+        let mut seen = printer.seen.lock().unwrap();
+        while seen.chainlocks.is_empty() && Instant::now() < until {
+            seen = printer
+                .cv
+                .wait_timeout(seen, Duration::from_millis(200))
+                .unwrap()
+                .0;
+        }
+        followed = Some(follow);
+    }
     client.stop();
     if let Some(s) = server {
         rt.block_on(s.shutdown());
@@ -381,7 +427,19 @@ pub fn run(o: &Options) -> std::process::ExitCode {
             format!(" ({by_type})")
         }
     );
-    println!("ChainLocks verified: {}", seen.chainlocks.len());
+    let chainlocks = match (seen.chainlocks.last(), followed) {
+        (Some(last), _) => format!("{} (newest: block {})", seen.chainlocks.len(), last.height),
+        (None, Some(f)) => format!(
+            "none announced in the {} s after sync (a ChainLock comes with each new block, \
+             about every 2.5 minutes on mainnet; not a failure)",
+            f.as_secs()
+        ),
+        (None, None) if ok => "none yet: a ChainLock comes with the next block (about every \
+             2.5 minutes on mainnet; --follow-secs N waits for one); not a failure"
+            .to_string(),
+        (None, None) => "none (not synced)".to_string(),
+    };
+    println!("ChainLocks verified: {chainlocks}");
     println!("round trips:        {}", status.round_trips);
     println!(
         "bytes in / out:     {} / {} ({:.1} KiB / {:.1} KiB)",

@@ -805,6 +805,14 @@ fn check_one_diff(
     (out, Some((list, root)))
 }
 
+/// A diff whose base is not in the input still places its block at its CbTx height: an
+/// anchor for `--headers` (heights only; no coinbase proof was checked, so no merkle root).
+fn anchor_unapplied(headers: &mut OfflineHeaders, diff: &MnListDiff) {
+    if let Ok(c) = diff.cb_tx.coinbase_payload() {
+        headers.add_diff_block(c.height.max(0) as u32, diff.block_hash, None);
+    }
+}
+
 fn verify_mnlistdiff(
     opts: &Options,
     payload: &[u8],
@@ -828,6 +836,8 @@ fn verify_mnlistdiff(
         headers.add_diff_block(l.height, l.block_hash, root);
         proven.push((l.block_hash, root));
         lists.lists.insert(l.height, l);
+    } else {
+        anchor_unapplied(&mut headers, &diff);
     }
     let quorums = finish(
         opts,
@@ -885,6 +895,8 @@ fn verify_qrinfo(
             headers.add_diff_block(l.height, l.block_hash, root);
             proven.push((l.block_hash, root));
             lists.insert(l.block_hash, l);
+        } else {
+            anchor_unapplied(&mut headers, diff);
         }
         commitments.extend(diff.new_quorums.iter().cloned());
         diffs.insert(name.clone(), d);

@@ -5193,7 +5193,10 @@ data class Status (
     var `roundTrips`: kotlin.ULong
     , 
     /**
-     * Round trips that had to wait for each other (parallel requests count once).
+     * Round trips that had to wait for each other: the highest request generation, where a
+     * request is one generation after the answers its sender had received when it was sent
+     * (requests sent together count once, however their answers overlap in time; see
+     * docs/PERFORMANCE.md). Does not change with machine load.
      */
     var `dependentRoundTrips`: kotlin.ULong
     
@@ -5728,7 +5731,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
     /**
@@ -5742,7 +5745,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
     /**
@@ -5756,7 +5759,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
     /**
@@ -5770,7 +5773,7 @@ sealed class QrSyncException: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : QrSyncException() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
 
@@ -5880,7 +5883,7 @@ sealed class StoreFailure: kotlin.Exception() {
         val `reason`: kotlin.String
         ) : StoreFailure() {
         override val message
-            get() = "reason=${ `reason` }"
+            get() = `reason`
     }
     
 

@@ -105,6 +105,40 @@ class SyncTest {
         client.close()
     }
 
+    @Test
+    fun rawApiMessagesAreTheLibrarysSentences() {
+        // The generated exceptions' message is the library's sentence, with no `reason=`.
+        val c = ClientConfig(Network.REGTEST)
+        val bad = assertThrows<QrSyncException.InvalidArgument> { c.addPeer("not an address") }
+        assertEquals("\"not an address\" is not an IP:port address", bad.message)
+        assertEquals(bad.reason, bad.message)
+        val peers = assertThrows<QrSyncException.InvalidConfig> { c.setMaxPeers(0u) }
+        assertEquals("max_peers must be between 1 and 16", peers.message)
+    }
+
+    @Test
+    fun rawApiStoreFailureIsOneLineNotAStackTrace() {
+        // A store that throws an ordinary exception (not StoreFailure), straight on the raw API.
+        val store = object : HostStore {
+            override fun load(key: String): ByteArray? = null
+            override fun save(key: String, value: ByteArray) = throw java.io.IOException("disk full")
+            override fun remove(key: String) {}
+        }
+        val rec = Recorder()
+        val client = QrSyncClient(config(), store, rec)
+        client.start()
+        assertTrue(rec.synced.await(120, TimeUnit.SECONDS), "not synced: ${rec.errors}")
+        client.stop()
+        client.close()
+        val failures = rec.errors.filter { it.kind == ErrorKind.STORE }
+        assertTrue(failures.isNotEmpty(), "no store error: ${rec.errors}")
+        for (f in failures) {
+            assertTrue(f.message.contains("java.io.IOException: disk full"), f.message)
+            assertTrue(!f.message.contains("\n") && !f.message.contains("\tat "), f.message)
+            assertTrue(!f.message.contains("reason="), f.message)
+        }
+    }
+
     /** Display hex of bytes in internal order (how the bindings show hashes). */
     private fun displayHex(internal: ByteArray): String =
         internal.reversed().joinToString("") { "%02x".format(it) }
