@@ -744,94 +744,6 @@ fn a_silently_declined_getmnlistd_is_reported_once_and_not_retried_for_the_same_
     assert_eq!(client.status().state, SyncState::Stopped);
 }
 
-/// The simulated chain's list at `height`: (ProRegTx hash, valid) of every entry.
-fn sim_entries(net: &Net, height: u32) -> Vec<(dash_qrsync::Hash256, bool)> {
-    let hash = net.node.hash_at(height).unwrap();
-    let diff = net
-        .node
-        .mnlistdiff(&dash_qrsync::Hash256::ZERO, &hash, 70237)
-        .unwrap();
-    let mut v: Vec<_> = diff
-        .mn_list
-        .iter()
-        .map(|e| (e.pro_reg_tx_hash, e.is_valid))
-        .collect();
-    v.sort();
-    v
-}
-
-#[test]
-fn masternode_book_is_reachable_after_a_sync_and_its_change_is_reported() {
-    let net = simnet(23, &[Faults::default()]);
-    let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
-    assert!(client.masternodes().is_none(), "no book before a sync");
-    client.start().unwrap();
-    assert!(
-        rec.wait_for(synced, Duration::from_secs(120)),
-        "not synced: {:?}",
-        rec.log.lock().unwrap().errors
-    );
-    let book = client.masternodes().expect("a book after the sync");
-    let tip = net.node.tip_height();
-    assert_eq!(Some(book.height), client.status().list_height);
-    let ours: Vec<_> = book
-        .entries
-        .iter()
-        .map(|e| (e.pro_reg_tx_hash, e.is_valid))
-        .collect();
-    assert_eq!(ours, sim_entries(&net, book.height));
-    assert!(book
-        .entries
-        .iter()
-        .any(|e| e.mn_type == dash_qrsync::MasternodeType::Evo && e.platform_node_id.is_some()));
-    assert!(book.entries.iter().all(|e| !e.addresses.is_empty()));
-    {
-        let l = rec.log.lock().unwrap();
-        let last = l.masternodes.last().expect("a masternodes-changed event");
-        assert_eq!(last.sml_root, book.sml_root);
-        assert_eq!(last.count as usize, book.entries.len());
-    }
-    // The simulated chain churns its masternodes every 10 blocks: the change is reported and
-    // the book follows.
-    let before = rec.log.lock().unwrap().masternodes.len();
-    let new_tip = mine_and_await_tip_chainlock(&net, &rec, 20);
-    assert!(new_tip > tip);
-    assert!(
-        rec.wait_for(
-            |l| l.masternodes.len() > before
-                && client.masternodes().is_some_and(|b| {
-                    b.height == new_tip
-                        && l.masternodes
-                            .last()
-                            .is_some_and(|m| m.sml_root == b.sml_root)
-                }),
-            Duration::from_secs(60)
-        ),
-        "no masternodes-changed event for the new tip list: {:?}",
-        rec.log.lock().unwrap().masternodes
-    );
-    let after = client.masternodes().unwrap();
-    assert_eq!(after.height, new_tip);
-    assert_ne!(after.sml_root, book.sml_root);
-    let ours: Vec<_> = after
-        .entries
-        .iter()
-        .map(|e| (e.pro_reg_tx_hash, e.is_valid))
-        .collect();
-    assert_eq!(ours, sim_entries(&net, new_tip));
-    // One event per change: consecutive events never name the same list root.
-    assert!(rec
-        .log
-        .lock()
-        .unwrap()
-        .masternodes
-        .windows(2)
-        .all(|w| w[0].sml_root != w[1].sml_root));
-    client.stop();
-    for s in net.servers {
-        net.rt.block_on(s.shutdown());
-    }
-
 /// Runs `f` on its own thread and fails if it has not returned within `secs` seconds: a hang
 /// is a failure, a slow machine is not (the bound is generous, not a measure of speed).
 fn returns_within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
@@ -955,4 +867,93 @@ fn progress_is_reported_for_every_list_applied() {
         list_phase.iter().map(|p| p.quorums_validated).collect();
     assert!(distinct.len() >= 2, "{list_phase:?}");
     client.stop();
+}
+
+/// The simulated chain's list at `height`: (ProRegTx hash, valid) of every entry.
+fn sim_entries(net: &Net, height: u32) -> Vec<(dash_qrsync::Hash256, bool)> {
+    let hash = net.node.hash_at(height).unwrap();
+    let diff = net
+        .node
+        .mnlistdiff(&dash_qrsync::Hash256::ZERO, &hash, 70237)
+        .unwrap();
+    let mut v: Vec<_> = diff
+        .mn_list
+        .iter()
+        .map(|e| (e.pro_reg_tx_hash, e.is_valid))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn masternode_book_is_reachable_after_a_sync_and_its_change_is_reported() {
+    let net = simnet(23, &[Faults::default()]);
+    let (client, rec) = client_for(&net, SyncStrategy::QrInfo);
+    assert!(client.masternodes().is_none(), "no book before a sync");
+    client.start().unwrap();
+    assert!(
+        rec.wait_for(synced, Duration::from_secs(120)),
+        "not synced: {:?}",
+        rec.log.lock().unwrap().errors
+    );
+    let book = client.masternodes().expect("a book after the sync");
+    let tip = net.node.tip_height();
+    assert_eq!(Some(book.height), client.status().list_height);
+    let ours: Vec<_> = book
+        .entries
+        .iter()
+        .map(|e| (e.pro_reg_tx_hash, e.is_valid))
+        .collect();
+    assert_eq!(ours, sim_entries(&net, book.height));
+    assert!(book
+        .entries
+        .iter()
+        .any(|e| e.mn_type == dash_qrsync::MasternodeType::Evo && e.platform_node_id.is_some()));
+    assert!(book.entries.iter().all(|e| !e.addresses.is_empty()));
+    {
+        let l = rec.log.lock().unwrap();
+        let last = l.masternodes.last().expect("a masternodes-changed event");
+        assert_eq!(last.sml_root, book.sml_root);
+        assert_eq!(last.count as usize, book.entries.len());
+    }
+    // The simulated chain churns its masternodes every 10 blocks: the change is reported and
+    // the book follows.
+    let before = rec.log.lock().unwrap().masternodes.len();
+    let new_tip = mine_and_await_tip_chainlock(&net, &rec, 20);
+    assert!(new_tip > tip);
+    assert!(
+        rec.wait_for(
+            |l| l.masternodes.len() > before
+                && client.masternodes().is_some_and(|b| {
+                    b.height == new_tip
+                        && l.masternodes
+                            .last()
+                            .is_some_and(|m| m.sml_root == b.sml_root)
+                }),
+            Duration::from_secs(60)
+        ),
+        "no masternodes-changed event for the new tip list: {:?}",
+        rec.log.lock().unwrap().masternodes
+    );
+    let after = client.masternodes().unwrap();
+    assert_eq!(after.height, new_tip);
+    assert_ne!(after.sml_root, book.sml_root);
+    let ours: Vec<_> = after
+        .entries
+        .iter()
+        .map(|e| (e.pro_reg_tx_hash, e.is_valid))
+        .collect();
+    assert_eq!(ours, sim_entries(&net, new_tip));
+    // One event per change: consecutive events never name the same list root.
+    assert!(rec
+        .log
+        .lock()
+        .unwrap()
+        .masternodes
+        .windows(2)
+        .all(|w| w[0].sml_root != w[1].sml_root));
+    client.stop();
+    for s in net.servers {
+        net.rt.block_on(s.shutdown());
+    }
 }
