@@ -1050,14 +1050,19 @@ pub extern "C" fn dqs_client_new(
         let store: Arc<dyn Store> = if store.is_null() {
             Arc::new(MemoryStore::new())
         } else {
-            // SAFETY: `store` points to a `dqs_store` valid for this call; it is copied.
-            let s = unsafe { *store };
-            if (s.struct_size as usize) < std::mem::size_of::<dqs_store>() {
+            // SAFETY: `store` points to a `dqs_store` valid for this call, of the caller's
+            // header version; its first field is `struct_size`, read alone (unaligned-safe) so
+            // a shorter struct is never read past its end.
+            let size = unsafe { std::ptr::read_unaligned(store as *const u32) } as usize;
+            if size < std::mem::size_of::<dqs_store>() {
                 return Err((
                     dqs_result::ErrInvalidArgument,
                     "dqs_store.struct_size is too small".into(),
                 ));
             }
+            // SAFETY: the caller's struct is at least as large as ours (checked above); only
+            // our size is read (a newer, longer struct's extra fields are ignored).
+            let s = unsafe { std::ptr::read_unaligned(store) };
             if s.load.is_none() || s.save.is_none() || s.remove.is_none() || s.free_buffer.is_none()
             {
                 return Err((
@@ -1074,10 +1079,11 @@ pub extern "C" fn dqs_client_new(
         } else {
             // SAFETY: `callbacks` points to a `dqs_callbacks` (of the caller's header version)
             // valid for this call; its first field is `struct_size`.
-            let size = unsafe { std::ptr::read(callbacks as *const u32) } as usize;
+            let size = unsafe { std::ptr::read_unaligned(callbacks as *const u32) } as usize;
             let c = if size >= std::mem::size_of::<dqs_callbacks>() {
-                // SAFETY: the caller's struct is at least as large as ours; it is copied.
-                unsafe { *callbacks }
+                // SAFETY: the caller's struct is at least as large as ours; only our size is
+                // read.
+                unsafe { std::ptr::read_unaligned(callbacks) }
             } else if size >= CALLBACKS_SIZE_WITHOUT_MASTERNODES {
                 // An older header: copy the fields it has; the newer ones stay NULL.
                 let mut c = dqs_callbacks {
@@ -1147,11 +1153,13 @@ pub extern "C" fn dqs_client_free(client: *mut dqs_client) {
         if !client.is_null() {
             // SAFETY: `client` came from `dqs_client_new` and is freed once (caller contract).
             let c = unsafe { Box::from_raw(client) };
-            let gate = c.store_gate.clone();
-            drop(c);
-            if let Some(g) = gate {
+            // The gate closes first: no store call begins once free has begun (a save's
+            // second write, or a new save, while the client stops), and free waits for the
+            // call in progress. Then the client stops; its saves are refused from here on.
+            if let Some(g) = c.store_gate.as_ref() {
                 g.close();
             }
+            drop(c);
         }
     }));
 }
@@ -1259,8 +1267,13 @@ pub extern "C" fn dqs_client_verify_clsig(
     out_status: *mut dqs_lock_status,
 ) -> dqs_result {
     guard(|| {
+        // Every pointer is checked before any work (no decoding or BLS check for a call that
+        // can only return `DQS_RESULT_ERR_NULL`).
         let c = client_ref(client)?;
         let b = bytes(data, len, "data")?;
+        if out_status.is_null() {
+            return Err(null("out_status"));
+        }
         lock_verdict(c.verify_clsig(b), out_status)
     })
 }
@@ -1274,8 +1287,13 @@ pub extern "C" fn dqs_client_verify_islock(
     out_status: *mut dqs_lock_status,
 ) -> dqs_result {
     guard(|| {
+        // Every pointer is checked before any work (no decoding or BLS check for a call that
+        // can only return `DQS_RESULT_ERR_NULL`).
         let c = client_ref(client)?;
         let b = bytes(data, len, "data")?;
+        if out_status.is_null() {
+            return Err(null("out_status"));
+        }
         lock_verdict(c.verify_islock(b), out_status)
     })
 }
