@@ -362,9 +362,12 @@ const CALLBACKS_SIZE_WITHOUT_MASTERNODES: usize =
 
 /// Host persistence. Calls are never concurrent (one at a time, also across `dqs_client_stop`
 /// and a later `dqs_client_start`), from library threads other than the caller's. No store
-/// function is called after `dqs_client_free` returns: it waits for a store call in progress
-/// to return (so a slow `save` delays `dqs_client_free` by at most that one call) and refuses
-/// every later one; a store function must therefore not call `dqs_client_free` itself.
+/// call begins once `dqs_client_free` was entered, and none runs after it returns: it waits
+/// for a store call in progress to return (so a slow `save` delays `dqs_client_free` by at
+/// most that one call) and refuses every later one, also the rest of a save cut short (the
+/// previous generation stays loadable); a store function must therefore not call
+/// `dqs_client_free` itself. `struct_size` is read before anything else: a smaller one than
+/// this header's is `DQS_RESULT_ERR_INVALID_ARGUMENT` and nothing past it is read.
 /// Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len` (a buffer the
 /// library hands back to `free_buffer` when done), 1 when the key is absent, any other value
 /// on failure. `key` is a short ASCII name, valid during the call only.
@@ -1145,8 +1148,8 @@ pub extern "C" fn dqs_client_stop(client: *const dqs_client) -> dqs_result {
 }
 
 /// Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
-/// any other thread, no callback runs after it returns. No store function runs after it
-/// returns: it waits for a store call in progress (see `dqs_store`).
+/// any other thread, no callback runs after it returns. No store call begins once it was
+/// entered: it first waits for a store call in progress (see `dqs_store`), then stops.
 #[no_mangle]
 pub extern "C" fn dqs_client_free(client: *mut dqs_client) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -1258,7 +1261,8 @@ fn lock_verdict(r: Result<LockStatus, ClientError>, out_status: *mut dqs_lock_st
 
 /// Verifies a serialized `clsig` payload (`data`, `len` bytes, borrowed) against the validated
 /// quorums. On `DQS_RESULT_OK`, `*out_status` says valid / invalid / unknown; for the latter two
-/// the reason is the thread's last-error message.
+/// the reason is the thread's last-error message. Every pointer is checked first: a NULL one is
+/// `DQS_RESULT_ERR_NULL` before the bytes are decoded or any signature checked.
 #[no_mangle]
 pub extern "C" fn dqs_client_verify_clsig(
     client: *const dqs_client,
