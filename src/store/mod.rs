@@ -57,8 +57,7 @@ impl GatedStore {
     /// call in progress to return: after this returns the wrapped store is never called again,
     /// and no call begins after this was entered.
     pub fn close(&self) {
-        self.closed
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         drop(self.gate.lock().unwrap_or_else(|e| e.into_inner()));
     }
 

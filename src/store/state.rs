@@ -552,7 +552,10 @@ mod tests {
         // (no tag) is still read, and so are its slots.
         let a1 = hex::decode(HEAD_A1_AE38DCC).unwrap();
         assert_eq!(parse_head(&a1), Some((SLOT_A, 1, None)));
-        assert_eq!(hex::encode(&head_bytes(SLOT_A, 1, &[0; 32])[..13]), &HEAD_A1_AE38DCC[..26]);
+        assert_eq!(
+            hex::encode(&head_bytes(SLOT_A, 1, &[0; 32])[..13]),
+            &HEAD_A1_AE38DCC[..26]
+        );
         let b2 = hex::decode(HEAD_B2_AE38DCC).unwrap();
         assert_eq!(parse_head(&b2), Some((SLOT_B, 2, None)));
         let b = old_state();
@@ -593,7 +596,10 @@ mod tests {
         store.save(SLOT_A, &newer).unwrap();
         store.save(SLOT_B, &older).unwrap();
         let (s, w) = load(&store, &cfg()).unwrap();
-        assert!(s.headers.chain_lock().is_some(), "the newest generation is loaded");
+        assert!(
+            s.headers.chain_lock().is_some(),
+            "the newest generation is loaded"
+        );
         let w = w.expect("the swap is reported").to_string();
         assert!(w.contains("swapped") && w.contains(SLOT_B), "{w}");
 
