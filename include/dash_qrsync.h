@@ -164,9 +164,12 @@ typedef struct dqs_simnet dqs_simnet;
 
 // Host persistence. Calls are never concurrent (one at a time, also across `dqs_client_stop`
 // and a later `dqs_client_start`), from library threads other than the caller's. No store
-// function is called after `dqs_client_free` returns: it waits for a store call in progress
-// to return (so a slow `save` delays `dqs_client_free` by at most that one call) and refuses
-// every later one; a store function must therefore not call `dqs_client_free` itself.
+// call begins once `dqs_client_free` was entered, and none runs after it returns: it waits
+// for a store call in progress to return (so a slow `save` delays `dqs_client_free` by at
+// most that one call) and refuses every later one, also the rest of a save cut short (the
+// previous generation stays loadable); a store function must therefore not call
+// `dqs_client_free` itself. `struct_size` is read before anything else: a smaller one than
+// this header's is `DQS_RESULT_ERR_INVALID_ARGUMENT` and nothing past it is read.
 // Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len` (a buffer the
 // library hands back to `free_buffer` when done), 1 when the key is absent, any other value
 // on failure. `key` is a short ASCII name, valid during the call only.
@@ -518,8 +521,8 @@ enum dqs_result dqs_client_start(const struct dqs_client *client);
 enum dqs_result dqs_client_stop(const struct dqs_client *client);
 
 // Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
-// any other thread, no callback runs after it returns. No store function runs after it
-// returns: it waits for a store call in progress (see `dqs_store`).
+// any other thread, no callback runs after it returns. No store call begins once it was
+// entered: it first waits for a store call in progress (see `dqs_store`), then stops.
 void dqs_client_free(struct dqs_client *client);
 
 // Fills `*out` with the client's status.
@@ -544,7 +547,8 @@ enum dqs_result dqs_client_quorums(const struct dqs_client *client,
 
 // Verifies a serialized `clsig` payload (`data`, `len` bytes, borrowed) against the validated
 // quorums. On `DQS_RESULT_OK`, `*out_status` says valid / invalid / unknown; for the latter two
-// the reason is the thread's last-error message.
+// the reason is the thread's last-error message. Every pointer is checked first: a NULL one is
+// `DQS_RESULT_ERR_NULL` before the bytes are decoded or any signature checked.
 enum dqs_result dqs_client_verify_clsig(const struct dqs_client *client,
                                         const uint8_t *data,
                                         size_t len,

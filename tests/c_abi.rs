@@ -79,6 +79,10 @@ fn run(bin: &Path, valgrind: bool) -> String {
     } else {
         Command::new(bin)
     };
+    // `cargo test` puts target/debug first in LD_LIBRARY_PATH, which overrides the binary's
+    // rpath: the shared run would load target/debug/libdash_qrsync.so, left by the last
+    // `cargo build` (possibly older code), instead of the one built with this test in deps/.
+    cmd.env_remove("LD_LIBRARY_PATH");
     let o = cmd.output().expect("test program runs");
     let stdout = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(

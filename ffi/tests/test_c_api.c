@@ -412,6 +412,37 @@ static void test_error_paths(void) {
   client = NULL;
   old_cb.struct_size = (uint32_t)offsetof(dqs_callbacks, on_error);
   CHECK(dqs_client_new(cfg, NULL, &old_cb, &client) == DQS_RESULT_ERR_INVALID_ARGUMENT);
+  /* Residue 3 (issue #23): a struct shorter than this header's, allocated to exactly its
+   * size, is never read past its end (valgrind in tests/c_abi.rs reports a read past a heap
+   * block): only `struct_size` is read before the size check. */
+  {
+    size_t short_store = offsetof(dqs_store, free_buffer);
+    uint8_t *ss_bytes = calloc(1, short_store);
+    CHECK(ss_bytes != NULL);
+    uint32_t sz = (uint32_t)short_store;
+    memcpy(ss_bytes, &sz, sizeof sz);
+    CHECK(dqs_client_new(cfg, (const dqs_store *)ss_bytes, NULL, &client) ==
+          DQS_RESULT_ERR_INVALID_ARGUMENT);
+    CHECK(client == NULL);
+    free(ss_bytes);
+    uint32_t *size_only = malloc(sizeof(uint32_t));
+    CHECK(size_only != NULL);
+    *size_only = sizeof(uint32_t);
+    CHECK(dqs_client_new(cfg, (const dqs_store *)size_only, NULL, &client) ==
+          DQS_RESULT_ERR_INVALID_ARGUMENT);
+    CHECK(dqs_client_new(cfg, NULL, (const dqs_callbacks *)size_only, &client) ==
+          DQS_RESULT_ERR_INVALID_ARGUMENT);
+    free(size_only);
+    size_t old_size = offsetof(dqs_callbacks, on_masternodes_changed);
+    uint8_t *cb_bytes = calloc(1, old_size);
+    CHECK(cb_bytes != NULL);
+    sz = (uint32_t)old_size;
+    memcpy(cb_bytes, &sz, sizeof sz);
+    CHECK(dqs_client_new(cfg, NULL, (const dqs_callbacks *)cb_bytes, &client) == DQS_RESULT_OK);
+    dqs_client_free(client);
+    client = NULL;
+    free(cb_bytes);
+  }
   CHECK(dqs_client_new(cfg, NULL, NULL, &client) == DQS_RESULT_OK);
   /* No list validated yet: no address book. */
   dqs_masternode_list *no_book = (dqs_masternode_list *)1;
@@ -423,6 +454,12 @@ static void test_error_paths(void) {
   CHECK(dqs_client_verify_clsig(client, junk, sizeof junk, &ls) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_client_verify_islock(client, junk, sizeof junk, &ls) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_client_verify_clsig(client, NULL, 132, &ls) == DQS_RESULT_ERR_NULL);
+  /* Residue 2 (issue #23): a NULL out pointer is ERR_NULL before any work: the junk bytes,
+   * which would fail decoding with ERR_INVALID_ARGUMENT, are never looked at. */
+  CHECK(dqs_client_verify_clsig(client, junk, sizeof junk, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_verify_islock(client, junk, sizeof junk, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_verify_clsig(NULL, junk, sizeof junk, NULL) == DQS_RESULT_ERR_NULL);
+  CHECK(dqs_client_verify_islock(client, NULL, 5, NULL) == DQS_RESULT_ERR_NULL);
   uint8_t clsig[132] = {0};
   clsig[0] = 100; /* height 100, zero hash and signature: decodes, cannot verify */
   CHECK(dqs_client_verify_clsig(client, clsig, sizeof clsig, &ls) == DQS_RESULT_OK);
@@ -577,6 +614,8 @@ typedef struct {
   int overlapped;   /* a call began while another ran */
   int freed;        /* set by the test once dqs_client_free returned */
   int after_free;   /* calls that began after that */
+  int freeing;      /* set by the test just before it calls dqs_client_free */
+  int after_freeing; /* calls that began after that (while free ran, or later) */
   int saves_begun;
   int slow_ms;      /* how long each save takes */
 } slow_store;
@@ -585,6 +624,7 @@ static void slow_enter(slow_store *s) {
   pthread_mutex_lock(&s->mu);
   if (s->in_call > 0) s->overlapped++;
   if (s->freed) s->after_free++;
+  if (s->freeing) s->after_freeing++;
   s->in_call++;
   pthread_mutex_unlock(&s->mu);
 }
@@ -692,6 +732,51 @@ static void test_slow_store_contract(uint16_t port) {
   printf("slow store contract: ok\n");
 }
 
+/* Residue 1 (issue #23): free while the first write of a save is in progress (the save is
+ * slower than the library's 3 s stop timeout). free waits for that write, and no store call
+ * begins once free was entered: not the save's second write (the head record), not a new
+ * save. Before the fix the client was dropped first and the gate closed after, so the head
+ * write queued behind the slow slot write began while free ran. */
+static void test_free_during_slow_save(uint16_t port) {
+  slow_store ss;
+  slow_init(&ss, 4000);
+  dqs_store st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  st.user_data = &ss;
+  st.load = slow_load;
+  st.save = slow_save;
+  st.remove = slow_remove;
+  st.free_buffer = slow_free;
+  recorder rec;
+  recorder_init(&rec);
+  dqs_callbacks cb = callbacks_for(&rec);
+  dqs_config *cfg = config_for(port);
+  dqs_client *client = NULL;
+  CHECK(dqs_client_new(cfg, &st, &cb, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  CHECK(wait_saves(&ss, 1, 120)); /* the first write of the first save is running */
+  pthread_mutex_lock(&ss.mu);
+  ss.freeing = 1;
+  pthread_mutex_unlock(&ss.mu);
+  dqs_client_free(client);
+  pthread_mutex_lock(&ss.mu);
+  ss.freed = 1;
+  int running = ss.in_call;
+  pthread_mutex_unlock(&ss.mu);
+  CHECK(running == 0);
+  sleep_ms(6000); /* longer than any save: a call the library still held would show */
+  pthread_mutex_lock(&ss.mu);
+  printf("free during a slow save: %d saves begun, %d calls began after free was entered\n",
+         ss.saves_begun, ss.after_freeing);
+  CHECK(ss.after_freeing == 0);
+  CHECK(ss.after_free == 0);
+  pthread_mutex_unlock(&ss.mu);
+  dqs_config_free(cfg);
+  mem_store_clear(&ss.inner);
+  printf("free during a slow save: ok\n");
+}
+
 /* D7: a start followed at once by a stop is not an internal error. */
 static void test_start_then_stop_at_once(uint16_t port) {
   for (int i = 0; i < 7; i++) {
@@ -762,6 +847,7 @@ int main(void) {
   test_stop_and_free_inside_callback(port);
   test_start_then_stop_at_once(port);
   test_slow_store_contract(port);
+  test_free_during_slow_save(port);
   dqs_simnet_free(net);
   test_newer_protocol();
   printf("all C tests passed\n");

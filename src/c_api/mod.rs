@@ -362,9 +362,12 @@ const CALLBACKS_SIZE_WITHOUT_MASTERNODES: usize =
 
 /// Host persistence. Calls are never concurrent (one at a time, also across `dqs_client_stop`
 /// and a later `dqs_client_start`), from library threads other than the caller's. No store
-/// function is called after `dqs_client_free` returns: it waits for a store call in progress
-/// to return (so a slow `save` delays `dqs_client_free` by at most that one call) and refuses
-/// every later one; a store function must therefore not call `dqs_client_free` itself.
+/// call begins once `dqs_client_free` was entered, and none runs after it returns: it waits
+/// for a store call in progress to return (so a slow `save` delays `dqs_client_free` by at
+/// most that one call) and refuses every later one, also the rest of a save cut short (the
+/// previous generation stays loadable); a store function must therefore not call
+/// `dqs_client_free` itself. `struct_size` is read before anything else: a smaller one than
+/// this header's is `DQS_RESULT_ERR_INVALID_ARGUMENT` and nothing past it is read.
 /// Return 0 for success. `load` returns 0 and sets `*out_data`/`*out_len` (a buffer the
 /// library hands back to `free_buffer` when done), 1 when the key is absent, any other value
 /// on failure. `key` is a short ASCII name, valid during the call only.
@@ -1050,14 +1053,19 @@ pub extern "C" fn dqs_client_new(
         let store: Arc<dyn Store> = if store.is_null() {
             Arc::new(MemoryStore::new())
         } else {
-            // SAFETY: `store` points to a `dqs_store` valid for this call; it is copied.
-            let s = unsafe { *store };
-            if (s.struct_size as usize) < std::mem::size_of::<dqs_store>() {
+            // SAFETY: `store` points to a `dqs_store` valid for this call, of the caller's
+            // header version; its first field is `struct_size`, read alone (unaligned-safe) so
+            // a shorter struct is never read past its end.
+            let size = unsafe { std::ptr::read_unaligned(store as *const u32) } as usize;
+            if size < std::mem::size_of::<dqs_store>() {
                 return Err((
                     dqs_result::ErrInvalidArgument,
                     "dqs_store.struct_size is too small".into(),
                 ));
             }
+            // SAFETY: the caller's struct is at least as large as ours (checked above); only
+            // our size is read (a newer, longer struct's extra fields are ignored).
+            let s = unsafe { std::ptr::read_unaligned(store) };
             if s.load.is_none() || s.save.is_none() || s.remove.is_none() || s.free_buffer.is_none()
             {
                 return Err((
@@ -1074,10 +1082,11 @@ pub extern "C" fn dqs_client_new(
         } else {
             // SAFETY: `callbacks` points to a `dqs_callbacks` (of the caller's header version)
             // valid for this call; its first field is `struct_size`.
-            let size = unsafe { std::ptr::read(callbacks as *const u32) } as usize;
+            let size = unsafe { std::ptr::read_unaligned(callbacks as *const u32) } as usize;
             let c = if size >= std::mem::size_of::<dqs_callbacks>() {
-                // SAFETY: the caller's struct is at least as large as ours; it is copied.
-                unsafe { *callbacks }
+                // SAFETY: the caller's struct is at least as large as ours; only our size is
+                // read.
+                unsafe { std::ptr::read_unaligned(callbacks) }
             } else if size >= CALLBACKS_SIZE_WITHOUT_MASTERNODES {
                 // An older header: copy the fields it has; the newer ones stay NULL.
                 let mut c = dqs_callbacks {
@@ -1139,19 +1148,21 @@ pub extern "C" fn dqs_client_stop(client: *const dqs_client) -> dqs_result {
 }
 
 /// Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
-/// any other thread, no callback runs after it returns. No store function runs after it
-/// returns: it waits for a store call in progress (see `dqs_store`).
+/// any other thread, no callback runs after it returns. No store call begins once it was
+/// entered: it first waits for a store call in progress (see `dqs_store`), then stops.
 #[no_mangle]
 pub extern "C" fn dqs_client_free(client: *mut dqs_client) {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         if !client.is_null() {
             // SAFETY: `client` came from `dqs_client_new` and is freed once (caller contract).
             let c = unsafe { Box::from_raw(client) };
-            let gate = c.store_gate.clone();
-            drop(c);
-            if let Some(g) = gate {
+            // The gate closes first: no store call begins once free has begun (a save's
+            // second write, or a new save, while the client stops), and free waits for the
+            // call in progress. Then the client stops; its saves are refused from here on.
+            if let Some(g) = c.store_gate.as_ref() {
                 g.close();
             }
+            drop(c);
         }
     }));
 }
@@ -1250,7 +1261,8 @@ fn lock_verdict(r: Result<LockStatus, ClientError>, out_status: *mut dqs_lock_st
 
 /// Verifies a serialized `clsig` payload (`data`, `len` bytes, borrowed) against the validated
 /// quorums. On `DQS_RESULT_OK`, `*out_status` says valid / invalid / unknown; for the latter two
-/// the reason is the thread's last-error message.
+/// the reason is the thread's last-error message. Every pointer is checked first: a NULL one is
+/// `DQS_RESULT_ERR_NULL` before the bytes are decoded or any signature checked.
 #[no_mangle]
 pub extern "C" fn dqs_client_verify_clsig(
     client: *const dqs_client,
@@ -1259,8 +1271,13 @@ pub extern "C" fn dqs_client_verify_clsig(
     out_status: *mut dqs_lock_status,
 ) -> dqs_result {
     guard(|| {
+        // Every pointer is checked before any work (no decoding or BLS check for a call that
+        // can only return `DQS_RESULT_ERR_NULL`).
         let c = client_ref(client)?;
         let b = bytes(data, len, "data")?;
+        if out_status.is_null() {
+            return Err(null("out_status"));
+        }
         lock_verdict(c.verify_clsig(b), out_status)
     })
 }
@@ -1274,8 +1291,13 @@ pub extern "C" fn dqs_client_verify_islock(
     out_status: *mut dqs_lock_status,
 ) -> dqs_result {
     guard(|| {
+        // Every pointer is checked before any work (no decoding or BLS check for a call that
+        // can only return `DQS_RESULT_ERR_NULL`).
         let c = client_ref(client)?;
         let b = bytes(data, len, "data")?;
+        if out_status.is_null() {
+            return Err(null("out_status"));
+        }
         lock_verdict(c.verify_islock(b), out_status)
     })
 }

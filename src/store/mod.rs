@@ -26,12 +26,15 @@ pub trait Store: Send + Sync {
 }
 
 /// Wraps a host store so that its calls never overlap (one at a time, even when a stopped
-/// client's last save is still running while a restarted one loads) and so that none runs
-/// after [`GatedStore::close`] returns.
+/// client's last save is still running while a restarted one loads) and so that none begins
+/// once [`GatedStore::close`] was called, and none runs after it returns.
 pub struct GatedStore {
     inner: Arc<dyn Store>,
-    /// Held during every call; `true` once closed.
-    gate: Mutex<bool>,
+    /// Set first by `close`: a call that takes the gate after it was set is refused, even one
+    /// that was already waiting for the gate (a save's second write queued behind its first).
+    closed: std::sync::atomic::AtomicBool,
+    /// Held during every call.
+    gate: Mutex<()>,
 }
 
 impl std::fmt::Debug for GatedStore {
@@ -45,22 +48,25 @@ impl GatedStore {
     pub fn new(inner: Arc<dyn Store>) -> GatedStore {
         GatedStore {
             inner,
-            gate: Mutex::new(false),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            gate: Mutex::new(()),
         }
     }
 
-    /// Waits for a call in progress to return, then refuses every later call: after this
-    /// returns the wrapped store is never called again.
+    /// Refuses every call that has not begun yet (at once, before waiting), then waits for a
+    /// call in progress to return: after this returns the wrapped store is never called again,
+    /// and no call begins after this was entered.
     pub fn close(&self) {
-        *self.gate.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(self.gate.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     fn with<T>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let closed = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        if *closed {
+        let _held = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError(
                 "the client was freed; store no longer used".into(),
             ));

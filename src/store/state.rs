@@ -165,17 +165,36 @@ pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError
     Ok(SavedState { headers, engine })
 }
 
-fn head_bytes(slot: &str, generation: u64) -> Vec<u8> {
+/// What a head record binds its slot to: the last 32 bytes of the blob written there (for a
+/// state blob, its envelope's SHA256d checksum, which loading verifies against the rest), so a
+/// slot holding another generation than the head names is recognised without decoding it.
+fn slot_tag(blob: &[u8]) -> [u8; 32] {
+    match blob.len().checked_sub(32) {
+        Some(at) => blob[at..].try_into().expect("32 bytes"),
+        None => sha256d(blob).0,
+    }
+}
+
+/// Head record: magic, slot byte, u64 generation, the slot's tag ([`slot_tag`]), then the first
+/// four bytes of the SHA256d of what precedes.
+fn head_bytes(slot: &str, generation: u64, tag: &[u8; 32]) -> Vec<u8> {
     let mut b = HEAD_MAGIC.to_vec();
     b.push(if slot == SLOT_A { b'a' } else { b'b' });
     b.extend_from_slice(&generation.to_le_bytes());
+    b.extend_from_slice(tag);
     let sum = sha256d(&b);
     b.extend_from_slice(&sum.0[..4]);
     b
 }
 
-fn parse_head(b: &[u8]) -> Option<(&'static str, u64)> {
-    if b.len() != 4 + 1 + 8 + 4 || &b[..4] != HEAD_MAGIC || sha256d(&b[..13]).0[..4] != b[13..] {
+/// A parsed head: the slot it names, the generation, and the slot's tag (absent in the shorter
+/// head written before the tag existed, which is still read).
+fn parse_head(b: &[u8]) -> Option<(&'static str, u64, Option<[u8; 32]>)> {
+    let body = match b.len() {
+        17 | 49 => &b[..b.len() - 4],
+        _ => return None,
+    };
+    if &b[..4] != HEAD_MAGIC || sha256d(body).0[..4] != b[body.len()..] {
         return None;
     }
     let slot = match b[4] {
@@ -183,46 +202,113 @@ fn parse_head(b: &[u8]) -> Option<(&'static str, u64)> {
         b'b' => SLOT_B,
         _ => return None,
     };
-    Some((slot, u64::from_le_bytes(b[5..13].try_into().ok()?)))
+    let generation = u64::from_le_bytes(b[5..13].try_into().ok()?);
+    let tag = (b.len() == 49).then(|| b[13..45].try_into().expect("32 bytes"));
+    Some((slot, generation, tag))
 }
 
-/// Writes a new generation: the slot the head does not name, then the head.
+/// Writes a new generation: the slot the head does not name, then the head (which names the
+/// slot, the generation and the slot's tag).
 pub fn save(store: &dyn Store, blob: &[u8]) -> Result<(), StoreError> {
     let current = store.load(HEAD)?.as_deref().and_then(parse_head);
     let (slot, generation) = match current {
-        Some((SLOT_A, g)) => (SLOT_B, g + 1),
-        Some((_, g)) => (SLOT_A, g + 1),
+        Some((SLOT_A, g, _)) => (SLOT_B, g + 1),
+        Some((_, g, _)) => (SLOT_A, g + 1),
         None => (SLOT_A, 1),
     };
     store.save(slot, blob)?;
-    store.save(HEAD, &head_bytes(slot, generation))
+    store.save(HEAD, &head_bytes(slot, generation, &slot_tag(blob)))
 }
 
-/// Loads the newest usable generation. Returns the state and, when a generation had to be
-/// skipped, why (so the caller can report it).
+fn other(slot: &str) -> &'static str {
+    if slot == SLOT_A {
+        SLOT_B
+    } else {
+        SLOT_A
+    }
+}
+
+/// Loads the newest usable generation. Returns the state and, when the generation the head
+/// names was not the one loaded (unusable, absent, or found in the other slot because the
+/// slots were swapped), why (so the caller can report it).
+///
+/// A slot whose tag differs from the head's holds another generation than the head names: it
+/// is tried only after every slot that may hold the named one, and loading it is reported.
 pub fn load(
     store: &dyn Store,
     cfg: &EngineConfig,
 ) -> Result<(SavedState, Option<StateError>), StateError> {
     let head = store.load(HEAD)?;
-    let order: Vec<&str> = match head.as_deref().and_then(parse_head) {
-        Some((SLOT_A, _)) => vec![SLOT_A, SLOT_B],
-        Some(_) => vec![SLOT_B, SLOT_A],
-        None => vec![SLOT_A, SLOT_B],
+    let parsed = head.as_deref().and_then(parse_head);
+    let order: [&str; 2] = match parsed {
+        Some((slot, _, _)) => [slot, other(slot)],
+        None => [SLOT_A, SLOT_B],
     };
     let mut first_error = None;
-    if head.is_some() && head.as_deref().and_then(parse_head).is_none() {
+    if head.is_some() && parsed.is_none() {
         first_error = Some(StateError::Corrupt("the head record is corrupt".into()));
     }
+    // Slots that hold another generation than the head names, tried last.
+    let mut other_generation: Vec<(&str, Vec<u8>)> = Vec::new();
     for slot in order {
-        match store.load(slot)? {
-            None => continue,
-            Some(bytes) => match decode(cfg, &bytes) {
-                Ok(s) => return Ok((s, first_error)),
+        let Some(bytes) = store.load(slot)? else {
+            continue;
+        };
+        if let Some((named, generation, Some(tag))) = parsed {
+            if slot_tag(&bytes) != tag {
+                other_generation.push((slot, bytes));
+                continue;
+            }
+            match decode(cfg, &bytes) {
+                Ok(s) => {
+                    let warning = if slot != named {
+                        // The slots were swapped (or the head's slot rewritten by someone
+                        // else): the named generation is here, not where the head says.
+                        Some(first_error.unwrap_or_else(|| {
+                            StateError::Corrupt(format!(
+                                "the slots are swapped: generation {generation}, which the \
+                                 head names in {named}, was found in {slot} and loaded \
+                                 ({named} holds another generation)"
+                            ))
+                        }))
+                    } else {
+                        first_error
+                    };
+                    return Ok((s, warning));
+                }
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
-            },
+            }
+            continue;
+        }
+        match decode(cfg, &bytes) {
+            Ok(s) => return Ok((s, first_error)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some((named, generation, _)) = parsed {
+        for (slot, bytes) in other_generation {
+            match decode(cfg, &bytes) {
+                Ok(s) => {
+                    let why = match &first_error {
+                        Some(e) => format!("generation {generation} is unusable ({e})"),
+                        None => format!("no slot holds generation {generation}"),
+                    };
+                    return Ok((
+                        s,
+                        Some(StateError::Corrupt(format!(
+                            "the head names generation {generation} in {named}, but {why}; \
+                             loaded {slot}, which holds another (older) generation"
+                        ))),
+                    ));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
     }
     Err(first_error.unwrap_or(StateError::Empty))
@@ -323,7 +409,7 @@ mod tests {
         "dddf385850e481e2b4f63dc4fa19353783a88cb58b42cef6f1c268dedbcd",
     );
 
-    /// `head_bytes(SLOT_A, 1)` and `head_bytes(SLOT_B, 2)` at ae38dcc.
+    /// `head_bytes(SLOT_A, 1)` and `head_bytes(SLOT_B, 2)` at ae38dcc (before the slot tag).
     const HEAD_A1_AE38DCC: &str = "4451534861010000000000000020848f1c";
     const HEAD_B2_AE38DCC: &str = "44515348620200000000000000e2b47ea5";
 
@@ -462,8 +548,16 @@ mod tests {
 
     #[test]
     fn head_records_and_slots_written_by_ae38dcc_load() {
-        assert_eq!(hex::encode(head_bytes(SLOT_A, 1)), HEAD_A1_AE38DCC);
-        assert_eq!(hex::encode(head_bytes(SLOT_B, 2)), HEAD_B2_AE38DCC);
+        // The head written since then also carries its slot's tag; the older, shorter head
+        // (no tag) is still read, and so are its slots.
+        let a1 = hex::decode(HEAD_A1_AE38DCC).unwrap();
+        assert_eq!(parse_head(&a1), Some((SLOT_A, 1, None)));
+        assert_eq!(
+            hex::encode(&head_bytes(SLOT_A, 1, &[0; 32])[..13]),
+            &HEAD_A1_AE38DCC[..26]
+        );
+        let b2 = hex::decode(HEAD_B2_AE38DCC).unwrap();
+        assert_eq!(parse_head(&b2), Some((SLOT_B, 2, None)));
         let b = old_state();
         for (head, slot) in [(HEAD_A1_AE38DCC, SLOT_A), (HEAD_B2_AE38DCC, SLOT_B)] {
             let store = crate::store::MemoryStore::new();
@@ -478,6 +572,51 @@ mod tests {
             assert_ne!(next.0, slot);
             assert_eq!(next.1, if slot == SLOT_A { 2 } else { 3 });
         }
+    }
+
+    /// Residue 4 (issue #23): two generations told apart by their ChainLock layer (the newer
+    /// one is pinned). The slots' contents swapped by the host: the newest generation is found
+    /// in the other slot, loaded, and the swap reported; the newest gone: the older one loads
+    /// with a warning naming what was skipped.
+    #[test]
+    fn swapped_or_stale_slots_are_reported_and_the_newest_generation_wins() {
+        let e = Engine::new(cfg());
+        let older = encode(&chain(), &e);
+        let mut pinned = chain();
+        pinned.restore_chain_lock(3, pinned.hash_at(3).unwrap());
+        let newer = encode(&pinned, &e);
+        let store = crate::store::MemoryStore::new();
+        save(&store, &older).unwrap(); // a, generation 1
+        save(&store, &newer).unwrap(); // b, generation 2 (the head names b)
+        let (s, w) = load(&store, &cfg()).unwrap();
+        assert!(s.headers.chain_lock().is_some());
+        assert_eq!(w, None);
+
+        // Swapped: a holds generation 2, b holds generation 1.
+        store.save(SLOT_A, &newer).unwrap();
+        store.save(SLOT_B, &older).unwrap();
+        let (s, w) = load(&store, &cfg()).unwrap();
+        assert!(
+            s.headers.chain_lock().is_some(),
+            "the newest generation is loaded"
+        );
+        let w = w.expect("the swap is reported").to_string();
+        assert!(w.contains("swapped") && w.contains(SLOT_B), "{w}");
+
+        // Generation 2 is nowhere (both slots hold generation 1): the older one loads, said so.
+        store.save(SLOT_A, &older).unwrap();
+        let (s, w) = load(&store, &cfg()).unwrap();
+        assert!(s.headers.chain_lock().is_none());
+        let w = w.expect("the stale slot is reported").to_string();
+        assert!(w.contains("generation 2") && w.contains("older"), "{w}");
+
+        // The named slot holds generation 2 but it is unusable: the older one, said so.
+        let mut bad = newer.clone();
+        bad[20] ^= 1;
+        store.save(SLOT_B, &bad).unwrap();
+        let (s, w) = load(&store, &cfg()).unwrap();
+        assert!(s.headers.chain_lock().is_none());
+        assert!(w.is_some());
     }
 
     #[test]
