@@ -867,15 +867,7 @@ impl ChainParams {
     /// `None` when V24's activation is not visible in the headers (EHF-signalled, as on mainnet
     /// and testnet) or a header it needs is not known.
     pub fn v24_active_after(&self, prev_height: u32, block: BlockVersionTime<'_>) -> Option<bool> {
-        self.v24
-            .as_ref()?
-            .state_at(
-                prev_height + 1,
-                self.miner_confirmation_window,
-                self.rule_change_activation_threshold,
-                block,
-            )
-            .map(|s| s == ThresholdState::Active)
+        self.active_after(self.v24.as_ref()?, prev_height, block)
     }
 
     /// Whether the deployment is active for the block after `prev_height` (Core
@@ -885,14 +877,23 @@ impl ChainParams {
         prev_height: u32,
         block: BlockVersionTime<'_>,
     ) -> Option<bool> {
-        self.testdummy
-            .state_at(
-                prev_height + 1,
-                self.miner_confirmation_window,
-                self.rule_change_activation_threshold,
-                block,
-            )
-            .map(|s| s == ThresholdState::Active)
+        self.active_after(&self.testdummy, prev_height, block)
+    }
+
+    /// Core's `DeploymentActiveAfter` for a version-bits deployment of this network.
+    fn active_after(
+        &self,
+        d: &Bip9Deployment,
+        prev_height: u32,
+        block: BlockVersionTime<'_>,
+    ) -> Option<bool> {
+        d.state_at(
+            prev_height + 1,
+            self.miner_confirmation_window,
+            self.rule_change_activation_threshold,
+            block,
+        )
+        .map(|s| s == ThresholdState::Active)
     }
 
     /// Whether `llmq_type` produces quorums (has members) for a quorum based at `base_height` —
