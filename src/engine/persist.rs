@@ -225,8 +225,15 @@ impl Engine {
                     )));
                 }
             }
-            by_height.insert(height, block_hash);
-            lists.insert(block_hash, Arc::new(l));
+            // One list per height and per block, as the engine holds them (`to_bytes` writes
+            // the lists by height): a second list at a height would be dropped by the next save
+            // and could leave the tip pointing at nothing (found by fuzzing).
+            if by_height.insert(height, block_hash).is_some() {
+                return Err(bad(format!("two lists at height {height}")));
+            }
+            if lists.insert(block_hash, Arc::new(l)).is_some() {
+                return Err(bad(format!("two lists for block {block_hash}")));
+            }
         }
         let n = r.read_count(4 + 32 + 6)?;
         let mut snapshots = BTreeMap::new();
@@ -588,5 +595,35 @@ pub(crate) mod fixture {
             tip: Some(blocks[3]),
             keys: Arc::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::Network;
+
+    /// Two lists at one height (a snapshot the engine never writes): refused when loading, so a
+    /// loaded engine always saves to a snapshot that loads again (fuzz finding: the second
+    /// list was dropped by the next save and the tip pointed at nothing).
+    #[test]
+    fn a_snapshot_with_two_lists_at_one_height_is_refused() {
+        let cfg = EngineConfig::for_network(Network::Regtest);
+        let blocks: Vec<Hash256> = (0..4u8).map(|i| Hash256([i + 1; 32])).collect();
+        let engine = fixture::engine(cfg.clone(), &blocks);
+        let env = Envelope::engine(cfg.network(), cfg.params.fingerprint());
+        let bytes = engine.to_bytes();
+        assert!(Engine::from_bytes(cfg.clone(), &bytes).is_ok());
+        // The list record at height 3 (u32 height, then its block hash) moved to height 2.
+        let mut payload = env.open(&bytes).unwrap().to_vec();
+        let mut record = 3u32.to_le_bytes().to_vec();
+        record.extend_from_slice(&blocks[3].0);
+        let at = payload
+            .windows(record.len())
+            .position(|w| w == record.as_slice())
+            .expect("the list record at height 3");
+        payload[at..at + 4].copy_from_slice(&2u32.to_le_bytes());
+        let err = Engine::from_bytes(cfg, &env.wrap(&payload)).unwrap_err();
+        assert!(err.to_string().contains("two lists at height 2"), "{err}");
     }
 }
