@@ -448,6 +448,20 @@ enum dqs_result dqs_config_set_checkpoint(struct dqs_config *config,
                                           const uint8_t *header,
                                           size_t header_len);
 
+// Adds a hash-only checkpoint the header chain must pass through: a block height and its
+// 32-byte hash in internal byte order (Core's `getblockhash` prints display order: reverse
+// the bytes), borrowed for the call. Use it to start a wallet built months ago from a newer
+// trusted point: the headers are still downloaded from the start, but pinned to this hash, and
+// the header sync fetches the ranges between trusted hashes from several peers at once.
+// `DQS_RESULT_ERR_INVALID_ARGUMENT` for a wrong length, `DQS_RESULT_ERR_INVALID_CONFIG` when
+// it contradicts a checkpoint the library knows at that height or one added before (the
+// configuration is then unchanged). A saved state whose headers contradict it is discarded
+// at start (a `DQS_ERROR_KIND_CORRUPT_STATE` error) and the sync starts afresh.
+enum dqs_result dqs_config_add_checkpoint_hash(struct dqs_config *config,
+                                               uint32_t height,
+                                               const uint8_t *hash,
+                                               size_t hash_len);
+
 // Sets one chain parameter with Dash Core's option name and syntax (without the leading
 // `-`), e.g. `dqs_config_set_chain_param(cfg, "testactivationheight", "v20@100")` or
 // `("llmqtestparams", "4:4")`; options Core takes several times add up. `docs/CONFORMANCE.md`

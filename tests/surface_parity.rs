@@ -201,9 +201,20 @@ const TABLE: &[Row] = &[
         &["dqs_config_set_checkpoint"],
         &["ClientConfig.setCheckpoint"],
     ),
-    rust_only(
+    row(
         "Config.extra_checkpoints",
-        "trusted range boundaries for devnets and the simulator (not projected yet)",
+        &["dqs_config_add_checkpoint_hash"],
+        &["ClientConfig.addCheckpointHash"],
+    ),
+    row(
+        "Config::add_extra_checkpoint",
+        &["dqs_config_add_checkpoint_hash"],
+        &["ClientConfig.addCheckpointHash"],
+    ),
+    row(
+        "Config::check_extra_checkpoints",
+        &["dqs_config_add_checkpoint_hash"],
+        &["ClientConfig.addCheckpointHash"],
     ),
     row(
         "Config.start",
@@ -891,6 +902,23 @@ fn one_bad_value_gives_the_same_error_through_rust_c_and_uniffi() {
             .set_birth_height(100)
             .unwrap_err(),
         "birth height 100",
+    );
+    c_api::dqs_config_free(cfg);
+
+    // An extra checkpoint contradicting Core's hash-only mainnet checkpoint at 2,421,800
+    // (Core v23.1.2 src/chainparams.cpp names 000000000000000718ed…85b7 there).
+    let wrong = [7u8; 32];
+    let mut r = peerful(Network::Mainnet);
+    let cfg = c_config(dqs_network::Mainnet);
+    agree(
+        "extra checkpoint",
+        r.add_extra_checkpoint(2_421_800, dash_qrsync::Hash256(wrong))
+            .unwrap_err(),
+        c_api::dqs_config_add_checkpoint_hash(cfg, 2_421_800, wrong.as_ptr(), 32),
+        ClientConfig::new(Network::Mainnet)
+            .add_checkpoint_hash(2_421_800, wrong.to_vec())
+            .unwrap_err(),
+        "000000000000000718ed026ebd644a8b70b42d4cbd7b25304c066c9bf15f85b7",
     );
     c_api::dqs_config_free(cfg);
 

@@ -157,7 +157,85 @@ impl Config {
         self.chain
             .validate()
             .map_err(|e| ClientError::new(ErrorKind::InvalidConfig, e.to_string(), false))?;
+        self.check_extra_checkpoints()?;
         self.resolve_start().map(|_| ())
+    }
+
+    /// Checks [`Config::extra_checkpoints`]: none may contradict a checkpoint the library knows
+    /// at its height (the built-in table, Core's hash-only list, the genesis block) or another
+    /// extra checkpoint at the same height. [`ErrorKind::InvalidConfig`] naming the height and
+    /// both hashes.
+    pub fn check_extra_checkpoints(&self) -> Result<(), ClientError> {
+        let net = self.network();
+        let bad = |m: String| Err(ClientError::new(ErrorKind::InvalidConfig, m, false));
+        for (i, c) in self.extra_checkpoints.iter().enumerate() {
+            let known = if c.height == 0 {
+                Some(crate::chain::params::genesis_hash(net))
+            } else {
+                crate::chain::params::checkpoint_at(net, c.height).or_else(|| {
+                    crate::chain::checkpoints::at(net, c.height).map(|k| k.header.block_hash())
+                })
+            };
+            if let Some(k) = known.filter(|k| *k != c.hash) {
+                return bad(format!(
+                    "extra checkpoint at height {} is {}, but the {net} checkpoint there is {k}",
+                    c.height, c.hash
+                ));
+            }
+            if let Some(o) = self.extra_checkpoints[..i]
+                .iter()
+                .find(|o| o.height == c.height && o.hash != c.hash)
+            {
+                return bad(format!(
+                    "two extra checkpoints at height {}: {} and {}",
+                    c.height, o.hash, c.hash
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a hash-only checkpoint the header chain must pass through
+    /// ([`Config::extra_checkpoints`]) after checking it against the checkpoints already known
+    /// ([`Config::check_extra_checkpoints`]); on error the configuration is unchanged.
+    ///
+    /// ```
+    /// use dash_qrsync::{Config, Hash256, Network};
+    /// let mut config = Config::new(Network::Mainnet);
+    /// // What `dash-cli getblockhash 2500000` printed on a node the wallet team trusts
+    /// // (display order, as Core prints it).
+    /// let hash = Hash256::from_display_hex(
+    ///     "0000000000000010a5e5b8c5ddd3c5e7bb0f8cdb42b8ba7f0d3e7cbb4a2f1c9d",
+    /// )
+    /// .unwrap();
+    /// config.add_extra_checkpoint(2_500_000, hash).unwrap();
+    /// // Another hash at the same height, or one that contradicts Core's checkpoint at
+    /// // 2,421,800, is refused and leaves the configuration as it was.
+    /// assert!(config.add_extra_checkpoint(2_500_000, Hash256([1; 32])).is_err());
+    /// assert!(config.add_extra_checkpoint(2_421_800, Hash256([1; 32])).is_err());
+    /// assert_eq!(config.extra_checkpoints.len(), 1);
+    /// ```
+    pub fn add_extra_checkpoint(&mut self, height: u32, hash: Hash256) -> Result<(), ClientError> {
+        let mut trial = self.extra_checkpoints.clone();
+        trial.push(crate::chain::Checkpoint { height, hash });
+        let before = std::mem::replace(&mut self.extra_checkpoints, trial);
+        if let Err(e) = self.check_extra_checkpoints() {
+            self.extra_checkpoints = before;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Whether a saved header chain agrees with every [`Config::extra_checkpoints`] entry it
+    /// covers; the first one it contradicts otherwise (height).
+    pub(crate) fn saved_chain_contradicts_extra(
+        &self,
+        chain: &crate::chain::HeaderChain,
+    ) -> Option<u32> {
+        self.extra_checkpoints
+            .iter()
+            .find(|c| chain.hash_at(c.height).is_some_and(|h| h != c.hash))
+            .map(|c| c.height)
     }
 
     /// Starts at the newest built-in checkpoint at or below `birth_height` (clears

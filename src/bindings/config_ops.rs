@@ -95,6 +95,16 @@ pub(crate) fn set_checkpoint(
     Ok(())
 }
 
+/// Adds a hash-only checkpoint ([`Config::add_extra_checkpoint`]): `hash` is 32 bytes in
+/// internal byte order; on error the configuration is unchanged.
+pub(crate) fn add_checkpoint_hash(
+    c: &mut Config,
+    height: u32,
+    hash: &[u8],
+) -> Result<(), ClientError> {
+    c.add_extra_checkpoint(height, hash_from(hash)?)
+}
+
 /// Replaces the chain parameters (and so the network) with those of a `dash.conf`
 /// ([`Config::from_dash_conf`]); the other settings are kept.
 pub(crate) fn set_dash_conf(c: &mut Config, text: &str) -> Result<(), ClientError> {

@@ -589,6 +589,19 @@ impl ClientConfig {
         )?)
     }
 
+    /// Adds a hash-only checkpoint the header chain must pass through: a height and its
+    /// 32-byte hash in internal byte order (reverse what Core's `getblockhash` prints). The
+    /// headers are still downloaded from the start, pinned to this hash, and fetched between
+    /// trusted hashes from several peers at once. An error when it contradicts a checkpoint
+    /// known at that height or one added before (the configuration is then unchanged).
+    pub fn add_checkpoint_hash(&self, height: u32, hash: Vec<u8>) -> Result<(), QrSyncError> {
+        Ok(config_ops::add_checkpoint_hash(
+            &mut self.lock(),
+            height,
+            &hash,
+        )?)
+    }
+
     /// The height the header sync will start from (the chosen built-in checkpoint, the host's
     /// header, or 0 for genesis); an error when the configured start is invalid.
     pub fn start_height(&self) -> Result<u32, QrSyncError> {

@@ -27,6 +27,22 @@ pub(super) async fn restore(sh: &Arc<Shared>) {
                 );
                 return;
             }
+            if let Some(h) = sh.config.saved_chain_contradicts_extra(&saved.headers) {
+                sh.error(
+                    ErrorKind::CorruptState,
+                    format!(
+                        "saved headers contradict the configured extra checkpoint at height {h}; \
+                         resyncing"
+                    ),
+                    true,
+                );
+                return;
+            }
+            // Checkpoints added since the state was saved bind the restored chain too.
+            let mut saved = saved;
+            for c in &sh.config.extra_checkpoints {
+                saved.headers = saved.headers.with_required_checkpoint(*c);
+            }
             let restored: Vec<_> = saved
                 .engine
                 .held_lists()

@@ -679,6 +679,15 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 public protocol ClientConfigProtocol: AnyObject, Sendable {
     
     /**
+     * Adds a hash-only checkpoint the header chain must pass through: a height and its
+     * 32-byte hash in internal byte order (reverse what Core's `getblockhash` prints). The
+     * headers are still downloaded from the start, pinned to this hash, and fetched between
+     * trusted hashes from several peers at once. An error when it contradicts a checkpoint
+     * known at that height or one added before (the configuration is then unchanged).
+     */
+    func addCheckpointHash(height: UInt32, hash: Data) throws 
+    
+    /**
      * Adds a peer, "IP:port".
      */
     func addPeer(address: String) throws 
@@ -855,6 +864,23 @@ public convenience init(network: Network) {
 
     
 
+    
+    /**
+     * Adds a hash-only checkpoint the header chain must pass through: a height and its
+     * 32-byte hash in internal byte order (reverse what Core's `getblockhash` prints). The
+     * headers are still downloaded from the start, pinned to this hash, and fetched between
+     * trusted hashes from several peers at once. An error when it contradicts a checkpoint
+     * known at that height or one added before (the configuration is then unchanged).
+     */
+open func addCheckpointHash(height: UInt32, hash: Data)throws   {try rustCallWithError(FfiConverterTypeQrSyncError_lift) {
+        uniffiCallStatus in
+    uniffi_dash_qrsync_fn_method_clientconfig_add_checkpoint_hash(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(height),
+        FfiConverterData.lower(hash),uniffiCallStatus
+    )
+}
+}
     
     /**
      * Adds a peer, "IP:port".
@@ -5039,6 +5065,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_dash_qrsync_checksum_func_enable_logging() != 20553) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_dash_qrsync_checksum_method_clientconfig_add_checkpoint_hash() != 56467) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() != 51426) {

@@ -354,6 +354,11 @@ void uniffi_dash_qrsync_fn_free_clientconfig(uint64_t handle, RustCallStatus *_N
 uint64_t uniffi_dash_qrsync_fn_constructor_clientconfig_new(RustBuffer network, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_ADD_CHECKPOINT_HASH
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_ADD_CHECKPOINT_HASH
+void uniffi_dash_qrsync_fn_method_clientconfig_add_checkpoint_hash(uint64_t ptr, uint32_t height, RustBuffer hash, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_ADD_PEER
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_FN_METHOD_CLIENTCONFIG_ADD_PEER
 void uniffi_dash_qrsync_fn_method_clientconfig_add_peer(uint64_t ptr, RustBuffer address, RustCallStatus *_Nonnull out_status
@@ -917,6 +922,12 @@ void ffi_dash_qrsync_rust_future_complete_void(uint64_t handle, RustCallStatus *
 #ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_FUNC_ENABLE_LOGGING
 #define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_FUNC_ENABLE_LOGGING
 uint16_t uniffi_dash_qrsync_checksum_func_enable_logging(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_ADD_CHECKPOINT_HASH
+#define UNIFFI_FFIDEF_UNIFFI_DASH_QRSYNC_CHECKSUM_METHOD_CLIENTCONFIG_ADD_CHECKPOINT_HASH
+uint16_t uniffi_dash_qrsync_checksum_method_clientconfig_add_checkpoint_hash(void
     
 );
 #endif

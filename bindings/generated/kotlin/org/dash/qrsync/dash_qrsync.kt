@@ -779,6 +779,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_dash_qrsync_checksum_func_enable_logging(
     ): Int
+    external fun uniffi_dash_qrsync_checksum_method_clientconfig_add_checkpoint_hash(
+    ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_add_peer(
     ): Int
     external fun uniffi_dash_qrsync_checksum_method_clientconfig_network(
@@ -902,6 +904,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_dash_qrsync_fn_constructor_clientconfig_new(`network`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_dash_qrsync_fn_method_clientconfig_add_checkpoint_hash(`ptr`: Long,`height`: Int,`hash`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_add_peer(`ptr`: Long,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_dash_qrsync_fn_method_clientconfig_network(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1142,6 +1146,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_dash_qrsync_checksum_func_enable_logging() and 0xFFFF) != 20553) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_add_checkpoint_hash() and 0xFFFF) != 56467) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_dash_qrsync_checksum_method_clientconfig_add_peer() and 0xFFFF) != 51426) {
@@ -1845,6 +1852,15 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 public interface ClientConfigInterface {
     
     /**
+     * Adds a hash-only checkpoint the header chain must pass through: a height and its
+     * 32-byte hash in internal byte order (reverse what Core's `getblockhash` prints). The
+     * headers are still downloaded from the start, pinned to this hash, and fetched between
+     * trusted hashes from several peers at once. An error when it contradicts a checkpoint
+     * known at that height or one added before (the configuration is then unchanged).
+     */
+    fun `addCheckpointHash`(`height`: kotlin.UInt, `hash`: kotlin.ByteArray)
+    
+    /**
      * Adds a peer, "IP:port".
      */
     fun `addPeer`(`address`: kotlin.String)
@@ -2071,6 +2087,28 @@ open class ClientConfig: Disposable, AutoCloseable, ClientConfigInterface
             UniffiLib.uniffi_dash_qrsync_fn_clone_clientconfig(handle, status)
         }
     }
+
+    
+    /**
+     * Adds a hash-only checkpoint the header chain must pass through: a height and its
+     * 32-byte hash in internal byte order (reverse what Core's `getblockhash` prints). The
+     * headers are still downloaded from the start, pinned to this hash, and fetched between
+     * trusted hashes from several peers at once. An error when it contradicts a checkpoint
+     * known at that height or one added before (the configuration is then unchanged).
+     */
+    @Throws(QrSyncException::class)override fun `addCheckpointHash`(`height`: kotlin.UInt, `hash`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(QrSyncException) { _status ->
+    UniffiLib.uniffi_dash_qrsync_fn_method_clientconfig_add_checkpoint_hash(
+        it,
+        
+        FfiConverterUInt.lower(`height`),
+        FfiConverterByteArray.lower(`hash`),_status)
+}
+    }
+    
+    
 
     
     /**
