@@ -66,7 +66,7 @@ fn main() {
                 "cargo:warning=the newest built-in {network} checkpoint (block {height}) is \
                  {age_days} days older than this build (more than {MAX_AGE_DAYS}): new wallets \
                  start that far behind the tip. Refresh the table (docs/CHECKPOINTS.md, \
-                 \"Refreshing the table\") or pass newer checkpoints (Config::extra_checkpoints)."
+                 \"Refreshing the table\") or pass newer checkpoints (Config::add_extra_checkpoint, C dqs_config_add_checkpoint_hash, UniFFI addCheckpointHash)."
             );
         }
     }

@@ -6,16 +6,16 @@
 
 use dash_qrsync::chain::params::{devnet_genesis_header, genesis_hash};
 use dash_qrsync::network::Network;
-use dash_qrsync::simnet::server::{ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimChain, SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
-use dash_qrsync::{Client, Config, SyncState};
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimChain, SimConfig, SimService};
+use dash_qrsync::{Client, SyncState};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
 use common::recorder::{synced, Recorder};
+use common::simnet::Net;
 
 /// A short devnet (every fork is active from height 2 on a devnet; no quorum needed here).
 fn short_devnet(seed: u64) -> SimConfig {
@@ -46,55 +46,19 @@ fn block_one_of_a_simulated_devnet_is_the_genesis_core_derives_from_its_name() {
     assert_eq!(chain.tip_height(), 40);
 }
 
-struct Served {
-    rt: tokio::runtime::Runtime,
-    server: Option<SimServer>,
-    node: Arc<SimNode>,
-}
-
-impl Served {
-    fn start(cfg: SimConfig) -> Served {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let node = Arc::new(SimNode::new(cfg));
-        let server = rt
-            .block_on(SimServer::start(node.clone(), ServerConfig::default()))
-            .unwrap();
-        Served {
-            rt,
-            server: Some(server),
-            node,
-        }
-    }
-
-    fn client(&self, chain: dash_qrsync::network::ChainParams) -> (Client, Arc<Recorder>) {
-        let mut c = Config::new(Network::Devnet);
+/// A client of `net`'s one server under `chain` (which may be another devnet's).
+fn client(net: &Net, chain: dash_qrsync::network::ChainParams) -> (Client, Arc<Recorder>) {
+    net.client(|c| {
         c.chain = chain;
-        c.peers = vec![self.server.as_ref().unwrap().addr()];
-        c.max_peers = 1;
         c.request_timeout = Duration::from_secs(3);
-        let rec = Arc::new(Recorder::default());
-        let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
-        (client, rec)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown());
-        }
-    }
+    })
 }
 
 #[test]
 fn a_client_of_the_same_devnet_syncs_the_devnet_preset() {
-    let net = Served::start(SimConfig::devnet(6));
+    let net = Net::start(SimConfig::devnet(6), &[Faults::default()]);
     let params = net.node.with_chain(|c| c.config.params.clone());
-    let (client, rec) = net.client(params);
+    let (client, rec) = client(&net, params);
     client.start().unwrap();
     assert!(
         rec.wait_for(synced, Duration::from_secs(120)),
@@ -115,11 +79,11 @@ fn a_client_of_the_same_devnet_syncs_the_devnet_preset() {
 
 #[test]
 fn headers_of_another_devnet_are_reported_as_not_connecting() {
-    let net = Served::start(short_devnet(7));
+    let net = Net::start(short_devnet(7), &[Faults::default()]);
     // A client of another devnet: its chain starts at another block 1.
     let mut other = dash_qrsync::network::ChainParams::new(Network::Devnet);
     other.set("devnet", "elsewhere").unwrap();
-    let (client, rec) = net.client(other);
+    let (client, rec) = client(&net, other);
     client.start().unwrap();
     let reported = |l: &common::recorder::Log| {
         l.errors
@@ -147,7 +111,7 @@ fn headers_of_another_devnet_are_reported_as_not_connecting() {
     // The peer, the first header's previous block (the shared regtest-style genesis: the
     // simulated devnet's block 2 links to its own block 1, block 1 to that genesis), our
     // height.
-    let addr = net.server.as_ref().unwrap().addr().to_string();
+    let addr = net.servers[0].addr().to_string();
     let base = genesis_hash(Network::Devnet).to_string();
     assert!(
         e.message.starts_with(&format!("headers from {addr} ")),

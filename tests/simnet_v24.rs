@@ -8,21 +8,21 @@
 use dash_qrsync::chain::{HeaderChain, HeaderIndex};
 use dash_qrsync::engine::{Engine, EngineConfig};
 use dash_qrsync::network::{ChainParams, Network};
-use dash_qrsync::simnet::server::{ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimChain, SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimChain, SimConfig, SimService};
 use dash_qrsync::wire::qrinfo::GetQrInfo;
 use dash_qrsync::wire::sml_entry::{NetInfo, SmlEntry};
 use dash_qrsync::wire::tx::CbTx;
 use dash_qrsync::wire::version::OUR_PROTOCOL_VERSION as P;
 use dash_qrsync::wire::{Decode, Encode};
-use dash_qrsync::{Client, Config, Hash256};
+use dash_qrsync::{Client, Hash256};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 mod common;
 
 use common::recorder::{synced, Log, Recorder};
+use common::simnet::Net;
 
 fn chain() -> &'static SimChain {
     static CHAIN: OnceLock<SimChain> = OnceLock::new();
@@ -229,49 +229,12 @@ fn the_engine_validates_the_v24_lists_and_every_active_quorum() {
     }
 }
 
-struct Served {
-    rt: tokio::runtime::Runtime,
-    server: Option<SimServer>,
-}
-
-impl Served {
-    fn start(chain: SimConfig) -> (Served, Arc<SimNode>) {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let node = Arc::new(SimNode::new(chain));
-        let server = rt
-            .block_on(SimServer::start(node.clone(), ServerConfig::default()))
-            .unwrap();
-        (
-            Served {
-                rt,
-                server: Some(server),
-            },
-            node,
-        )
-    }
-
-    fn client(&self, params: ChainParams) -> (Client, Arc<Recorder>) {
-        let mut c = Config::new(params.network());
+/// A client of `net`'s one server under `params` (which may differ from the served chain's).
+fn client(net: &Net, params: ChainParams) -> (Client, Arc<Recorder>) {
+    net.client(|c| {
         c.chain = params;
-        c.peers = vec![self.server.as_ref().unwrap().addr()];
-        c.max_peers = 1;
         c.request_timeout = Duration::from_secs(10);
-        let rec = Arc::new(Recorder::default());
-        let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
-        (client, rec)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown());
-        }
-    }
+    })
 }
 
 fn messages(l: &Log) -> Vec<String> {
@@ -280,10 +243,11 @@ fn messages(l: &Log) -> Vec<String> {
 
 #[test]
 fn a_client_syncs_the_v24_network_with_every_quorum_validated() {
-    let (net, node) = Served::start(SimConfig::v24(12));
+    let net = Net::start(SimConfig::v24(12), &[Faults::default()]);
+    let node = &net.node;
     let params = node.with_chain(|c| c.config.params.clone());
     assert!(params.v24().is_some());
-    let (client, rec) = net.client(params);
+    let (client, rec) = client(&net, params);
     client.start().unwrap();
     assert!(
         rec.wait_for(synced, Duration::from_secs(120)),
@@ -304,13 +268,13 @@ fn a_client_syncs_the_v24_network_with_every_quorum_validated() {
 
 #[test]
 fn a_client_whose_v24_never_starts_refuses_the_cbtx_v4_lists() {
-    let (net, _node) = Served::start(SimConfig::v24(13));
+    let net = Net::start(SimConfig::v24(13), &[Faults::default()]);
     // Same network, but V24's start time is never reached: version 4 is visibly premature.
     let mut params = ChainParams::new(Network::Regtest);
     params
         .set("vbparams", "v24:4000000000:4000000001:500:100:80:60:5:0")
         .unwrap();
-    let (client, rec) = net.client(params);
+    let (client, rec) = client(&net, params);
     client.start().unwrap();
     let refused = |l: &Log| {
         l.errors

@@ -2,8 +2,8 @@
 #![cfg(feature = "simnet")]
 
 use dash_qrsync::engine::QuorumInfo;
-use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimConfig, SimService};
 use dash_qrsync::store::MemoryStore;
 use dash_qrsync::{
     ChainLockEvent, Client, ClientError, Config, EventListener, Progress, SyncProfile, SyncState,
@@ -16,52 +16,20 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::recorder::{synced, Recorder};
+use common::simnet::Net;
 
-struct Net {
-    rt: tokio::runtime::Runtime,
-    node: Arc<SimNode>,
-    servers: Vec<SimServer>,
-    cfg: SimConfig,
-}
-
+/// The simulated network of `seed`'s regtest chain, served once per entry of `faults`.
 fn simnet(seed: u64, faults: &[Faults]) -> Net {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(seed);
-    let node = Arc::new(SimNode::new(cfg.clone()));
-    let servers = faults
-        .iter()
-        .map(|f| {
-            let sc = ServerConfig {
-                faults: f.clone(),
-                announce_interval: Duration::from_millis(50),
-                ..ServerConfig::default()
-            };
-            rt.block_on(SimServer::start(node.clone(), sc)).unwrap()
-        })
-        .collect();
-    Net {
-        rt,
-        node,
-        servers,
-        cfg,
-    }
+    Net::start(SimConfig::regtest(seed), faults)
 }
 
+/// A client of every server with `strategy` and 3 s timeouts (not started).
 fn client_for(net: &Net, strategy: SyncStrategy) -> (Client, Arc<Recorder>) {
-    let mut c = Config::new(net.cfg.network());
-    c.chain = net.cfg.params.clone();
-    c.peers = net.servers.iter().map(|s| s.addr()).collect();
-    c.max_peers = c.peers.len();
-    c.strategy = strategy;
-    c.request_timeout = Duration::from_secs(3);
-    c.connect_timeout = Duration::from_secs(3);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
-    (client, rec)
+    net.client(|c| {
+        c.strategy = strategy;
+        c.request_timeout = Duration::from_secs(3);
+        c.connect_timeout = Duration::from_secs(3);
+    })
 }
 
 /// Mines `blocks` and waits until the client verified the new tip's ChainLock; the new tip.
@@ -428,12 +396,7 @@ fn three_peers_share_the_getmnlistd_requests() {
 #[test]
 fn wallet_profile_validates_only_chainlock_and_instantsend_quorums_in_one_round_trip() {
     let net = simnet(13, &[Faults::default()]);
-    let mut c = Config::new(net.cfg.network());
-    c.chain = net.cfg.params.clone();
-    c.peers = net.servers.iter().map(|s| s.addr()).collect();
-    c.profile = SyncProfile::Wallet;
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    let (client, rec) = net.client(|c| c.profile = SyncProfile::Wallet);
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(60)));
     let phase = client.list_phase().expect("the list phase began");
@@ -648,14 +611,10 @@ fn a_silently_declined_getmnlistd_is_reported_once_and_not_retried_for_the_same_
         ..Faults::default()
     };
     let net = simnet(41, &[f.clone(), f.clone(), f]);
-    let mut c = Config::new(net.cfg.network());
-    c.chain = net.cfg.params.clone();
-    c.peers = net.servers.iter().map(|s| s.addr()).collect();
-    c.max_peers = 3;
-    c.request_timeout = Duration::from_millis(700);
-    c.connect_timeout = Duration::from_secs(3);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+    let (client, rec) = net.client(|c| {
+        c.request_timeout = Duration::from_millis(700);
+        c.connect_timeout = Duration::from_secs(3);
+    });
     client.start().unwrap();
     let declined_errors = |rec: &Recorder| {
         rec.log
