@@ -106,6 +106,23 @@ class SyncTest {
     }
 
     @Test
+    fun hostCheckpointsAreCheckedAgainstTheKnownOnes() {
+        // Core v23.1.2 src/chainparams.cpp: mainnet block 2,421,800 is
+        // 000000000000000718ed026ebd644a8b70b42d4cbd7b25304c066c9bf15f85b7 (internal order = reversed).
+        val core = "000000000000000718ed026ebd644a8b70b42d4cbd7b25304c066c9bf15f85b7"
+            .chunked(2).map { it.toInt(16).toByte() }.reversed().toByteArray()
+        val c = ClientConfig(Network.MAINNET)
+        val bad = assertThrows<QrSyncException.InvalidConfig> {
+            c.addCheckpointHash(2421800u, ByteArray(32) { 7 })
+        }
+        assertTrue(bad.message!!.contains("the mainnet checkpoint there is 000000000000000718ed"), bad.message)
+        c.addCheckpointHash(2421800u, core)
+        c.addCheckpointHash(2600000u, ByteArray(32) { 7 })
+        assertThrows<QrSyncException.InvalidConfig> { c.addCheckpointHash(2600000u, ByteArray(32) { 8 }) }
+        assertThrows<QrSyncException.InvalidArgument> { c.addCheckpointHash(1u, ByteArray(31)) }
+    }
+
+    @Test
     fun rawApiMessagesAreTheLibrarysSentences() {
         // The generated exceptions' message is the library's sentence, with no `reason=`.
         val c = ClientConfig(Network.REGTEST)
