@@ -688,26 +688,35 @@ static int wait_saves(slow_store *s, int n, int seconds) {
   return v;
 }
 
-/* D6: with a save slower than the library's stop timeout, store calls never overlap (also
- * across stop and a new start) and none begins after dqs_client_free returned. */
-static void test_slow_store_contract(uint16_t port) {
-  slow_store ss;
-  slow_init(&ss, 4000);
+/* A started client of the simulated network at `port` whose store takes 4 s a save. The
+ * store, recorder and configuration live in *ss, *rec and *cfg (the caller frees cfg). */
+static dqs_client *start_with_slow_store(uint16_t port, slow_store *ss, recorder *rec,
+                                         dqs_config **cfg) {
+  slow_init(ss, 4000);
   dqs_store st;
   memset(&st, 0, sizeof st);
   st.struct_size = sizeof st;
-  st.user_data = &ss;
+  st.user_data = ss;
   st.load = slow_load;
   st.save = slow_save;
   st.remove = slow_remove;
   st.free_buffer = slow_free;
-  recorder rec;
-  recorder_init(&rec);
-  dqs_callbacks cb = callbacks_for(&rec);
-  dqs_config *cfg = config_for(port);
+  recorder_init(rec);
+  dqs_callbacks cb = callbacks_for(rec);
+  *cfg = config_for(port);
   dqs_client *client = NULL;
-  CHECK(dqs_client_new(cfg, &st, &cb, &client) == DQS_RESULT_OK);
+  CHECK(dqs_client_new(*cfg, &st, &cb, &client) == DQS_RESULT_OK);
   CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  return client;
+}
+
+/* D6: with a save slower than the library's stop timeout, store calls never overlap (also
+ * across stop and a new start) and none begins after dqs_client_free returned. */
+static void test_slow_store_contract(uint16_t port) {
+  slow_store ss;
+  recorder rec;
+  dqs_config *cfg = NULL;
+  dqs_client *client = start_with_slow_store(port, &ss, &rec, &cfg);
   /* Stop and restart while the first save is in progress. */
   CHECK(wait_saves(&ss, 1, 120));
   CHECK(dqs_client_stop(client) == DQS_RESULT_OK);
@@ -739,22 +748,9 @@ static void test_slow_store_contract(uint16_t port) {
  * write queued behind the slow slot write began while free ran. */
 static void test_free_during_slow_save(uint16_t port) {
   slow_store ss;
-  slow_init(&ss, 4000);
-  dqs_store st;
-  memset(&st, 0, sizeof st);
-  st.struct_size = sizeof st;
-  st.user_data = &ss;
-  st.load = slow_load;
-  st.save = slow_save;
-  st.remove = slow_remove;
-  st.free_buffer = slow_free;
   recorder rec;
-  recorder_init(&rec);
-  dqs_callbacks cb = callbacks_for(&rec);
-  dqs_config *cfg = config_for(port);
-  dqs_client *client = NULL;
-  CHECK(dqs_client_new(cfg, &st, &cb, &client) == DQS_RESULT_OK);
-  CHECK(dqs_client_start(client) == DQS_RESULT_OK);
+  dqs_config *cfg = NULL;
+  dqs_client *client = start_with_slow_store(port, &ss, &rec, &cfg);
   CHECK(wait_saves(&ss, 1, 120)); /* the first write of the first save is running */
   pthread_mutex_lock(&ss.mu);
   ss.freeing = 1;
