@@ -176,3 +176,74 @@ pub fn prefix(sig: &[u8; 96]) -> [u8; 8] {
     p.copy_from_slice(&sig[..8]);
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashes::Hash256;
+    use crate::quorum::bls::SecretKey;
+    use crate::wire::tx::{BestChainLock, CbTx};
+
+    fn list_with(best_cl: Option<[u8; 96]>, version: u16) -> MasternodeList {
+        let mut l = MasternodeList::empty();
+        l.cbtx = Some(CbTx {
+            version,
+            height: 1,
+            merkle_root_mn_list: Hash256::ZERO,
+            merkle_root_quorums: Some(Hash256::ZERO),
+            best_cl: best_cl.map(|signature| BestChainLock {
+                height_diff: 0,
+                signature,
+            }),
+            credit_pool_balance: (version >= 3).then_some(0),
+            merkle_root_asset_unlocks: None,
+            unknown_fields: Vec::new(),
+        });
+        l
+    }
+
+    /// Core's `GetNonNullCoinbaseChainlock` (`src/evo/cbtx.cpp`): no CbTx payload with a
+    /// ChainLock, or a `bestCLSignature` that is not `IsValid()` (all zero, or bytes that do not
+    /// decode as a signature), gives the null signature; a valid one is returned as is.
+    #[test]
+    fn expected_signature_follows_get_non_null_coinbase_chainlock() {
+        let mut cache = HashMap::new();
+        let sig = SecretKey::from_seed(b"clsigs")
+            .sign(&[7; 32], Scheme::Basic)
+            .to_bytes(Scheme::Basic);
+        assert_eq!(
+            expected_signature(&list_with(Some(sig), 3), &mut cache),
+            sig
+        );
+        assert_eq!(expected_signature(&list_with(None, 2), &mut cache), [0; 96]);
+        assert_eq!(
+            expected_signature(&MasternodeList::empty(), &mut cache),
+            [0; 96]
+        );
+        assert_eq!(
+            expected_signature(&list_with(Some([0; 96]), 3), &mut cache),
+            [0; 96]
+        );
+        // Non-zero, not a point: Core's `IsValid()` is false, so null.
+        let mut garbage = sig;
+        garbage[10] ^= 0x01;
+        garbage[0] = 0xa0 | (garbage[0] & 0x1f);
+        assert!(Signature::from_bytes(&garbage, Scheme::Basic).is_err());
+        assert_eq!(
+            expected_signature(&list_with(Some(garbage), 3), &mut cache),
+            [0; 96]
+        );
+        assert_eq!(
+            expected_signature(&list_with(Some([0x55; 96]), 3), &mut cache),
+            [0; 96]
+        );
+    }
+
+    #[test]
+    fn work_height_is_base_minus_index_minus_8() {
+        assert_eq!(work_height(288, 0), Some(280));
+        assert_eq!(work_height(289, 1), Some(280));
+        assert_eq!(work_height(5, 0), None);
+        assert_eq!(work_height(8, 0), Some(0));
+    }
+}
