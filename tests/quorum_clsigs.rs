@@ -40,8 +40,8 @@ const AS_RECEIVED_PROTOCOL: u32 = 70237;
 /// A real message.
 #[derive(Clone)]
 enum Msg {
-    Diff(MnListDiff),
-    QrInfo(QrInfo),
+    Diff(Box<MnListDiff>),
+    QrInfo(Box<QrInfo>),
 }
 
 /// The protocol version of a capture: `_pNNNNN` in its name, else the as-received one.
@@ -77,10 +77,10 @@ fn regtest_messages(dir: &Path) -> Vec<(String, Msg)> {
             let rel = p.strip_prefix(dir).unwrap().to_string_lossy().to_string();
             if name.contains("mnlistdiff_") {
                 let d = MnListDiff::from_bytes(&bytes, pv).unwrap_or_else(|e| panic!("{rel}: {e}"));
-                out.push((rel, Msg::Diff(d)));
+                out.push((rel, Msg::Diff(Box::new(d))));
             } else if name.contains("qrinfo_") {
                 let q = QrInfo::from_bytes(&bytes, pv).unwrap_or_else(|e| panic!("{rel}: {e}"));
-                out.push((rel, Msg::QrInfo(q)));
+                out.push((rel, Msg::QrInfo(Box::new(q))));
             }
         }
     }
@@ -195,7 +195,9 @@ fn regtest_dir() -> Option<PathBuf> {
 }
 
 fn vdiff(dir: &Path, rel: &str, p: u32) -> Msg {
-    Msg::Diff(MnListDiff::from_bytes(&common::read_payload(dir, rel), p).unwrap())
+    Msg::Diff(Box::new(
+        MnListDiff::from_bytes(&common::read_payload(dir, rel), p).unwrap(),
+    ))
 }
 
 fn vqrinfo(dir: &Path, rel: &str, p: u32, foreign_tip: bool) -> Msg {
@@ -205,7 +207,7 @@ fn vqrinfo(dir: &Path, rel: &str, p: u32, foreign_tip: bool) -> Msg {
         // vectors lack (MANIFEST); the genesis-based H diff stands in for it.
         q.mn_list_diff_tip = q.mn_list_diff_h.clone();
     }
-    Msg::QrInfo(q)
+    Msg::QrInfo(Box::new(q))
 }
 
 #[test]
@@ -368,15 +370,16 @@ fn a2_engine(upto: u32) -> Option<(Engine, HeaderChain, PathBuf)> {
     Some((engine, chain, dir))
 }
 
-/// What the engine holds, to show a refused feed changed nothing.
-fn state(
-    e: &Engine,
-) -> (
+/// What the engine holds (lists, validated count, pending quorums, tip list).
+type EngineState = (
     Vec<(u32, Hash256)>,
     usize,
     Vec<(u8, Hash256)>,
     Option<Hash256>,
-) {
+);
+
+/// What the engine holds, to show a refused feed changed nothing.
+fn state(e: &Engine) -> EngineState {
     (
         e.held_lists(),
         e.validated_count(),
