@@ -239,6 +239,23 @@ mod tests {
         );
     }
 
+    /// The mismatch error shows both signature prefixes in hex.
+    #[test]
+    fn the_mismatch_error_shows_both_prefixes() {
+        let h = Hash256([3; 32]);
+        let wrong = crate::engine::EngineError::WrongQuorumClSig {
+            block: h,
+            llmq_type: 103,
+            quorum_hash: h,
+            work_height: 280,
+            claimed: [1; 8],
+            expected: [0; 8],
+        };
+        let text = wrong.to_string();
+        assert!(text.contains("0101010101010101") && text.contains("0000000000000000"));
+        assert!(text.contains("280") && text.contains("type 103"), "{text}");
+    }
+
     #[test]
     fn work_height_is_base_minus_index_minus_8() {
         assert_eq!(work_height(288, 0), Some(280));
