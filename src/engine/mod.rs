@@ -8,10 +8,12 @@
 //! a feed that fails leaves the engine exactly as it was, so nothing that failed validation is
 //! ever stored.
 
+pub mod clsigs;
 mod locks;
 mod missing;
 pub mod persist;
 
+pub use clsigs::{ClSigChecks, ClSigsFault};
 pub use locks::{select_non_rotated_quorum, LockFailure, LockVerdict};
 pub use missing::{ColdStartPlan, MissingLists};
 
@@ -69,6 +71,38 @@ pub enum EngineError {
     /// A qrinfo's structure does not match what was asked or what Core builds.
     #[error("malformed qrinfo: {0}")]
     MalformedQrInfo(String),
+    /// A diff's `quorumsCLSigs` is not structured as Core builds it (PROTOCOL.md §2.1).
+    #[error("quorumsCLSigs of the diff to block {block} at height {height}: {fault}")]
+    MalformedQuorumClSigs {
+        /// Target block of the diff.
+        block: Hash256,
+        /// Its height.
+        height: u32,
+        /// What is wrong.
+        fault: ClSigsFault,
+    },
+    /// A diff's `quorumsCLSigs` gives a quorum a signature other than the `bestCLSignature` of
+    /// its work block's CbTx (or a non-null one where Core's rule gives null) (PROTOCOL.md §2.1).
+    #[error(
+        "quorumsCLSigs of the diff to block {block}: quorum type {llmq_type} {quorum_hash} is \
+         given signature {}…, its work block at height {work_height} has {}…",
+        hex::encode(.claimed),
+        hex::encode(.expected)
+    )]
+    WrongQuorumClSig {
+        /// Target block of the diff.
+        block: Hash256,
+        /// LLMQ type of the quorum.
+        llmq_type: u8,
+        /// Quorum hash.
+        quorum_hash: Hash256,
+        /// Height of its work block (`baseHeight − quorumIndex − 8`; 0 when below genesis).
+        work_height: u32,
+        /// First 8 bytes of the signature the diff gives.
+        claimed: [u8; 8],
+        /// First 8 bytes of the signature Core's rule gives (all zero = null).
+        expected: [u8; 8],
+    },
 }
 
 /// What the wallet learns about a validated quorum.
@@ -111,6 +145,8 @@ pub struct FeedOutcome {
     pub quorums_pending: Vec<QuorumKey>,
     /// Number of BLS signature verifications performed.
     pub bls_verifications: usize,
+    /// What was checked of the `quorumsCLSigs` of the diffs applied (PROTOCOL.md §2.1).
+    pub cl_sigs: ClSigChecks,
 }
 
 /// Which active quorums the engine must validate (and so which lists it asks for).
@@ -209,7 +245,13 @@ struct Staged<'a> {
     pending: BTreeMap<QuorumKey, Pending>,
     outcome: FeedOutcome,
     new_keys: verify::KeyMap,
+    /// `quorumsCLSigs` claims of the diffs applied, compared once every diff of the feed is in:
+    /// (diff block, each new quorum with the signature it is given).
+    cl_claims: Vec<(Hash256, Vec<ClClaim>)>,
 }
+
+/// One new quorum's `quorumsCLSigs` claim: its key, its `quorumIndex` and the signature given.
+type ClClaim = (QuorumKey, i16, [u8; 96]);
 
 /// The owned result of a successful feed, applied by `Engine::commit`.
 struct Changes {
@@ -312,6 +354,22 @@ impl Staged<'_> {
             height,
             source,
         })?;
+        let claimed =
+            clsigs::check_structure(diff, height, self.engine.cfg.params.activations().v20)
+                .map_err(|fault| EngineError::MalformedQuorumClSigs {
+                    block: diff.block_hash,
+                    height,
+                    fault,
+                })?;
+        let claims: Vec<ClClaim> = diff
+            .new_quorums
+            .iter()
+            .zip(claimed)
+            .filter_map(|(q, sig)| sig.map(|s| ((q.llmq_type, q.quorum_hash), q.quorum_index, s)))
+            .collect();
+        if !claims.is_empty() {
+            self.cl_claims.push((diff.block_hash, claims));
+        }
         let list = Arc::new(list);
         if !self.engine.lists.contains_key(&list.block_hash)
             && !self.lists.contains_key(&list.block_hash)
@@ -325,6 +383,72 @@ impl Staged<'_> {
             self.note_commitment(q, headers)?;
         }
         Ok(list)
+    }
+
+    /// Compares every `quorumsCLSigs` claim of the diffs applied in this feed with Core's rule
+    /// (PROTOCOL.md §2.1): the signature of quorum `q` is the `bestCLSignature` of the CbTx of
+    /// the block at `q.baseHeight − q.quorumIndex − 8` (null when that block is below V20 or
+    /// its CbTx has none). The work block's CbTx comes from its list, held or applied in this
+    /// feed (the list's CbTx is proven by its diff's merkle proof); a claim whose work block
+    /// list is not at hand is recorded as unchecked, never judged.
+    fn check_cl_claims(&mut self, headers: &dyn HeaderIndex) -> Result<(), EngineError> {
+        let v20 = self.engine.cfg.params.activations().v20;
+        let claims = std::mem::take(&mut self.cl_claims);
+        let mut valid = HashMap::new();
+        let mut tally = ClSigChecks::default();
+        for (block, quorums) in &claims {
+            for &(key, quorum_index, claimed) in quorums {
+                let Some(base_height) = headers.height_of(&key.1) else {
+                    tally.unchecked.push(key);
+                    continue;
+                };
+                let work = clsigs::work_height(base_height, quorum_index);
+                let (expected, from_cbtx) = match work {
+                    Some(w) if w >= v20 => {
+                        let list = self
+                            .list_at(w)
+                            .filter(|l| headers.hash_at(w) == Some(l.block_hash));
+                        let Some(list) = list else {
+                            tally.unchecked.push(key);
+                            continue;
+                        };
+                        (clsigs::expected_signature(list, &mut valid), true)
+                    }
+                    // Below V20 (or below genesis): Core's `GetNonNullCoinbaseChainlock` gives
+                    // no signature, whatever the CbTx.
+                    _ => ([0u8; 96], false),
+                };
+                if claimed != expected {
+                    return Err(EngineError::WrongQuorumClSig {
+                        block: *block,
+                        llmq_type: key.0,
+                        quorum_hash: key.1,
+                        work_height: work.unwrap_or(0),
+                        claimed: clsigs::prefix(&claimed),
+                        expected: clsigs::prefix(&expected),
+                    });
+                }
+                if from_cbtx {
+                    tally.against_cbtx += 1;
+                    if expected != [0u8; 96] {
+                        tally.non_null += 1;
+                    }
+                } else {
+                    tally.before_v20 += 1;
+                }
+            }
+        }
+        if !claims.is_empty() {
+            tracing::debug!(
+                against_cbtx = tally.against_cbtx,
+                non_null = tally.non_null,
+                before_v20 = tally.before_v20,
+                unchecked = tally.unchecked.len(),
+                "quorumsCLSigs checked"
+            );
+        }
+        self.outcome.cl_sigs.add(&tally);
+        Ok(())
     }
 
     /// Registers a commitment for validation (no-op when already validated or pending).
@@ -667,6 +791,7 @@ impl Engine {
             pending: self.pending.clone(),
             outcome: FeedOutcome::default(),
             new_keys: verify::KeyMap::new(),
+            cl_claims: Vec::new(),
         }
     }
 
@@ -715,6 +840,7 @@ impl Engine {
     ) -> Result<FeedOutcome, EngineError> {
         let mut staged = self.stage();
         let list = staged.apply(diff, headers)?;
+        staged.check_cl_claims(headers)?;
         staged.validate_pending(headers)?;
         let tip = list.block_hash;
         let changes = staged.into_changes();
@@ -780,6 +906,7 @@ impl Engine {
         for commitment in &q.last_commitment_per_index {
             staged.note_commitment(commitment, headers)?;
         }
+        staged.check_cl_claims(headers)?;
         staged.validate_pending(headers)?;
         let tip = lists.last().map(|l| l.block_hash);
         let changes = staged.into_changes();
