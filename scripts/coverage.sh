@@ -92,7 +92,7 @@ def row(label, t):
     cells = "".join(f" {t[k][1]:>6} / {t[k][0]:<6} {pct(t[k][1], t[k][0]):5.1f}" for k in KINDS)
     print(f"  {label:<34}{cells}")
 
-header = f"  {'':<34}" + "".join(f" {k + ' (covered / all, %)':^21}" for k in KINDS)
+header = f"  {'(covered / all, %)':<34}" + "".join(f" {k:^22}" for k in KINDS)
 modules = defaultdict(lambda: {k: [0, 0] for k in KINDS})
 total = {k: [0, 0] for k in KINDS}
 no_bindings = {k: [0, 0] for k in KINDS}
