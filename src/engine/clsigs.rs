@@ -154,20 +154,12 @@ pub fn work_height(base_height: u32, quorum_index: i16) -> Option<u32> {
 /// V20): the CbTx's `bestCLSignature` when it decodes as a BLS signature, else the null
 /// signature. `valid` caches decodings within a feed.
 pub fn expected_signature(work: &MasternodeList, valid: &mut HashMap<[u8; 96], bool>) -> [u8; 96] {
-    let Some(cl) = work.cbtx.as_ref().and_then(|c| c.best_cl) else {
-        return [0; 96];
-    };
-    if cl.is_null() {
-        return [0; 96];
-    }
-    let ok = *valid
-        .entry(cl.signature)
-        .or_insert_with(|| Signature::from_bytes(&cl.signature, Scheme::Basic).is_ok());
-    if ok {
-        cl.signature
-    } else {
-        [0; 96]
-    }
+    crate::quorum::selection::coinbase_chainlock_with(work, |s| {
+        *valid
+            .entry(*s)
+            .or_insert_with(|| Signature::from_bytes(s, Scheme::Basic).is_ok())
+    })
+    .unwrap_or([0; 96])
 }
 
 /// The first 8 bytes of a signature (what an error shows).

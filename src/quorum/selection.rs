@@ -42,6 +42,25 @@ pub fn sort_by_score<'a>(
     v.into_iter().map(|(_, e)| e).collect()
 }
 
+/// Core's `GetNonNullCoinbaseChainlock` (`src/evo/cbtx.cpp`) for the block whose list is
+/// `work`: its CbTx's `bestCLSignature` when there is one and it is `IsValid()` — not all zero
+/// and decoding as a BLS signature (`is_signature` decides that; callers may cache it) — else
+/// `None`. The modifier (§7.1) and the `quorumsCLSigs` check both take the ChainLock from here.
+pub fn coinbase_chainlock_with(
+    work: &MasternodeList,
+    is_signature: impl FnOnce(&[u8; 96]) -> bool,
+) -> Option<[u8; 96]> {
+    let cl = work.cbtx.as_ref()?.best_cl.as_ref()?;
+    (!cl.is_null() && is_signature(&cl.signature)).then_some(cl.signature)
+}
+
+/// [`coinbase_chainlock_with`], decoding the signature.
+pub fn coinbase_chainlock(work: &MasternodeList) -> Option<[u8; 96]> {
+    coinbase_chainlock_with(work, |s| {
+        crate::quorum::bls::Signature::from_bytes(s, crate::quorum::bls::Scheme::Basic).is_ok()
+    })
+}
+
 /// The modifier of a quorum (non-rotated) or cycle (rotated) based at `base` (§7.1). `work` is
 /// the list at `base.height − 8`, whose CbTx may carry a ChainLock; it is only consulted when
 /// the table needs it (`None` is fine for pre-V20 non-rotated quorums).
@@ -56,16 +75,13 @@ pub fn modifier(
     let v20 = cp.activations().v20;
     if work_height + 1 >= v20 {
         let work = work?;
-        if let Some(cl) = work
-            .cbtx
-            .as_ref()
-            .and_then(|c| c.best_cl.as_ref())
-            .filter(|cl| !cl.is_null())
-        {
+        // Core's `GetHashModifier` (`src/llmq/utils.cpp`): a ChainLock in the work block's
+        // coinbase only counts when it is a valid signature.
+        if let Some(signature) = coinbase_chainlock(work) {
             return Some(sha256d_parts(&[
                 &[llmq_type],
                 &(work_height as i32).to_le_bytes(),
-                &cl.signature,
+                &signature,
             ]));
         }
         return Some(sha256d_parts(&[&[llmq_type], &work.block_hash.0]));
@@ -309,4 +325,60 @@ pub fn members_digest(members: &[Arc<SmlEntry>]) -> [u8; 32] {
         all.extend_from_slice(&m.pro_reg_tx_hash.0);
     }
     sha256(&all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::Network;
+    use crate::quorum::bls::{Scheme, SecretKey};
+    use crate::wire::tx::{BestChainLock, CbTx};
+
+    fn work_list(signature: [u8; 96]) -> MasternodeList {
+        let mut l = MasternodeList::empty();
+        l.block_hash = Hash256([0x42; 32]);
+        l.cbtx = Some(CbTx {
+            version: 3,
+            height: 1,
+            merkle_root_mn_list: Hash256::ZERO,
+            merkle_root_quorums: Some(Hash256::ZERO),
+            best_cl: Some(BestChainLock {
+                height_diff: 0,
+                signature,
+            }),
+            credit_pool_balance: Some(0),
+            merkle_root_asset_unlocks: None,
+            unknown_fields: Vec::new(),
+        });
+        l
+    }
+
+    /// Core's `GetHashModifier` after V20 (`src/llmq/utils.cpp`): `SerializeHash(type,
+    /// workHeight, bestCLSignature)` when `GetNonNullCoinbaseChainlock` gives a signature, else
+    /// `SerializeHash(type, workBlockHash)`; a non-zero `bestCLSignature` that is not a valid
+    /// point is `IsValid() == false` there, so it counts as no ChainLock.
+    #[test]
+    fn an_undecodable_coinbase_chainlock_counts_as_none_in_the_modifier() {
+        let cp = ChainParams::new(Network::Regtest);
+        let h = cp.activations().v20 + 100;
+        let valid = SecretKey::from_seed(b"cl")
+            .sign(&[7; 32], Scheme::Basic)
+            .to_bytes(Scheme::Basic);
+        let with_cl = modifier(&cp, 100, true, &Hash256::ZERO, Some(&work_list(valid)), h);
+        let mut by_height = vec![100u8];
+        by_height.extend_from_slice(&(h as i32).to_le_bytes());
+        by_height.extend_from_slice(&valid);
+        assert_eq!(with_cl, Some(crate::hashes::sha256d(&by_height)));
+        let mut by_hash = vec![100u8];
+        by_hash.extend_from_slice(&[0x42; 32]);
+        let by_hash = crate::hashes::sha256d(&by_hash);
+        for bad in [[0u8; 96], [0x55; 96]] {
+            assert_eq!(
+                modifier(&cp, 100, true, &Hash256::ZERO, Some(&work_list(bad)), h),
+                Some(by_hash),
+                "{:02x?}",
+                &bad[..4]
+            );
+        }
+    }
 }
