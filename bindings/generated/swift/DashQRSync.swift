@@ -4375,7 +4375,10 @@ enum QrSyncError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
 
     
     public var errorDescription: String? {
-        String(reflecting: self)
+        switch self {
+        case let .InvalidConfig(reason), let .InvalidArgument(reason), let .NotAvailable(reason), let .Internal(reason):
+            return reason
+        }
     }
     
 }
@@ -4483,7 +4486,10 @@ enum StoreFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
 
     
     public var errorDescription: String? {
-        String(reflecting: self)
+        switch self {
+        case let .Failed(reason):
+            return reason
+        }
     }
     
 }

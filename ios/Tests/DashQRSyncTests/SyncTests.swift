@@ -193,6 +193,10 @@ final class SyncTests: XCTestCase {
             XCTAssertEqual("\(error)", "\"not an address\" is not an IP:port address")
             XCTAssertEqual(error.localizedDescription, "\"not an address\" is not an IP:port address")
         }
+        // The raw generated API: its error's description is the library's sentence too.
+        XCTAssertThrowsError(try ClientConfig(network: .regtest).addPeer(address: "not an address")) { error in
+            XCTAssertEqual(error.localizedDescription, "\"not an address\" is not an IP:port address")
+        }
         XCTAssertThrowsError(try AsyncQrSyncClient(config: ClientConfig(network: .regtest), store: nil)) { error in
             guard case .invalidConfig = error as? DashQRSyncError else { return XCTFail("\(error)") }
         }
