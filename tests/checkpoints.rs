@@ -549,3 +549,50 @@ fn a_devnet_starts_at_the_genesis_block_core_derives_from_its_name() {
     let other = dash_qrsync::Config::from_dash_conf("devnet=other\n").unwrap();
     assert_ne!(other.resolve_start().unwrap().anchor_hash, r.anchor_hash);
 }
+
+/// The UniFFI start setters reach the same start as the Rust ones: a birth time picks the same
+/// built-in row, a host checkpoint (a real mainnet header of the table) starts there, and a
+/// header of the wrong length or one that contradicts the table at its height is refused with
+/// the configuration unchanged.
+#[test]
+fn uniffi_birth_time_and_checkpoint_choose_the_rust_start() {
+    use dash_qrsync::bindings::{ClientConfig, QrSyncError};
+    let n = Network::Mainnet;
+    let t = 1_704_067_200u64;
+    let mut rust = Config::new(n);
+    rust.start_at_birth_time(t);
+    let u = ClientConfig::new(n);
+    u.set_birth_time(t).unwrap();
+    assert_eq!(
+        u.start_height().unwrap(),
+        rust.resolve_start().unwrap().start_height()
+    );
+    let early = u.set_birth_time(params::genesis_header(n).time as u64);
+    assert!(
+        matches!(early, Err(QrSyncError::InvalidConfig { .. })),
+        "{early:?}"
+    );
+    assert_eq!(
+        u.start_height().unwrap(),
+        rust.resolve_start().unwrap().start_height(),
+        "a refused birth time changed the configuration"
+    );
+
+    let row = checkpoints::all(n)[10];
+    u.set_checkpoint(row.height, row.header.to_array().to_vec())
+        .unwrap();
+    assert_eq!(u.start_height().unwrap(), row.height);
+    let short = u.set_checkpoint(row.height, row.header.to_array()[..79].to_vec());
+    assert!(
+        matches!(short, Err(QrSyncError::InvalidArgument { .. })),
+        "{short:?}"
+    );
+    // Another row's header claimed at this row's height contradicts the table.
+    let other = checkpoints::all(n)[11];
+    let wrong = u.set_checkpoint(row.height, other.header.to_array().to_vec());
+    assert!(
+        matches!(wrong, Err(QrSyncError::InvalidConfig { .. })),
+        "{wrong:?}"
+    );
+    assert_eq!(u.start_height().unwrap(), row.height);
+}
