@@ -53,6 +53,8 @@ use lists::*;
 use peers::*;
 use run::*;
 pub use shared::Shared;
+#[doc(hidden)]
+pub use headers::{range_headers_held_peak, RANGE_HELD_ANSWERS};
 
 /// Spawns the sync task on `handle`.
 pub fn spawn(shared: Arc<Shared>, handle: &Handle) {
