@@ -73,6 +73,8 @@ struct Run {
     getheaders: Vec<u64>,
     /// How often each server's `bad_headers_from` fault fired.
     bad_fired: Vec<u64>,
+    /// How often each server's `bad_header_every` fault fired.
+    bad_every_fired: Vec<u64>,
     addrs: Vec<std::net::SocketAddr>,
 }
 
@@ -170,6 +172,10 @@ fn run_on(old: u32, faults: Vec<Faults>, spacing: Option<u32>) -> (Run, Vec<Opti
             bad_fired: snaps
                 .iter()
                 .map(|s| s.faults_fired.get("bad_headers_from").copied().unwrap_or(0))
+                .collect(),
+            bad_every_fired: snaps
+                .iter()
+                .map(|s| s.faults_fired.get("bad_header_every").copied().unwrap_or(0))
                 .collect(),
             addrs,
         },
@@ -274,13 +280,14 @@ fn sparse_checkpoints_three_peers_each_walk_a_long_range() {
     assert!(peak <= cap, "peak {peak} above the bound {cap}");
 }
 
-/// A peer that walks a long range and then serves a header that does not link (in the range's
-/// last answer, or from the start of any higher range) is banned for it (the range path's
-/// message), the range is fetched from another peer and the chain is the simulator's.
+/// A peer that walks a long range and then, in the range's last answer, serves a header that
+/// does not link (whichever range it gets: one bad header 1,000 blocks below each checkpoint)
+/// is banned for it (the range path's message, after at least the 6 good answers before), the
+/// range is fetched from another peer and the chain is the simulator's.
 #[test]
 fn sparse_checkpoints_a_bad_long_range_is_banned_and_fetched_elsewhere() {
     let bad = Faults {
-        bad_headers_from: Some(START + SPARSE_SPACING - PER_ANSWER / 2),
+        bad_header_every: Some((START + SPARSE_SPACING - PER_ANSWER / 2, SPARSE_SPACING)),
         ..Faults::default()
     };
     let (r, chain) = run_on(
@@ -293,7 +300,10 @@ fn sparse_checkpoints_a_bad_long_range_is_banned_and_fetched_elsewhere() {
         r.hashes == chain,
         "the client's chain differs from the simulator's"
     );
-    assert!(r.bad_fired[0] >= 1, "fault fired: {:?}", r.bad_fired);
+    assert!(r.bad_every_fired[0] >= 1, "fault fired: {:?}", r.bad_every_fired);
+    // The bad answer was the 7th of a range: the 6 before it were asked for and served.
+    let per_range = u64::from(SPARSE_SPACING / PER_ANSWER);
+    assert!(r.getheaders[0] >= per_range, "{:?}", r.getheaders);
     let bad_addr = r.addrs[0].to_string();
     let bans: Vec<_> = r
         .errors
@@ -302,7 +312,8 @@ fn sparse_checkpoints_a_bad_long_range_is_banned_and_fetched_elsewhere() {
         .collect();
     assert!(
         bans.iter().any(|e| e.message.contains(&bad_addr)
-            && e.message.contains("invalid headers for blocks")),
+            && e.message.contains("invalid headers for blocks")
+            && e.message.contains("header 13001 after block")),
         "{bans:?}"
     );
     for good in &r.addrs[1..] {
