@@ -276,7 +276,10 @@ fn sparse_checkpoints_three_peers_each_walk_a_long_range() {
     let cap = dash_qrsync::RANGE_HELD_ANSWERS * PER_ANSWER as usize;
     let peak = dash_qrsync::range_headers_held_peak();
     eprintln!("headers held for ranges at most: {peak} (bound {cap})");
-    assert!(peak >= SPARSE_SPACING as usize, "peak {peak}: no range was held");
+    assert!(
+        peak >= SPARSE_SPACING as usize,
+        "peak {peak}: no range was held"
+    );
     assert!(peak <= cap, "peak {peak} above the bound {cap}");
 }
 
@@ -300,7 +303,11 @@ fn sparse_checkpoints_a_bad_long_range_is_banned_and_fetched_elsewhere() {
         r.hashes == chain,
         "the client's chain differs from the simulator's"
     );
-    assert!(r.bad_every_fired[0] >= 1, "fault fired: {:?}", r.bad_every_fired);
+    assert!(
+        r.bad_every_fired[0] >= 1,
+        "fault fired: {:?}",
+        r.bad_every_fired
+    );
     // The bad answer was the 7th of a range: the 6 before it were asked for and served.
     let per_range = u64::from(SPARSE_SPACING / PER_ANSWER);
     assert!(r.getheaders[0] >= per_range, "{:?}", r.getheaders);

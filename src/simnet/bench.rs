@@ -688,7 +688,11 @@ pub fn header_floor(m: &Measurement, trusted: &[u32], per_answer: u32, cores: u3
         from = c;
     }
     let answers = |len: u32| len.div_ceil(per_answer.max(1));
-    let per_header = if h > 0 { bytes as f64 / f64::from(h) } else { 0.0 };
+    let per_header = if h > 0 {
+        bytes as f64 / f64::from(h)
+    } else {
+        0.0
+    };
     let (net, chain) = if peers == 1 {
         let n: u32 = stretches.iter().map(|l| answers(*l)).sum();
         (rtt * n + over(bytes as f64, 1), n)
@@ -1042,4 +1046,67 @@ fn ratio_lines(results: &[Measurement]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(peers: usize, headers: u32, bytes: u64, cpu: Duration) -> Measurement {
+        let z = Duration::ZERO;
+        Measurement {
+            case: Case {
+                bandwidth: Some(1_000_000),
+                ..Case::new(SyncStrategy::QrInfo, peers, Duration::from_millis(150))
+            },
+            synced: true,
+            wall: z,
+            round_trips: 0,
+            dependent_round_trips: 0,
+            bytes_in: bytes + 5_000,
+            bytes_out: 0,
+            messages_out: 0,
+            messages_in: 0,
+            cpu: cpu + Duration::from_secs(1),
+            server_busy: z,
+            peak_rss_kib: 0,
+            quorums: 0,
+            list_wall: z,
+            list_round_trips: 0,
+            list_dependent_round_trips: 0,
+            list_bytes_in: 5_000,
+            list_cpu: Duration::from_secs(1),
+            headers,
+            header_wall: z,
+            first_quorum: None,
+            all_quorums: None,
+            separate_process: true,
+            rss_before_kib: 0,
+        }
+    }
+
+    /// Floors derived by hand: 16,000 headers, 1,000,000 bytes, 1 MB/s per peer, 150 ms one
+    /// way, 8,000 headers per answer, 1 s of header CPU on 2 cores.
+    #[test]
+    fn header_floor_by_hand() {
+        let s = Duration::from_secs_f64;
+        // One peer: 2 answers in sequence (0.6 s) + 1 s of transfer, + the handshake's 0.3 s.
+        let f = header_floor(&measured(1, 16_000, 1_000_000, s(1.0)), &[8_000], 8_000, 2);
+        assert_eq!(f.dependent_rtts, 3);
+        assert_eq!(f.cpu, s(0.5));
+        assert!((f.floor.as_secs_f64() - 1.9).abs() < 1e-6, "{f:?}");
+        // Three peers, a trusted hash halfway: each half is one answer of 500,000 bytes over one
+        // link (0.3 + 0.5 s), the longer of that and the total over three links (0.3 + 0.333 s),
+        // + the handshake.
+        let f = header_floor(&measured(3, 16_000, 1_000_000, s(1.0)), &[8_000], 8_000, 2);
+        assert_eq!(f.dependent_rtts, 2);
+        assert!((f.transfer.as_secs_f64() - 1.0 / 3.0).abs() < 1e-6, "{f:?}");
+        assert!((f.floor.as_secs_f64() - 1.1).abs() < 1e-6, "{f:?}");
+        // No trusted hash: the one stretch is walked by one peer whatever the peers.
+        let f = header_floor(&measured(3, 16_000, 1_000_000, s(1.0)), &[], 8_000, 2);
+        assert!((f.floor.as_secs_f64() - 1.9).abs() < 1e-6, "{f:?}");
+        // CPU-bound: 10 s on 2 cores.
+        let f = header_floor(&measured(1, 16_000, 1_000_000, s(10.0)), &[], 8_000, 2);
+        assert!((f.floor.as_secs_f64() - 5.3).abs() < 1e-6, "{f:?}");
+    }
 }

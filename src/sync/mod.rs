@@ -49,12 +49,12 @@ const MAX_BANS: u32 = 3;
 const MAX_PENDING_CLSIGS: usize = 4;
 
 use headers::*;
+#[doc(hidden)]
+pub use headers::{range_headers_held_peak, RANGE_HELD_ANSWERS};
 use lists::*;
 use peers::*;
 use run::*;
 pub use shared::Shared;
-#[doc(hidden)]
-pub use headers::{range_headers_held_peak, RANGE_HELD_ANSWERS};
 
 /// Spawns the sync task on `handle`.
 pub fn spawn(shared: Arc<Shared>, handle: &Handle) {
