@@ -19,7 +19,11 @@
 //!   client starts from a trusted header 17,280 / 210,240 blocks below the tip; old history
 //!   without masternodes, then the mainnet-scale network for the newest 2,600 blocks). The
 //!   long presets default to `--latencies 150`, the QrInfo cases only (1 and 3 peers, wallet
-//!   with 1) and no restart figures.
+//!   with 1) and no restart figures. `mainnet-today`: today's mainnet for a wallet built from
+//!   this library — the client starts 285,000 blocks below the tip (the newest built-in row is
+//!   that far behind) and trusts only hashes at Core's hash-only checkpoints' distances from it
+//!   (59,228 and 119,528 blocks above the start); as a long preset, QrInfo with 1 and 3 peers
+//!   only, and the header phase's floor printed beside each measured header phase.
 //! - `--latencies MS,MS,...` (default 25,75,150): one-way latency injected by each server.
 //! - `--bandwidth-mbit N` (default 10; 0 = loopback speed): per peer.
 //! - `--only LABEL`: one case with one peer (`QrInfo`, `QrInfo-wallet`, `Seq(b)best`,
@@ -36,7 +40,8 @@
 //! - `--client-case JSON`: internal, the client-process mode.
 
 use dash_qrsync::simnet::bench::{
-    client_process_main, measure_restart, preset, report, run_with, Case, ChainArgs, ClientProcess,
+    client_process_main, header_floor, measure_restart, preset, report, run_with, Case, ChainArgs,
+    ClientProcess,
 };
 use dash_qrsync::{SyncProfile, SyncStrategy};
 use std::path::PathBuf;
@@ -141,7 +146,7 @@ fn main() {
     }
     let mut sim = preset(&o.preset, o.seed).unwrap_or_else(|| {
         eprintln!(
-            "sync bench: unknown preset {:?} (regtest, devnet, v24, mainnet-scale, long-30d, long-1y)",
+            "sync bench: unknown preset {:?} (regtest, devnet, v24, mainnet-scale, long-30d, long-1y, mainnet-today)",
             o.preset
         );
         std::process::exit(2)
@@ -160,7 +165,8 @@ fn main() {
         }
         return;
     }
-    let long = o.preset.starts_with("long-");
+    let today = o.preset == "mainnet-today";
+    let long = o.preset.starts_with("long-") || today;
     let latencies =
         o.latencies
             .clone()
@@ -179,7 +185,9 @@ fn main() {
         cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Full));
         // Also on the long presets: headers from three peers at once (issue 17).
         cases.push(case(SyncStrategy::QrInfo, 3, SyncProfile::Full));
-        cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Wallet));
+        if !today || o.all_cases {
+            cases.push(case(SyncStrategy::QrInfo, 1, SyncProfile::Wallet));
+        }
         if !long || o.all_cases {
             cases.push(case(SyncStrategy::Sequential, 1, SyncProfile::Full));
             cases.push(case(
@@ -235,6 +243,38 @@ fn main() {
     );
     let (table, syncs) = report(&results);
     print!("{table}");
+    // The header phase beside its floor (issue 24): bytes ÷ bandwidth per peer, CPU ÷ cores,
+    // round trips that cannot overlap.
+    let trusted = sim.trusted_above_start.clone().unwrap_or_else(|| {
+        (1..)
+            .map(|k| k * dash_qrsync::simnet::bench::SIM_CHECKPOINT_SPACING)
+            .take_while(|h| *h <= sim.blocks)
+            .collect()
+    });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    let per_answer = dash_qrsync::wire::headers2::MAX_HEADERS2_V2 as u32;
+    for m in &results {
+        let f = header_floor(m, &trusted, per_answer, cores);
+        println!(
+            "header phase {} {} peer(s) @{}ms: {} headers in {:.2} s; floor {:.2} s \
+             (transfer {:.2} s = {} bytes over {} link(s), CPU {:.2} s = {:.2} s / {} cores, \
+             {} round trips that cannot overlap); {:.2}x the floor",
+            m.case.label(),
+            m.case.peers,
+            m.case.latency.as_millis(),
+            m.headers,
+            m.header_wall.as_secs_f64(),
+            f.floor.as_secs_f64(),
+            f.transfer.as_secs_f64(),
+            m.bytes_in.saturating_sub(m.list_bytes_in),
+            m.case.peers,
+            f.cpu.as_secs_f64(),
+            m.cpu.saturating_sub(m.list_cpu).as_secs_f64(),
+            cores,
+            f.dependent_rtts,
+            m.header_wall.as_secs_f64() / f.floor.as_secs_f64().max(1e-9),
+        );
+    }
     // Resume after the network moved k blocks (1, 24 and one rotation cycle), at the largest
     // latency, each on a fresh copy of the network.
     let latency = Duration::from_millis(*latencies.iter().max().unwrap_or(&150));

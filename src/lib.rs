@@ -100,6 +100,9 @@ pub(crate) mod runtime;
 pub mod sml;
 pub mod store;
 pub(crate) mod sync;
+/// The parallel header ranges' memory bound and the most headers they held (for tests).
+#[doc(hidden)]
+pub use sync::{range_headers_held_peak, RANGE_HELD_ANSWERS};
 #[doc(hidden)]
 pub mod wire;
 

@@ -2,6 +2,10 @@
 //! more than one peer, the ranges between checkpoints are fetched from different peers and
 //! connected in order; a peer serving a bad range is banned for it and the range comes from
 //! another peer; with one peer the sequential (pipelined) path syncs the same chain.
+//!
+//! Issue 24: with only sparse trusted hashes (Core's hash-only checkpoints are ~60,000 blocks
+//! apart; here one every 7 answers), ranges span several answers, each walked by one peer
+//! answer by answer, the headers held bounded by `RANGE_HELD_ANSWERS` answers.
 #![cfg(feature = "simnet")]
 
 use dash_qrsync::chain::Checkpoint;
@@ -22,12 +26,19 @@ const START: u32 = 300;
 const OLD: u32 = 8_000;
 /// Spacing of the trusted checkpoints given to the client.
 const SPACING: u32 = 1_000;
+/// Headers per answer of the servers here (uncompressed `headers`: no `headers2` service bit).
+const PER_ANSWER: u32 = 2_000;
+/// The sparse layout: old history up to this height…
+const SPARSE_OLD: u32 = 44_000;
+/// …and a trusted checkpoint only every 7 answers (3 ranges of 14,000 headers above
+/// [`START`], then 2,180 headers without a checkpoint).
+const SPARSE_SPACING: u32 = 7 * PER_ANSWER;
 
-fn sim() -> SimConfig {
+fn sim(old: u32) -> SimConfig {
     let recent = SimConfig::regtest(17);
     SimConfig {
-        blocks: OLD + recent.blocks,
-        masternodes_from: OLD + 1,
+        blocks: old + recent.blocks,
+        masternodes_from: old + 1,
         checkpoint: Some(START),
         ..recent
     }
@@ -62,6 +73,8 @@ struct Run {
     getheaders: Vec<u64>,
     /// How often each server's `bad_headers_from` fault fired.
     bad_fired: Vec<u64>,
+    /// How often each server's `bad_header_every` fault fired.
+    bad_every_fired: Vec<u64>,
     addrs: Vec<std::net::SocketAddr>,
 }
 
@@ -70,7 +83,13 @@ struct Run {
 /// every [`SPACING`] blocks when `boundaries`.
 /// Also returns the simulator's block hashes from [`START`] to its tip.
 fn run(faults: Vec<Faults>, boundaries: bool) -> (Run, Vec<Option<Hash256>>) {
-    let sim = sim();
+    run_on(OLD, faults, boundaries.then_some(SPACING))
+}
+
+/// As [`run`] on a chain with `old` blocks of old history, with trusted checkpoints every
+/// `spacing` blocks above [`START`] (none when `None`).
+fn run_on(old: u32, faults: Vec<Faults>, spacing: Option<u32>) -> (Run, Vec<Option<Hash256>>) {
+    let sim = sim(old);
     let node = Arc::new(SimNode::new(sim.clone()));
     let (tip, start, expected) = node.with_chain(|c| {
         let tip = c.tip_height();
@@ -102,9 +121,9 @@ fn run(faults: Vec<Faults>, boundaries: bool) -> (Run, Vec<Option<Hash256>>) {
         start,
     );
     config.request_timeout = Duration::from_secs(20);
-    if boundaries {
+    if let Some(spacing) = spacing {
         config.extra_checkpoints = (1..)
-            .map(|k| START + k * SPACING)
+            .map(|k| START + k * spacing)
             .take_while(|h| *h <= tip)
             .map(|h| Checkpoint {
                 height: h,
@@ -153,6 +172,10 @@ fn run(faults: Vec<Faults>, boundaries: bool) -> (Run, Vec<Option<Hash256>>) {
             bad_fired: snaps
                 .iter()
                 .map(|s| s.faults_fired.get("bad_headers_from").copied().unwrap_or(0))
+                .collect(),
+            bad_every_fired: snaps
+                .iter()
+                .map(|s| s.faults_fired.get("bad_header_every").copied().unwrap_or(0))
                 .collect(),
             addrs,
         },
@@ -224,4 +247,84 @@ fn one_peer_syncs_sequentially_without_boundaries() {
     );
     // 8,180 headers at 2,000 per answer: five answers (the last partial), at least.
     assert!(r.getheaders[0] >= 5, "{:?}", r.getheaders);
+}
+
+/// Only sparse trusted hashes (one every 7 answers): the three ranges of 14,000 headers are
+/// each walked by one peer (at least 7 `getheaders` per server: a whole range), the chain is
+/// the simulator's, nobody is blamed, and the headers held for ranges not yet connected never
+/// exceed the bound (16 answers, 32,000 headers here; the three ranges together are 42,000, so
+/// the third is only handed out once the first is connected).
+#[test]
+fn sparse_checkpoints_three_peers_each_walk_a_long_range() {
+    let (r, chain) = run_on(SPARSE_OLD, vec![Faults::default(); 3], Some(SPARSE_SPACING));
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    let per_range = u64::from(SPARSE_SPACING / PER_ANSWER);
+    assert!(
+        r.getheaders.iter().all(|n| *n >= per_range),
+        "getheaders per server: {:?}",
+        r.getheaders
+    );
+    assert!(
+        !r.errors.iter().any(|e| e.kind == ErrorKind::PeerMisbehaved),
+        "{:?}",
+        r.errors
+    );
+    let cap = dash_qrsync::RANGE_HELD_ANSWERS * PER_ANSWER as usize;
+    let peak = dash_qrsync::range_headers_held_peak();
+    eprintln!("headers held for ranges at most: {peak} (bound {cap})");
+    assert!(
+        peak >= SPARSE_SPACING as usize,
+        "peak {peak}: no range was held"
+    );
+    assert!(peak <= cap, "peak {peak} above the bound {cap}");
+}
+
+/// A peer that walks a long range and then, in the range's last answer, serves a header that
+/// does not link (whichever range it gets: one bad header 1,000 blocks below each checkpoint)
+/// is banned for it (the range path's message, after at least the 6 good answers before), the
+/// range is fetched from another peer and the chain is the simulator's.
+#[test]
+fn sparse_checkpoints_a_bad_long_range_is_banned_and_fetched_elsewhere() {
+    let bad = Faults {
+        bad_header_every: Some((START + SPARSE_SPACING - PER_ANSWER / 2, SPARSE_SPACING)),
+        ..Faults::default()
+    };
+    let (r, chain) = run_on(
+        SPARSE_OLD,
+        vec![bad, Faults::default(), Faults::default()],
+        Some(SPARSE_SPACING),
+    );
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    assert!(
+        r.bad_every_fired[0] >= 1,
+        "fault fired: {:?}",
+        r.bad_every_fired
+    );
+    // The bad answer was the 7th of a range: the 6 before it were asked for and served.
+    let per_range = u64::from(SPARSE_SPACING / PER_ANSWER);
+    assert!(r.getheaders[0] >= per_range, "{:?}", r.getheaders);
+    let bad_addr = r.addrs[0].to_string();
+    let bans: Vec<_> = r
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::PeerMisbehaved)
+        .collect();
+    assert!(
+        bans.iter().any(|e| e.message.contains(&bad_addr)
+            && e.message.contains("invalid headers for blocks")
+            && e.message.contains("header 13001 after block")),
+        "{bans:?}"
+    );
+    for good in &r.addrs[1..] {
+        let g = good.to_string();
+        assert!(!bans.iter().any(|e| e.message.contains(&g)), "{bans:?}");
+    }
 }

@@ -74,6 +74,9 @@ const REGTEST_GENESIS: Hash256 =
 /// UdjinM6/dash 82a49b2 (v23.1.2-240-g82a49b2, 2026-03-26; `CMainParams::checkpointData`): its
 /// newest mainnet checkpoint is still 2,421,800, the last row here. The versions of
 /// dashpay/dash's `src/chainparams.cpp` in the search index (commits 00dab8b, 12bb52c) are older.
+/// Re-checked the same day for issue 24 over every branch and tag of that mirror (1,465 refs,
+/// tags v23.1.0–v23.1.2 included): no mainnet height above 2,421,800, no testnet height above
+/// 1,380,000; nothing to add.
 pub const MAINNET_CHECKPOINTS: &[Checkpoint] = &[
     cp(
         1500,

@@ -30,9 +30,11 @@ use std::time::{Duration, Instant};
 /// The benchmark's presets by name: `regtest`, `devnet` ([`SimConfig::devnet`]), `v24`
 /// ([`SimConfig::v24`]),
 /// `mainnet-scale`, `long-30d` and `long-1y` (the long chains of [`SimConfig::long_chain`], the
-/// client starting from a trusted header 30 days or a year of blocks below the tip).
+/// client starting from a trusted header 30 days or a year of blocks below the tip), and
+/// `mainnet-today` ([`mainnet_today`]).
 pub fn preset(name: &str, seed: u64) -> Option<SimConfig> {
     Some(match name {
+        "mainnet-today" => mainnet_today(seed, MAINNET_TODAY_BLOCKS),
         "regtest" => SimConfig::regtest(seed),
         "devnet" => SimConfig::devnet(seed),
         "v24" => SimConfig::v24(seed),
@@ -41,6 +43,35 @@ pub fn preset(name: &str, seed: u64) -> Option<SimConfig> {
         "long-1y" => SimConfig::long_chain(seed, LONG_1Y_BLOCKS),
         _ => return None,
     })
+}
+
+/// Headers a mainnet wallet built today starts behind the tip: the newest built-in row is
+/// 2,302,272 (2025-07-10), the tip ~515 days later (2026-12-07) about 285,000 blocks higher.
+pub const MAINNET_TODAY_BLOCKS: u32 = 285_000;
+
+/// Core's hash-only mainnet checkpoints above the newest built-in row, as heights above it:
+/// 2,361,500 − 2,302,272 and 2,421,800 − 2,302,272 (`CMainParams::checkpointData`, v23.1.2;
+/// none newer in Core's `src/chainparams.cpp` as of 2026-12-07, docs/CHECKPOINTS.md).
+pub const MAINNET_TODAY_TRUSTED: [u32; 2] = [59_228, 119_528];
+
+/// Today's mainnet for a wallet built from this library: the client starts from a trusted
+/// header (standing for the newest built-in mainnet row) `blocks` blocks below the tip, and the
+/// only trusted hashes above it are at Core's hash-only checkpoints' distances from that row
+/// ([`MAINNET_TODAY_TRUSTED`], those within the chain): nothing denser. The chain is
+/// [`SimConfig::long_chain`]'s (old history without masternodes, the mainnet-scale network for
+/// the newest 2,600 blocks), so heights are those of the simulated chain (start at 576), not
+/// mainnet's.
+pub fn mainnet_today(seed: u64, blocks: u32) -> SimConfig {
+    SimConfig {
+        trusted_above_start: Some(
+            MAINNET_TODAY_TRUSTED
+                .iter()
+                .copied()
+                .filter(|h| *h < blocks)
+                .collect(),
+        ),
+        ..SimConfig::long_chain(seed, blocks)
+    }
 }
 
 /// `--dash-conf FILE` and repeatable `--chain-param KEY=VALUE` for the benchmark: the chain
@@ -597,15 +628,94 @@ pub const SIM_CHECKPOINT_SPACING: u32 = 576;
 /// [`SIM_CHECKPOINT_SPACING`] blocks above the trusted start, as the built-in table gives a
 /// mainnet or testnet client (none without a trusted start). They let a client with several
 /// peers fetch headers from all of them at once.
+/// With [`SimConfig::trusted_above_start`] set, those heights above the start instead.
 pub fn sim_checkpoints(chain: &super::SimChain) -> Vec<(u32, crate::Hash256)> {
     let Some((start, _)) = chain.checkpoint() else {
         return Vec::new();
     };
-    (1..)
-        .map(|k| start + k * SIM_CHECKPOINT_SPACING)
-        .take_while(|h| *h <= chain.tip_height())
+    let heights: Vec<u32> = match &chain.config.trusted_above_start {
+        Some(offsets) => offsets.iter().map(|o| start + o).collect(),
+        None => (1..)
+            .map(|k| start + k * SIM_CHECKPOINT_SPACING)
+            .take_while(|h| *h <= chain.tip_height())
+            .collect(),
+    };
+    heights
+        .into_iter()
+        .filter(|h| *h <= chain.tip_height())
         .filter_map(|h| chain.block(h).map(|b| (h, b.hash)))
         .collect()
+}
+
+/// The header phase's floor of one measurement ([`header_floor`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderFloor {
+    /// Bytes received in the header phase ÷ (bandwidth per peer × peers).
+    pub transfer: Duration,
+    /// The client's CPU in the header phase ÷ cores.
+    pub cpu: Duration,
+    /// Round trips that cannot overlap: the handshake, then the answers one peer must ask for
+    /// one after another (a range between trusted hashes, or beyond the last one, is walked
+    /// answer by answer from its start; with one peer every answer).
+    pub dependent_rtts: u32,
+    /// The floor: the longest of the transfer, the CPU and the walk of the longest stretch
+    /// between trusted hashes (its round trips plus its bytes over one peer's link), plus the
+    /// handshake's round trip.
+    pub floor: Duration,
+}
+
+/// The header phase's floor of `m` on a chain whose trusted hashes lie `trusted` blocks above
+/// the start (ascending), with `per_answer` headers per answer and `cores` CPU cores: nothing
+/// the client could overlap is counted twice, nothing it cannot overlap is left out.
+pub fn header_floor(m: &Measurement, trusted: &[u32], per_answer: u32, cores: u32) -> HeaderFloor {
+    let h = m.headers;
+    let peers = m.case.peers.max(1) as u32;
+    let rtt = m.case.latency * 2;
+    let bytes = m.bytes_in.saturating_sub(m.list_bytes_in);
+    let over = |b: f64, ways: u32| match m.case.bandwidth {
+        Some(bw) if bw > 0 => Duration::from_secs_f64(b / (bw as f64 * f64::from(ways))),
+        _ => Duration::ZERO,
+    };
+    // Stretches between the start, the trusted hashes and the tip.
+    let mut cuts: Vec<u32> = trusted.iter().copied().filter(|t| *t < h).collect();
+    cuts.push(h);
+    let mut stretches = Vec::new();
+    let mut from = 0;
+    for c in cuts {
+        if c > from {
+            stretches.push(c - from);
+        }
+        from = c;
+    }
+    let answers = |len: u32| len.div_ceil(per_answer.max(1));
+    let per_header = if h > 0 {
+        bytes as f64 / f64::from(h)
+    } else {
+        0.0
+    };
+    let (net, chain) = if peers == 1 {
+        let n: u32 = stretches.iter().map(|l| answers(*l)).sum();
+        (rtt * n + over(bytes as f64, 1), n)
+    } else {
+        let walk = |l: u32| rtt * answers(l) + over(per_header * f64::from(l), 1);
+        let longest = stretches.iter().copied().max().unwrap_or(0);
+        let total: u32 = stretches.iter().map(|l| answers(*l)).sum();
+        let n = answers(longest).max(total.div_ceil(peers));
+        (
+            walk(longest)
+                .max(over(bytes as f64, peers))
+                .max(rtt * n + over(bytes as f64, peers)),
+            n,
+        )
+    };
+    let cpu = m.cpu.saturating_sub(m.list_cpu) / cores.max(1);
+    let transfer = over(bytes as f64, peers);
+    HeaderFloor {
+        transfer,
+        cpu,
+        dependent_rtts: chain + 1,
+        floor: net.max(cpu) + rtt,
+    }
 }
 
 /// Syncs a fresh client against `node` under `case`.
@@ -936,4 +1046,67 @@ fn ratio_lines(results: &[Measurement]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(peers: usize, headers: u32, bytes: u64, cpu: Duration) -> Measurement {
+        let z = Duration::ZERO;
+        Measurement {
+            case: Case {
+                bandwidth: Some(1_000_000),
+                ..Case::new(SyncStrategy::QrInfo, peers, Duration::from_millis(150))
+            },
+            synced: true,
+            wall: z,
+            round_trips: 0,
+            dependent_round_trips: 0,
+            bytes_in: bytes + 5_000,
+            bytes_out: 0,
+            messages_out: 0,
+            messages_in: 0,
+            cpu: cpu + Duration::from_secs(1),
+            server_busy: z,
+            peak_rss_kib: 0,
+            quorums: 0,
+            list_wall: z,
+            list_round_trips: 0,
+            list_dependent_round_trips: 0,
+            list_bytes_in: 5_000,
+            list_cpu: Duration::from_secs(1),
+            headers,
+            header_wall: z,
+            first_quorum: None,
+            all_quorums: None,
+            separate_process: true,
+            rss_before_kib: 0,
+        }
+    }
+
+    /// Floors derived by hand: 16,000 headers, 1,000,000 bytes, 1 MB/s per peer, 150 ms one
+    /// way, 8,000 headers per answer, 1 s of header CPU on 2 cores.
+    #[test]
+    fn header_floor_by_hand() {
+        let s = Duration::from_secs_f64;
+        // One peer: 2 answers in sequence (0.6 s) + 1 s of transfer, + the handshake's 0.3 s.
+        let f = header_floor(&measured(1, 16_000, 1_000_000, s(1.0)), &[8_000], 8_000, 2);
+        assert_eq!(f.dependent_rtts, 3);
+        assert_eq!(f.cpu, s(0.5));
+        assert!((f.floor.as_secs_f64() - 1.9).abs() < 1e-6, "{f:?}");
+        // Three peers, a trusted hash halfway: each half is one answer of 500,000 bytes over one
+        // link (0.3 + 0.5 s), the longer of that and the total over three links (0.3 + 0.333 s),
+        // + the handshake.
+        let f = header_floor(&measured(3, 16_000, 1_000_000, s(1.0)), &[8_000], 8_000, 2);
+        assert_eq!(f.dependent_rtts, 2);
+        assert!((f.transfer.as_secs_f64() - 1.0 / 3.0).abs() < 1e-6, "{f:?}");
+        assert!((f.floor.as_secs_f64() - 1.1).abs() < 1e-6, "{f:?}");
+        // No trusted hash: the one stretch is walked by one peer whatever the peers.
+        let f = header_floor(&measured(3, 16_000, 1_000_000, s(1.0)), &[], 8_000, 2);
+        assert!((f.floor.as_secs_f64() - 1.9).abs() < 1e-6, "{f:?}");
+        // CPU-bound: 10 s on 2 cores.
+        let f = header_floor(&measured(1, 16_000, 1_000_000, s(10.0)), &[], 8_000, 2);
+        assert!((f.floor.as_secs_f64() - 5.3).abs() < 1e-6, "{f:?}");
+    }
 }

@@ -63,6 +63,10 @@ pub struct SimConfig {
     /// The height of the header a client should trust as its start (the long-chain presets'
     /// checkpoint, [`SimChain::checkpoint`]); `None` = clients start from genesis.
     pub checkpoint: Option<u32>,
+    /// Heights above [`SimConfig::checkpoint`] of the trusted hashes the benchmark gives its
+    /// clients (`Config::extra_checkpoints`); `None`: one every 576 blocks, as the built-in
+    /// table's rows (`simnet::bench::SIM_CHECKPOINT_SPACING`).
+    pub trusted_above_start: Option<Vec<u32>>,
     /// The tip height to generate (on a devnet block 1 is the devnet's genesis block, derived
     /// from [`ChainParams::devnet_name`] as Dash Core derives it).
     pub blocks: u32,
@@ -118,6 +122,7 @@ impl SimConfig {
             evonodes: 8,
             masternodes_from: 1,
             checkpoint: None,
+            trusted_above_start: None,
             blocks: 480,
             churn: Churn {
                 every: 10,
@@ -180,6 +185,7 @@ impl SimConfig {
             evonodes: 450,
             masternodes_from: 1,
             checkpoint: None,
+            trusted_above_start: None,
             blocks: MAINNET_SCALE_BLOCKS,
             churn: Churn {
                 every: 12,

@@ -55,6 +55,11 @@ pub struct Faults {
     /// first header at or above this height that is not the answer's last: its hash changes,
     /// so the next header no longer links to it.
     pub bad_headers_from: Option<u32>,
+    /// `(first, step)`: in every `headers`/`headers2` answer, change the nonce of each header at
+    /// a height `first + k × step` (k ≥ 0) that is not the answer's last, so the next header no
+    /// longer links to it (a peer that serves good answers and then a bad one, wherever in the
+    /// chain it is asked).
+    pub bad_header_every: Option<(u32, u32)>,
     /// Serve every SML entry of every diff (alone or in a qrinfo) with this entry version, as a
     /// peer running a future Dash Core would: a version the client does not know stops it from
     /// reading the rest of the entry (the bytes are those of the entry's own version).
@@ -604,6 +609,16 @@ impl Conn {
                     if (at as usize) + 1 < hs.len() {
                         hs[at as usize].nonce ^= 0x5a5a_5a5a;
                         self.counters.fire("bad_headers_from");
+                    }
+                }
+                if let Some((first, step)) = self.faults.bad_header_every {
+                    let n = hs.len();
+                    for (i, h) in hs.iter_mut().enumerate().take(n.saturating_sub(1)) {
+                        let height = start + 1 + i as u32;
+                        if height >= first && (height - first) % step.max(1) == 0 {
+                            h.nonce ^= 0x5a5a_5a5a;
+                            self.counters.fire("bad_header_every");
+                        }
                     }
                 }
                 vec![if compressed {

@@ -5,6 +5,7 @@ use super::*;
 use crate::wire::header::BlockHeader;
 use crate::wire::headers2::HeaderBatch;
 use crate::wire::message::GetHeaders;
+use std::sync::atomic::AtomicUsize;
 
 /// Downloads headers until the best peer has nothing newer: first, when several peers are
 /// connected and the gap to the best announced height is large, the ranges between trusted
@@ -241,9 +242,44 @@ impl Range {
 const MAX_RANGES: usize = 4096;
 /// Ranges in flight per peer.
 const RANGES_PER_PEER: usize = 2;
-/// A range longer than this many answers is left to the sequential path (bounds the memory a
-/// buffered range holds).
-const MAX_ANSWERS_PER_RANGE: usize = 2;
+/// The memory bound of the parallel ranges, in answers (`getheaders` answers of the peers'
+/// size: 8,000 headers over `headers2`, 2,000 over `headers`): the headers of ranges requested
+/// but not yet connected never exceed this many answers' worth (128,000 headers, ~14 MB, at
+/// 8,000 per answer: two of Core's hash-only checkpoint gaps of ~60,000 blocks). A range is
+/// only handed out when the ranges admitted and not yet connected plus it fit; the lowest one
+/// is always admitted, and a range longer than the bound is left to the sequential path.
+#[doc(hidden)]
+pub const RANGE_HELD_ANSWERS: usize = 16;
+
+/// The most headers the parallel ranges of any client in this process held at once, fetched
+/// and not yet connected (for tests of the bound [`RANGE_HELD_ANSWERS`]).
+static HELD_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`HELD_PEAK`]: the most headers the parallel ranges of one client held at once, over
+/// every client of this process so far.
+#[doc(hidden)]
+pub fn range_headers_held_peak() -> usize {
+    HELD_PEAK.load(Ordering::Relaxed)
+}
+
+/// Headers fetched for ranges and not yet connected, of one [`sync_ranges`] call.
+#[derive(Default)]
+struct Held(AtomicUsize);
+
+impl Held {
+    fn add(&self, n: usize) {
+        let now = self.0.fetch_add(n, Ordering::Relaxed) + n;
+        HELD_PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn sub(&self, n: usize) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| {
+                Some(x.saturating_sub(n))
+            });
+    }
+}
 
 /// Why fetching a range failed.
 enum RangeFail {
@@ -256,13 +292,17 @@ enum RangeFail {
 }
 
 /// The ranges between trusted checkpoints above the tip, when at least two peers are
-/// connected and the best announced height is more than two answers above the tip. Each range
-/// ends at a checkpoint and holds at most one answer's worth of headers where the checkpoints
-/// allow (the farthest checkpoint within that many blocks).
-fn plan_ranges(sh: &Shared, peers: &Peers) -> Vec<Range> {
+/// connected and the best announced height is more than two answers above the tip, with the
+/// bound on held headers ([`RANGE_HELD_ANSWERS`] answers). Trusted checkpoints are every hash
+/// the chain enforces (Core's hash-only list, the built-in table) and the host's
+/// `Config::extra_checkpoints`. Each range ends at a checkpoint and holds at most one answer's
+/// worth of headers where the checkpoints allow (the farthest checkpoint within that many
+/// blocks); where they are sparser a range spans as many answers as the gap to the next
+/// checkpoint (Core's list: ~60,000 blocks), walked answer by answer by one peer.
+fn plan_ranges(sh: &Shared, peers: &Peers) -> (Vec<Range>, usize) {
     let live: Vec<&Arc<Peer>> = peers.list.iter().filter(|p| !p.is_closed()).collect();
     if live.len() < 2 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let per = live
         .iter()
@@ -279,8 +319,9 @@ fn plan_ranges(sh: &Shared, peers: &Peers) -> Vec<Range> {
         let (h, x) = s.headers.tip();
         (h, x, s.headers.checkpoints().to_vec())
     });
+    let cap = RANGE_HELD_ANSWERS * per as usize;
     if best <= tip_height.saturating_add(2 * per) {
-        return Vec::new();
+        return (Vec::new(), cap);
     }
     cps.extend(sh.config.extra_checkpoints.iter().copied());
     cps.retain(|c| c.height > tip_height && c.height <= best);
@@ -299,7 +340,7 @@ fn plan_ranges(sh: &Shared, peers: &Peers) -> Vec<Range> {
             from_height,
             to: cps[j],
         };
-        if r.len() > MAX_ANSWERS_PER_RANGE * per as usize {
+        if r.len() > cap {
             break;
         }
         out.push(r);
@@ -310,17 +351,36 @@ fn plan_ranges(sh: &Shared, peers: &Peers) -> Vec<Range> {
     if out.len() < 2 {
         out.clear();
     }
-    out
+    (out, cap)
 }
 
-/// Fetches one range from `peer` (as many `getheaders` as it needs, each with the range's end
-/// as stop hash), hashes it on a blocking-pool thread and checks it links from `r.from` to
-/// `r.to`.
+/// Fetches one range from `peer` answer by answer (each `getheaders` located at the last header
+/// received, with the range's end as stop hash), hashes each answer on a blocking-pool thread
+/// and checks it links from `r.from` to `r.to`. The headers received count in `held` until the
+/// range is connected (or, when this fails, until it returns).
 async fn fetch_range(
     peer: Arc<Peer>,
     r: Range,
     genesis: Hash256,
     timeout: Duration,
+    held: Arc<Held>,
+) -> Result<Hashed, RangeFail> {
+    let mut count = 0;
+    let out = walk_range(&peer, r, genesis, timeout, &held, &mut count).await;
+    if out.is_err() {
+        held.sub(count);
+    }
+    out
+}
+
+/// [`fetch_range`]'s walk; `count`: the headers added to `held` so far.
+async fn walk_range(
+    peer: &Peer,
+    r: Range,
+    genesis: Hash256,
+    timeout: Duration,
+    held: &Held,
+    count: &mut usize,
 ) -> Result<Hashed, RangeFail> {
     let mut got: Vec<BlockHeader> = Vec::with_capacity(r.len());
     let mut hashes: Vec<Hash256> = Vec::with_capacity(r.len());
@@ -375,6 +435,8 @@ async fn fetch_range(
         }
         got.extend_from_slice(&hs);
         hashes.extend_from_slice(&hs_hashes);
+        held.add(hs.len());
+        *count += hs.len();
         if got.len() == r.len() {
             if prev != r.to.hash {
                 return Err(RangeFail::Bad(format!(
@@ -398,23 +460,33 @@ async fn fetch_range(
 
 /// Headers between trusted checkpoints from several peers at once ([`plan_ranges`]).
 ///
-/// Up to [`RANGES_PER_PEER`] ranges per peer are in flight; each is hashed on a blocking-pool
-/// thread when it arrives, and ranges are connected to the chain in ascending order (validation
-/// needs the headers before them). Ranges that arrive early wait; at most two per connected peer
-/// beyond the next to connect are requested or held. A range that does not link from its start
-/// to its checkpoint, or fails validation, bans the peer that served it and is requested from
-/// another peer (each peer is asked for a range once). When no peer is left for a range, what
-/// is connected stays and the sequential path goes on from the tip.
+/// Up to [`RANGES_PER_PEER`] ranges per peer are in flight; a peer walks a range answer by
+/// answer while the other peers walk theirs, each answer hashed on a blocking-pool thread, and
+/// ranges are connected to the chain in ascending order (validation needs the headers before
+/// them) once the range below is connected and the range's last hash is its checkpoint. Ranges
+/// that arrive early wait; at most two per connected peer beyond the next to connect are
+/// requested or held, and a range is only handed out while the ranges admitted and not yet
+/// connected, it included, fit in [`RANGE_HELD_ANSWERS`] answers (the lowest range is always
+/// admitted). Among the peers free for a range, the one that served fewest ranges gets it. A
+/// range that does not link from its start to its checkpoint, or fails validation, bans the
+/// peer that served it and is requested from another peer (each peer is asked for a range
+/// once). When no peer is left for a range, what is connected stays and the sequential path
+/// goes on from the tip.
 async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
-    let ranges = plan_ranges(sh, peers);
+    let (ranges, cap) = plan_ranges(sh, peers);
     if ranges.is_empty() {
         return Ok(());
     }
     let n = ranges.len();
+    let held = Arc::new(Held::default());
+    // Ranges handed out at least once and not yet connected, and their headers in all.
+    let mut admitted: std::collections::BTreeSet<usize> = Default::default();
+    let mut reserved = 0usize;
+    let mut served: HashMap<SocketAddr, usize> = HashMap::new();
     let timeout = sh.config.request_timeout;
     let genesis = crate::chain::params::genesis_hash(sh.with_state(|s| s.headers.network()));
     let window = RANGES_PER_PEER * peers.list.len().max(1);
-    tracing::debug!(ranges = n, window, "headers from several peers");
+    tracing::debug!(ranges = n, window, cap, "headers from several peers");
     let mut todo: std::collections::BTreeSet<usize> = (0..n).collect();
     let mut ready: std::collections::BTreeMap<usize, (Hashed, SocketAddr)> = Default::default();
     let mut tried: HashMap<usize, HashSet<SocketAddr>> = HashMap::new();
@@ -432,6 +504,9 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
                 break;
             }
             let r = ranges[idx];
+            if !admitted.contains(&idx) && !admitted.is_empty() && reserved + r.len() > cap {
+                break;
+            }
             let peer = peers
                 .list
                 .iter()
@@ -445,6 +520,7 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
                     (
                         busy.get(&p.addr).copied().unwrap_or(0),
                         peers.failures_of(&p.addr),
+                        served.get(&p.addr).copied().unwrap_or(0),
                     )
                 })
                 .cloned();
@@ -452,9 +528,20 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
                 break;
             };
             todo.remove(&idx);
+            if admitted.insert(idx) {
+                reserved += r.len();
+            }
             *busy.entry(peer.addr).or_default() += 1;
+            *served.entry(peer.addr).or_default() += 1;
             let addr = peer.addr;
-            set.spawn(async move { (idx, addr, fetch_range(peer, r, genesis, timeout).await) });
+            let held = held.clone();
+            set.spawn(async move {
+                (
+                    idx,
+                    addr,
+                    fetch_range(peer, r, genesis, timeout, held).await,
+                )
+            });
         }
         let Some(done) = set.join_next().await else {
             // Nothing in flight and nothing can be handed out: the sequential path goes on.
@@ -493,10 +580,15 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
         // Connect what is next in order.
         while let Some(((hs, hashes), addr)) = ready.remove(&next) {
             let r = sh.with_state_mut(|s| connect_checked(s, &hs, &hashes));
+            held.sub(hs.len());
+            drop((hs, hashes));
             match r {
                 Ok(out) => {
                     sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
                     sh.progress();
+                    if admitted.remove(&next) {
+                        reserved -= ranges[next].len();
+                    }
                     next += 1;
                 }
                 Err(e) => {

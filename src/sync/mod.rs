@@ -49,6 +49,8 @@ const MAX_BANS: u32 = 3;
 const MAX_PENDING_CLSIGS: usize = 4;
 
 use headers::*;
+#[doc(hidden)]
+pub use headers::{range_headers_held_peak, RANGE_HELD_ANSWERS};
 use lists::*;
 use peers::*;
 use run::*;
