@@ -78,19 +78,23 @@ impl SimChain {
             .map(|(_, c)| (**c).clone())
             .collect();
         let mut quorums_cl_sigs = Vec::new();
-        if protocol_version >= MNLISTDIFF_CHAINLOCKS_PROTO_VERSION
-            && h >= self.config.params.activations().v20
-        {
-            // §3.8: per new quorum the CL signature in its work block's CbTx, grouped.
+        // Core builds the field when V20 is active after the diff's block
+        // (`DeploymentActiveAfter`, PROTOCOL.md §2.1).
+        let v20 = self.config.params.activations().v20;
+        if protocol_version >= MNLISTDIFF_CHAINLOCKS_PROTO_VERSION && h + 1 >= v20 {
+            // Per new quorum the CL signature in its work block's CbTx (null below V20), grouped.
             let mut groups: BTreeMap<[u8; 96], Vec<u16>> = BTreeMap::new();
             for (i, c) in new_quorums.iter().enumerate() {
                 let base_height = self.height_of_block(&c.quorum_hash);
                 let w = base_height.saturating_sub(c.quorum_index.max(0) as u32 + 8);
-                let sig = self
-                    .block(w)
-                    .and_then(|b| b.cbtx.as_ref())
-                    .and_then(|cb| cb.best_cl)
-                    .map_or([0u8; 96], |cl| cl.signature);
+                let sig = if w >= v20 {
+                    self.block(w)
+                        .and_then(|b| b.cbtx.as_ref())
+                        .and_then(|cb| cb.best_cl)
+                        .map_or([0u8; 96], |cl| cl.signature)
+                } else {
+                    [0u8; 96]
+                };
                 groups.entry(sig).or_default().push(i as u16);
             }
             quorums_cl_sigs = groups
