@@ -318,6 +318,7 @@ pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
                 // Already held (another peer announced it first): nothing to do.
                 return;
             }
+            tracing::debug!(peer = %u.conn, block = %hash, tip, "block announced");
             announced(peers, u.conn, tip);
         }
         Notice::Headers { prev, last, count, .. } => {

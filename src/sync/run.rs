@@ -168,6 +168,7 @@ pub(super) fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash
         }
         (p, s.headers.hash_at(h) == Some(cl.block_hash))
     });
+    tracing::debug!(height = h, block = %cl.block_hash, ?placement, on_chain, "ChainLock placed");
     let moved = matches!(placement, ChainLockPlacement::Switched(_));
     if moved {
         tracing::info!(height = h, block = %cl.block_hash, "ChainLock moved the chain to its branch");
