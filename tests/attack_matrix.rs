@@ -463,6 +463,16 @@ fn unsolicited_big_frames_are_charged_by_their_bytes_and_their_sender_banned() {
 /// Requests the honest peer receives in a fixed window while 3 honest blocks are followed,
 /// with a second peer beside it that is faithful (`junk: None`) or sends `junk` as well.
 fn junk_window(seed: u64, junk: Option<Faults>) -> (u64, Duration, Arc<Recorder>, SocketAddr) {
+    let (n, lag, rec, hostile, _) = junk_window_all(seed, junk);
+    (n, lag, rec, hostile)
+}
+
+/// [`junk_window`], with the client's own count of round trips in the window and how often it
+/// left `Synced` (printed for the figures).
+fn junk_window_all(
+    seed: u64,
+    junk: Option<Faults>,
+) -> (u64, Duration, Arc<Recorder>, SocketAddr, (u64, usize)) {
     const WINDOW: Duration = Duration::from_secs(15);
     let net = Net::start(
         SimConfig::regtest(seed),
@@ -472,6 +482,7 @@ fn junk_window(seed: u64, junk: Option<Faults>) -> (u64, Duration, Arc<Recorder>
     let (client, rec) = start_synced(&net);
     let t = Instant::now();
     let base = requests(&net.servers[0]);
+    let trips = client.status().round_trips;
     let mut worst = Duration::ZERO;
     for _ in 0..3 {
         worst = worst.max(follow_one(&net, &client, &rec));
@@ -481,9 +492,18 @@ fn junk_window(seed: u64, junk: Option<Faults>) -> (u64, Duration, Arc<Recorder>
         std::thread::sleep(left);
     }
     let n = requests(&net.servers[0]) - base;
+    let trips = client.status().round_trips - trips;
+    let left = rec
+        .log
+        .lock()
+        .unwrap()
+        .errors
+        .iter()
+        .filter(|e| e.message.contains("left Synced"))
+        .count();
     assert_honest_not_banned(&rec, honest);
     client.stop();
-    (n, worst, rec, hostile)
+    (n, worst, rec, hostile, (trips, left))
 }
 
 /// Unsolicited `headers` that connect to no block the client holds, or to one below its tip
@@ -493,7 +513,7 @@ fn junk_window(seed: u64, junk: Option<Faults>) -> (u64, Duration, Arc<Recorder>
 fn junk_headers_announcements_cause_no_requests() {
     let case = Case::start("junk headers (unconnected / stale), 20/s for 15 s");
     let (quiet, _, _, _) = junk_window(67, None);
-    let (n, lag, rec, hostile) = junk_window(
+    let (n, lag, rec, hostile, (trips, left)) = junk_window_all(
         67,
         Some(Faults {
             junk_headers: true,
@@ -501,7 +521,13 @@ fn junk_headers_announcements_cause_no_requests() {
         }),
     );
     // The figures first (also when an assertion below fails: the figure before the fix).
-    case.finish(n, lag, &format!("{quiet} beside a faithful peer"));
+    case.finish(
+        n,
+        lag,
+        &format!(
+            "{quiet} beside a faithful peer; client round trips {trips}, left Synced {left} times"
+        ),
+    );
     assert!(
         n <= 2 * quiet + 4,
         "{n} requests to the honest peer beside junk headers, {quiet} beside a faithful peer"
@@ -529,7 +555,7 @@ fn junk_headers_announcements_cause_no_requests() {
 fn junk_chainlocks_cause_no_requests() {
     let case = Case::start("junk clsigs (1000 above / near genesis), 20/s for 15 s");
     let (quiet, _, _, _) = junk_window(68, None);
-    let (n, lag, rec, hostile) = junk_window(
+    let (n, lag, rec, hostile, (trips, left)) = junk_window_all(
         68,
         Some(Faults {
             junk_clsigs: true,
@@ -537,7 +563,13 @@ fn junk_chainlocks_cause_no_requests() {
         }),
     );
     // The figures first (also when an assertion below fails: the figure before the fix).
-    case.finish(n, lag, &format!("{quiet} beside a faithful peer"));
+    case.finish(
+        n,
+        lag,
+        &format!(
+            "{quiet} beside a faithful peer; client round trips {trips}, left Synced {left} times"
+        ),
+    );
     assert!(
         n <= 2 * quiet + 4,
         "{n} requests to the honest peer beside junk ChainLocks, {quiet} beside a faithful peer"
