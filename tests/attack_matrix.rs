@@ -301,7 +301,8 @@ fn an_equal_work_fork_below_the_best_chainlock_is_refused_and_its_server_banned(
 fn a_future_stamped_fork_beside_an_honest_peer_is_refused_and_its_server_banned() {
     let case = Case::start("fork stamped 3 h ahead");
     let cfg = SimConfig::regtest(63);
-    // The hostile peer is listed first, so it is asked first.
+    // The hostile peer is asked first: the honest one answers the handshake 300 ms later, so
+    // the hostile connection is the first the client holds.
     let mut net = Net::start(cfg, &[]);
     let from = net.node.tip_height() - 5;
     let node = net.node.clone();
@@ -312,7 +313,13 @@ fn a_future_stamped_fork_beside_an_honest_peer_is_refused_and_its_server_banned(
             ..Faults::default()
         },
     );
-    net.serve(node, Faults::default());
+    net.serve(
+        node,
+        Faults {
+            latency: Duration::from_millis(150),
+            ..Faults::default()
+        },
+    );
     let (hostile, honest) = (net.servers[0].addr(), net.servers[1].addr());
     let (client, rec) = start_synced(&net);
     let report = expect_report(
@@ -612,5 +619,50 @@ fn an_announcement_failing_its_own_proof_of_work_bans_its_sender() {
         &["does not meet its own target"],
     );
     case.finish(requests(&net.servers[0]) - base, lag, &report);
+    client.stop();
+}
+
+/// A peer announcing, 20 times a second, a new block linked to the tip (valid proof of work,
+/// never served): each passes every cheap check, so the bound is the rate — one pass per second
+/// per announcing peer. Counted: the `getheaders` the announcer received in 15 s.
+#[test]
+fn plausible_fake_announcements_start_at_most_one_pass_a_second() {
+    const WINDOW: Duration = Duration::from_secs(15);
+    let case = Case::start("fake tip announcements (linked, valid PoW), 20/s for 15 s");
+    let net = Net::start(
+        SimConfig::regtest(70),
+        &[
+            Faults::default(),
+            Faults {
+                fake_tip_announcements: true,
+                ..Faults::default()
+            },
+        ],
+    );
+    let honest = net.servers[0].addr();
+    let (client, rec) = start_synced(&net);
+    let asked = |s: &SimServer| {
+        let r = s.counters().snapshot().requests;
+        r.get("getheaders").copied().unwrap_or(0) + r.get("getheaders2").copied().unwrap_or(0)
+    };
+    let (base, base_honest) = (asked(&net.servers[1]), requests(&net.servers[0]));
+    let t = Instant::now();
+    let lag = follow(&net, &client, &rec, 2);
+    if let Some(left) = WINDOW.checked_sub(t.elapsed()) {
+        std::thread::sleep(left);
+    }
+    let n = asked(&net.servers[1]) - base;
+    let secs = t.elapsed().as_secs();
+    case.finish(
+        requests(&net.servers[0]) - base_honest,
+        lag,
+        &format!("getheaders to the announcer {n} in {secs} s"),
+    );
+    // One per second at most, plus the passes of the two honest blocks (generous).
+    assert!(
+        n <= secs + 10,
+        "{n} header rounds to the fake announcer in {secs} s"
+    );
+    assert_honest_not_banned(&rec, honest);
     client.stop();
 }

@@ -772,7 +772,10 @@ fn a_lone_peer_banned_again_and_again_ends_the_sync_with_a_terminal_error() {
         Duration::from_secs(30),
     );
     assert!(terminal, "no terminal error: {:?}", all_errors(&rec));
-    let e = all_errors(&rec).into_iter().find(|e| !e.recoverable).unwrap();
+    let e = all_errors(&rec)
+        .into_iter()
+        .find(|e| !e.recoverable)
+        .unwrap();
     assert_eq!(e.kind, ErrorKind::PeerMisbehaved);
     assert!(e.message.contains(&h.addr.to_string()), "{e:?}");
     assert!(e.message.contains("checksum"), "{e:?}");

@@ -861,7 +861,9 @@ impl Peer {
                     if let Some(Notice::Headers { last, bits, .. }) = &notice {
                         // The one cheap check that proves a header wrong on its own: its hash
                         // (computed anyway) must meet the target its own bits state.
-                        if let Err(e) = crate::chain::pow::check_proof_of_work(last, *bits, cfg_network) {
+                        if let Err(e) =
+                            crate::chain::pow::check_proof_of_work(last, *bits, cfg_network)
+                        {
                             break NetError::Misbehaved(
                                 id,
                                 format!(

@@ -82,6 +82,10 @@ pub struct Faults {
     /// On every announcement tick, send an unsolicited `headers` of one header linked to the
     /// tip whose hash does not meet its own target (provably invalid, at no cost to check).
     pub bad_pow_announcements: bool,
+    /// On every announcement tick, send an unsolicited `headers` of one new header linked to
+    /// the tip with valid proof of work that the server does not serve (a block it will never
+    /// deliver): plausible to every cheap check, so only a rate bound limits what it causes.
+    pub fake_tip_announcements: bool,
     /// After the handshake, send this many unsolicited `qrinfo` frames of this many zero
     /// bytes each (`(count, size)`; never asked for).
     pub unsolicited_large: Option<(u32, u32)>,
@@ -776,6 +780,17 @@ impl Conn {
                 ..tip_header
             };
             out.push(Message::Headers(vec![mine(h, false)]));
+        }
+        if self.faults.fake_tip_announcements {
+            self.counters.fire("fake_tip_announcements");
+            let h = BlockHeader {
+                prev_block_hash: self.service.hash_at(tip).unwrap_or(salt),
+                merkle_root: salt,
+                time: tip_header.time.saturating_add(1),
+                nonce: n,
+                ..tip_header
+            };
+            out.push(Message::Headers(vec![mine(h, true)]));
         }
         if self.faults.junk_clsigs {
             self.counters.fire("junk_clsigs");

@@ -321,7 +321,9 @@ pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
             tracing::debug!(peer = %u.conn, block = %hash, tip, "block announced");
             announced(peers, u.conn, tip);
         }
-        Notice::Headers { prev, last, count, .. } => {
+        Notice::Headers {
+            prev, last, count, ..
+        } => {
             let (known, parent, tip) = sh.with_state(|s| {
                 (
                     s.headers.height_of(&last).is_some(),
@@ -342,7 +344,11 @@ pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
                     sh,
                     peers,
                     u.conn,
-                    format!("headers at heights {}..={} show nothing above our tip {tip}", p + 1, p + count as u32),
+                    format!(
+                        "headers at heights {}..={} show nothing above our tip {tip}",
+                        p + 1,
+                        p + count as u32
+                    ),
                 ),
                 Some(_) => {
                     // A late answer: its headers are fetched by the next pass if still needed.
