@@ -656,7 +656,10 @@ fn plausible_fake_announcements_start_at_most_one_pass_a_second() {
     case.finish(
         requests(&net.servers[0]) - base_honest,
         lag,
-        &format!("getheaders to the announcer {n} in {secs} s"),
+        &format!(
+            "getheaders to the announcer {n} in {secs} s; its reports {:?}",
+            errors_of(&rec.log.lock().unwrap(), net.servers[1].addr())
+        ),
     );
     // One per second at most, plus the passes of the two honest blocks (generous).
     assert!(

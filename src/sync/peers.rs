@@ -39,8 +39,10 @@ pub(super) struct Peers {
     /// Per address: when its announcement last started a pass.
     pub(super) announced_pass: HashMap<SocketAddr, Instant>,
     /// An announcement came within [`ANNOUNCE_PASS_INTERVAL`] of its sender's last one that
-    /// started a pass: a pass is due when the interval ends.
+    /// started a pass: a pass is due when the interval ends (and counts as theirs).
     pub(super) deferred: Option<Instant>,
+    /// The senders whose announcements the deferred pass serves.
+    pub(super) deferred_for: HashSet<SocketAddr>,
 }
 
 /// The shortest time between two passes started by announcements of one peer: one
@@ -435,6 +437,7 @@ fn announced(peers: &mut Peers, conn: ConnId, tip: u32) {
         Some(last) if now.duration_since(*last) < ANNOUNCE_PASS_INTERVAL => {
             let due = *last + ANNOUNCE_PASS_INTERVAL;
             peers.deferred = Some(peers.deferred.map_or(due, |d| d.min(due)));
+            peers.deferred_for.insert(addr);
         }
         _ => {
             if peers.announced_pass.len() > 1024 {
@@ -443,6 +446,15 @@ fn announced(peers: &mut Peers, conn: ConnId, tip: u32) {
             peers.announced_pass.insert(addr, now);
             peers.new_block = true;
         }
+    }
+}
+
+/// The deferred pass starts now: it counts as a pass of every sender it serves.
+pub(super) fn deferred_pass_started(peers: &mut Peers) {
+    peers.deferred = None;
+    let now = Instant::now();
+    for addr in std::mem::take(&mut peers.deferred_for) {
+        peers.announced_pass.insert(addr, now);
     }
 }
 

@@ -213,6 +213,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
         junk: HashMap::new(),
         announced_pass: HashMap::new(),
         deferred: None,
+        deferred_for: HashSet::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
@@ -362,7 +363,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
             });
             let next = tokio::time::timeout(wait, peers.rx.recv()).await;
             if peers.deferred.is_some_and(|due| Instant::now() >= due) {
-                peers.deferred = None;
+                deferred_pass_started(&mut peers);
                 need_pass = true;
                 if let Ok(Some(u)) = next {
                     note(&sh, &mut peers, u);
