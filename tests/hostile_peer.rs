@@ -469,7 +469,7 @@ async fn proxy(
 /// The errors that name `addr`.
 fn errors_for(rec: &Recorder, addr: SocketAddr) -> Vec<ClientError> {
     let a = addr.to_string();
-    all_errors(&rec)
+    all_errors(rec)
         .into_iter()
         .filter(|e| e.message.contains(&a))
         .collect()
@@ -495,9 +495,9 @@ fn expect_error(
     assert!(
         found,
         "no {kind:?} error naming {addr} and {what:?}; errors: {:?}",
-        all_errors(&rec)
+        all_errors(rec)
     );
-    all_errors(&rec)
+    all_errors(rec)
         .into_iter()
         .find(|e| e.kind == kind && e.message.contains(&a) && e.message.contains(what))
         .unwrap()
