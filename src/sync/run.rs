@@ -363,12 +363,13 @@ pub(super) async fn run(sh: Arc<Shared>) {
             });
             let next = tokio::time::timeout(wait, peers.rx.recv()).await;
             if peers.deferred.is_some_and(|due| Instant::now() >= due) {
+                // Only if still needed: a pass since may have brought the announced block.
                 deferred_pass_started(&mut peers);
-                need_pass = true;
                 if let Ok(Some(u)) = next {
                     note(&sh, &mut peers, u);
                     drain(&sh, &mut peers);
                 }
+                need_pass = std::mem::take(&mut peers.new_block) || lag(&sh, &peers).is_some();
                 continue;
             }
             let Ok(Some(u)) = next else {
