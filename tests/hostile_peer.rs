@@ -10,136 +10,53 @@
 //! peer alone; see `memory_peak_under_each_hostile_peer_stays_bounded`.
 #![cfg(feature = "simnet")]
 
-use dash_qrsync::engine::QuorumInfo;
 use dash_qrsync::hashes::Hash256;
 use dash_qrsync::network::Network;
-use dash_qrsync::simnet::server::{ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
-use dash_qrsync::store::MemoryStore;
+use dash_qrsync::simnet::server::Faults;
+use dash_qrsync::simnet::{SimConfig, SimService};
 use dash_qrsync::wire::frame::MAX_LARGE_MESSAGE_SIZE;
 use dash_qrsync::wire::message::{
     inv_type, services, Inventory, Message, NetAddress, VersionMessage,
 };
 use dash_qrsync::wire::{encode_frame, FrameDecoder, RawMessage};
-use dash_qrsync::{
-    ChainLockEvent, Client, ClientError, Config, ErrorKind, EventListener, Progress, SyncState,
-    SyncStrategy,
-};
+use dash_qrsync::{Client, ClientError, ErrorKind, SyncState};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+mod common;
+
+use common::recorder::{synced, Recorder};
+use common::simnet::Net;
 
 const P: u32 = dash_qrsync::wire::version::OUR_PROTOCOL_VERSION;
 /// The longest any hostile connection lives.
 const HOSTILE_LIFETIME: Duration = Duration::from_secs(90);
 
 // ---------------------------------------------------------------------------------------------
-// Event recording.
-
-#[derive(Default)]
-struct Log {
-    states: Vec<SyncState>,
-    errors: Vec<(Instant, ClientError)>,
-}
-
-#[derive(Default)]
-struct Recorder {
-    log: Mutex<Log>,
-    cv: Condvar,
-}
-
-impl Recorder {
-    fn wait_for(&self, what: impl Fn(&Log) -> bool, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut log = self.log.lock().unwrap();
-        while !what(&log) {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            log = self.cv.wait_timeout(log, deadline - now).unwrap().0;
-        }
-        true
-    }
-
-    fn errors(&self) -> Vec<ClientError> {
-        self.log
-            .lock()
-            .unwrap()
-            .errors
-            .iter()
-            .map(|e| e.1.clone())
-            .collect()
-    }
-}
-
-impl EventListener for Recorder {
-    fn on_progress(&self, _: &Progress) {}
-    fn on_quorum_available(&self, _: &QuorumInfo) {}
-    fn on_chain_lock(&self, _: &ChainLockEvent) {}
-    fn on_state(&self, s: SyncState) {
-        self.log.lock().unwrap().states.push(s);
-        self.cv.notify_all();
-    }
-    fn on_error(&self, e: &ClientError) {
-        self.log
-            .lock()
-            .unwrap()
-            .errors
-            .push((Instant::now(), e.clone()));
-        self.cv.notify_all();
-    }
-}
-
-fn synced(l: &Log) -> bool {
-    l.states.last() == Some(&SyncState::Synced)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The healthy network.
-
-struct Net {
-    rt: tokio::runtime::Runtime,
-    node: Arc<SimNode>,
-    server: SimServer,
-    cfg: SimConfig,
-}
+// The healthy network (`tests/common/simnet.rs`) and the events a client reported
+// (`tests/common/recorder.rs`).
 
 fn simnet(seed: u64) -> Net {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = SimConfig::regtest(seed);
-    let node = Arc::new(SimNode::new(cfg.clone()));
-    let sc = ServerConfig {
-        announce_interval: Duration::from_millis(50),
-        ..ServerConfig::default()
-    };
-    let server = rt.block_on(SimServer::start(node.clone(), sc)).unwrap();
-    Net {
-        rt,
-        node,
-        server,
-        cfg,
-    }
+    Net::start(SimConfig::regtest(seed), &[Faults::default()])
 }
 
+/// A client of `peers` only (3 s request and connect timeouts).
 fn client(net: &Net, peers: Vec<SocketAddr>) -> (Client, Arc<Recorder>) {
-    let mut c = Config::new(net.cfg.network());
-    c.chain = net.cfg.params.clone();
-    c.max_peers = peers.len();
-    c.peers = peers;
-    c.strategy = SyncStrategy::QrInfo;
-    c.request_timeout = Duration::from_secs(3);
-    c.connect_timeout = Duration::from_secs(3);
-    let rec = Arc::new(Recorder::default());
-    let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
-    (client, rec)
+    net.client(|c| {
+        c.max_peers = peers.len();
+        c.peers = peers;
+        c.request_timeout = Duration::from_secs(3);
+        c.connect_timeout = Duration::from_secs(3);
+    })
+}
+
+/// Every error reported so far.
+fn all_errors(rec: &Recorder) -> Vec<ClientError> {
+    rec.log.lock().unwrap().errors.clone()
 }
 
 /// Mines `blocks` and returns how long the client took to have the new tip's headers and list
@@ -552,7 +469,7 @@ async fn proxy(
 /// The errors that name `addr`.
 fn errors_for(rec: &Recorder, addr: SocketAddr) -> Vec<ClientError> {
     let a = addr.to_string();
-    rec.errors()
+    all_errors(rec)
         .into_iter()
         .filter(|e| e.message.contains(&a))
         .collect()
@@ -571,16 +488,16 @@ fn expect_error(
         |l| {
             l.errors
                 .iter()
-                .any(|(_, e)| e.kind == kind && e.message.contains(&a) && e.message.contains(what))
+                .any(|e| e.kind == kind && e.message.contains(&a) && e.message.contains(what))
         },
         within,
     );
     assert!(
         found,
         "no {kind:?} error naming {addr} and {what:?}; errors: {:?}",
-        rec.errors()
+        all_errors(rec)
     );
-    rec.errors()
+    all_errors(rec)
         .into_iter()
         .find(|e| e.kind == kind && e.message.contains(&a) && e.message.contains(what))
         .unwrap()
@@ -592,12 +509,12 @@ fn framing_fault(seed: u64, fault: Fault, what: &str) {
     let fault_name = format!("{fault:?}");
     let net = simnet(seed);
     let h = hostile(&net, 1_000_000, move |_| fault.clone());
-    let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+    let (client, rec) = client(&net, vec![h.addr, net.servers[0].addr()]);
     client.start().unwrap();
     assert!(
         rec.wait_for(synced, Duration::from_secs(60)),
         "not synced: {:?}",
-        rec.errors()
+        all_errors(&rec)
     );
     let e = expect_error(
         &rec,
@@ -661,7 +578,7 @@ fn pipelined_garbage_is_misbehaviour() {
 fn an_unconnected_announcement_is_neither_an_answer_nor_misbehaviour() {
     let net = simnet(113);
     let h = hostile(&net, 1_000_000, |_| Fault::UnconnectedAnnouncement);
-    let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+    let (client, rec) = client(&net, vec![h.addr, net.servers[0].addr()]);
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(60)));
     // The peer never answered, but sent headers meanwhile: reported as headers that do not
@@ -702,7 +619,7 @@ fn unsolicited_large_frames_are_charged_by_their_bytes() {
             count: 20,
             size,
         });
-        let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+        let (client, rec) = client(&net, vec![h.addr, net.servers[0].addr()]);
         client.start().unwrap();
         assert!(rec.wait_for(synced, Duration::from_secs(60)));
         let e = expect_error(
@@ -726,7 +643,7 @@ fn inv_flood_is_cut_off_by_the_budget_and_the_tip_is_followed() {
     for (seed, count, entries) in [(106, 200, 50_000), (107, 100_000, 1)] {
         let net = simnet(seed);
         let h = hostile(&net, 1_000_000, move |_| Fault::InvFlood { count, entries });
-        let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+        let (client, rec) = client(&net, vec![h.addr, net.servers[0].addr()]);
         client.start().unwrap();
         assert!(rec.wait_for(synced, Duration::from_secs(60)));
         let e = expect_error(
@@ -762,7 +679,7 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
     for (seed, ping_every) in [(108, Duration::from_millis(100)), (118, Duration::ZERO)] {
         let net = simnet(seed);
         let h = hostile(&net, 1_000_000, move |_| Fault::StallReader { ping_every });
-        let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+        let (client, rec) = client(&net, vec![h.addr, net.servers[0].addr()]);
         client.start().unwrap();
         assert!(rec.wait_for(synced, Duration::from_secs(60)));
         let mut worst = Duration::ZERO;
@@ -771,7 +688,7 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
             assert!(
                 w.is_some(),
                 "tip not followed beside a stalled peer (pings every {ping_every:?}); errors {:?}",
-                rec.errors()
+                all_errors(&rec)
             );
             worst = worst.max(w.unwrap());
         }
@@ -780,7 +697,7 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
             |l| {
                 l.errors
                     .iter()
-                    .any(|(_, e)| e.message.contains(&h.addr.to_string()))
+                    .any(|e| e.message.contains(&h.addr.to_string()))
             },
             Duration::from_secs(60),
         );
@@ -813,7 +730,7 @@ fn a_peer_that_stops_reading_never_stalls_the_sync() {
 fn slowloris_is_timed_out_and_the_tip_is_followed() {
     let net = simnet(109);
     let h = hostile(&net, 1_000_000, |_| Fault::Slowloris);
-    let (client, rec) = client(&net, vec![h.addr, net.server.addr()]);
+    let (client, rec) = client(&net, vec![h.addr, net.servers[0].addr()]);
     client.start().unwrap();
     assert!(rec.wait_for(synced, Duration::from_secs(60)));
     let e = expect_error(
@@ -850,12 +767,15 @@ fn a_lone_peer_banned_again_and_again_ends_the_sync_with_a_terminal_error() {
         |l| {
             l.errors
                 .iter()
-                .any(|(_, e)| !e.recoverable && e.message.contains("every peer was banned"))
+                .any(|e| !e.recoverable && e.message.contains("every peer was banned"))
         },
         Duration::from_secs(30),
     );
-    assert!(terminal, "no terminal error: {:?}", rec.errors());
-    let e = rec.errors().into_iter().find(|e| !e.recoverable).unwrap();
+    assert!(terminal, "no terminal error: {:?}", all_errors(&rec));
+    let e = all_errors(&rec)
+        .into_iter()
+        .find(|e| !e.recoverable)
+        .unwrap();
     assert_eq!(e.kind, ErrorKind::PeerMisbehaved);
     assert!(e.message.contains(&h.addr.to_string()), "{e:?}");
     assert!(e.message.contains("checksum"), "{e:?}");
@@ -881,7 +801,7 @@ fn a_lone_peer_banned_again_and_again_ends_the_sync_with_a_terminal_error() {
 #[test]
 fn a_stale_close_never_closes_the_next_connection_to_the_same_address() {
     let net = simnet(111);
-    let upstream = net.server.addr();
+    let upstream = net.servers[0].addr();
     // The first connection misbehaves; every later one relays the healthy server faithfully.
     let h = hostile(&net, 1_000_000, move |n| {
         if n == 1 {
@@ -898,7 +818,7 @@ fn a_stale_close_never_closes_the_next_connection_to_the_same_address() {
     assert!(
         rec.wait_for(synced, Duration::from_secs(60)),
         "{:?}",
-        rec.errors()
+        all_errors(&rec)
     );
     let bans = errors_for(&rec, h.addr);
     assert_eq!(
@@ -907,12 +827,12 @@ fn a_stale_close_never_closes_the_next_connection_to_the_same_address() {
         "one ban for the one bad connection: {bans:?}"
     );
     assert!(bans[0].message.contains("checksum"));
-    let after_sync = rec.errors().len();
+    let after_sync = all_errors(&rec).len();
     for _ in 0..4 {
         assert!(follow(&net, &client, 2, Duration::from_secs(60)).is_some());
     }
     assert_eq!(
-        &rec.errors()[after_sync..],
+        &all_errors(&rec)[after_sync..],
         &[],
         "the healthy connection was blamed"
     );
@@ -929,7 +849,7 @@ fn a_stale_close_never_closes_the_next_connection_to_the_same_address() {
 #[test]
 fn a_qrinfo_with_millions_of_snapshots_is_refused_by_its_field_bound() {
     let net = simnet(112);
-    let upstream = net.server.addr();
+    let upstream = net.servers[0].addr();
     let h = hostile(&net, 1_000_000, move |n| Fault::Proxy {
         upstream,
         qrinfo_bomb: n == 1,
@@ -947,7 +867,7 @@ fn a_qrinfo_with_millions_of_snapshots_is_refused_by_its_field_bound() {
     assert!(
         rec.wait_for(synced, Duration::from_secs(60)),
         "{:?}",
-        rec.errors()
+        all_errors(&rec)
     );
     println!(
         "MATRIX qrinfo bomb: {:?} \"{}\"; connections {}",
@@ -978,7 +898,7 @@ fn hostile_child() {
         return;
     };
     let net = simnet(120);
-    let upstream = net.server.addr();
+    let upstream = net.servers[0].addr();
     let fault = match name.as_str() {
         "baseline" => None,
         "inv_flood_large" => Some(Fault::InvFlood {
@@ -1015,14 +935,14 @@ fn hostile_child() {
     });
     let mut peers: Vec<SocketAddr> = h.iter().map(|h| h.addr).collect();
     if name != "qrinfo_bomb" {
-        peers.push(net.server.addr());
+        peers.push(net.servers[0].addr());
     }
     let (client, rec) = client(&net, peers);
     client.start().unwrap();
     assert!(
         rec.wait_for(synced, Duration::from_secs(60)),
         "{:?}",
-        rec.errors()
+        all_errors(&rec)
     );
     let mut worst = Duration::ZERO;
     for _ in 0..5 {

@@ -437,10 +437,23 @@ impl Buckets {
 /// What the sync is told about unsolicited traffic; each is small and bounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A new block was announced (`inv` of a block, or `headers` that are not an answer): the
-    /// announced block's hash (the last one of an `inv` or of the headers), so that a block
-    /// already held costs nothing.
+    /// A new block was announced by an `inv`: the announced block's hash (the last one of the
+    /// `inv`), so that a block already held costs nothing.
     NewBlock(Hash256),
+    /// `headers` that answer no request (an announcement, or a late answer): what the sync
+    /// checks before they may cause any request — whether the first links to a block it holds
+    /// and how far above that block the last claims to be. The last header's hash met the
+    /// target of its own bits (checked in the reader; a header that does not is misbehaviour).
+    Headers {
+        /// The first header's previous block.
+        prev: Hash256,
+        /// The last header's hash.
+        last: Hash256,
+        /// The last header's compact target.
+        bits: u32,
+        /// Headers in the message.
+        count: usize,
+    },
     /// ChainLocks were announced (at most [`MAX_CLSIG_INV`] entries).
     ClSigInv(Vec<Inventory>),
     /// A `clsig` arrived.
@@ -628,10 +641,6 @@ async fn read_msg(
     decode(&raw, p, id)
 }
 
-/// Answers that may legitimately arrive late (after their request timed out); they are not
-/// charged by size, and the large ones are not even decoded when nobody waits for them.
-const ANSWER_COMMANDS: [&str; 4] = ["headers", "headers2", "mnlistdiff", "qrinfo"];
-
 /// Reduces an unsolicited message to what the sync uses (`None`: ignored).
 fn notice_of(m: Message) -> Option<Notice> {
     match m {
@@ -655,14 +664,23 @@ fn notice_of(m: Message) -> Option<Notice> {
             }
         }
         // One X11 for the last header, whatever the message's size.
-        Message::Headers(hs) => hs.last().map(|h| Notice::NewBlock(h.block_hash())),
+        Message::Headers(hs) => Some(Notice::Headers {
+            prev: hs.first()?.prev_block_hash,
+            last: hs.last()?.block_hash(),
+            bits: hs.last()?.bits,
+            count: hs.len(),
+        }),
         // Decompression already hashed every header.
-        Message::Headers2(b) => b
-            .hashes
-            .last()
-            .copied()
-            .or_else(|| b.headers.last().map(|h| h.block_hash()))
-            .map(Notice::NewBlock),
+        Message::Headers2(b) => Some(Notice::Headers {
+            prev: b.headers.first()?.prev_block_hash,
+            last: b
+                .hashes
+                .last()
+                .copied()
+                .unwrap_or_else(|| b.headers.last().map_or(Hash256::ZERO, |h| h.block_hash())),
+            bits: b.headers.last()?.bits,
+            count: b.headers.len(),
+        }),
         Message::ClSig(cl) => Some(Notice::ClSig(cl)),
         _ => None,
     }
@@ -780,6 +798,7 @@ impl Peer {
             let tx = tx.clone();
             let notices = notices.clone();
             let mut budget = Buckets::new(cfg.budget);
+            let cfg_network = cfg.network;
             tokio::spawn(async move {
                 let reason = loop {
                     let raw = match read_raw(&mut rd, &mut dec, &mut buf, id).await {
@@ -787,7 +806,6 @@ impl Peer {
                         Err(e) => break e,
                     };
                     let len = raw.payload.len();
-                    let answer_kind = ANSWER_COMMANDS.contains(&raw.command.as_str());
                     if (raw.command == "mnlistdiff" || raw.command == "qrinfo")
                         && !conn.awaits(&raw.command)
                     {
@@ -833,19 +851,29 @@ impl Peer {
                         }
                     }
                     counters.unsolicited_in.fetch_add(1, Ordering::Relaxed);
-                    // Headers announcements (and answers from a stale locator) cost no bytes;
-                    // an unmatched list answer is charged by its bytes like anything else.
-                    let charged = if answer_kind
-                        && !matches!(m, Message::MnListDiff(_) | Message::QrInfo(_))
-                    {
-                        0
-                    } else {
-                        len
-                    };
-                    if let Err(why) = budget.charge(m.command(), charged) {
+                    // Everything unasked-for is charged by its bytes: headers announcements and
+                    // late or stale headers answers too (a full answer is a fraction of the
+                    // burst), so junk headers cost their sender its budget.
+                    if let Err(why) = budget.charge(m.command(), len) {
                         break NetError::Misbehaved(id, why);
                     }
-                    if let Some(notice) = notice_of(m) {
+                    let notice = notice_of(m);
+                    if let Some(Notice::Headers { last, bits, .. }) = &notice {
+                        // The one cheap check that proves a header wrong on its own: its hash
+                        // (computed anyway) must meet the target its own bits state.
+                        if let Err(e) =
+                            crate::chain::pow::check_proof_of_work(last, *bits, cfg_network)
+                        {
+                            break NetError::Misbehaved(
+                                id,
+                                format!(
+                                    "unsolicited headers: announced header {last} does not meet \
+                                     its own target (bits {bits:#010x}): {e}"
+                                ),
+                            );
+                        }
+                    }
+                    if let Some(notice) = notice {
                         match notices.try_send(Unsolicited { conn: id, notice }) {
                             Ok(()) => {}
                             Err(mpsc::error::TrySendError::Full(_)) => {

@@ -362,3 +362,60 @@ fn dependent_round_trips_count_what_each_request_waited_for() {
         assert_eq!(InFlight::start(&c).generation, 3);
     });
 }
+
+/// Unsolicited `headers` are charged by their bytes (before: 0 bytes, so a peer could send
+/// 500 full answers, 80 MB, before its message budget ran out): the seventh 160 KB one
+/// overruns the 1 MiB burst.
+#[test]
+fn unsolicited_headers_are_charged_by_their_bytes() {
+    rt().block_on(async {
+        let addr = scripted(|mut s| async move {
+            // 2,000 headers whose last meets its own (regtest) target, linked to nothing.
+            let mut hs = vec![
+                BlockHeader {
+                    version: 1,
+                    prev_block_hash: Hash256([7; 32]),
+                    merkle_root: Hash256::ZERO,
+                    time: 0,
+                    bits: 0x207f_ffff,
+                    nonce: 0,
+                };
+                2000
+            ];
+            let last = hs.last_mut().unwrap();
+            while crate::chain::pow::check_proof_of_work(&last.block_hash(), last.bits, NET)
+                .is_err()
+            {
+                last.nonce += 1;
+            }
+            let frame = Message::Headers(hs).to_frame(NET, P);
+            for _ in 0..20 {
+                if s.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        })
+        .await;
+        let (tx, mut rx) = mpsc::channel(NOTICE_QUEUE);
+        let peer = Peer::connect(addr, &cfg(Duration::from_secs(2)), Arc::default(), tx)
+            .await
+            .unwrap();
+        loop {
+            let n = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if n.notice == Notice::Closed {
+                break;
+            }
+        }
+        match peer.close_reason() {
+            NetError::Misbehaved(_, why) => {
+                assert!(why.contains("unsolicited flood"), "{why}");
+                assert!(why.contains("last: headers of 162003 bytes"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}

@@ -31,6 +31,20 @@ impl SimChain {
         chain.forget_clsigs_above(fork_height);
         chain
     }
+
+    /// A competing branch of this chain, as [`SimChain::competing_fork`] but from a copy of
+    /// this chain (no generation from scratch: cheap enough for a storm of short forks): the
+    /// blocks up to `fork_height`, then `length` blocks of a new branch, with no ChainLock
+    /// above the fork.
+    pub fn branch_from(&self, fork_height: u32, length: u32) -> SimChain {
+        let mut chain = self.clone();
+        chain.cut_to(fork_height.min(chain.tip_height()));
+        if length > 0 {
+            chain.extend(length);
+        }
+        chain.forget_clsigs_above(fork_height);
+        chain
+    }
 }
 
 /// A [`SimService`] whose chain can be swapped while it is served: a peer that turns from the
@@ -123,5 +137,11 @@ mod tests {
         assert_ne!(fork.hash_at(56), honest.hash_at(56));
         assert!(fork.clsig(56).is_none() && fork.clsig(65).is_none());
         assert_eq!(fork.clsig(55).map(|c| c.block_hash), honest.hash_at(55));
+        let short = honest.branch_from(61, 2);
+        assert_eq!(short.tip_height(), 63);
+        assert_eq!(short.hash_at(61), honest.hash_at(61));
+        assert_ne!(short.hash_at(62), honest.hash_at(62));
+        assert!(short.clsig(62).is_none() && short.clsig(63).is_none());
+        assert_ne!(short.hash_at(62), fork.hash_at(62));
     }
 }

@@ -264,6 +264,7 @@ pub struct SimBlock {
 }
 
 /// A generated chain with every secret needed to extend it and sign for it.
+#[derive(Clone)]
 pub struct SimChain {
     /// What it was generated from.
     pub config: SimConfig,
@@ -586,6 +587,12 @@ impl SimChain {
     pub fn reorg(&mut self, depth: u32) {
         let depth = depth.min(self.tip_height().saturating_sub(self.first_mined_height()));
         let fork = self.tip_height() - depth;
+        self.cut_to(fork);
+        self.extend(depth + 1);
+    }
+
+    /// Drops every block above `fork` (and what they made), ready to grow another branch.
+    pub(super) fn cut_to(&mut self, fork: u32) {
         for b in self.blocks.drain(fork as usize + 1..) {
             self.index.remove(&b.hash);
         }
@@ -595,7 +602,6 @@ impl SimChain {
         self.snapshots.retain(|(_, cycle), _| *cycle <= fork);
         self.registered_at.retain(|_, h| *h <= fork);
         self.branch += 1;
-        self.extend(depth + 1);
     }
 
     /// Drops the ChainLocks above `height` (a competing fork has none: [`super::fork`]).

@@ -75,6 +75,25 @@ pub struct Faults {
     pub claim_start_height: Option<i32>,
     /// Ignore `getmnlistd` for blocks above this height (lists stop following the headers).
     pub decline_mnlistd_above: Option<u32>,
+    /// On every announcement tick, send an unsolicited `headers` that no check can prove
+    /// wrong but that shows nothing new (valid proof of work, each different): in turn one
+    /// header whose previous block nobody knows, and one linked to the block three below the
+    /// tip (a stale branch, claiming a height at or below the tip).
+    pub junk_headers: bool,
+    /// On every announcement tick, send an unsolicited `clsig` with a random signature for a
+    /// height no client can verify: in turn 1,000 blocks above the tip and a height near the
+    /// chain's start (below every list a client keeps).
+    pub junk_clsigs: bool,
+    /// On every announcement tick, send an unsolicited `headers` of one header linked to the
+    /// tip whose hash does not meet its own target (provably invalid, at no cost to check).
+    pub bad_pow_announcements: bool,
+    /// On every announcement tick, send an unsolicited `headers` of one new header linked to
+    /// the tip with valid proof of work that the server does not serve (a block it will never
+    /// deliver): plausible to every cheap check, so only a rate bound limits what it causes.
+    pub fake_tip_announcements: bool,
+    /// After the handshake, send this many unsolicited `qrinfo` frames of this many zero
+    /// bytes each (`(count, size)`; never asked for).
+    pub unsolicited_large: Option<(u32, u32)>,
 }
 
 /// Server settings.
@@ -385,6 +404,7 @@ impl Conn {
         let mut announced_hash = self.service.hash_at(self.service.tip_height());
         let mut ticker = tokio::time::interval(self.config.announce_interval);
         let mut clsig_inv: HashMap<Hash256, u32> = HashMap::new();
+        let mut junk_count: u32 = 0;
         // Answers go through a queue to a writer task, each with the time it may leave, so
         // that pipelined answers overlap their latency as on a real link.
         let (tx, mut rx) =
@@ -443,6 +463,10 @@ impl Conn {
                 }
                 _ = ticker.tick() => {
                     if !handshaken { continue; }
+                    junk_count += 1;
+                    for m in self.junk(junk_count) {
+                        let _ = tx.send((tokio::time::Instant::now() + latency, self.version, m));
+                    }
                     let tip = self.service.tip_height();
                     let hash = self.service.hash_at(tip);
                     if hash != announced_hash {
@@ -535,6 +559,15 @@ impl Conn {
                         command: "futurecmd".into(),
                         payload: vec![0; 64],
                     });
+                }
+                if let Some((count, size)) = self.faults.unsolicited_large {
+                    for _ in 0..count {
+                        self.counters.fire("unsolicited_large");
+                        v.push(Message::Unknown {
+                            command: "qrinfo".into(),
+                            payload: vec![0; size as usize],
+                        });
+                    }
                 }
                 v
             }
@@ -712,6 +745,81 @@ impl Conn {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// The junk of the `junk_*` faults for announcement tick `n` (empty when none is set).
+    fn junk(&self, n: u32) -> Vec<Message> {
+        use crate::wire::header::BlockHeader;
+        let mut out = Vec::new();
+        let network = self.service.network();
+        let tip = self.service.tip_height();
+        let Some(tip_header) = self.service.header(tip) else {
+            return out;
+        };
+        let mine = |mut h: BlockHeader, valid: bool| {
+            while crate::chain::pow::check_proof_of_work(&h.block_hash(), h.bits, network).is_ok()
+                != valid
+            {
+                h.nonce = h.nonce.wrapping_add(1);
+            }
+            h
+        };
+        let salt = {
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&n.to_le_bytes());
+            b[4] = 0xa5;
+            Hash256(b)
+        };
+        if self.faults.junk_headers {
+            self.counters.fire("junk_headers");
+            let prev = if n % 2 == 0 {
+                salt
+            } else {
+                self.service.hash_at(tip.saturating_sub(3)).unwrap_or(salt)
+            };
+            let h = BlockHeader {
+                prev_block_hash: prev,
+                merkle_root: salt,
+                nonce: n,
+                ..tip_header
+            };
+            out.push(Message::Headers(vec![mine(h, true)]));
+        }
+        if self.faults.bad_pow_announcements {
+            self.counters.fire("bad_pow_announcements");
+            let h = BlockHeader {
+                prev_block_hash: self.service.hash_at(tip).unwrap_or(salt),
+                merkle_root: salt,
+                time: tip_header.time.saturating_add(1),
+                nonce: n,
+                ..tip_header
+            };
+            out.push(Message::Headers(vec![mine(h, false)]));
+        }
+        if self.faults.fake_tip_announcements {
+            self.counters.fire("fake_tip_announcements");
+            let h = BlockHeader {
+                prev_block_hash: self.service.hash_at(tip).unwrap_or(salt),
+                merkle_root: salt,
+                time: tip_header.time.saturating_add(1),
+                nonce: n,
+                ..tip_header
+            };
+            out.push(Message::Headers(vec![mine(h, true)]));
+        }
+        if self.faults.junk_clsigs {
+            self.counters.fire("junk_clsigs");
+            let height = if n % 2 == 0 { tip + 1000 } else { 9 + n % 7 };
+            let mut signature = [0u8; 96];
+            signature[..4].copy_from_slice(&n.to_le_bytes());
+            signature[0] |= 0x80;
+            out.push(Message::ClSig(crate::wire::locks::ClSig {
+                height: height as i32,
+                block_hash: salt,
+                signature,
+            }));
+        }
+        out
     }
 
     fn tamper(&self, mut d: MnListDiff) -> MnListDiff {

@@ -33,7 +33,27 @@ pub(super) struct Peers {
     /// Peers whose claimed start height an answer with nothing new refuted: their claim no
     /// longer orders them or makes others' empty answers failures.
     pub(super) refuted: HashSet<SocketAddr>,
+    /// Per connection: unsolicited messages ignored as junk (headers that link to nothing we
+    /// hold or show nothing above our tip, ChainLocks outside the plausible heights).
+    pub(super) junk: HashMap<u64, u32>,
+    /// Per address: when its announcement last started a pass.
+    pub(super) announced_pass: HashMap<SocketAddr, Instant>,
+    /// An announcement came within [`ANNOUNCE_PASS_INTERVAL`] of its sender's last one that
+    /// started a pass: a pass is due when the interval ends (and counts as theirs).
+    pub(super) deferred: Option<Instant>,
+    /// The senders whose announcements the deferred pass serves.
+    pub(super) deferred_for: HashSet<SocketAddr>,
 }
+
+/// The shortest time between two passes started by announcements of one peer: one
+/// unsolicited message causes at most one pass, and one peer's announcements at most one pass
+/// per interval (later ones are served by a pass at its end).
+pub(super) const ANNOUNCE_PASS_INTERVAL: Duration = Duration::from_secs(1);
+/// Headers in an announcement, at most (Core announces up to 8 blocks by `headers`, more by
+/// `inv`); a longer unsolicited `headers` (a late answer) starts no pass.
+pub(super) const MAX_ANNOUNCED_HEADERS: usize = 8;
+/// Junk messages from one connection after which the host is told (once per connection).
+pub(super) const JUNK_REPORT_AT: u32 = 10;
 
 impl Peers {
     /// Whether some peer showed a block above `tip` that no header answer brought yet.
@@ -300,22 +320,47 @@ pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
                 // Already held (another peer announced it first): nothing to do.
                 return;
             }
-            peers.new_block = true;
-            let Some(addr) = peers
-                .list
-                .iter()
-                .find(|p| p.conn_id() == u.conn)
-                .map(|p| p.addr)
-            else {
+            tracing::debug!(peer = %u.conn, block = %hash, tip, "block announced");
+            announced(peers, u.conn, tip);
+        }
+        Notice::Headers {
+            prev, last, count, ..
+        } => {
+            let (known, parent, tip) = sh.with_state(|s| {
+                (
+                    s.headers.height_of(&last).is_some(),
+                    s.headers.height_of(&prev),
+                    s.headers.tip().0,
+                )
+            });
+            if known {
                 return;
-            };
-            // The announcer shows a block above our tip (a hint, bounded to one block: how far
-            // ahead it is only its headers tell) and is asked for headers first (unless a
-            // ChainLock's sender already is).
-            let shown = peers.shown.entry(addr).or_default();
-            *shown = (*shown).max(tip + 1);
-            if peers.prefer.is_none() {
-                peers.prefer = Some(addr);
+            }
+            // Checked before any request: the headers must link to a block we hold and
+            // claim a height above our tip, within what one announcement carries.
+            match parent {
+                Some(p) if count <= MAX_ANNOUNCED_HEADERS && p + count as u32 > tip => {
+                    announced(peers, u.conn, tip)
+                }
+                Some(p) if count <= MAX_ANNOUNCED_HEADERS => junk(
+                    sh,
+                    peers,
+                    u.conn,
+                    format!(
+                        "headers at heights {}..={} show nothing above our tip {tip}",
+                        p + 1,
+                        p + count as u32
+                    ),
+                ),
+                Some(_) => {
+                    // A late answer: its headers are fetched by the next pass if still needed.
+                }
+                None => junk(
+                    sh,
+                    peers,
+                    u.conn,
+                    format!("headers that connect to no block we hold (previous block {prev})"),
+                ),
             }
         }
         Notice::ClSigInv(cls) => {
@@ -324,9 +369,35 @@ pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
             }
         }
         Notice::ClSig(cl) => {
+            // Checked before anything may follow from it: a height a lock can have now — at
+            // most one block above our tip, and above the best lock held (Core ignores a lock
+            // that is not newer; a lock below 8 is malformed and left to the verification,
+            // which bans its sender).
+            let (tip, pin) = sh.with_state(|s| (s.headers.tip().0, s.headers.chain_lock()));
+            let h = cl.height.max(0) as u32;
+            if pin == Some((h, cl.block_hash)) {
+                // The lock we hold, relayed again by another peer.
+                return;
+            }
+            let below = pin.is_some_and(|(p, _)| h <= p);
+            if h >= 8 && (below || h > tip + MAX_CLSIG_AHEAD) {
+                // While catching up, locks above the tip are the network's, not junk.
+                if below || sh.state() == SyncState::Synced {
+                    junk(
+                        sh,
+                        peers,
+                        u.conn,
+                        format!(
+                            "ChainLocks for heights outside {}..={} (our tip {tip}), last {h}",
+                            pin.map_or(8, |(p, _)| p + 1),
+                            tip + MAX_CLSIG_AHEAD
+                        ),
+                    );
+                }
+                return;
+            }
             // A lock for a block above our tip shows its sender has that block (a hint,
             // bounded to one block above our tip; the lock itself is verified later).
-            let tip = sh.with_state(|s| s.headers.tip().0);
             if cl.height > 0 && cl.height as u32 > tip {
                 if let Some(p) = peers.list.iter().find(|p| p.conn_id() == u.conn) {
                     let shown = peers.shown.entry(p.addr).or_default();
@@ -338,6 +409,76 @@ pub(super) fn note(sh: &Shared, peers: &mut Peers, u: Unsolicited) {
             }
             peers.clsigs.push((u.conn, cl));
         }
+    }
+}
+
+/// A block above our tip was announced by `conn` (an `inv`, or `headers` that passed the
+/// checks): a pass is due — at once, unless an announcement of the same peer started one less
+/// than [`ANNOUNCE_PASS_INTERVAL`] ago (then when the interval ends).
+fn announced(peers: &mut Peers, conn: ConnId, tip: u32) {
+    let Some(addr) = peers
+        .list
+        .iter()
+        .find(|p| p.conn_id() == conn)
+        .map(|p| p.addr)
+    else {
+        return;
+    };
+    // The announcer shows a block above our tip (a hint, bounded to one block: how far ahead
+    // it is only its headers tell) and is asked for headers first (unless a ChainLock's
+    // sender already is).
+    let shown = peers.shown.entry(addr).or_default();
+    *shown = (*shown).max(tip + 1);
+    if peers.prefer.is_none() {
+        peers.prefer = Some(addr);
+    }
+    let now = Instant::now();
+    match peers.announced_pass.get(&addr) {
+        Some(last) if now.duration_since(*last) < ANNOUNCE_PASS_INTERVAL => {
+            let due = *last + ANNOUNCE_PASS_INTERVAL;
+            peers.deferred = Some(peers.deferred.map_or(due, |d| d.min(due)));
+            peers.deferred_for.insert(addr);
+        }
+        _ => {
+            if peers.announced_pass.len() > 1024 {
+                peers.announced_pass.clear();
+            }
+            peers.announced_pass.insert(addr, now);
+            peers.new_block = true;
+        }
+    }
+}
+
+/// The deferred pass starts now: it counts as a pass of every sender it serves.
+pub(super) fn deferred_pass_started(peers: &mut Peers) {
+    peers.deferred = None;
+    let now = Instant::now();
+    for addr in std::mem::take(&mut peers.deferred_for) {
+        peers.announced_pass.insert(addr, now);
+    }
+}
+
+/// An unsolicited message from `conn` that can cause nothing (`what` it was): ignored, no
+/// request. Its bytes were charged to the sender's budget; the host is told once per
+/// connection, at the [`JUNK_REPORT_AT`]th (not a ban: nothing in it is provably wrong).
+fn junk(sh: &Shared, peers: &mut Peers, conn: ConnId, what: String) {
+    if peers.junk.len() > 1024 {
+        let live: HashSet<u64> = peers.list.iter().map(|p| p.conn_id().id).collect();
+        peers.junk.retain(|id, _| live.contains(id));
+    }
+    let n = peers.junk.entry(conn.id).or_default();
+    *n += 1;
+    tracing::debug!(peer = %conn.addr, n = *n, "{what}: ignored");
+    if *n == JUNK_REPORT_AT {
+        sh.error(
+            ErrorKind::Network,
+            format!(
+                "{}: {JUNK_REPORT_AT} unsolicited messages ignored, no request sent (last: \
+                 {what})",
+                conn.addr
+            ),
+            true,
+        );
     }
 }
 

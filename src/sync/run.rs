@@ -143,10 +143,10 @@ pub(super) fn lag(sh: &Shared, peers: &Peers) -> Option<(SyncState, String)> {
     ))
 }
 
-/// How far above the header tip an unverifiable ChainLock may be and still trigger a pass (a
+/// How far above the header tip an unsolicited ChainLock may be and still be looked at (a
 /// lock may overtake its block's announcement by a block; one further ahead is cheap to forge
 /// and triggers nothing — its blocks' announcements will).
-const MAX_CLSIG_AHEAD: u32 = 1;
+pub(super) const MAX_CLSIG_AHEAD: u32 = 1;
 
 /// What handling a ChainLock led to.
 pub(super) enum ClOutcome {
@@ -156,9 +156,11 @@ pub(super) enum ClOutcome {
         /// The active chain switched branches to hold the locked block.
         moved: bool,
     },
-    /// Not decidable yet (quorum or list missing) or valid for a block whose headers are not
-    /// held yet: handled again after the next pass.
+    /// Valid for a block whose headers are not held yet: handled again after the next pass.
     Later,
+    /// Not decidable (the list or quorum it needs is not held): a pass may fetch what is
+    /// missing only for a lock of the tip or the block after it.
+    Unverifiable,
     /// Invalid: its sender misbehaved.
     Invalid(crate::engine::LockFailure),
 }
@@ -171,7 +173,7 @@ pub(super) fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash
     let v = sh.with_state(|s| s.engine.verify_clsig_signature(cl));
     match v {
         LockVerdict::Valid { .. } => {}
-        LockVerdict::CannotVerify(_) => return ClOutcome::Later,
+        LockVerdict::CannotVerify(_) => return ClOutcome::Unverifiable,
         LockVerdict::Invalid(f) => return ClOutcome::Invalid(f),
     }
     let h = cl.height.max(0) as u32;
@@ -182,6 +184,7 @@ pub(super) fn handle_clsig(sh: &Shared, cl: &ClSig, seen: &mut HashMap<u32, Hash
         }
         (p, s.headers.hash_at(h) == Some(cl.block_hash))
     });
+    tracing::debug!(height = h, block = %cl.block_hash, ?placement, on_chain, "ChainLock placed");
     let moved = matches!(placement, ChainLockPlacement::Switched(_));
     if moved {
         tracing::info!(height = h, block = %cl.block_hash, "ChainLock moved the chain to its branch");
@@ -223,6 +226,10 @@ pub(super) async fn run(sh: Arc<Shared>) {
         prefer: None,
         shown: HashMap::new(),
         refuted: HashSet::new(),
+        junk: HashMap::new(),
+        announced_pass: HashMap::new(),
+        deferred: None,
+        deferred_for: HashSet::new(),
     };
     let mut chainlocks: HashMap<u32, Hash256> = HashMap::new();
     let mut pending_clsig: Option<ClSig> = None;
@@ -307,7 +314,7 @@ pub(super) async fn run(sh: Arc<Shared>) {
             sh.progress();
             if let Some(cl) = pending_clsig.take() {
                 match handle_clsig(&sh, &cl, &mut chainlocks) {
-                    ClOutcome::Later => pending_clsig = Some(cl),
+                    ClOutcome::Later | ClOutcome::Unverifiable => pending_clsig = Some(cl),
                     // The chain moved to the locked branch: its lists next.
                     ClOutcome::Verified { moved: true } => peers.new_block = true,
                     _ => {}
@@ -336,15 +343,20 @@ pub(super) async fn run(sh: Arc<Shared>) {
                 match handle_clsig(&sh, &cl, &mut chainlocks) {
                     ClOutcome::Verified { moved: false } => {}
                     ClOutcome::Verified { moved: true } => need_pass = true,
-                    ClOutcome::Later => {
+                    outcome @ (ClOutcome::Later | ClOutcome::Unverifiable) => {
                         let tip = sh.with_state(|s| s.headers.tip().0);
-                        if cl.height.max(0) as u32 > tip.saturating_add(MAX_CLSIG_AHEAD) {
-                            // Implausible before its blocks are announced: no request for it.
-                            tracing::debug!(
-                                height = cl.height,
-                                tip,
-                                "ChainLock far above the tip ignored"
-                            );
+                        let h = cl.height.max(0) as u32;
+                        let plausible = match outcome {
+                            // Valid: its block is real, its sender has the headers.
+                            ClOutcome::Later => true,
+                            // Only a lock of the tip or the next block may make a pass fetch
+                            // what verifying it needs (the list at its height − 8).
+                            _ => h >= tip && h <= tip.saturating_add(MAX_CLSIG_AHEAD),
+                        };
+                        // One pass per lock: the same lock again causes nothing.
+                        let again = pending_clsig.as_ref().is_some_and(|p| *p == cl);
+                        if !plausible || again {
+                            tracing::debug!(height = h, tip, "unverifiable ChainLock ignored");
                             continue;
                         }
                         // Its sender has what is missing (at least the locked block's headers).
@@ -360,7 +372,22 @@ pub(super) async fn run(sh: Arc<Shared>) {
             if need_pass {
                 break;
             }
-            let next = tokio::time::timeout(Duration::from_secs(5), peers.rx.recv()).await;
+            // A deferred announcement's pass is due at the end of its interval.
+            let wait = peers.deferred.map_or(Duration::from_secs(5), |due| {
+                due.saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(5))
+            });
+            let next = tokio::time::timeout(wait, peers.rx.recv()).await;
+            if peers.deferred.is_some_and(|due| Instant::now() >= due) {
+                // Only if still needed: a pass since may have brought the announced block.
+                deferred_pass_started(&mut peers);
+                if let Ok(Some(u)) = next {
+                    note(&sh, &mut peers, u);
+                    drain(&sh, &mut peers);
+                }
+                need_pass = std::mem::take(&mut peers.new_block) || lag(&sh, &peers).is_some();
+                continue;
+            }
             let Ok(Some(u)) = next else {
                 // Periodic: top up peers; re-run a pass if not synced.
                 refill(&sh, &mut peers).await;

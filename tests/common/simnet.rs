@@ -3,7 +3,7 @@
 
 use super::recorder::Recorder;
 use dash_qrsync::simnet::server::{Faults, ServerConfig, SimServer};
-use dash_qrsync::simnet::{SimConfig, SimNode};
+use dash_qrsync::simnet::{SimConfig, SimNode, SimService};
 use dash_qrsync::store::MemoryStore;
 use dash_qrsync::{Client, Config, SyncStrategy};
 use std::sync::Arc;
@@ -49,6 +49,19 @@ impl Net {
         }
     }
 
+    /// Serves `service` (another chain, a fork, a switchable service) with `faults` beside the
+    /// others; the clients made from now on know it too. Returns its index in `servers`.
+    pub fn serve(&mut self, service: Arc<dyn SimService>, faults: Faults) -> usize {
+        let sc = ServerConfig {
+            faults,
+            announce_interval: Duration::from_millis(50),
+            ..ServerConfig::default()
+        };
+        let server = self.rt.block_on(SimServer::start(service, sc)).unwrap();
+        self.servers.push(server);
+        self.servers.len() - 1
+    }
+
     /// A client of every server (QrInfo strategy, 5 s timeouts, a memory store), after `tune`
     /// adjusted its configuration; not started.
     pub fn client(&self, tune: impl FnOnce(&mut Config)) -> (Client, Arc<Recorder>) {
@@ -64,4 +77,25 @@ impl Net {
         let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
         (client, rec)
     }
+}
+
+/// CPU time (user + system) this process has used so far, in seconds, from `/proc/self/stat`
+/// (clock ticks of 1/100 s, Linux's USER_HZ); `None` without `/proc`. CPU time, not wall time:
+/// it does not grow while the machine is busy with other work.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// A `kB` field of `/proc/self/status` (`VmHWM`, `VmRSS`), in KiB; `None` without `/proc`.
+pub fn proc_status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
