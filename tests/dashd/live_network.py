@@ -72,7 +72,10 @@ class LiveNetwork(DashTestFramework):
                             help="activate DEPLOYMENT_V24 by version bits and use extended addresses")
 
     def set_test_params(self):
-        self.set_dash_test_params(5, 4)
+        # V24 mode registers two evonodes (4,000 DASH collateral each) late, when block rewards
+        # are small: the framework's set-up funds node0 from `evo_count` (it only sizes the
+        # balance; the 4 masternodes it prepares stay regular), so ask for 3 (13,100 DASH).
+        self.set_dash_test_params(5, 4, evo_count=3 if self.options.v24 else 0)
         if self.options.v20 != 100:
             self.delay_v20_and_mn_rr(height=self.options.v20)
         if self.options.v24:
@@ -169,16 +172,22 @@ class LiveNetwork(DashTestFramework):
         """A funded node0 address to pay a ProUpServTx fee from."""
         node = self.nodes[0]
         addr = node.getnewaddress()
-        node.sendtoaddress(addr, 1)
-        self.generate(node, 1)
+        self.confirm(node.sendtoaddress(addr, 1))
         return addr
 
     def confirm(self, txid):
         node = self.nodes[0]
-        self.bump_mocktime(1)
-        self.generate(node, 1)
-        # The fee came from node0's wallet, so the transaction is a wallet transaction.
-        assert node.gettransaction(txid)["confirmations"] > 0, txid
+        # Before any InstantSend quorum exists nothing can be IS-locked, and Core mines a
+        # transaction that is not locked only once it is 10 minutes old
+        # (`ChainlockHandler::IsTxSafeForMining`, WAIT_FOR_ISLOCK_TIMEOUT): age it first.
+        # The transaction is node0's own (it paid the fee), so `gettransaction` sees it.
+        for _ in range(5):
+            self.bump_mocktime(601)
+            self.generate(node, 1)
+            if node.gettransaction(txid)["confirmations"] > 0:
+                return
+        entry = node.getmempoolentry(txid) if txid in node.getrawmempool() else "not in mempool"
+        raise AssertionError(f"{txid} not mined in 5 blocks; mempool entry: {entry}")
 
     def extended_addresses(self):
         node = self.nodes[0]
@@ -203,12 +212,21 @@ class LiveNetwork(DashTestFramework):
             self.confirm(txid)
 
         # Evonodes: registered (ProRegTx version 3 once V24 is active), then updated with
-        # several addresses of every purpose.
-        evos = []
-        for _ in range(2):
-            evo = self.dynamically_add_masternode(evo=True)
-            assert evo is not None, "evonode registration failed"
-            evos.append(evo)
+        # several addresses of every purpose. Each is updated before the next is registered:
+        # the framework gives evonode n the platform ports p2p_port(n) + 101 and + 102, so
+        # evonode n + 1's P2P platform port is evonode n's HTTPS one, which Core refuses while
+        # it is still in use (`bad-protx-dup-netinfo-entry`).
+        prepare = self.dynamically_prepare_masternode
+
+        def logged(*args, **kwargs):
+            # The framework swallows why a registration failed: log it.
+            try:
+                return prepare(*args, **kwargs)
+            except Exception as e:
+                self.log.error("evonode registration: %r", e)
+                raise
+
+        self.dynamically_prepare_masternode = logged
         evo_updates = [
             ([ "127.0.0.1:{p}", "[::1]:{p}"],
              ["127.0.0.1:{pp}", f"{ONION_B}:{{pp}}"],
@@ -217,7 +235,9 @@ class LiveNetwork(DashTestFramework):
              ["127.0.0.1:{pp}", "[::1]:{pp}"],
              ["127.0.0.1:{ph}", "platform.evo-b.example.org:{ph}", "[::1]:{ph}"]),
         ]
-        for i, (evo, (core, p2p, https)) in enumerate(zip(evos, evo_updates)):
+        for i, (core, p2p, https) in enumerate(evo_updates):
+            evo = self.dynamically_add_masternode(evo=True)
+            assert evo is not None, "evonode registration failed"
             p = p2p_port(evo.nodeIdx)
             pp, ph = 19500 + 10 * i, 19600 + 10 * i
             fill = lambda xs: [x.format(p=p, pp=pp, ph=ph) for x in xs]
