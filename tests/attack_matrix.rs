@@ -274,36 +274,6 @@ fn a_longer_fork_above_the_best_chainlock_is_left_for_the_next_locked_block() {
     client.stop();
 }
 
-/// Issue 23 item 1: a valid ChainLock that conflicts with the adopted chain switches the client
-/// to the locked branch at once, whatever the work. The client took a fork two blocks longer
-/// than the honest chain, branching right above the best lock; the honest chain then mines ONE
-/// block (less work than the fork) and ChainLocks it: the client verifies that lock (the set at
-/// its height − 8 is on the shared part of the chain, which the engine now holds for every
-/// height above the best lock) and follows the honest block.
-#[test]
-fn one_honest_chainlock_takes_the_client_back_from_a_longer_fork() {
-    let case = Case::start("longer fork above the lock, one honest ChainLock");
-    let (net, turncoat) = with_turncoat(67);
-    let honest = net.servers[0].addr();
-    let (client, rec) = start_synced(&net);
-    follow(&net, &client, &rec, 1);
-    let locked = net.node.tip_height();
-    let base = requests(&net.servers[0]);
-    turncoat.switch_to(fork(&net, locked, 2));
-    assert!(
-        rec.wait_for(|_| client.status().header_height == locked + 2, WAIT),
-        "the fork above the lock was not taken: {:?}",
-        client.status()
-    );
-    // One honest block, ChainLocked: fewer blocks than the fork, and the client follows it.
-    let lag = follow(&net, &client, &rec, 1);
-    assert_eq!(client.block_hash(locked + 1), net.node.hash_at(locked + 1));
-    assert_eq!(client.status().header_height, locked + 1);
-    assert_honest_not_banned(&rec, honest);
-    case.finish(requests(&net.servers[0]) - base, lag, "");
-    client.stop();
-}
-
 #[test]
 fn an_equal_work_fork_below_the_best_chainlock_is_refused_and_its_server_banned() {
     let case = Case::start("equal-work fork below the best ChainLock");

@@ -1104,10 +1104,6 @@ impl HeaderIndex for HeaderChain {
             .or_else(|| self.below_header(height))
             .map(|h| (h.version, h.time))
     }
-
-    fn chain_lock_height(&self) -> Option<u32> {
-        self.chain_lock.map(|(h, _)| h)
-    }
 }
 
 #[cfg(test)]

@@ -39,11 +39,6 @@ pub trait HeaderIndex: Sync {
     fn version_and_time_at(&self, _height: u32) -> Option<(i32, u32)> {
         None
     }
-    /// Height of the block the best verified ChainLock pins, if any (a lock for another block
-    /// can only come above it).
-    fn chain_lock_height(&self) -> Option<u32> {
-        None
-    }
 }
 
 /// A [`HeaderIndex`] built from `(height, hash, merkle_root)` triples (for hosts that keep their

@@ -72,10 +72,6 @@ pub struct ColdStartPlan {
     pub qrinfo: GetQrInfo,
 }
 
-/// Heights at or below the tip, above the best ChainLock, whose ChainLock set the engine holds
-/// (the tip's always): a competing branch's lock at one of them verifies without a new request.
-const CL_FORK_HEIGHTS: u32 = 4;
-
 pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingLists {
     let mut m = MissingLists::default();
     let Some(tip) = engine.tip_list() else {
@@ -100,27 +96,17 @@ pub(super) fn compute(engine: &Engine, headers: &dyn HeaderIndex) -> MissingList
             }
         }
     };
-    // ChainLocks for the tip are signed by the set at tip − 8: hold a list that shows it. A lock
-    // for another branch can come at any height above the best lock held (a fork adopted for
-    // its work may have branched right above it): hold the sets for those heights too, so the
-    // lock is verified and the chain switches to the locked branch at once (issue 23, item 1),
-    // up to CL_FORK_HEIGHTS heights below the tip.
+    // ChainLocks for the tip are signed by the set at tip − 8: hold a list that shows it.
     let cl_type = cfg.llmq().chainlocks;
-    let lowest = headers
-        .chain_lock_height()
-        .map_or(tip.height, |l| l.saturating_add(1))
-        .clamp(tip.height.saturating_sub(CL_FORK_HEIGHTS - 1), tip.height);
-    for locked in lowest..=tip.height {
-        if let Some(start) = locked.checked_sub(8) {
-            if start > 0 && engine.active_set_list(cl_type, start).is_none() {
-                needs(
-                    Requirements {
-                        list_heights: vec![start],
-                        snapshot_heights: Vec::new(),
-                    },
-                    &mut m,
-                );
-            }
+    if let Some(start) = tip.height.checked_sub(8) {
+        if start > 0 && engine.active_set_list(cl_type, start).is_none() {
+            needs(
+                Requirements {
+                    list_heights: vec![start],
+                    snapshot_heights: Vec::new(),
+                },
+                &mut m,
+            );
         }
     }
     for (key, q) in &tip.quorums {
