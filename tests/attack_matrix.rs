@@ -512,20 +512,13 @@ fn junk_window_all(
     (n, worst, rec, hostile, (trips, left))
 }
 
-/// Unsolicited `headers` that connect to no block the client holds, or to one below its tip
-/// (valid proof of work, 20 a second), cause no request: the honest peer receives no more
-/// requests than beside a faithful peer, the sender is told off once, never banned.
-#[test]
-fn junk_headers_announcements_cause_no_requests() {
-    let case = Case::start("junk headers (unconnected / stale), 20/s for 15 s");
-    let (quiet, _, _, _) = junk_window(67, None);
-    let (n, lag, rec, hostile, (trips, left)) = junk_window_all(
-        67,
-        Some(Faults {
-            junk_headers: true,
-            ..Faults::default()
-        }),
-    );
+/// 15 s of a hostile peer sending `faults`' junk beside the honest one (seed `seed`): asserts
+/// the honest peer got at most about as many requests as beside a faithful peer and that the
+/// sender was told off ("ignored"); prints the figures; returns the log and the sender.
+fn junk_case(name: &'static str, seed: u64, faults: Faults) -> (Arc<Recorder>, SocketAddr) {
+    let case = Case::start(name);
+    let (quiet, _, _, _) = junk_window(seed, None);
+    let (n, lag, rec, hostile, (trips, left)) = junk_window_all(seed, Some(faults));
     // The figures first (also when an assertion below fails: the figure before the fix).
     case.finish(
         n,
@@ -536,53 +529,52 @@ fn junk_headers_announcements_cause_no_requests() {
     );
     assert!(
         n <= 2 * quiet + 4,
-        "{n} requests to the honest peer beside junk headers, {quiet} beside a faithful peer"
+        "{n} requests to the honest peer beside {name}, {quiet} beside a faithful peer"
     );
     let report = expect_report(&rec, hostile, ErrorKind::Network, "ignored");
+    println!("ATTACK report: {report}");
+    (rec, hostile)
+}
+
+/// Unsolicited `headers` that connect to no block the client holds, or to one below its tip
+/// (valid proof of work, 20 a second), cause no request: the honest peer receives no more
+/// requests than beside a faithful peer, the sender is told off once, never banned.
+#[test]
+fn junk_headers_announcements_cause_no_requests() {
+    let (rec, hostile) = junk_case(
+        "junk headers (unconnected / stale), 20/s for 15 s",
+        67,
+        Faults {
+            junk_headers: true,
+            ..Faults::default()
+        },
+    );
     // A stale header can also arrive while a `getheaders` to its sender waits and continue
     // that request's locator: it is then taken as the answer, and it forks below the best
     // ChainLock (a ban for a provably wrong header, with that reason).
-    {
-        let l = rec.log.lock().unwrap();
-        for (k, m) in errors_of(&l, hostile) {
-            assert!(
-                (k == ErrorKind::Network && m.contains("ignored"))
-                    || (k == ErrorKind::PeerMisbehaved && m.contains("below the ChainLocked")),
-                "junk headers reported as {k:?} {m:?}"
-            );
-        }
+    let l = rec.log.lock().unwrap();
+    for (k, m) in errors_of(&l, hostile) {
+        assert!(
+            (k == ErrorKind::Network && m.contains("ignored"))
+                || (k == ErrorKind::PeerMisbehaved && m.contains("below the ChainLocked")),
+            "junk headers reported as {k:?} {m:?}"
+        );
     }
-    println!("ATTACK report: {report}");
 }
 
 /// Unsolicited `clsig`s for heights no client can verify (far above the tip, or below every
 /// list it keeps) cause no request.
 #[test]
 fn junk_chainlocks_cause_no_requests() {
-    let case = Case::start("junk clsigs (1000 above / near genesis), 20/s for 15 s");
-    let (quiet, _, _, _) = junk_window(68, None);
-    let (n, lag, rec, hostile, (trips, left)) = junk_window_all(
+    let (rec, hostile) = junk_case(
+        "junk clsigs (1000 above / near genesis), 20/s for 15 s",
         68,
-        Some(Faults {
+        Faults {
             junk_clsigs: true,
             ..Faults::default()
-        }),
+        },
     );
-    // The figures first (also when an assertion below fails: the figure before the fix).
-    case.finish(
-        n,
-        lag,
-        &format!(
-            "{quiet} beside a faithful peer; client round trips {trips}, left Synced {left} times"
-        ),
-    );
-    assert!(
-        n <= 2 * quiet + 4,
-        "{n} requests to the honest peer beside junk ChainLocks, {quiet} beside a faithful peer"
-    );
-    let report = expect_report(&rec, hostile, ErrorKind::Network, "ignored");
     assert_reports_are(&rec, hostile, ErrorKind::Network, &["ignored"]);
-    println!("ATTACK report: {report}");
 }
 
 /// A headers announcement whose header does not meet its own proof-of-work target is provably

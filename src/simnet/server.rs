@@ -785,8 +785,23 @@ impl Conn {
             };
             out.push(Message::Headers(vec![mine(h, true)]));
         }
-        if self.faults.bad_pow_announcements {
-            self.counters.fire("bad_pow_announcements");
+        // A header on the tip that is never served: with a bad proof of work, or a valid one.
+        for (on, name, valid_pow) in [
+            (
+                self.faults.bad_pow_announcements,
+                "bad_pow_announcements",
+                false,
+            ),
+            (
+                self.faults.fake_tip_announcements,
+                "fake_tip_announcements",
+                true,
+            ),
+        ] {
+            if !on {
+                continue;
+            }
+            self.counters.fire(name);
             let h = BlockHeader {
                 prev_block_hash: self.service.hash_at(tip).unwrap_or(salt),
                 merkle_root: salt,
@@ -794,18 +809,7 @@ impl Conn {
                 nonce: n,
                 ..tip_header
             };
-            out.push(Message::Headers(vec![mine(h, false)]));
-        }
-        if self.faults.fake_tip_announcements {
-            self.counters.fire("fake_tip_announcements");
-            let h = BlockHeader {
-                prev_block_hash: self.service.hash_at(tip).unwrap_or(salt),
-                merkle_root: salt,
-                time: tip_header.time.saturating_add(1),
-                nonce: n,
-                ..tip_header
-            };
-            out.push(Message::Headers(vec![mine(h, true)]));
+            out.push(Message::Headers(vec![mine(h, valid_pow)]));
         }
         if self.faults.junk_clsigs {
             self.counters.fire("junk_clsigs");
