@@ -598,11 +598,16 @@ impl Conn {
                 } else {
                     crate::wire::headers2::MAX_HEADERS
                 };
+                // The hashes go with the headers, as a node has them in its block index, so
+                // that compressing an answer hashes nothing (Core's sender does not either).
+                let mut hashes = Vec::new();
                 while h <= tip && hs.len() < limit {
-                    let Some(hdr) = self.service.header(h) else {
+                    let (Some(hdr), Some(x)) = (self.service.header(h), self.service.hash_at(h))
+                    else {
                         break;
                     };
                     hs.push(hdr);
+                    hashes.push(x);
                     if self.service.hash_at(h) == Some(g.stop_hash) {
                         break;
                     }
@@ -654,8 +659,15 @@ impl Conn {
                         }
                     }
                 }
+                let altered = self.faults.future_time_from.is_some()
+                    || self.faults.bad_headers_from.is_some()
+                    || self.faults.bad_header_every.is_some();
                 vec![if compressed {
-                    Message::Headers2(hs.into())
+                    Message::Headers2(crate::wire::headers2::HeaderBatch {
+                        // An altered header has another hash: the encoder hashes them all.
+                        hashes: if altered { Vec::new() } else { hashes },
+                        headers: hs,
+                    })
                 } else {
                     Message::Headers(hs)
                 }]

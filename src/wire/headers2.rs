@@ -349,13 +349,22 @@ pub fn decompress_headers_hashed(
 /// version list. Decompressing the result (with no `prev`) gives back `headers` exactly, and
 /// Core's own `headers2` messages re-encode byte for byte (tests/core_conformance.rs).
 pub fn compress_headers(headers: &[BlockHeader]) -> Vec<CompressedHeader> {
+    compress_headers_hashed(headers, &[])
+}
+
+/// [`compress_headers`] with the headers' block hashes given (`hashes[i]` is the hash of
+/// `headers[i]`), as a node has them in its block index: no header is hashed. When `hashes`
+/// does not hold one hash per header, each header is hashed instead.
+pub fn compress_headers_hashed(headers: &[BlockHeader], hashes: &[Hash256]) -> Vec<CompressedHeader> {
+    let known = hashes.len() == headers.len();
+    let hash_of = |i: usize, h: &BlockHeader| if known { hashes[i] } else { h.block_hash() };
     let mut out = Vec::with_capacity(headers.len());
     let mut list: Vec<i32> = Vec::with_capacity(VERSION_CACHE_SIZE + 1);
     let mut prev: Option<(&BlockHeader, Hash256)> = None;
-    for h in headers {
+    for (i, h) in headers.iter().enumerate() {
         let Some((p, p_hash)) = prev else {
             out.push(CompressedHeader::full(h));
-            prev = Some((h, h.block_hash()));
+            prev = Some((h, hash_of(i, h)));
             continue;
         };
         let version = match list.iter().position(|&v| v == h.version) {
@@ -382,7 +391,7 @@ pub fn compress_headers(headers: &[BlockHeader]) -> Vec<CompressedHeader> {
             bits: (h.bits != p.bits).then_some(h.bits),
             nonce: h.nonce,
         });
-        prev = Some((h, h.block_hash()));
+        prev = Some((h, hash_of(i, h)));
     }
     out
 }
@@ -420,5 +429,20 @@ mod tests {
         assert!(decompress_headers(&d[1..], None).is_err());
         let tail = decompress_headers(&compress_headers(&hs[1..]), None).unwrap();
         assert_eq!(tail, hs[1..]);
+    }
+
+    #[test]
+    fn compress_with_known_hashes() {
+        let hs = chain(40);
+        let hashes: Vec<Hash256> = hs.iter().map(|h| h.block_hash()).collect();
+        assert_eq!(compress_headers_hashed(&hs, &hashes), compress_headers(&hs));
+        // The given hashes are what omission is decided by: a wrong one keeps the next
+        // header's previous hash in the message.
+        let mut wrong = hashes.clone();
+        wrong[4] = Hash256([7; 32]);
+        let c = compress_headers_hashed(&hs, &wrong);
+        assert_eq!(c[5].prev_block_hash, Some(hs[5].prev_block_hash));
+        // Not one hash per header: hashed as without them.
+        assert_eq!(compress_headers_hashed(&hs, &hashes[1..]), compress_headers(&hs));
     }
 }

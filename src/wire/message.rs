@@ -6,7 +6,7 @@ use super::codec::{Decode, Encode, Reader, Writer};
 use super::frame::{encode_frame, RawMessage};
 use super::header::BlockHeader;
 use super::headers2::{
-    compress_headers, decode_headers2, decompress_headers_hashed, encode_headers2, HeaderBatch,
+    compress_headers_hashed, decode_headers2, decompress_headers_hashed, encode_headers2, HeaderBatch,
     MAX_HEADERS,
 };
 use super::locks::{ClSig, IsDLock};
@@ -682,7 +682,9 @@ impl Message {
                     w.u8(0);
                 }
             }
-            Message::Headers2(b) => return encode_headers2(&compress_headers(&b.headers)),
+            Message::Headers2(b) => {
+                return encode_headers2(&compress_headers_hashed(&b.headers, &b.hashes))
+            }
             Message::GetMnListD(g) => g.encode(&mut w),
             Message::MnListDiff(d) => d.encode(&mut w),
             Message::GetQrInfo(g) => g.encode(&mut w),
