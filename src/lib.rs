@@ -102,7 +102,9 @@ pub mod store;
 pub(crate) mod sync;
 /// The parallel header ranges' memory bound and the most headers they held (for tests).
 #[doc(hidden)]
-pub use sync::{range_headers_held_peak, RANGE_HELD_ANSWERS};
+pub use sync::{
+    range_headers_held_peak, tail_headers_beside_ranges, RANGE_HELD_ANSWERS, TAIL_HELD_ANSWERS,
+};
 #[doc(hidden)]
 pub mod wire;
 

@@ -89,6 +89,16 @@ fn run(faults: Vec<Faults>, boundaries: bool) -> (Run, Vec<Option<Hash256>>) {
 /// As [`run`] on a chain with `old` blocks of old history, with trusted checkpoints every
 /// `spacing` blocks above [`START`] (none when `None`).
 fn run_on(old: u32, faults: Vec<Faults>, spacing: Option<u32>) -> (Run, Vec<Option<Hash256>>) {
+    run_with(old, faults, spacing, usize::MAX)
+}
+
+/// As [`run_on`] with at most `trusted` of the trusted checkpoints (the lowest).
+fn run_with(
+    old: u32,
+    faults: Vec<Faults>,
+    spacing: Option<u32>,
+    trusted: usize,
+) -> (Run, Vec<Option<Hash256>>) {
     let sim = sim(old);
     let node = Arc::new(SimNode::new(sim.clone()));
     let (tip, start, expected) = node.with_chain(|c| {
@@ -125,6 +135,7 @@ fn run_on(old: u32, faults: Vec<Faults>, spacing: Option<u32>) -> (Run, Vec<Opti
         config.extra_checkpoints = (1..)
             .map(|k| START + k * spacing)
             .take_while(|h| *h <= tip)
+            .take(trusted)
             .map(|h| Checkpoint {
                 height: h,
                 hash: expected[(h - START) as usize],
@@ -250,7 +261,7 @@ fn one_peer_syncs_sequentially_without_boundaries() {
 }
 
 /// Only sparse trusted hashes (one every 7 answers): the three ranges of 14,000 headers are
-/// each walked by one peer (at least 7 `getheaders` per server: a whole range), the chain is
+/// each walked by one peer (7 `getheaders` a range), the chain is
 /// the simulator's, nobody is blamed, and the headers held for ranges not yet connected never
 /// exceed the bound (16 answers, 32,000 headers here; the three ranges together are 42,000, so
 /// the third is only handed out once the first is connected).
@@ -262,9 +273,13 @@ fn sparse_checkpoints_three_peers_each_walk_a_long_range() {
         r.hashes == chain,
         "the client's chain differs from the simulator's"
     );
+    // Every peer served (two ranges walked at once, the third range and the 2,180 headers
+    // above the last trusted hash by whoever is free), at least two of them a whole range.
     let per_range = u64::from(SPARSE_SPACING / PER_ANSWER);
     assert!(
-        r.getheaders.iter().all(|n| *n >= per_range),
+        r.getheaders.iter().all(|n| *n > 0)
+            && r.getheaders.iter().filter(|n| **n >= per_range).count() >= 2
+            && r.getheaders.iter().sum::<u64>() >= 3 * per_range + 2,
         "getheaders per server: {:?}",
         r.getheaders
     );
@@ -273,7 +288,10 @@ fn sparse_checkpoints_three_peers_each_walk_a_long_range() {
         "{:?}",
         r.errors
     );
-    let cap = dash_qrsync::RANGE_HELD_ANSWERS * PER_ANSWER as usize;
+    // The ranges' bound plus the stretch above the last trusted hash (2,180 headers here),
+    // walked beside them.
+    let cap =
+        (dash_qrsync::RANGE_HELD_ANSWERS + dash_qrsync::TAIL_HELD_ANSWERS) * PER_ANSWER as usize;
     let peak = dash_qrsync::range_headers_held_peak();
     eprintln!("headers held for ranges at most: {peak} (bound {cap})");
     assert!(
@@ -321,6 +339,81 @@ fn sparse_checkpoints_a_bad_long_range_is_banned_and_fetched_elsewhere() {
         bans.iter().any(|e| e.message.contains(&bad_addr)
             && e.message.contains("invalid headers for blocks")
             && e.message.contains("header 13001 after block")),
+        "{bans:?}"
+    );
+    for good in &r.addrs[1..] {
+        let g = good.to_string();
+        assert!(!bans.iter().any(|e| e.message.contains(&g)), "{bans:?}");
+    }
+}
+
+/// Issue 24: the stretch above the last trusted hash is walked beside the ranges, not after
+/// them. Two trusted hashes (two ranges of 7 answers) and 16,180 headers above the last
+/// (9 answers), three peers answering after 100 ms each: while the two ranges are walked, the
+/// third peer walks the stretch above them (at least 3 of its answers arrive before the ranges
+/// are connected: the ranges need 7 round trips each, the stretch's answers one each); the
+/// chain is the simulator's, nobody is blamed, and the headers held stay within the two bounds.
+#[test]
+fn the_stretch_above_the_last_trusted_hash_is_walked_beside_the_ranges() {
+    let slow = Faults {
+        latency: Duration::from_millis(100),
+        ..Faults::default()
+    };
+    let (r, chain) = run_with(SPARSE_OLD, vec![slow; 3], Some(SPARSE_SPACING), 2);
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    assert!(
+        !r.errors.iter().any(|e| e.kind == ErrorKind::PeerMisbehaved),
+        "{:?}",
+        r.errors
+    );
+    let beside = dash_qrsync::tail_headers_beside_ranges();
+    eprintln!("headers above the last trusted hash received beside the ranges: {beside}");
+    assert!(
+        beside >= 3 * PER_ANSWER as usize,
+        "only {beside} headers above the last trusted hash arrived before the ranges were connected"
+    );
+    let cap =
+        (dash_qrsync::RANGE_HELD_ANSWERS + dash_qrsync::TAIL_HELD_ANSWERS) * PER_ANSWER as usize;
+    let peak = dash_qrsync::range_headers_held_peak();
+    assert!(peak <= cap, "peak {peak} above the bound {cap}");
+}
+
+/// The peer walking the stretch above the last trusted hash (the one announcing the highest
+/// height) serves a header there that does not link: it is banned for it, what it served
+/// before stays, the rest comes from the other peers, and the chain is the simulator's.
+#[test]
+fn a_bad_header_above_the_last_trusted_hash_bans_its_walker() {
+    let bad = Faults {
+        // Announces a higher tip than the others, so it is the one given the stretch.
+        claim_start_height: Some(i32::try_from(SPARSE_OLD + 10_000).unwrap()),
+        bad_headers_from: Some(START + 2 * SPARSE_SPACING + 3 * PER_ANSWER + 500),
+        ..Faults::default()
+    };
+    let (r, chain) = run_with(
+        SPARSE_OLD,
+        vec![bad, Faults::default(), Faults::default()],
+        Some(SPARSE_SPACING),
+        2,
+    );
+    assert!(r.synced, "errors: {:?}", r.errors);
+    assert!(
+        r.hashes == chain,
+        "the client's chain differs from the simulator's"
+    );
+    assert!(r.bad_fired[0] >= 1, "fault fired: {:?}", r.bad_fired);
+    let bad_addr = r.addrs[0].to_string();
+    let bans: Vec<_> = r
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::PeerMisbehaved)
+        .collect();
+    assert!(
+        bans.iter()
+            .any(|e| e.message.contains(&bad_addr) && e.message.contains("invalid headers")),
         "{bans:?}"
     );
     for good in &r.addrs[1..] {

@@ -13,8 +13,17 @@ use std::sync::atomic::AtomicUsize;
 /// pipelined ([`sync_sequential`]).
 pub(super) async fn sync_headers(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
     ensure_peers(sh, peers).await?;
-    sync_ranges(sh, peers).await?;
-    let r = sync_sequential(sh, peers).await;
+    // Peers that answered with nothing new in this pass: not asked again in it.
+    let mut exhausted: HashSet<SocketAddr> = HashSet::new();
+    if let Some((peer, got_new)) = sync_ranges(sh, peers).await? {
+        // The stretch above the last trusted hash was walked to that peer's last header: the
+        // sequential path only runs if another peer shows a higher tip.
+        if !answered(sh, peers, &peer, &mut exhausted, got_new) {
+            peers.prefer = None;
+            return Ok(());
+        }
+    }
+    let r = sync_sequential(sh, peers, exhausted).await;
     peers.prefer = None;
     r
 }
@@ -130,11 +139,15 @@ impl Pending {
 /// Headers from one peer, pipelined: when an answer is full, the next request (located at its
 /// last header, known before validation) leaves before the answer is validated, so transfer
 /// overlaps hashing and validation. An invalid batch discards the request after it.
-async fn sync_sequential(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
+///
+/// `exhausted`: peers that already answered with nothing new in this pass (not asked again).
+async fn sync_sequential(
+    sh: &Arc<Shared>,
+    peers: &mut Peers,
+    mut exhausted: HashSet<SocketAddr>,
+) -> Result<(), PassError> {
     let timeout = sh.config.request_timeout;
     let mut pending: Option<(Arc<Peer>, Pending)> = None;
-    // Peers that answered with nothing new in this pass: not asked again in it.
-    let mut exhausted: HashSet<SocketAddr> = HashSet::new();
     loop {
         ensure_peers(sh, peers).await?;
         let (peer, task) = match pending.take() {
@@ -251,8 +264,16 @@ const RANGES_PER_PEER: usize = 2;
 #[doc(hidden)]
 pub const RANGE_HELD_ANSWERS: usize = 16;
 
+/// The memory bound of the stretch above the last trusted hash while the ranges below it are
+/// walked ([`walk_tail`]), in answers: the answers waiting to be connected, the one being
+/// connected and the one arriving. The walk pauses when the ranges below are slower; all
+/// fetched headers held at once stay within `RANGE_HELD_ANSWERS + TAIL_HELD_ANSWERS` answers.
+#[doc(hidden)]
+pub const TAIL_HELD_ANSWERS: usize = 10;
+
 /// The most headers the parallel ranges of any client in this process held at once, fetched
-/// and not yet connected (for tests of the bound [`RANGE_HELD_ANSWERS`]).
+/// and not yet connected (for tests of the bounds [`RANGE_HELD_ANSWERS`] and
+/// [`TAIL_HELD_ANSWERS`]; the stretch above the last trusted hash counts too).
 static HELD_PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// See [`HELD_PEAK`]: the most headers the parallel ranges of one client held at once, over
@@ -260,6 +281,17 @@ static HELD_PEAK: AtomicUsize = AtomicUsize::new(0);
 #[doc(hidden)]
 pub fn range_headers_held_peak() -> usize {
     HELD_PEAK.load(Ordering::Relaxed)
+}
+
+/// The most headers of the stretch above the last trusted hash one client received while
+/// ranges below it were not yet all connected, over every client of this process so far (for
+/// tests that the stretch is fetched beside the ranges, not after them).
+static TAIL_BESIDE_RANGES: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`TAIL_BESIDE_RANGES`].
+#[doc(hidden)]
+pub fn tail_headers_beside_ranges() -> usize {
+    TAIL_BESIDE_RANGES.load(Ordering::Relaxed)
 }
 
 /// Headers fetched for ranges and not yet connected, of one [`sync_ranges`] call.
@@ -299,10 +331,14 @@ enum RangeFail {
 /// worth of headers where the checkpoints allow (the farthest checkpoint within that many
 /// blocks); where they are sparser a range spans as many answers as the gap to the next
 /// checkpoint (Core's list: ~60,000 blocks), walked answer by answer by one peer.
-fn plan_ranges(sh: &Shared, peers: &Peers) -> (Vec<Range>, usize) {
+///
+/// When every trusted hash above the tip is planned and the best announced height is more than
+/// one answer above the last, the stretch above it is planned too ([`Tail`]): it is walked
+/// beside the ranges. One range with such a stretch is parallelism enough.
+fn plan_ranges(sh: &Shared, peers: &Peers) -> (Vec<Range>, usize, Option<Tail>) {
     let live: Vec<&Arc<Peer>> = peers.list.iter().filter(|p| !p.is_closed()).collect();
     if live.len() < 2 {
-        return (Vec::new(), 0);
+        return (Vec::new(), 0, None);
     }
     let per = live
         .iter()
@@ -321,7 +357,7 @@ fn plan_ranges(sh: &Shared, peers: &Peers) -> (Vec<Range>, usize) {
     });
     let cap = RANGE_HELD_ANSWERS * per as usize;
     if best <= tip_height.saturating_add(2 * per) {
-        return (Vec::new(), cap);
+        return (Vec::new(), cap, None);
     }
     cps.extend(sh.config.extra_checkpoints.iter().copied());
     cps.retain(|c| c.height > tip_height && c.height <= best);
@@ -347,11 +383,123 @@ fn plan_ranges(sh: &Shared, peers: &Peers) -> (Vec<Range>, usize) {
         (from_height, from) = (cps[j].height, cps[j].hash);
         i = j + 1;
     }
-    // One range is no parallelism: the sequential path does it as well.
-    if out.len() < 2 {
-        out.clear();
+    let tail = match out.last() {
+        Some(last) if i == cps.len() && best > last.to.height.saturating_add(per) => Some(Tail {
+            from: last.to.hash,
+            from_height: last.to.height,
+        }),
+        _ => None,
+    };
+    // One range alone is no parallelism: the sequential path does it as well.
+    if out.len() + usize::from(tail.is_some()) < 2 {
+        return (Vec::new(), cap, None);
     }
-    (out, cap)
+    (out, cap, tail)
+}
+
+/// The stretch above the last trusted hash of the planned ranges, up to a peer's tip.
+#[derive(Debug, Clone, Copy)]
+struct Tail {
+    from: Hash256,
+    from_height: u32,
+}
+
+/// What the walk of the stretch above the last trusted hash hands to the sync task, in order.
+enum TailItem {
+    /// The next answer, linked to the one before it (the first to the last trusted hash).
+    Answer(Hashed),
+    /// The peer's last answer was not full: it has nothing newer.
+    Done,
+    /// The walk stopped.
+    Failed(RangeFail),
+}
+
+/// Walks the stretch above the last trusted hash from `peer`, pipelined as the sequential path
+/// (the next `getheaders` leaves as soon as an answer is in), each answer checked to link to the
+/// one before and handed over in order. At most [`TAIL_HELD_ANSWERS`] answers are held: the
+/// channel holds two fewer (one is being connected, one arriving), and the walk waits for room
+/// before it asks for the next answer. `beside`: ranges not yet connected (the answers received
+/// meanwhile are counted in [`TAIL_BESIDE_RANGES`]).
+async fn walk_tail(
+    peer: Arc<Peer>,
+    t: Tail,
+    genesis: Hash256,
+    timeout: Duration,
+    held: Arc<Held>,
+    beside: Arc<AtomicUsize>,
+    tx: tokio::sync::mpsc::Sender<TailItem>,
+) {
+    let per = peer.max_headers_per_message();
+    let mut cur = t.from;
+    let mut height = t.from_height;
+    let mut received_beside = 0;
+    let mut pending = Some(Pending::start(&peer, vec![cur, genesis], timeout));
+    while let Some(request) = pending.take() {
+        let (hs, hashes) = match request.answer().await {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                let _ = tx.send(TailItem::Failed(RangeFail::Missing)).await;
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(TailItem::Failed(RangeFail::Net(e))).await;
+                return;
+            }
+        };
+        let Some(&last) = hashes.last() else {
+            let _ = tx.send(TailItem::Done).await;
+            return;
+        };
+        if hs.first().is_none_or(|h| h.prev_block_hash != cur) {
+            // Not on this peer's chain (it answered from genesis): not its fault.
+            let _ = tx.send(TailItem::Failed(RangeFail::Missing)).await;
+            return;
+        }
+        let mut prev = cur;
+        for (i, (h, x)) in hs.iter().zip(&hashes).enumerate() {
+            if h.prev_block_hash != prev {
+                let why = format!(
+                    "the header for block {} does not link to block {} (walking up from \
+                     trusted block {})",
+                    height + i as u32 + 1,
+                    height + i as u32,
+                    t.from_height
+                );
+                let _ = tx.send(TailItem::Failed(RangeFail::Bad(why))).await;
+                return;
+            }
+            prev = *x;
+        }
+        let full = hs.len() >= per;
+        // Room for this answer first, then the next request: the bound holds.
+        let Ok(permit) = tx.reserve().await else {
+            return;
+        };
+        if full {
+            pending = Some(Pending::start(&peer, vec![last, genesis], timeout));
+        }
+        held.add(hs.len());
+        if beside.load(Ordering::Relaxed) > 0 {
+            received_beside += hs.len();
+            TAIL_BESIDE_RANGES.fetch_max(received_beside, Ordering::Relaxed);
+        }
+        permit.send(TailItem::Answer((hs, hashes)));
+        if !full {
+            let _ = tx.send(TailItem::Done).await;
+            return;
+        }
+        cur = last;
+        height += per as u32;
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Fetches one range from `peer` answer by answer (each `getheaders` located at the last header
@@ -472,10 +620,19 @@ async fn walk_range(
 /// peer that served it and is requested from another peer (each peer is asked for a range
 /// once). When no peer is left for a range, what is connected stays and the sequential path
 /// goes on from the tip.
-async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassError> {
-    let (ranges, cap) = plan_ranges(sh, peers);
+///
+/// The stretch above the last trusted hash ([`Tail`]) is walked at the same time by one peer
+/// (the one announcing the highest height, fewest failures first; it is given ranges only after
+/// the others), its answers held within [`TAIL_HELD_ANSWERS`] and connected once every range
+/// is. Returns that peer, and whether it brought new headers, when it walked to its last header
+/// (the sequential path then has nothing to ask it).
+async fn sync_ranges(
+    sh: &Arc<Shared>,
+    peers: &mut Peers,
+) -> Result<Option<(Arc<Peer>, bool)>, PassError> {
+    let (ranges, cap, tail) = plan_ranges(sh, peers);
     if ranges.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let n = ranges.len();
     let held = Arc::new(Held::default());
@@ -492,6 +649,45 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
     let mut tried: HashMap<usize, HashSet<SocketAddr>> = HashMap::new();
     let mut busy: HashMap<SocketAddr, usize> = HashMap::new();
     let mut set = tokio::task::JoinSet::new();
+    // Ranges not yet connected, read by the walk of the stretch above them.
+    let beside = Arc::new(AtomicUsize::new(n));
+    let walking = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let walk = tail.and_then(|t| {
+        let peer = peers
+            .list
+            .iter()
+            .filter(|p| !p.is_closed() && p.start_height.max(0) as u32 > t.from_height)
+            .min_by_key(|p| {
+                (
+                    peers.failures_of(&p.addr),
+                    std::cmp::Reverse(p.start_height),
+                )
+            })?
+            .clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(TAIL_HELD_ANSWERS - 2);
+        tracing::debug!(peer = %peer.addr, from = t.from_height, "headers above the last trusted hash beside the ranges");
+        let walk = walk_tail(
+            peer.clone(),
+            t,
+            genesis,
+            timeout,
+            held.clone(),
+            beside.clone(),
+            tx,
+        );
+        let walking = walking.clone();
+        let task = tokio::spawn(async move {
+            walk.await;
+            walking.store(false, Ordering::Relaxed);
+        });
+        Some((peer, rx, AbortOnDrop(task)))
+    });
+    // A peer's ranges in flight, the walk above them counting as one while it runs.
+    let tail_addr = walk.as_ref().map(|w| w.0.addr);
+    let load = |busy: &HashMap<SocketAddr, usize>, addr: &SocketAddr| {
+        busy.get(addr).copied().unwrap_or(0)
+            + usize::from(Some(*addr) == tail_addr && walking.load(Ordering::Relaxed))
+    };
     let mut next = 0;
     while next < n {
         drain(sh, peers);
@@ -513,12 +709,12 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
                 .filter(|p| {
                     !p.is_closed()
                         && p.start_height.max(0) as u32 >= r.to.height
-                        && busy.get(&p.addr).copied().unwrap_or(0) < RANGES_PER_PEER
+                        && load(&busy, &p.addr) < RANGES_PER_PEER
                         && !tried.get(&idx).is_some_and(|t| t.contains(&p.addr))
                 })
                 .min_by_key(|p| {
                     (
-                        busy.get(&p.addr).copied().unwrap_or(0),
+                        load(&busy, &p.addr),
                         peers.failures_of(&p.addr),
                         served.get(&p.addr).copied().unwrap_or(0),
                     )
@@ -545,10 +741,10 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
         }
         let Some(done) = set.join_next().await else {
             // Nothing in flight and nothing can be handed out: the sequential path goes on.
-            return Ok(());
+            return Ok(None);
         };
         let Ok((idx, addr, result)) = done else {
-            return Ok(());
+            return Ok(None);
         };
         if let Some(b) = busy.get_mut(&addr) {
             *b = b.saturating_sub(1);
@@ -590,6 +786,7 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
                         reserved -= ranges[next].len();
                     }
                     next += 1;
+                    beside.store(n - next, Ordering::Relaxed);
                 }
                 Err(e) => {
                     tried.entry(next).or_default().insert(addr);
@@ -608,7 +805,74 @@ async fn sync_ranges(sh: &Arc<Shared>, peers: &mut Peers) -> Result<(), PassErro
             }
         }
     }
-    Ok(())
+    match walk {
+        Some((peer, rx, task)) => connect_tail(sh, peers, peer, rx, &held, task).await,
+        None => Ok(None),
+    }
+}
+
+/// Connects the answers of the walk above the last trusted hash as they come, once every range
+/// below is connected. A failed walk or an answer that fails validation ends it (what is
+/// connected stays; the sequential path goes on from the tip), blaming the peer only for what
+/// it provably did wrong. Returns the peer and whether it brought new headers when it walked to
+/// its last header.
+async fn connect_tail(
+    sh: &Arc<Shared>,
+    peers: &mut Peers,
+    peer: Arc<Peer>,
+    mut rx: tokio::sync::mpsc::Receiver<TailItem>,
+    held: &Held,
+    _task: AbortOnDrop,
+) -> Result<Option<(Arc<Peer>, bool)>, PassError> {
+    let mut got_new = false;
+    loop {
+        drain(sh, peers);
+        if sh.stopping() {
+            return Err(PassError::Stopped);
+        }
+        let Some(item) = rx.recv().await else {
+            return Ok(None);
+        };
+        match item {
+            TailItem::Answer((hs, hashes)) => {
+                let r = sh.with_state_mut(|s| connect_checked(s, &hs, &hashes));
+                held.sub(hs.len());
+                match r {
+                    Ok(out) => {
+                        got_new |= out.new_headers > 0;
+                        sh.target.fetch_max(out.tip_height, Ordering::Relaxed);
+                        sh.progress();
+                    }
+                    Err(e) => {
+                        if e.penalty() == Penalty::Ban {
+                            misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"));
+                        } else {
+                            lost(
+                                sh,
+                                peers,
+                                &NetError::Closed(
+                                    peer.conn_id(),
+                                    format!("headers not usable: {e}"),
+                                ),
+                            );
+                        }
+                        return Ok(None);
+                    }
+                }
+            }
+            TailItem::Done => return Ok(Some((peer, got_new))),
+            TailItem::Failed(f) => {
+                match f {
+                    RangeFail::Net(e) => lost(sh, peers, &e),
+                    RangeFail::Missing => {}
+                    RangeFail::Bad(why) => {
+                        misbehaved(sh, peers, peer.addr, format!("invalid headers: {why}"))
+                    }
+                }
+                return Ok(None);
+            }
+        }
+    }
 }
 
 /// What the history backfill remembers across passes.

@@ -50,7 +50,9 @@ const MAX_PENDING_CLSIGS: usize = 4;
 
 use headers::*;
 #[doc(hidden)]
-pub use headers::{range_headers_held_peak, RANGE_HELD_ANSWERS};
+pub use headers::{
+    range_headers_held_peak, tail_headers_beside_ranges, RANGE_HELD_ANSWERS, TAIL_HELD_ANSWERS,
+};
 use lists::*;
 use peers::*;
 use run::*;

@@ -355,7 +355,10 @@ pub fn compress_headers(headers: &[BlockHeader]) -> Vec<CompressedHeader> {
 /// [`compress_headers`] with the headers' block hashes given (`hashes[i]` is the hash of
 /// `headers[i]`), as a node has them in its block index: no header is hashed. When `hashes`
 /// does not hold one hash per header, each header is hashed instead.
-pub fn compress_headers_hashed(headers: &[BlockHeader], hashes: &[Hash256]) -> Vec<CompressedHeader> {
+pub fn compress_headers_hashed(
+    headers: &[BlockHeader],
+    hashes: &[Hash256],
+) -> Vec<CompressedHeader> {
     let known = hashes.len() == headers.len();
     let hash_of = |i: usize, h: &BlockHeader| if known { hashes[i] } else { h.block_hash() };
     let mut out = Vec::with_capacity(headers.len());
@@ -443,6 +446,9 @@ mod tests {
         let c = compress_headers_hashed(&hs, &wrong);
         assert_eq!(c[5].prev_block_hash, Some(hs[5].prev_block_hash));
         // Not one hash per header: hashed as without them.
-        assert_eq!(compress_headers_hashed(&hs, &hashes[1..]), compress_headers(&hs));
+        assert_eq!(
+            compress_headers_hashed(&hs, &hashes[1..]),
+            compress_headers(&hs)
+        );
     }
 }

@@ -6,8 +6,8 @@ use super::codec::{Decode, Encode, Reader, Writer};
 use super::frame::{encode_frame, RawMessage};
 use super::header::BlockHeader;
 use super::headers2::{
-    compress_headers_hashed, decode_headers2, decompress_headers_hashed, encode_headers2, HeaderBatch,
-    MAX_HEADERS,
+    compress_headers_hashed, decode_headers2, decompress_headers_hashed, encode_headers2,
+    HeaderBatch, MAX_HEADERS,
 };
 use super::locks::{ClSig, IsDLock};
 use super::mnlistdiff::{GetMnListDiff, MnListDiff};
