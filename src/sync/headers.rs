@@ -1214,15 +1214,23 @@ mod tests {
         Some((hs[0], hs[1..=4000].to_vec()))
     }
 
-    /// Decodes each answer as the network layer does, takes its headers and hashes the way
+    /// Reads and decodes each answer as the network layer does (frame decoder, which rebuilds a
+    /// `headers2` answer while it arrives, then [`Message::from_raw`]), takes its headers and hashes the way
     /// the sync does ([`hash_batch`]) and connects them to a chain anchored below them; returns
     /// the X11 invocations of decoding + hashing + connecting.
     fn count_sync(command: &str, payloads: &[Vec<u8>], anchor: BlockHeader, n: usize) -> u64 {
         let mut chain = HeaderChain::new(Network::Mainnet, 1_737_084, anchor);
         let before = x11_calls();
         let mut connected = 0;
+        let mut dec = crate::wire::frame::FrameDecoder::new(Network::Mainnet);
         for p in payloads {
-            let m = Message::decode(command, p, 70235).unwrap();
+            // As the network layer reads it: the frame in segments, popped, then decoded.
+            let frame = crate::wire::frame::encode_frame(Network::Mainnet, command, p);
+            for seg in frame.chunks(1_448) {
+                dec.push(seg).unwrap();
+            }
+            let raw = dec.pop().unwrap().unwrap();
+            let m = Message::from_raw(&raw, 70235).unwrap();
             let (hs, hashes) = hash_batch(m.into_header_batch().unwrap());
             let out = chain.connect_hashed(&hs, &hashes, None).unwrap();
             connected += out.new_headers;

@@ -10,6 +10,7 @@
 //! header is available, before any payload byte is kept for that message, and no buffer is ever
 //! reserved from an announced length.
 
+use super::headers2::{HeaderBatch, Headers2Stream};
 use super::WireError;
 use crate::hashes::sha256d;
 use crate::network::Network;
@@ -90,6 +91,10 @@ pub struct RawMessage {
     pub command: String,
     /// The payload (length and checksum verified).
     pub payload: Vec<u8>,
+    /// For a `headers2` message, its headers and their hashes as rebuilt while the payload
+    /// arrived ([`Headers2Stream`]); `None` when not computed. An early computation only:
+    /// [`crate::wire::message::Message::from_raw`] checks it against the payload before use.
+    pub headers2: Option<HeaderBatch>,
 }
 
 /// A parsed and validated 24-byte message header.
@@ -188,6 +193,8 @@ pub struct FrameDecoder {
     /// Header of the message at `start`, once validated.
     pending: Option<FrameHeader>,
     failed: Option<FrameError>,
+    /// The headers of the pending `headers2` message rebuilt so far.
+    stream: Option<Headers2Stream>,
 }
 
 impl FrameDecoder {
@@ -199,6 +206,7 @@ impl FrameDecoder {
             start: 0,
             pending: None,
             failed: None,
+            stream: None,
         }
     }
 
@@ -228,7 +236,22 @@ impl FrameDecoder {
             self.start = 0;
         }
         self.buf.extend_from_slice(data);
-        self.check_header().map(|_| ())
+        let Some((streamed, length)) = self
+            .check_header()?
+            .map(|h| (h.command == "headers2", h.length as usize))
+        else {
+            return Ok(());
+        };
+        // A `headers2` payload is decompressed (and hashed) as it arrives.
+        if streamed {
+            let body = self.start + HEADER_SIZE;
+            let end = self.buf.len().min(body + length);
+            let payload = self.buf.get(body..end).unwrap_or(&[]);
+            self.stream
+                .get_or_insert_with(Headers2Stream::new)
+                .feed(payload);
+        }
+        Ok(())
     }
 
     /// Validates the header at `start` if complete and not yet validated.
@@ -252,6 +275,7 @@ impl FrameDecoder {
 
     fn fail(&mut self, e: FrameError) -> FrameError {
         self.failed = Some(e.clone());
+        self.stream = None;
         self.buf = Vec::new();
         self.start = 0;
         self.pending = None;
@@ -300,10 +324,17 @@ impl FrameDecoder {
             }
             self.start = 0;
         }
+        let headers2 = self.stream.take().and_then(|st| st.finish(&payload));
         Ok(Some(RawMessage {
             command: header.command,
             payload,
+            headers2,
         }))
+    }
+
+    /// Headers of the pending `headers2` message rebuilt so far (0 for any other message).
+    pub fn streamed_headers(&self) -> usize {
+        self.stream.as_ref().map_or(0, Headers2Stream::rebuilt)
     }
 
     /// Pushes `data` and returns every message completed by it.
@@ -362,5 +393,89 @@ mod tests {
         let mut d = FrameDecoder::new(Network::Testnet);
         d.push(&big[..24]).unwrap();
         assert_eq!(d.pop().unwrap(), None);
+    }
+
+    /// Consecutive headers (linked, varying fields) for `headers2` tests.
+    fn chain(n: u32) -> Vec<crate::wire::header::BlockHeader> {
+        let mut v: Vec<crate::wire::header::BlockHeader> = Vec::new();
+        for i in 0..n {
+            let prev = v.last().map(|h| h.block_hash()).unwrap_or_default();
+            v.push(crate::wire::header::BlockHeader {
+                version: [0x2000_0000, 0x2000_0004, 3][i as usize % 3],
+                prev_block_hash: prev,
+                merkle_root: crate::hashes::Hash256([i as u8; 32]),
+                time: 1_600_000_000 + i * 150,
+                bits: 0x1e0f_fff0 + i / 7,
+                nonce: i,
+            });
+        }
+        v
+    }
+
+    /// A `headers2` payload is rebuilt while it arrives: with all but its last byte in, all but
+    /// its last header are rebuilt and hashed; the message then decodes to exactly what decoding
+    /// the payload whole gives (headers and hashes).
+    #[test]
+    fn headers2_rebuilt_while_arriving() {
+        use crate::wire::headers2::{compress_headers, encode_headers2};
+        use crate::wire::message::Message;
+        let hs = chain(300);
+        let payload = encode_headers2(&compress_headers(&hs));
+        let frame = encode_frame(Network::Mainnet, "headers2", &payload);
+        let mut d = FrameDecoder::new(Network::Mainnet);
+        for seg in frame[..frame.len() - 1].chunks(100) {
+            d.push(seg).unwrap();
+        }
+        assert_eq!(d.streamed_headers(), 299);
+        assert_eq!(d.pop().unwrap(), None);
+        d.push(&frame[frame.len() - 1..]).unwrap();
+        let raw = d.pop().unwrap().unwrap();
+        assert!(raw.headers2.is_some());
+        let whole = Message::decode("headers2", &payload, 70235).unwrap();
+        let (Message::Headers2(a), Message::Headers2(b)) =
+            (Message::from_raw(&raw, 70235).unwrap(), whole)
+        else {
+            panic!("not headers2");
+        };
+        assert_eq!(a.headers, hs);
+        assert_eq!((a.headers, a.hashes), (b.headers, b.hashes));
+    }
+
+    /// What decoding the payload whole refuses is refused when it was rebuilt while arriving:
+    /// more headers than protocol 70230 allows, trailing bytes, a version index not in the list.
+    #[test]
+    fn headers2_rebuilt_while_arriving_keeps_every_rule() {
+        use crate::wire::headers2::{compress_headers, encode_headers2};
+        use crate::wire::message::Message;
+        let read = |payload: &[u8], p: u32| {
+            let frame = encode_frame(Network::Mainnet, "headers2", payload);
+            let mut d = FrameDecoder::new(Network::Mainnet);
+            for seg in frame.chunks(64) {
+                d.push(seg).unwrap();
+            }
+            let raw = d.pop().unwrap().unwrap();
+            (
+                Message::from_raw(&raw, p),
+                Message::decode("headers2", payload, p),
+            )
+        };
+        // 2,001 headers: fine at 70235, over the limit of 2,000 at 70230.
+        let big = encode_headers2(&compress_headers(&chain(2_001)));
+        assert!(read(&big, 70235).0.is_ok());
+        let (streamed, whole) = read(&big, 70230);
+        assert!(streamed.is_err());
+        assert_eq!(streamed.unwrap_err(), whole.unwrap_err());
+        // A byte after the last header.
+        let mut trailing = encode_headers2(&compress_headers(&chain(20)));
+        trailing.push(0);
+        let (streamed, whole) = read(&trailing, 70235);
+        assert!(streamed.is_err());
+        assert_eq!(streamed.unwrap_err(), whole.unwrap_err());
+        // The second header's version index 7 with one version listed.
+        let mut c = compress_headers(&chain(20));
+        c[1].version = crate::wire::headers2::HeaderVersion::Cached(7);
+        let (streamed, whole) = read(&encode_headers2(&c), 70235);
+        assert!(streamed.is_err());
+        assert_eq!(streamed.unwrap_err(), whole.unwrap_err());
     }
 }

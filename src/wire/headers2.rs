@@ -265,14 +265,40 @@ pub fn decompress_headers_hashed(
     headers: &[CompressedHeader],
     prev: Option<&BlockHeader>,
 ) -> Result<HeaderBatch, WireError> {
-    let mut out: Vec<BlockHeader> = Vec::with_capacity(headers.len());
-    let mut hashes: Vec<Hash256> = Vec::with_capacity(headers.len());
-    let mut list: Vec<i32> = Vec::with_capacity(VERSION_CACHE_SIZE + 1);
-    let mut prev_hdr: Option<BlockHeader> = prev.copied();
-    for (i, c) in headers.iter().enumerate() {
+    let mut d = Decompressor::new(prev, headers.len());
+    for c in headers {
+        d.push(c)?;
+    }
+    Ok(d.finish())
+}
+
+/// Decompression of one message's headers, one at a time ([`decompress_headers_hashed`] and
+/// [`Headers2Stream`]).
+#[derive(Debug, Clone)]
+struct Decompressor {
+    out: Vec<BlockHeader>,
+    hashes: Vec<Hash256>,
+    list: Vec<i32>,
+    prev_hdr: Option<BlockHeader>,
+}
+
+impl Decompressor {
+    fn new(prev: Option<&BlockHeader>, capacity: usize) -> Decompressor {
+        Decompressor {
+            out: Vec::with_capacity(capacity),
+            hashes: Vec::with_capacity(capacity),
+            list: Vec::with_capacity(VERSION_CACHE_SIZE + 1),
+            prev_hdr: prev.copied(),
+        }
+    }
+
+    /// Rebuilds the next header (hashing the one before it).
+    fn push(&mut self, c: &CompressedHeader) -> Result<(), WireError> {
+        let i = self.out.len();
+        let list = &mut self.list;
         let version = match c.version {
             HeaderVersion::Full(v) => {
-                push_version(&mut list, v);
+                push_version(list, v);
                 v
             }
             HeaderVersion::Cached(k) => {
@@ -297,28 +323,28 @@ pub fn decompress_headers_hashed(
                 format!("header {i} omits a field but there is no previous header"),
             )
         };
+        let prev_hdr = self.prev_hdr.as_ref();
         // The previous header of this message is hashed exactly once, here, whether or not
         // this header omits its hash (a sent one is checked against it by the caller).
-        if let (true, Some(p)) = (i > 0, prev_hdr.as_ref()) {
-            hashes.push(p.block_hash());
+        if let (true, Some(p)) = (i > 0, prev_hdr) {
+            self.hashes.push(p.block_hash());
         }
-        let prev_block_hash = match (c.prev_block_hash, hashes.last()) {
+        let prev_block_hash = match (c.prev_block_hash, self.hashes.last()) {
             (Some(h), _) => h,
             (None, Some(h)) if i > 0 => *h,
             // The first header's omitted hash comes from the context header.
-            (None, _) => prev_hdr.as_ref().ok_or_else(need_prev)?.block_hash(),
+            (None, _) => prev_hdr.ok_or_else(need_prev)?.block_hash(),
         };
         let time = match c.time {
             HeaderTime::Full(t) => t,
             HeaderTime::Offset(o) => prev_hdr
-                .as_ref()
                 .ok_or_else(need_prev)?
                 .time
                 .wrapping_add_signed(o as i32),
         };
         let bits = match c.bits {
             Some(b) => b,
-            None => prev_hdr.as_ref().ok_or_else(need_prev)?.bits,
+            None => prev_hdr.ok_or_else(need_prev)?.bits,
         };
         let h = BlockHeader {
             version,
@@ -328,17 +354,135 @@ pub fn decompress_headers_hashed(
             bits,
             nonce: c.nonce,
         };
-        out.push(h);
-        prev_hdr = Some(h);
+        self.out.push(h);
+        self.prev_hdr = Some(h);
+        Ok(())
     }
-    if let Some(last) = out.last() {
-        hashes.push(last.block_hash());
+
+    /// The headers and their hashes (the last header hashed here).
+    fn finish(mut self) -> HeaderBatch {
+        if let Some(last) = self.out.last() {
+            self.hashes.push(last.block_hash());
+        }
+        debug_assert_eq!(self.hashes.len(), self.out.len());
+        HeaderBatch {
+            headers: self.out,
+            hashes: self.hashes,
+        }
     }
-    debug_assert_eq!(hashes.len(), out.len());
-    Ok(HeaderBatch {
-        headers: out,
-        hashes,
-    })
+}
+
+/// Size of a compressed header with bitfield `bf`.
+fn encoded_len(bf: u8) -> usize {
+    let mut n = MIN_COMPRESSED_HEADER_SIZE;
+    if bf & VERSION_MASK == 0 {
+        n += 4;
+    }
+    if bf & PREV_PRESENT != 0 {
+        n += 32;
+    }
+    if bf & TIME_PRESENT != 0 {
+        n += 2;
+    }
+    if bf & BITS_PRESENT != 0 {
+        n += 4;
+    }
+    n
+}
+
+/// Decompression of a `headers2` payload while it arrives: fed the payload's bytes received so
+/// far, it parses and rebuilds (hashing) every complete header, so that when the last byte is
+/// in, the headers and their hashes are ready — the X11 chain overlaps the transfer instead of
+/// following it. The result is only an early computation: [`Headers2Stream::finish`] hands
+/// over the batch only when it parsed exactly the payload, and the message decoder checks the
+/// payload again with [`decode_headers2`] at the negotiated protocol version (a cheap parse,
+/// no hashing) before using it; anything else falls back to decoding the payload whole, which
+/// gives the canonical result or error. At most [`MAX_HEADERS2_V2`] headers are rebuilt.
+#[derive(Debug, Clone, Default)]
+pub struct Headers2Stream {
+    /// Bytes of the payload consumed.
+    pos: usize,
+    /// The header count, once read.
+    count: Option<usize>,
+    dec: Option<Decompressor>,
+    failed: bool,
+}
+
+impl Headers2Stream {
+    /// A stream at the start of a payload.
+    pub fn new() -> Headers2Stream {
+        Headers2Stream::default()
+    }
+
+    /// Takes in the payload received so far (`payload` always starts at the payload's first
+    /// byte and only grows between calls).
+    pub fn feed(&mut self, payload: &[u8]) {
+        if self.failed {
+            return;
+        }
+        if self.count.is_none() {
+            let Some(&first) = payload.first() else {
+                return;
+            };
+            let size_len = match first {
+                0..=0xfc => 1,
+                0xfd => 3,
+                0xfe => 5,
+                0xff => 9,
+            };
+            if payload.len() < size_len {
+                return;
+            }
+            let mut r = Reader::new(&payload[..size_len], 0);
+            match r.compact_size() {
+                Ok(n) if n as usize <= MAX_HEADERS2_V2 => {
+                    self.count = Some(n as usize);
+                    self.dec = Some(Decompressor::new(None, n as usize));
+                    self.pos = size_len;
+                }
+                _ => {
+                    self.failed = true;
+                    return;
+                }
+            }
+        }
+        let (Some(count), Some(dec)) = (self.count, self.dec.as_mut()) else {
+            return;
+        };
+        while dec.out.len() < count {
+            let Some(&bf) = payload.get(self.pos) else {
+                return;
+            };
+            let end = self.pos + encoded_len(bf);
+            let Some(bytes) = payload.get(self.pos..end) else {
+                return;
+            };
+            let mut r = Reader::new(bytes, 0);
+            let parsed = CompressedHeader::decode(&mut r);
+            match parsed.and_then(|c| dec.push(&c)) {
+                Ok(()) => self.pos = end,
+                Err(_) => {
+                    self.failed = true;
+                    self.dec = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Headers rebuilt so far.
+    pub fn rebuilt(&self) -> usize {
+        self.dec.as_ref().map_or(0, |d| d.out.len())
+    }
+
+    /// The batch, when the whole `payload` was exactly the count and that many headers, all
+    /// rebuilt; `None` otherwise (decode the payload whole).
+    pub fn finish(mut self, payload: &[u8]) -> Option<HeaderBatch> {
+        self.feed(payload);
+        let dec = self.dec.take()?;
+        (!self.failed && Some(dec.out.len()) == self.count && self.pos == payload.len())
+            .then(|| dec.finish())
+    }
 }
 
 /// Compresses consecutive headers for one `headers2` message exactly as Dash Core's sender does

@@ -770,7 +770,18 @@ impl Message {
     }
 
     /// Decodes a framed message taken off the wire.
+    ///
+    /// A `headers2` message whose headers were rebuilt while it arrived
+    /// ([`RawMessage::headers2`]) is parsed again at `p` (every rule of [`decode_headers2`],
+    /// no hashing); the rebuilt headers are used when that parse yields as many headers as
+    /// were rebuilt from the same bytes, otherwise the payload is decoded whole.
     pub fn from_raw(raw: &RawMessage, p: u32) -> Result<Message, WireError> {
+        if let (Some(batch), "headers2") = (&raw.headers2, raw.command.as_str()) {
+            let parsed = decode_headers2(&raw.payload, p)?;
+            if parsed.len() == batch.headers.len() {
+                return Ok(Message::Headers2(batch.clone()));
+            }
+        }
         Message::decode(&raw.command, &raw.payload, p)
     }
 
