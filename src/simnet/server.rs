@@ -331,6 +331,9 @@ struct Sender {
     network: crate::network::Network,
 }
 
+/// Bytes written at once on a link with a bandwidth limit (each after its share of the time).
+const PACED_SEGMENT: usize = 16 * 1024;
+
 impl Sender {
     /// Sends `m` no earlier than `due` (latency is modelled per message from the moment it was
     /// produced, so pipelined answers overlap as they would on a real link).
@@ -374,9 +377,20 @@ impl Sender {
             return Flow::Close;
         }
         if let Some(bw) = f.bandwidth_bytes_per_sec.filter(|b| *b > 0) {
-            tokio::time::sleep(Duration::from_secs_f64(frame.len() as f64 / bw as f64)).await;
-        }
-        if w.write_all(&frame).await.is_err() {
+            // As on a real link the bytes arrive at the bandwidth's pace, a segment at a time,
+            // not all at once when the last one would have: the receiver can work on the first
+            // bytes of a large answer while the rest is on its way.
+            let start = tokio::time::Instant::now();
+            let mut sent = 0usize;
+            for seg in frame.chunks(PACED_SEGMENT) {
+                sent += seg.len();
+                tokio::time::sleep_until(start + Duration::from_secs_f64(sent as f64 / bw as f64))
+                    .await;
+                if w.write_all(seg).await.is_err() {
+                    return Flow::Close;
+                }
+            }
+        } else if w.write_all(&frame).await.is_err() {
             return Flow::Close;
         }
         self.sent += 1;
