@@ -184,7 +184,12 @@ impl Client {
 }
 
 impl Drop for Client {
+    /// Closes the host's store first — no store call begins once the drop has begun (a save's
+    /// second write, or a new save while the client stops), and the drop waits for a call in
+    /// progress — then stops. On every surface (Rust, C `dqs_client_free`, the UniFFI
+    /// objects' release), so the host may free its store once the client is gone.
     fn drop(&mut self) {
+        self.shared.close_store();
         self.shared.request_stop();
         self.runtime.stop(Duration::from_secs(3));
         self.shared.close_events();

@@ -916,3 +916,78 @@ fn masternode_book_is_reachable_after_a_sync_and_its_change_is_reported() {
         net.rt.block_on(s.shutdown());
     }
 }
+
+/// A host store whose saves take 2 s, counting calls in progress and calls that began after
+/// the test set `dropping`.
+#[derive(Default)]
+struct SlowStore {
+    inner: MemoryStore,
+    busy: std::sync::atomic::AtomicUsize,
+    saves: std::sync::atomic::AtomicUsize,
+    dropping: std::sync::atomic::AtomicBool,
+    after: std::sync::atomic::AtomicUsize,
+}
+
+impl SlowStore {
+    fn enter(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.dropping.load(SeqCst) {
+            self.after.fetch_add(1, SeqCst);
+        }
+        self.busy.fetch_add(1, SeqCst);
+    }
+    fn leave(&self) {
+        self.busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl dash_qrsync::store::Store for SlowStore {
+    fn load(&self, key: &str) -> Result<Option<Vec<u8>>, dash_qrsync::store::StoreError> {
+        self.enter();
+        let r = self.inner.load(key);
+        self.leave();
+        r
+    }
+    fn save(&self, key: &str, value: &[u8]) -> Result<(), dash_qrsync::store::StoreError> {
+        self.enter();
+        self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(Duration::from_secs(2));
+        let r = self.inner.save(key, value);
+        self.leave();
+        r
+    }
+    fn remove(&self, key: &str) -> Result<(), dash_qrsync::store::StoreError> {
+        self.enter();
+        let r = self.inner.remove(key);
+        self.leave();
+        r
+    }
+}
+
+/// Issue 26: dropping a Rust client closes its store first, as `dqs_client_free` does (now
+/// through the same `Drop`): dropped while a save is in progress, the drop returns only once
+/// that call has, and no store call begins after the drop began (the save's second write, the
+/// head, is refused).
+#[test]
+fn dropping_the_client_closes_its_store_first() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let net = Net::start(SimConfig::regtest(5), &[Faults::default()]);
+    let store = Arc::new(SlowStore::default());
+    let (client, _rec) = net.client_with_store(store.clone(), |_| {});
+    client.start().unwrap();
+    let t0 = Instant::now();
+    while !(store.saves.load(SeqCst) >= 1 && store.busy.load(SeqCst) == 1) {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no save began");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    store.dropping.store(true, SeqCst);
+    drop(client);
+    assert_eq!(store.busy.load(SeqCst), 0, "a store call outlived the drop");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        store.after.load(SeqCst),
+        0,
+        "store calls began after the drop began"
+    );
+    assert_eq!(store.busy.load(SeqCst), 0);
+}

@@ -410,8 +410,6 @@ pub struct dqs_config {
 /// A client (opaque). Create with `dqs_client_new`, free with `dqs_client_free`.
 pub struct dqs_client {
     inner: Client,
-    /// The host store's gate (`None` for the in-memory store), closed by `dqs_client_free`.
-    store_gate: Option<Arc<crate::store::GatedStore>>,
 }
 
 thread_local! {
@@ -1072,7 +1070,6 @@ pub extern "C" fn dqs_client_new(
         }
         // SAFETY: `config` came from `dqs_config_new` and is valid for this call.
         let cfg = unsafe { (*config).inner.clone() };
-        let mut store_gate = None;
         let store: Arc<dyn Store> = if store.is_null() {
             Arc::new(MemoryStore::new())
         } else {
@@ -1096,9 +1093,7 @@ pub extern "C" fn dqs_client_new(
                     "every dqs_store function is required".into(),
                 ));
             }
-            let gated = Arc::new(crate::store::GatedStore::new(Arc::new(CStore(s))));
-            store_gate = Some(gated.clone());
-            gated
+            Arc::new(CStore(s))
         };
         let listener: Arc<dyn EventListener> = if callbacks.is_null() {
             Arc::new(NoopListener)
@@ -1144,12 +1139,7 @@ pub extern "C" fn dqs_client_new(
         };
         let client = Client::new(cfg, store, listener).map_err(err)?;
         // SAFETY: `out` is non-NULL and writable (caller contract).
-        unsafe {
-            *out = Box::into_raw(Box::new(dqs_client {
-                inner: client,
-                store_gate,
-            }))
-        };
+        unsafe { *out = Box::into_raw(Box::new(dqs_client { inner: client })) };
         Ok(())
     })
 }
@@ -1179,12 +1169,9 @@ pub extern "C" fn dqs_client_free(client: *mut dqs_client) {
         if !client.is_null() {
             // SAFETY: `client` came from `dqs_client_new` and is freed once (caller contract).
             let c = unsafe { Box::from_raw(client) };
-            // The gate closes first: no store call begins once free has begun (a save's
-            // second write, or a new save, while the client stops), and free waits for the
-            // call in progress. Then the client stops; its saves are refused from here on.
-            if let Some(g) = c.store_gate.as_ref() {
-                g.close();
-            }
+            // Dropping the client closes its store gate first (`Client`'s `Drop`): no store
+            // call begins once free has begun (a save's second write, or a new save, while the
+            // client stops), and free waits for the call in progress. Then the client stops.
             drop(c);
         }
     }));

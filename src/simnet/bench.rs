@@ -694,7 +694,8 @@ pub fn header_floor(m: &Measurement, trusted: &[u32], per_answer: u32, cores: u3
         0.0
     };
     let (net, chain) = if peers == 1 {
-        let n: u32 = stretches.iter().map(|l| answers(*l)).sum();
+        // One peer asks for full answers whatever the trusted hashes: every answer in sequence.
+        let n = answers(h);
         (rtt * n + over(bytes as f64, 1), n)
     } else {
         let walk = |l: u32| rtt * answers(l) + over(per_header * f64::from(l), 1);
@@ -1108,5 +1109,15 @@ mod tests {
         // CPU-bound: 10 s on 2 cores.
         let f = header_floor(&measured(1, 16_000, 1_000_000, s(10.0)), &[], 8_000, 2);
         assert!((f.floor.as_secs_f64() - 5.3).abs() < 1e-6, "{f:?}");
+        // One peer, trusted hashes every 576 blocks below 2,600 headers: one answer (the
+        // sequential path does not stop at trusted hashes), + the handshake.
+        let f = header_floor(
+            &measured(1, 2_600, 100_000, s(0.0)),
+            &[576, 1_152, 1_728, 2_304],
+            8_000,
+            2,
+        );
+        assert_eq!(f.dependent_rtts, 2);
+        assert!((f.floor.as_secs_f64() - 0.7).abs() < 1e-6, "{f:?}");
     }
 }

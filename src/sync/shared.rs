@@ -15,7 +15,7 @@ pub struct SyncData {
 pub struct Shared {
     /// Configuration.
     pub config: Config,
-    pub(super) store: Arc<dyn Store>,
+    pub(super) store: Arc<crate::store::GatedStore>,
     pub(super) events: EventSink,
     pub(super) data: Mutex<SyncData>,
     pub(super) state: Mutex<SyncState>,
@@ -58,7 +58,8 @@ impl Shared {
         });
         Arc::new(Shared {
             config,
-            // Serialised: a stopped client's last save never overlaps a restarted one's load.
+            // Serialised: a stopped client's last save never overlaps a restarted one's load;
+            // closed when the client is dropped (`Shared::close_store`).
             store: Arc::new(crate::store::GatedStore::new(store)),
             events: EventSink::new(listener),
             data: Mutex::new(SyncData { headers, engine }),
@@ -81,6 +82,12 @@ impl Shared {
     /// A receiver of every state change (for [`crate::Client::wait_for_state`]).
     pub fn watch_state(&self) -> tokio::sync::watch::Receiver<SyncState> {
         self.state_watch.subscribe()
+    }
+
+    /// Closes the host's store for good: no call begins from now on, and this returns once a
+    /// call in progress has (the client is being dropped; the host may free its store next).
+    pub fn close_store(&self) {
+        self.store.close();
     }
 
     /// Asks the sync task to end.

@@ -65,6 +65,15 @@ impl Net {
     /// A client of every server (QrInfo strategy, 5 s timeouts, a memory store), after `tune`
     /// adjusted its configuration; not started.
     pub fn client(&self, tune: impl FnOnce(&mut Config)) -> (Client, Arc<Recorder>) {
+        self.client_with_store(Arc::new(MemoryStore::new()), tune)
+    }
+
+    /// [`Net::client`] with the host store `store`.
+    pub fn client_with_store(
+        &self,
+        store: Arc<dyn dash_qrsync::store::Store>,
+        tune: impl FnOnce(&mut Config),
+    ) -> (Client, Arc<Recorder>) {
         let mut c = Config::new(self.cfg.network());
         c.chain = self.cfg.params.clone();
         c.peers = self.servers.iter().map(|s| s.addr()).collect();
@@ -74,7 +83,7 @@ impl Net {
         c.connect_timeout = Duration::from_secs(5);
         tune(&mut c);
         let rec = Arc::new(Recorder::default());
-        let client = Client::new(c, Arc::new(MemoryStore::new()), rec.clone()).unwrap();
+        let client = Client::new(c, store, rec.clone()).unwrap();
         (client, rec)
     }
 }
