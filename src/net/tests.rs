@@ -1,9 +1,18 @@
 //! Connection-level faults against a scripted peer on loopback.
 
+use super::counters::InFlight;
 use super::*;
 use crate::wire::encode_frame;
+use crate::wire::frame::FrameDecoder;
 use crate::wire::header::BlockHeader;
+use crate::wire::message::{inv_type, services, Inventory, Message, NetAddress, VersionMessage};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 const NET: Network = Network::Regtest;
 const P: u32 = crate::wire::version::OUR_PROTOCOL_VERSION;
