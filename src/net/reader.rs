@@ -131,7 +131,7 @@ pub enum Notice {
     ClSigInv(Vec<Inventory>),
     /// A `clsig` arrived.
     ClSig(ClSig),
-    /// The connection closed; its reason is in [`Peer::close_reason`].
+    /// The connection closed; its reason is in [`super::Peer::close_reason`].
     Closed,
 }
 
