@@ -1,9 +1,18 @@
 //! Connection-level faults against a scripted peer on loopback.
 
+use super::counters::InFlight;
 use super::*;
 use crate::wire::encode_frame;
+use crate::wire::frame::FrameDecoder;
 use crate::wire::header::BlockHeader;
+use crate::wire::message::{inv_type, services, Inventory, Message, NetAddress, VersionMessage};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 const NET: Network = Network::Regtest;
 const P: u32 = crate::wire::version::OUR_PROTOCOL_VERSION;
@@ -414,6 +423,72 @@ fn unsolicited_headers_are_charged_by_their_bytes() {
             NetError::Misbehaved(_, why) => {
                 assert!(why.contains("unsolicited flood"), "{why}");
                 assert!(why.contains("last: headers of 162003 bytes"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
+/// A command this library does not know (a newer peer's, or one of Core's it never needs) is
+/// ignored: charged like any unsolicited message, no notice, no error; the connection keeps
+/// answering requests. A flood of them is cut off like any flood, naming the command.
+#[test]
+fn unknown_commands_are_ignored_and_charged_by_name() {
+    rt().block_on(async {
+        let addr = scripted(|mut s| async move {
+            for (command, payload) in [
+                ("senddsq", &[1u8][..]),
+                ("qsendrecsigs", &[1][..]),
+                ("newcmd2", &[7; 100][..]),
+            ] {
+                s.write_all(&encode_frame(NET, command, payload))
+                    .await
+                    .unwrap();
+            }
+            // Answer the client's ping once it comes.
+            let mut dec = FrameDecoder::new(NET);
+            let mut buf = [0u8; 4096];
+            'ping: loop {
+                let n = s.read(&mut buf).await.unwrap();
+                dec.push(&buf[..n]).unwrap();
+                while let Some(m) = dec.pop().unwrap() {
+                    if m.command == "ping" {
+                        let pong = encode_frame(NET, "pong", &m.payload);
+                        s.write_all(&pong).await.unwrap();
+                        break 'ping;
+                    }
+                }
+            }
+            // Then a flood of an unknown command.
+            let junk = encode_frame(NET, "newcmd2", &[7; 100_000]);
+            for _ in 0..40 {
+                if s.write_all(&junk).await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        })
+        .await;
+        let (tx, mut rx) = mpsc::channel(NOTICE_QUEUE);
+        let counters: Arc<NetCounters> = Arc::default();
+        let peer = Peer::connect(addr, &cfg(Duration::from_secs(2)), counters.clone(), tx)
+            .await
+            .unwrap();
+        let r = peer
+            .request(Message::Ping(11), Expect::Pong(11), Duration::from_secs(60))
+            .await;
+        assert_eq!(r, Ok(Message::Pong(11)));
+        // The three unknown commands arrived before the pong: counted, charged, no notice.
+        assert_eq!(counters.unsolicited_in.load(Ordering::Relaxed), 3);
+        assert!(rx.try_recv().is_err(), "an unknown command is no notice");
+        let n = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.notice, Notice::Closed);
+        match peer.close_reason() {
+            NetError::Misbehaved(_, why) => {
+                assert!(why.contains("last: newcmd2 of 100000 bytes"), "{why}")
             }
             other => panic!("{other:?}"),
         }

@@ -1,6 +1,7 @@
 //! Every P2P message a light client sends or handles (PROTOCOL.md §1.5–§1.7), as one [`Message`]
-//! enum with payload codecs for a given negotiated protocol version. Unknown commands decode to
-//! [`Message::Unknown`] (they must be ignored, not treated as errors).
+//! enum with payload codecs for a given negotiated protocol version, and its [`Command`] typed.
+//! Unknown commands decode to [`Message::Unknown`] and type as [`Command::Unknown`] (they must be
+//! ignored, not treated as errors).
 
 use super::codec::{Decode, Encode, Reader, Writer};
 use super::frame::{encode_frame, RawMessage};
@@ -584,33 +585,95 @@ pub enum Message {
     },
 }
 
-/// Every command [`Message::decode`] understands.
-pub const KNOWN_COMMANDS: [&str; 24] = [
-    "version",
-    "verack",
-    "ping",
-    "pong",
-    "sendheaders",
-    "sendheaders2",
-    "getheaders",
-    "getheaders2",
-    "headers",
-    "headers2",
-    "getmnlistd",
-    "mnlistdiff",
-    "getqrinfo",
-    "qrinfo",
-    "clsig",
-    "isdlock",
-    "inv",
-    "getdata",
-    "notfound",
-    "getaddr",
-    "addr",
-    "addrv2",
-    "sendaddrv2",
-    "reject",
-];
+/// Declares [`Command`] and [`KNOWN_COMMANDS`] from one list, so a command's variant and its
+/// name on the wire are written once.
+macro_rules! commands {
+    ($count:literal; $($variant:ident => $name:literal,)*) => {
+        /// A message's command, typed: each command this library knows, and any other one kept
+        /// by its name in [`Command::Unknown`] (a newer peer's command, to be ignored, never an
+        /// error).
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Command {
+            $(
+                #[doc = concat!("`", $name, "`.")]
+                $variant,
+            )*
+            /// Any other command, by its name on the wire.
+            Unknown(String),
+        }
+
+        impl Command {
+            /// The command named `name` on the wire ([`Command::Unknown`] when the library
+            /// does not know it).
+            pub fn from_name(name: &str) -> Command {
+                match name {
+                    $($name => Command::$variant,)*
+                    other => Command::Unknown(other.to_string()),
+                }
+            }
+
+            /// The name of a command this library knows (`None` for [`Command::Unknown`]).
+            pub fn known_name(&self) -> Option<&'static str> {
+                match self {
+                    $(Command::$variant => Some($name),)*
+                    Command::Unknown(_) => None,
+                }
+            }
+        }
+
+        /// Every command [`Message::decode`] understands.
+        pub const KNOWN_COMMANDS: [&str; $count] = [$($name,)*];
+    };
+}
+
+commands! {
+    24;
+    Version => "version",
+    Verack => "verack",
+    Ping => "ping",
+    Pong => "pong",
+    SendHeaders => "sendheaders",
+    SendHeaders2 => "sendheaders2",
+    GetHeaders => "getheaders",
+    GetHeaders2 => "getheaders2",
+    Headers => "headers",
+    Headers2 => "headers2",
+    GetMnListD => "getmnlistd",
+    MnListDiff => "mnlistdiff",
+    GetQrInfo => "getqrinfo",
+    QrInfo => "qrinfo",
+    ClSig => "clsig",
+    IsDLock => "isdlock",
+    Inv => "inv",
+    GetData => "getdata",
+    NotFound => "notfound",
+    GetAddr => "getaddr",
+    Addr => "addr",
+    AddrV2 => "addrv2",
+    SendAddrV2 => "sendaddrv2",
+    Reject => "reject",
+}
+
+impl Command {
+    /// The name on the wire.
+    pub fn name(&self) -> &str {
+        match self {
+            Command::Unknown(name) => name,
+            known => known.known_name().unwrap_or_default(),
+        }
+    }
+
+    /// Whether the library knows this command.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Command::Unknown(_))
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 impl Message {
     /// The headers of a `headers` or `headers2` message (`None` for any other message).
@@ -632,34 +695,43 @@ impl Message {
         }
     }
 
+    /// The command, typed.
+    pub fn kind(&self) -> Command {
+        match self {
+            Message::Version(_) => Command::Version,
+            Message::Verack => Command::Verack,
+            Message::Ping(_) => Command::Ping,
+            Message::Pong(_) => Command::Pong,
+            Message::SendHeaders => Command::SendHeaders,
+            Message::SendHeaders2 => Command::SendHeaders2,
+            Message::GetHeaders(_) => Command::GetHeaders,
+            Message::GetHeaders2(_) => Command::GetHeaders2,
+            Message::Headers(_) => Command::Headers,
+            Message::Headers2(_) => Command::Headers2,
+            Message::GetMnListD(_) => Command::GetMnListD,
+            Message::MnListDiff(_) => Command::MnListDiff,
+            Message::GetQrInfo(_) => Command::GetQrInfo,
+            Message::QrInfo(_) => Command::QrInfo,
+            Message::ClSig(_) => Command::ClSig,
+            Message::IsDLock(_) => Command::IsDLock,
+            Message::Inv(_) => Command::Inv,
+            Message::GetData(_) => Command::GetData,
+            Message::NotFound(_) => Command::NotFound,
+            Message::GetAddr => Command::GetAddr,
+            Message::Addr(_) => Command::Addr,
+            Message::AddrV2(_) => Command::AddrV2,
+            Message::SendAddrV2 => Command::SendAddrV2,
+            Message::Reject(_) => Command::Reject,
+            Message::Unknown { command, .. } => Command::Unknown(command.clone()),
+        }
+    }
+
     /// The command string.
     pub fn command(&self) -> &str {
         match self {
-            Message::Version(_) => "version",
-            Message::Verack => "verack",
-            Message::Ping(_) => "ping",
-            Message::Pong(_) => "pong",
-            Message::SendHeaders => "sendheaders",
-            Message::SendHeaders2 => "sendheaders2",
-            Message::GetHeaders(_) => "getheaders",
-            Message::GetHeaders2(_) => "getheaders2",
-            Message::Headers(_) => "headers",
-            Message::Headers2(_) => "headers2",
-            Message::GetMnListD(_) => "getmnlistd",
-            Message::MnListDiff(_) => "mnlistdiff",
-            Message::GetQrInfo(_) => "getqrinfo",
-            Message::QrInfo(_) => "qrinfo",
-            Message::ClSig(_) => "clsig",
-            Message::IsDLock(_) => "isdlock",
-            Message::Inv(_) => "inv",
-            Message::GetData(_) => "getdata",
-            Message::NotFound(_) => "notfound",
-            Message::GetAddr => "getaddr",
-            Message::Addr(_) => "addr",
-            Message::AddrV2(_) => "addrv2",
-            Message::SendAddrV2 => "sendaddrv2",
-            Message::Reject(_) => "reject",
             Message::Unknown { command, .. } => command,
+            // Every other message has a command the library knows.
+            known => known.kind().known_name().unwrap_or_default(),
         }
     }
 
@@ -706,16 +778,16 @@ impl Message {
     pub fn decode(command: &str, payload: &[u8], p: u32) -> Result<Message, WireError> {
         let mut r = Reader::new(payload, p);
         let r = &mut r;
-        let m = match command {
-            "version" => Message::Version(VersionMessage::decode(r)?),
-            "verack" => Message::Verack,
-            "ping" => Message::Ping(r.u64_le()?),
-            "pong" => Message::Pong(r.u64_le()?),
-            "sendheaders" => Message::SendHeaders,
-            "sendheaders2" => Message::SendHeaders2,
-            "getheaders" => Message::GetHeaders(GetHeaders::decode(r)?),
-            "getheaders2" => Message::GetHeaders2(GetHeaders::decode(r)?),
-            "headers" => {
+        let m = match Command::from_name(command) {
+            Command::Version => Message::Version(VersionMessage::decode(r)?),
+            Command::Verack => Message::Verack,
+            Command::Ping => Message::Ping(r.u64_le()?),
+            Command::Pong => Message::Pong(r.u64_le()?),
+            Command::SendHeaders => Message::SendHeaders,
+            Command::SendHeaders2 => Message::SendHeaders2,
+            Command::GetHeaders => Message::GetHeaders(GetHeaders::decode(r)?),
+            Command::GetHeaders2 => Message::GetHeaders2(GetHeaders::decode(r)?),
+            Command::Headers => {
                 let n = bounded_count(r, BlockHeader::SIZE + 1, MAX_HEADERS, "headers count")?;
                 let mut hs = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -731,36 +803,36 @@ impl Message {
                 }
                 Message::Headers(hs)
             }
-            "headers2" => {
+            Command::Headers2 => {
                 let c = decode_headers2(payload, p)?;
                 return Ok(Message::Headers2(decompress_headers_hashed(&c, None)?));
             }
-            "getmnlistd" => Message::GetMnListD(GetMnListDiff::decode(r)?),
-            "mnlistdiff" => Message::MnListDiff(Box::new(MnListDiff::decode(r)?)),
-            "getqrinfo" => Message::GetQrInfo(GetQrInfo::decode(r)?),
-            "qrinfo" => Message::QrInfo(Box::new(QrInfo::decode(r)?)),
-            "clsig" => Message::ClSig(ClSig::decode(r)?),
-            "isdlock" => Message::IsDLock(IsDLock::decode(r)?),
-            "inv" => Message::Inv(bounded_vec(r, Inventory::SIZE, MAX_INV_SIZE, "inv")?),
-            "getdata" => {
+            Command::GetMnListD => Message::GetMnListD(GetMnListDiff::decode(r)?),
+            Command::MnListDiff => Message::MnListDiff(Box::new(MnListDiff::decode(r)?)),
+            Command::GetQrInfo => Message::GetQrInfo(GetQrInfo::decode(r)?),
+            Command::QrInfo => Message::QrInfo(Box::new(QrInfo::decode(r)?)),
+            Command::ClSig => Message::ClSig(ClSig::decode(r)?),
+            Command::IsDLock => Message::IsDLock(IsDLock::decode(r)?),
+            Command::Inv => Message::Inv(bounded_vec(r, Inventory::SIZE, MAX_INV_SIZE, "inv")?),
+            Command::GetData => {
                 Message::GetData(bounded_vec(r, Inventory::SIZE, MAX_INV_SIZE, "getdata")?)
             }
-            "notfound" => {
+            Command::NotFound => {
                 Message::NotFound(bounded_vec(r, Inventory::SIZE, MAX_INV_SIZE, "notfound")?)
             }
-            "getaddr" => Message::GetAddr,
-            "addr" => Message::Addr(bounded_vec(r, AddrEntry::SIZE, MAX_ADDR_SIZE, "addr")?),
-            "addrv2" => Message::AddrV2(bounded_vec(
+            Command::GetAddr => Message::GetAddr,
+            Command::Addr => Message::Addr(bounded_vec(r, AddrEntry::SIZE, MAX_ADDR_SIZE, "addr")?),
+            Command::AddrV2 => Message::AddrV2(bounded_vec(
                 r,
                 AddrV2Entry::MIN_SIZE,
                 MAX_ADDR_SIZE,
                 "addrv2",
             )?),
-            "sendaddrv2" => Message::SendAddrV2,
-            "reject" => Message::Reject(Reject::decode(r)?),
-            _ => {
+            Command::SendAddrV2 => Message::SendAddrV2,
+            Command::Reject => Message::Reject(Reject::decode(r)?),
+            Command::Unknown(command) => {
                 return Ok(Message::Unknown {
-                    command: command.to_string(),
+                    command,
                     payload: payload.to_vec(),
                 })
             }
@@ -788,5 +860,49 @@ impl Message {
     /// The complete framed message (header + payload) for `network` at protocol version `p`.
     pub fn to_frame(&self, network: Network, p: u32) -> Vec<u8> {
         encode_frame(network, self.command(), &self.encode_payload(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_command_names_itself_and_an_unknown_one_keeps_its_name() {
+        for name in KNOWN_COMMANDS {
+            let c = Command::from_name(name);
+            assert!(c.is_known(), "{name}");
+            assert_eq!(c.known_name(), Some(name));
+            assert_eq!(c.name(), name);
+        }
+        let newer = Command::from_name("mempool2");
+        assert_eq!(newer, Command::Unknown("mempool2".into()));
+        assert_eq!((newer.known_name(), newer.name()), (None, "mempool2"));
+        let m = Message::decode("mempool2", &[1, 2, 3], 70235).unwrap();
+        assert_eq!((m.kind(), m.command()), (newer, "mempool2"));
+    }
+
+    #[test]
+    fn a_decoded_message_has_the_command_it_was_decoded_as() {
+        // Payloads that decode for the commands without a body or with a nonce.
+        for (name, payload) in [
+            ("verack", &[][..]),
+            ("ping", &[7; 8][..]),
+            ("pong", &[7; 8][..]),
+            ("sendheaders", &[][..]),
+            ("sendheaders2", &[][..]),
+            ("getaddr", &[][..]),
+            ("sendaddrv2", &[][..]),
+            ("inv", &[0][..]),
+            ("getdata", &[0][..]),
+            ("notfound", &[0][..]),
+            ("headers", &[0][..]),
+            ("addr", &[0][..]),
+            ("addrv2", &[0][..]),
+        ] {
+            let m = Message::decode(name, payload, 70235).unwrap();
+            assert_eq!(m.command(), name);
+            assert_eq!(m.kind(), Command::from_name(name));
+        }
     }
 }
