@@ -145,6 +145,20 @@ typedef enum dqs_profile {
   DQS_PROFILE_WALLET = 1,
 } dqs_profile;
 
+// The most verbose level [`dqs_enable_logging`] logs (passed as its `uint32_t level`).
+typedef enum dqs_log_level {
+  // Errors only.
+  DQS_LOG_LEVEL_ERROR = 0,
+  // Errors and warnings (peer faults, rejected data, store failures).
+  DQS_LOG_LEVEL_WARN = 1,
+  // Also sync milestones.
+  DQS_LOG_LEVEL_INFO = 2,
+  // Also per-request detail.
+  DQS_LOG_LEVEL_DEBUG = 3,
+  // Everything.
+  DQS_LOG_LEVEL_TRACE = 4,
+} dqs_log_level;
+
 // A client (opaque). Create with `dqs_client_new`, free with `dqs_client_free`.
 typedef struct dqs_client dqs_client;
 
@@ -382,8 +396,9 @@ const char *dqs_version(void);
 // header it was compiled against matches the library it loaded.
 uint32_t dqs_abi_version(void);
 
-// Sends the library's logs to standard error (logcat on Android) at `level` and above:
-// 0 = errors, 1 = warnings, 2 = info, 3 = debug, 4 = trace. Installs a process-wide `tracing`
+// Sends the library's logs to standard error (logcat on Android) at `level` (a
+// `dqs_log_level`: `DQS_LOG_LEVEL_ERROR` … `DQS_LOG_LEVEL_TRACE`) and above; any other value
+// is `DQS_RESULT_ERR_INVALID_ARGUMENT`. Installs a process-wide `tracing`
 // subscriber once. `installed` (may be NULL) receives false when a subscriber was already
 // installed (an earlier call or the host's own), in which case nothing changes.
 enum dqs_result dqs_enable_logging(uint32_t level, bool *installed);

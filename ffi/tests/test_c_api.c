@@ -377,9 +377,9 @@ static void test_error_paths(void) {
   CHECK(dqs_config_validate(NULL) == DQS_RESULT_ERR_NULL);
   bool installed = false;
   CHECK(dqs_enable_logging(9, &installed) == DQS_RESULT_ERR_INVALID_ARGUMENT);
-  CHECK(dqs_enable_logging(1, &installed) == DQS_RESULT_OK && installed);
-  CHECK(dqs_enable_logging(4, &installed) == DQS_RESULT_OK && !installed);
-  CHECK(dqs_enable_logging(1, NULL) == DQS_RESULT_OK);
+  CHECK(dqs_enable_logging(DQS_LOG_LEVEL_WARN, &installed) == DQS_RESULT_OK && installed);
+  CHECK(dqs_enable_logging(DQS_LOG_LEVEL_TRACE, &installed) == DQS_RESULT_OK && !installed);
+  CHECK(dqs_enable_logging(DQS_LOG_LEVEL_WARN, NULL) == DQS_RESULT_OK);
   CHECK(dqs_config_set_profile(cfg, 2) == DQS_RESULT_ERR_INVALID_ARGUMENT);
   CHECK(dqs_config_set_profile(NULL, DQS_PROFILE_WALLET) == DQS_RESULT_ERR_NULL);
   /* A NULL config is reported as NULL even when the value is bad too. */

@@ -88,6 +88,22 @@ pub enum dqs_profile {
     Wallet = 1,
 }
 
+/// The most verbose level [`dqs_enable_logging`] logs (passed as its `uint32_t level`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum dqs_log_level {
+    /// Errors only.
+    Error = 0,
+    /// Errors and warnings (peer faults, rejected data, store failures).
+    Warn = 1,
+    /// Also sync milestones.
+    Info = 2,
+    /// Also per-request detail.
+    Debug = 3,
+    /// Everything.
+    Trace = 4,
+}
+
 /// Client states.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -550,20 +566,26 @@ pub extern "C" fn dqs_abi_version() -> u32 {
     DQS_ABI_VERSION
 }
 
-/// Sends the library's logs to standard error (logcat on Android) at `level` and above:
-/// 0 = errors, 1 = warnings, 2 = info, 3 = debug, 4 = trace. Installs a process-wide `tracing`
+/// Sends the library's logs to standard error (logcat on Android) at `level` (a
+/// `dqs_log_level`: `DQS_LOG_LEVEL_ERROR` … `DQS_LOG_LEVEL_TRACE`) and above; any other value
+/// is `DQS_RESULT_ERR_INVALID_ARGUMENT`. Installs a process-wide `tracing`
 /// subscriber once. `installed` (may be NULL) receives false when a subscriber was already
 /// installed (an earlier call or the host's own), in which case nothing changes.
 #[no_mangle]
 pub extern "C" fn dqs_enable_logging(level: u32, installed: *mut bool) -> dqs_result {
     guard(|| {
         use crate::logging::{enable_platform_logging, LogLevel};
+        const ERROR: u32 = dqs_log_level::Error as u32;
+        const WARN: u32 = dqs_log_level::Warn as u32;
+        const INFO: u32 = dqs_log_level::Info as u32;
+        const DEBUG: u32 = dqs_log_level::Debug as u32;
+        const TRACE: u32 = dqs_log_level::Trace as u32;
         let l = match level {
-            0 => LogLevel::Error,
-            1 => LogLevel::Warn,
-            2 => LogLevel::Info,
-            3 => LogLevel::Debug,
-            4 => LogLevel::Trace,
+            ERROR => LogLevel::Error,
+            WARN => LogLevel::Warn,
+            INFO => LogLevel::Info,
+            DEBUG => LogLevel::Debug,
+            TRACE => LogLevel::Trace,
             other => {
                 return Err((
                     dqs_result::ErrInvalidArgument,
