@@ -413,7 +413,7 @@ pub fn verify_with_members(
 }
 
 /// The scheme an operator key of `m` is encoded in, as the cache keys it (true = legacy).
-fn operator_key_id(m: &SmlEntry) -> KeyId {
+pub fn operator_key_id(m: &SmlEntry) -> KeyId {
     (m.operator_key, m.has_legacy_operator_key())
 }
 
