@@ -291,13 +291,8 @@ fn restarted(
     let keys = restored.key_cache();
     let (cpu, wall, (n, decoded)) = measure(rounds, || {
         let mut cache = verify::MemberCache::with_known_keys(keys.clone());
-        let (verdicts, _) = verify::verify_commitments_batched(
-            &cfg.params,
-            &jobs,
-            headers,
-            &restored,
-            &mut cache,
-        );
+        let (verdicts, _) =
+            verify::verify_commitments_batched(&cfg.params, &jobs, headers, &restored, &mut cache);
         for v in &verdicts {
             assert!(matches!(v, Verdict::Valid { .. }), "{v:?}");
         }

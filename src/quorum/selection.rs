@@ -448,7 +448,10 @@ mod tests {
         assert_eq!(cache.get(&a), confirmed_hash_with_pro_reg_tx_hash(&a));
         assert_eq!(cache.get(&a), confirmed_hash_with_pro_reg_tx_hash(&a));
         let changed = entry(1, 8, true);
-        assert_eq!(cache.get(&changed), confirmed_hash_with_pro_reg_tx_hash(&changed));
+        assert_eq!(
+            cache.get(&changed),
+            confirmed_hash_with_pro_reg_tx_hash(&changed)
+        );
         let m = Hash256([3; 32]);
         assert_eq!(cache.score(&a, &m), score(&a, &m));
     }
@@ -469,7 +472,9 @@ mod tests {
             full.truncate(size);
             let digest = members_digest(&full);
             assert_eq!(
-                members_digest(&non_rotated_members_cached(&list, &m, size, false, &mut cache)),
+                members_digest(&non_rotated_members_cached(
+                    &list, &m, size, false, &mut cache
+                )),
                 digest,
                 "size {size}"
             );

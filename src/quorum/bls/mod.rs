@@ -422,7 +422,10 @@ mod tests {
             let neg = PublicKey(-pk.0);
             for scheme in [Scheme::Basic, Scheme::Legacy] {
                 let b = pk.to_bytes(scheme);
-                assert_eq!(PublicKey::from_bytes_and_y(&b, scheme, &pk.y_bytes()), Ok(pk));
+                assert_eq!(
+                    PublicKey::from_bytes_and_y(&b, scheme, &pk.y_bytes()),
+                    Ok(pk)
+                );
                 // The other point with this x (on the curve, other sign of y) is not this key.
                 assert!(PublicKey::from_bytes_and_y(&b, scheme, &neg.y_bytes()).is_err());
                 // A y off the curve for this x.
