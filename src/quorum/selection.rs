@@ -163,14 +163,16 @@ pub fn non_rotated_members_cached(
     evo_only: bool,
     inner: &mut InnerHashes,
 ) -> Vec<Arc<SmlEntry>> {
-    let mut v: Vec<(std::cmp::Reverse<[u8; 32]>, usize, &Arc<SmlEntry>)> = list
+    /// A candidate: its score (highest first), its position in the list, the entry.
+    type Ranked<'a> = (std::cmp::Reverse<[u8; 32]>, usize, &'a Arc<SmlEntry>);
+    let mut v: Vec<Ranked> = list
         .entries
         .values()
         .filter(|e| is_candidate(e) && (!evo_only || e.is_evo()))
         .enumerate()
         .map(|(i, e)| (std::cmp::Reverse(inner.score(e, modifier)), i, e))
         .collect();
-    let key = |a: &(std::cmp::Reverse<[u8; 32]>, usize, &Arc<SmlEntry>)| (a.0, a.1);
+    let key = |a: &Ranked| (a.0, a.1);
     if size == 0 {
         return Vec::new();
     }
