@@ -14,7 +14,10 @@
 //! - `one by one`: only the validation of the same quorums, one thread, each commitment checked
 //!   with `verify_commitment_cached` (two pairing checks each), cold operator-key cache;
 //! - `batched`: the same quorums through `verify_commitments_batched`, the path the engine
-//!   takes (one multi-pairing per scheme), cold operator-key cache.
+//!   takes (one multi-pairing per scheme), cold operator-key cache;
+//! - `snapshot load (restart)` and `batched, keys restored` (simulated network): the engine's
+//!   snapshot loaded again, then the batched validation with the operator keys it restored
+//!   (what validating costs after a restart).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -254,7 +257,53 @@ fn simulated(rounds: usize) {
     );
     let quorums = all_quorums(&engine);
     validation_figures(&cfg, &quorums, &chain, &engine, rounds);
+    restarted(&cfg, &engine, &quorums, &chain, rounds);
     breakdown(&cfg, &quorums, &chain, &engine, rounds);
+}
+
+/// After a restart: the engine's snapshot loaded (its decoded operator keys restored without
+/// decoding them again), then the same batched validation with those keys.
+fn restarted(
+    cfg: &EngineConfig,
+    engine: &Engine,
+    quorums: &[ValidatedQuorum],
+    headers: &dyn HeaderIndex,
+    rounds: usize,
+) {
+    let bytes = engine.to_bytes();
+    let (cpu, wall, restored) = measure(rounds, || {
+        Engine::from_bytes(cfg.clone(), &bytes).expect("the engine's own snapshot loads")
+    });
+    line(
+        "snapshot load (restart)",
+        cpu,
+        wall,
+        &format!(
+            "{:.1} MB, {} operator keys restored",
+            bytes.len() as f64 / 1e6,
+            restored.cached_keys()
+        ),
+    );
+    let jobs: Vec<(std::sync::Arc<_>, u32)> = quorums
+        .iter()
+        .map(|q| (q.commitment.clone(), q.info.height))
+        .collect();
+    let keys = restored.key_cache();
+    let (cpu, wall, (n, decoded)) = measure(rounds, || {
+        let mut cache = verify::MemberCache::with_known_keys(keys.clone());
+        let (verdicts, _) =
+            verify::verify_commitments_batched(&cfg.params, &jobs, headers, &restored, &mut cache);
+        for v in &verdicts {
+            assert!(matches!(v, Verdict::Valid { .. }), "{v:?}");
+        }
+        (verdicts.len(), cache.into_new_keys().len())
+    });
+    line(
+        "batched, keys restored (1 thread)",
+        cpu,
+        wall,
+        &format!("{n} quorums valid, {decoded} operator keys decoded"),
+    );
 }
 
 fn vectors_dir() -> Option<PathBuf> {

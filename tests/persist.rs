@@ -42,20 +42,53 @@ fn engine_round_trips_with_entries_stored_once() {
         assert_eq!(a.sml_root(), b.sml_root());
         assert_eq!(a.quorum_root(), b.quorum_root());
     }
-    // Six lists of ~514 entries share most entries: far less than six full copies.
+    // Six lists of ~514 entries share most entries: far less than six full copies (plus the
+    // decoded operator keys, 52 bytes each).
     let lists = e.held_lists().len();
     let entries_per_list = e.tip_list().unwrap().entries.len();
     eprintln!(
-        "engine snapshot: {} bytes for {lists} lists of ~{entries_per_list} entries, {} quorums",
+        "engine snapshot: {} bytes for {lists} lists of ~{entries_per_list} entries, {} quorums, \
+         {} operator keys",
         bytes.len(),
-        e.validated_count()
+        e.validated_count(),
+        e.cached_keys()
     );
     assert!(
-        bytes.len() < lists * entries_per_list * 150 / 2,
+        bytes.len() < lists * entries_per_list * 150 / 2 + e.cached_keys() * (4 + 48),
         "{} bytes",
         bytes.len()
     );
     assert!(back.to_bytes() == bytes, "re-serialization is not stable");
+}
+
+/// The operator keys decoded while validating are saved with the snapshot and restored without
+/// decoding them again; restored, they are the same points: every quorum validated before
+/// validates again from the restored keys alone (a wrong point fails its `membersSig`).
+#[test]
+fn decoded_operator_keys_survive_a_restart() {
+    use dash_qrsync::quorum::verify::{self, Verdict};
+    let Some((e, headers)) = fed() else { return };
+    assert!(e.cached_keys() > 0);
+    let back =
+        Engine::from_bytes(EngineConfig::for_network(Network::Testnet), &e.to_bytes()).unwrap();
+    assert_eq!(back.cached_keys(), e.cached_keys());
+    assert_eq!(*back.key_cache(), *e.key_cache());
+    let cfg = back.config().clone();
+    let mut jobs = Vec::new();
+    for t in &cfg.llmq().configured_types {
+        for q in back.quorums_of_type(*t) {
+            jobs.push((q.commitment.clone(), q.info.height));
+        }
+    }
+    assert_eq!(jobs.len(), e.validated_count());
+    let mut cache = verify::MemberCache::with_known_keys(back.key_cache());
+    let (verdicts, _) =
+        verify::verify_commitments_batched(&cfg.params, &jobs, &headers, &back, &mut cache);
+    for v in &verdicts {
+        assert!(matches!(v, Verdict::Valid { .. }), "{v:?}");
+    }
+    // Nothing was decoded again.
+    assert!(cache.into_new_keys().is_empty());
 }
 
 #[test]

@@ -228,7 +228,8 @@ pub struct Engine {
     pending: BTreeMap<QuorumKey, Pending>,
     tip: Option<Hash256>,
     /// Operator keys decoded by earlier feeds (decoding with the subgroup check dominates
-    /// validation, and a masternode sits in many quorums). Not persisted; bounded.
+    /// validation, and a masternode sits in many quorums). Bounded; saved with the snapshot
+    /// (the keys of the entries it stores), so a restart does not decode them again.
     keys: Arc<verify::KeyMap>,
 }
 
@@ -766,9 +767,15 @@ impl Engine {
         v
     }
 
-    /// Operator keys decoded and kept for later feeds (a cache; not persisted).
+    /// Operator keys decoded and kept for later feeds (a cache, saved with the snapshot).
     pub fn cached_keys(&self) -> usize {
         self.keys.len()
+    }
+
+    /// The decoded operator keys kept for later feeds (restored from a snapshot too), e.g. to
+    /// validate with [`verify::MemberCache::with_known_keys`].
+    pub fn key_cache(&self) -> Arc<verify::KeyMap> {
+        self.keys.clone()
     }
 
     /// Number of validated quorums.

@@ -6,18 +6,23 @@
 //! ```text
 //! "DQSE" | u16 format (2) | u8 network | chain-parameter fingerprint[32]
 //!        | entries[] | commitments[] | lists[] | snapshots[] | validated[] | pending[] | tip?
-//!        | SHA256d(all previous bytes)
+//!        | [keys[]] | SHA256d(all previous bytes)
 //! ```
+//! `keys[]` (u32 entry index | y[48], by ascending index; present only when non-empty) holds
+//! the operator keys the engine decoded, so a restart does not decode them again.
 //! Entries and commitments are stored once (deduplicated by content) and referenced by index
 //! from every list that holds them; loading restores the sharing in memory. Loading re-checks the checksum, every count against the
-//! bytes present, every index, every list's SML root against its CbTx, and decodes every quorum
-//! key; anything wrong is a typed error and nothing is returned.
+//! bytes present, every index, every list's SML root against its CbTx, decodes every quorum
+//! key, and checks every saved operator key's point against its entry's key bytes (on the
+//! curve, same x and sign; the subgroup check it passed when first decoded is not repeated);
+//! anything wrong is a typed error and nothing is returned.
 
 use super::{Engine, EngineConfig, Pending, ValidatedQuorum};
 use crate::engine::QuorumInfo;
 use crate::hashes::Hash256;
 use crate::persist::{BlobKind, Envelope, EnvelopeError};
 use crate::quorum::bls::{PublicKey, Scheme};
+use crate::quorum::verify;
 use crate::sml::{MasternodeList, QuorumKey};
 use crate::wire::codec::{Decode, Encode, Reader, Writer};
 use crate::wire::commitment::FinalCommitment;
@@ -159,6 +164,26 @@ impl Engine {
             }
             None => w.u8(0),
         }
+        // Decoded operator keys of the stored entries (written only when there are some, so an
+        // engine without them keeps the bytes older versions wrote): the entry index and the
+        // point's y; the entry's operator key gives x and the scheme.
+        let mut keys: Vec<(u32, [u8; 48])> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (ix, e) in entries.iter().enumerate() {
+            let id = verify::operator_key_id(e);
+            if let Some(k) = self.keys.get(&id) {
+                if seen.insert(id) {
+                    keys.push((ix as u32, k.y_bytes()));
+                }
+            }
+        }
+        if !keys.is_empty() {
+            w.compact_size(keys.len() as u64);
+            for (ix, y) in &keys {
+                w.u32_le(*ix);
+                w.bytes(y);
+            }
+        }
         env.seal(w.into_bytes())
     }
 
@@ -294,6 +319,35 @@ impl Engine {
             );
         }
         let tip = if r.bool()? { Some(r.hash()?) } else { None };
+        // Decoded operator keys (absent in snapshots written without any, and before they were
+        // saved): restored without the square root and subgroup check they passed when this
+        // library first decoded them (see `docs/STORAGE.md`).
+        let mut keys = verify::KeyMap::new();
+        if !r.is_empty() {
+            let n = r.read_count(4 + 48)?;
+            if n == 0 {
+                return Err(bad("empty key section".into()));
+            }
+            let mut last = None;
+            for _ in 0..n {
+                let ix = r.u32_le()?;
+                let y: [u8; 48] = r.array()?;
+                if last.is_some_and(|l| l >= ix) {
+                    return Err(bad(format!("key of entry {ix} out of order")));
+                }
+                last = Some(ix);
+                let e = entries
+                    .get(ix as usize)
+                    .ok_or_else(|| bad(format!("key entry index {ix} out of range")))?;
+                let id = verify::operator_key_id(e);
+                let scheme = if id.1 { Scheme::Legacy } else { Scheme::Basic };
+                let k = PublicKey::from_bytes_and_y(&id.0, scheme, &y)
+                    .map_err(|err| bad(format!("operator key of entry {ix}: {err}")))?;
+                if keys.insert(id, k).is_some() {
+                    return Err(bad(format!("operator key of entry {ix} stored twice")));
+                }
+            }
+        }
         r.finish()?;
         if let Some(t) = tip {
             if !lists.contains_key(&t) {
@@ -308,7 +362,7 @@ impl Engine {
             quorums,
             pending,
             tip,
-            keys: Arc::default(),
+            keys: Arc::new(keys),
         })
     }
 
@@ -602,6 +656,95 @@ pub(crate) mod fixture {
 mod tests {
     use super::*;
     use crate::network::Network;
+
+    /// The fixture with every entry's operator key decoded, as after a validation.
+    fn with_keys(mut engine: Engine) -> Engine {
+        let mut keys = verify::KeyMap::new();
+        for l in engine.lists.values() {
+            for e in l.entries.values() {
+                let id = verify::operator_key_id(e);
+                let scheme = if id.1 { Scheme::Legacy } else { Scheme::Basic };
+                keys.insert(id, PublicKey::from_bytes(&id.0, scheme).unwrap());
+            }
+        }
+        engine.keys = Arc::new(keys);
+        engine
+    }
+
+    fn fixture_with_keys() -> (EngineConfig, Engine) {
+        let cfg = EngineConfig::for_network(Network::Regtest);
+        let blocks: Vec<Hash256> = (0..4u8).map(|i| Hash256([i + 1; 32])).collect();
+        (cfg.clone(), with_keys(fixture::engine(cfg, &blocks)))
+    }
+
+    #[test]
+    fn decoded_operator_keys_are_saved_and_restored() {
+        let (cfg, engine) = fixture_with_keys();
+        assert_eq!(engine.cached_keys(), 2);
+        let bytes = engine.to_bytes();
+        let back = Engine::from_bytes(cfg.clone(), &bytes).unwrap();
+        assert_eq!(*back.keys, *engine.keys);
+        assert_eq!(back.to_bytes(), bytes);
+        // Without keys, no section: the bytes older versions wrote (and read back).
+        let mut bare = engine.clone();
+        bare.keys = Arc::default();
+        let old = bare.to_bytes();
+        assert_eq!(old.len() + 1 + 2 * (4 + 48), bytes.len());
+        assert_eq!(Engine::from_bytes(cfg, &old).unwrap().cached_keys(), 0);
+    }
+
+    /// `p − y`: the y of the other point with the same x.
+    fn negated(y: &[u8; 48]) -> [u8; 48] {
+        let p = hex::decode(
+            "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab",
+        )
+        .unwrap();
+        let mut out = [0u8; 48];
+        let mut borrow = 0i16;
+        for i in (0..48).rev() {
+            let d = i16::from(p[i]) - i16::from(y[i]) - borrow;
+            borrow = i16::from(d < 0);
+            out[i] = (d + 256 * borrow) as u8;
+        }
+        out
+    }
+
+    /// A saved key whose point is not the one its entry's bytes decode to is refused, even
+    /// behind a valid checksum: the same x with the other y, a y off the curve, another entry.
+    #[test]
+    fn a_saved_key_that_is_not_its_entrys_point_is_refused() {
+        let (cfg, engine) = fixture_with_keys();
+        let env = Envelope::engine(cfg.network(), cfg.params.fingerprint());
+        let bytes = engine.to_bytes();
+        let payload = env.open(&bytes).unwrap().to_vec();
+        // The section is at the end: count, then (u32 index, y[48]) twice.
+        let section = payload.len() - 2 * 52;
+        assert_eq!(payload[section - 1], 2);
+        let y_at = section + 4;
+        let y: [u8; 48] = payload[y_at..y_at + 48].try_into().unwrap();
+        let tampered = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut p = payload.clone();
+            f(&mut p);
+            Engine::from_bytes(cfg.clone(), &env.wrap(&p))
+        };
+        let err = tampered(&|p| p[y_at..y_at + 48].copy_from_slice(&negated(&y))).unwrap_err();
+        assert!(err.to_string().contains("operator key of entry"), "{err}");
+        let err = tampered(&|p| p[y_at + 47] ^= 1).unwrap_err();
+        assert!(err.to_string().contains("operator key of entry"), "{err}");
+        // Both saved ys swapped: each is the other entry's point.
+        let err = tampered(&|p| {
+            let other: Vec<u8> = p[y_at + 52..y_at + 100].to_vec();
+            p.copy_within(y_at..y_at + 48, y_at + 52);
+            p[y_at..y_at + 48].copy_from_slice(&other);
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("operator key of entry"), "{err}");
+        let err = tampered(&|p| p[section..section + 4].copy_from_slice(&99u32.to_le_bytes()))
+            .unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+        // Untouched, it loads.
+        assert!(tampered(&|_| {}).is_ok());
+    }
 
     /// Two lists at one height (a snapshot the engine never writes): refused when loading, so a
     /// loaded engine always saves to a snapshot that loads again (fuzz finding: the second

@@ -3,7 +3,8 @@
 
 use super::params::LlmqParams;
 use super::selection::{
-    modifier, new_quarter, non_rotated_members, quarters_from_snapshot, NewQuarter,
+    modifier, new_quarter, non_rotated_members_cached, quarters_from_snapshot, InnerHashes,
+    NewQuarter,
 };
 use super::verify::{ListSource, Requirements};
 use crate::chain::HeaderIndex;
@@ -90,6 +91,25 @@ pub fn members_for(
     headers: &dyn HeaderIndex,
     lists: &dyn ListSource,
 ) -> Result<Vec<Arc<SmlEntry>>, Requirements> {
+    members_for_cached(
+        cp,
+        llmq_type,
+        base_height,
+        headers,
+        lists,
+        &mut InnerHashes::default(),
+    )
+}
+
+/// [`members_for`] reusing (and adding to) the entries' inner score hashes of `inner`.
+pub fn members_for_cached(
+    cp: &ChainParams,
+    llmq_type: u8,
+    base_height: u32,
+    headers: &dyn HeaderIndex,
+    lists: &dyn ListSource,
+    inner: &mut InnerHashes,
+) -> Result<Vec<Arc<SmlEntry>>, Requirements> {
     let Some(p) = cp.llmq_params(llmq_type) else {
         return Ok(Vec::new());
     };
@@ -134,7 +154,13 @@ pub fn members_for(
         });
     };
     let evo_only = llmq_type == cp.llmq().platform && base_height + 1 >= a.v19;
-    Ok(non_rotated_members(list, &m, p.size as usize, evo_only))
+    Ok(non_rotated_members_cached(
+        list,
+        &m,
+        p.size as usize,
+        evo_only,
+        inner,
+    ))
 }
 
 /// Members of every quorum index of the rotated cycle at `cycle_height` (§7.3.3):

@@ -27,6 +27,55 @@ pub fn score(e: &SmlEntry, modifier: &Hash256) -> [u8; 32] {
     s
 }
 
+/// [`confirmed_hash_with_pro_reg_tx_hash`] of the entries already scored, so that scoring a
+/// list for many quorums hashes each entry once (half of the hashing of a non-rotated quorum's
+/// member computation). Keyed by proRegTxHash; the confirmed hash is compared on every lookup,
+/// so an entry whose confirmed hash changed is hashed again.
+#[derive(Default)]
+pub struct InnerHashes(
+    std::collections::HashMap<Hash256, (Hash256, [u8; 32]), std::hash::BuildHasherDefault<Fold>>,
+);
+
+/// The map's hasher: proRegTxHashes are uniformly distributed already (transaction hashes), so
+/// folding their bytes is enough.
+#[derive(Default)]
+pub struct Fold(u64);
+
+impl std::hash::Hasher for Fold {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(b);
+        }
+    }
+}
+
+impl InnerHashes {
+    /// `SHA256(proRegTxHash ‖ confirmedHash)` of `e`.
+    pub fn get(&mut self, e: &SmlEntry) -> [u8; 32] {
+        match self.0.get(&e.pro_reg_tx_hash) {
+            Some((confirmed, h)) if *confirmed == e.confirmed_hash => *h,
+            _ => {
+                let h = confirmed_hash_with_pro_reg_tx_hash(e);
+                self.0.insert(e.pro_reg_tx_hash, (e.confirmed_hash, h));
+                h
+            }
+        }
+    }
+
+    /// [`score`] with the inner hash taken from (or added to) this cache.
+    pub fn score(&mut self, e: &SmlEntry, modifier: &Hash256) -> [u8; 32] {
+        let mut s = sha256_parts(&[&self.get(e), &modifier.0]);
+        s.reverse();
+        s
+    }
+}
+
 /// Entries that may be selected: valid and confirmed.
 pub fn is_candidate(e: &SmlEntry) -> bool {
     e.is_valid && !e.confirmed_hash.is_zero()
@@ -101,13 +150,38 @@ pub fn non_rotated_members(
     size: usize,
     evo_only: bool,
 ) -> Vec<Arc<SmlEntry>> {
-    let cands = list
+    non_rotated_members_cached(list, modifier, size, evo_only, &mut InnerHashes::default())
+}
+
+/// [`non_rotated_members`] reusing the inner hashes of `inner`. Only the `size` best are
+/// sorted: the rest are split off by score first (ties, which only equal hashes could make,
+/// keep the list's order, as the full stable sort does).
+pub fn non_rotated_members_cached(
+    list: &MasternodeList,
+    modifier: &Hash256,
+    size: usize,
+    evo_only: bool,
+    inner: &mut InnerHashes,
+) -> Vec<Arc<SmlEntry>> {
+    /// A candidate: its score (highest first), its position in the list, the entry.
+    type Ranked<'a> = (std::cmp::Reverse<[u8; 32]>, usize, &'a Arc<SmlEntry>);
+    let mut v: Vec<Ranked> = list
         .entries
         .values()
-        .filter(|e| is_candidate(e) && (!evo_only || e.is_evo()));
-    let mut sorted = sort_by_score(cands, modifier);
-    sorted.truncate(size);
-    sorted
+        .filter(|e| is_candidate(e) && (!evo_only || e.is_evo()))
+        .enumerate()
+        .map(|(i, e)| (std::cmp::Reverse(inner.score(e, modifier)), i, e))
+        .collect();
+    let key = |a: &Ranked| (a.0, a.1);
+    if size == 0 {
+        return Vec::new();
+    }
+    if v.len() > size {
+        v.select_nth_unstable_by_key(size - 1, key);
+        v.truncate(size);
+    }
+    v.sort_unstable_by_key(key);
+    v.into_iter().map(|(_, _, e)| e.clone()).collect()
 }
 
 /// `Quarter(X)` reconstructed from the snapshot of cycle X (§7.3.1): `n` quarters of
@@ -351,6 +425,66 @@ mod tests {
             unknown_fields: Vec::new(),
         });
         l
+    }
+
+    fn entry(i: u8, confirmed: u8, valid: bool) -> SmlEntry {
+        SmlEntry {
+            version: 2,
+            pro_reg_tx_hash: Hash256(sha256(&[i])),
+            confirmed_hash: Hash256([confirmed; 32]),
+            net_info: crate::wire::sml_entry::NetInfo::Service([0; 18]),
+            operator_key: [0; 48],
+            voting_key_id: [0; 20],
+            is_valid: valid,
+            mn_type: 0,
+            platform_http_port: 0,
+            platform_node_id: [0; 20],
+        }
+    }
+
+    /// The cached inner hash is the entry's own, also after its confirmed hash changed.
+    #[test]
+    fn inner_hashes_follow_the_entry() {
+        let mut cache = InnerHashes::default();
+        let a = entry(1, 7, true);
+        assert_eq!(cache.get(&a), confirmed_hash_with_pro_reg_tx_hash(&a));
+        assert_eq!(cache.get(&a), confirmed_hash_with_pro_reg_tx_hash(&a));
+        let changed = entry(1, 8, true);
+        assert_eq!(
+            cache.get(&changed),
+            confirmed_hash_with_pro_reg_tx_hash(&changed)
+        );
+        let m = Hash256([3; 32]);
+        assert_eq!(cache.score(&a, &m), score(&a, &m));
+    }
+
+    /// Partial selection with cached inner hashes gives the members the full sort gives.
+    #[test]
+    fn non_rotated_members_match_the_full_sort() {
+        let mut list = MasternodeList::empty();
+        for i in 0..60u8 {
+            // Some invalid and some unconfirmed entries, which are never candidates.
+            let e = entry(i, if i % 7 == 0 { 0 } else { i }, i % 5 != 0);
+            list.entries.insert(e.pro_reg_tx_hash, Arc::new(e));
+        }
+        let mut cache = InnerHashes::default();
+        for (k, size) in [0usize, 1, 10, 30, 40, 60, 100].into_iter().enumerate() {
+            let m = Hash256([k as u8; 32]);
+            let mut full = sort_by_score(list.entries.values().filter(|e| is_candidate(e)), &m);
+            full.truncate(size);
+            let digest = members_digest(&full);
+            assert_eq!(
+                members_digest(&non_rotated_members_cached(
+                    &list, &m, size, false, &mut cache
+                )),
+                digest,
+                "size {size}"
+            );
+            assert_eq!(
+                members_digest(&non_rotated_members(&list, &m, size, false)),
+                digest
+            );
+        }
     }
 
     /// Core's `GetHashModifier` after V20 (`src/llmq/utils.cpp`): `SerializeHash(type,

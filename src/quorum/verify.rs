@@ -276,6 +276,8 @@ pub struct MemberCache {
     keys: KeyMap,
     /// Keys decoded elsewhere: by earlier feeds, or on other threads (read-only here).
     known: Vec<Arc<KeyMap>>,
+    /// Entries' inner score hashes: non-rotated quorums score the same lists' entries.
+    inner: super::selection::InnerHashes,
 }
 
 /// An operator key as listed: its 48 bytes and whether they are in the legacy format.
@@ -394,8 +396,15 @@ pub fn members_cached(
         };
         Ok(all.get(index).cloned().unwrap_or_default())
     } else {
-        members::members_for(cp, c.llmq_type, base_height, headers, lists)
-            .map_err(Verdict::Unverifiable)
+        members::members_for_cached(
+            cp,
+            c.llmq_type,
+            base_height,
+            headers,
+            lists,
+            &mut cache.inner,
+        )
+        .map_err(Verdict::Unverifiable)
     }
 }
 
@@ -413,7 +422,7 @@ pub fn verify_with_members(
 }
 
 /// The scheme an operator key of `m` is encoded in, as the cache keys it (true = legacy).
-fn operator_key_id(m: &SmlEntry) -> KeyId {
+pub fn operator_key_id(m: &SmlEntry) -> KeyId {
     (m.operator_key, m.has_legacy_operator_key())
 }
 

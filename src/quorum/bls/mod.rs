@@ -123,28 +123,69 @@ fn g2_modern_to_legacy(b: &[u8; 96]) -> [u8; 96] {
     out
 }
 
+/// The format checks of a 48-byte key in `scheme`'s format (not null, not the identity, flag
+/// bits) and its modern compressed encoding.
+fn modern_key_bytes(b: &[u8; 48], scheme: Scheme) -> Result<[u8; 48], BlsError> {
+    check_not_null(b, "public key")?;
+    if is_identity_encoding(b) {
+        return Err(BlsError::Identity("public key"));
+    }
+    match scheme {
+        Scheme::Basic => {
+            if b[0] & 0x80 == 0 || b[0] & 0x40 != 0 {
+                return Err(BlsError::BadFlags("public key", scheme));
+            }
+            Ok(*b)
+        }
+        Scheme::Legacy => g1_legacy_to_modern(b),
+    }
+}
+
 impl PublicKey {
     /// Decodes and validates a 48-byte key in `scheme`'s format (§5.4.1–§5.4.2): rejects
     /// all-zero bytes, the identity, bad flags, points off the curve or outside the subgroup.
     pub fn from_bytes(b: &[u8; 48], scheme: Scheme) -> Result<PublicKey, BlsError> {
-        check_not_null(b, "public key")?;
-        if is_identity_encoding(b) {
-            return Err(BlsError::Identity("public key"));
-        }
-        let modern = match scheme {
-            Scheme::Basic => {
-                if b[0] & 0x80 == 0 || b[0] & 0x40 != 0 {
-                    return Err(BlsError::BadFlags("public key", scheme));
-                }
-                *b
-            }
-            Scheme::Legacy => g1_legacy_to_modern(b)?,
-        };
+        let modern = modern_key_bytes(b, scheme)?;
         let p: Option<G1Affine> = G1Affine::from_compressed(&modern).into();
         match p {
             Some(p) if bool::from(p.is_identity()) => Err(BlsError::Identity("public key")),
             Some(p) => Ok(PublicKey(p)),
             None => Err(BlsError::NotInSubgroup("public key")),
+        }
+    }
+
+    /// The key's affine `y` coordinate (48 bytes, big-endian): with the 48 bytes of the
+    /// encoded key it restores the point without a square root or a subgroup check
+    /// ([`PublicKey::from_bytes_and_y`]).
+    pub fn y_bytes(&self) -> [u8; 48] {
+        let u = self.0.to_uncompressed();
+        let mut y = [0u8; 48];
+        y.copy_from_slice(&u[48..]);
+        y
+    }
+
+    /// Restores a key that this library decoded with [`PublicKey::from_bytes`] before (the
+    /// engine's saved key cache, `docs/STORAGE.md`): `b` in `scheme`'s format and the point's
+    /// `y` as [`PublicKey::y_bytes`] gave it. The same format checks as `from_bytes`; the point
+    /// (x from `b`, `y`) must be on the curve, and its encoding must be `b` exactly (same x,
+    /// same sign of y), so it is the point `b` decodes to. The subgroup check is not repeated:
+    /// the caller vouches that the key passed it when it was first decoded.
+    pub fn from_bytes_and_y(
+        b: &[u8; 48],
+        scheme: Scheme,
+        y: &[u8; 48],
+    ) -> Result<PublicKey, BlsError> {
+        let modern = modern_key_bytes(b, scheme)?;
+        let mut u = [0u8; 96];
+        u[..48].copy_from_slice(&modern);
+        u[0] &= 0x1F;
+        u[48..].copy_from_slice(y);
+        let p: Option<G1Affine> = G1Affine::from_uncompressed_unchecked(&u).into();
+        match p {
+            Some(p) if !bool::from(p.is_identity()) && p.to_compressed() == modern => {
+                Ok(PublicKey(p))
+            }
+            _ => Err(BlsError::NotInSubgroup("public key")),
         }
     }
 
@@ -371,6 +412,35 @@ mod tests {
             let modern = pk.to_bytes(Scheme::Basic);
             let as_legacy = PublicKey::from_bytes(&modern, Scheme::Legacy);
             assert!(as_legacy.is_err() || as_legacy.unwrap() != pk);
+        }
+    }
+
+    #[test]
+    fn keys_restore_from_their_bytes_and_y_only_as_the_same_point() {
+        for sk in keys(8) {
+            let pk = sk.public_key();
+            let neg = PublicKey(-pk.0);
+            for scheme in [Scheme::Basic, Scheme::Legacy] {
+                let b = pk.to_bytes(scheme);
+                assert_eq!(
+                    PublicKey::from_bytes_and_y(&b, scheme, &pk.y_bytes()),
+                    Ok(pk)
+                );
+                // The other point with this x (on the curve, other sign of y) is not this key.
+                assert!(PublicKey::from_bytes_and_y(&b, scheme, &neg.y_bytes()).is_err());
+                // A y off the curve for this x.
+                let mut y = pk.y_bytes();
+                y[47] ^= 1;
+                assert!(PublicKey::from_bytes_and_y(&b, scheme, &y).is_err());
+                // The format checks of `from_bytes` still apply.
+                let other = if scheme == Scheme::Basic {
+                    Scheme::Legacy
+                } else {
+                    Scheme::Basic
+                };
+                assert!(PublicKey::from_bytes_and_y(&b, other, &pk.y_bytes()).is_err());
+                assert!(PublicKey::from_bytes_and_y(&[0u8; 48], scheme, &[0u8; 48]).is_err());
+            }
         }
     }
 
