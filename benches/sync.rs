@@ -24,6 +24,9 @@
 //!   that far behind) and trusts only hashes at Core's hash-only checkpoints' distances from it
 //!   (59,228 and 119,528 blocks above the start); as a long preset, QrInfo with 1 and 3 peers
 //!   only, and the header phase's floor printed beside each measured header phase.
+//! - `--trusted-above H,H,...`: the heights above the start whose hashes the clients trust
+//!   (`Config::extra_checkpoints`), instead of the preset's (e.g. `mainnet-today` with a wallet
+//!   team's own checkpoint nearer the tip: `--trusted-above 59228,119528,200000`).
 //! - `--latencies MS,MS,...` (default 25,75,150): one-way latency injected by each server.
 //! - `--bandwidth-mbit N` (default 10; 0 = loopback speed): per peer.
 //! - `--only LABEL`: one case with one peer (`QrInfo`, `QrInfo-wallet`, `Seq(b)best`,
@@ -61,6 +64,7 @@ struct Options {
     debug_log: bool,
     chain: ChainArgs,
     client_case: Option<String>,
+    trusted_above: Option<Vec<u32>>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -78,6 +82,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         debug_log: false,
         chain: ChainArgs::default(),
         client_case: None,
+        trusted_above: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -101,6 +106,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     return Err("--latencies: empty".into());
                 }
                 o.latencies = Some(l);
+            }
+            "--trusted-above" => {
+                let v = value()?;
+                let t: Result<Vec<u32>, _> = v.split(',').map(|x| x.trim().parse()).collect();
+                let mut t = t.map_err(|_| format!("--trusted-above {v}: not a list of heights"))?;
+                t.sort_unstable();
+                t.dedup();
+                o.trusted_above = Some(t);
             }
             "--json" => o.json_out = Some(value()?),
             "--only" => o.only = Some(value()?),
@@ -151,6 +164,9 @@ fn main() {
         );
         std::process::exit(2)
     });
+    if let Some(t) = &o.trusted_above {
+        sim.trusted_above_start = Some(t.iter().copied().filter(|h| *h < sim.blocks).collect());
+    }
     sim.params = o.chain.apply(sim.params.clone()).unwrap_or_else(|e| {
         eprintln!("sync bench: {e}");
         std::process::exit(2)
@@ -208,6 +224,10 @@ fn main() {
             o.seed.to_string(),
         ];
         args.extend(o.chain.to_args());
+        if let Some(t) = &o.trusted_above {
+            args.push("--trusted-above".to_string());
+            args.push(t.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+        }
         if o.debug_log {
             args.push("--debug-log".to_string());
         }
