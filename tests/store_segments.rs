@@ -596,3 +596,51 @@ fn a_missing_corrupt_or_substituted_segment_falls_back_to_the_other_generation()
         assert!(w.contains(what), "{name}: {w}");
     }
 }
+
+/// The head names a slot that does not hold its generation (here the slots were swapped by the
+/// host): loading finds the generation in the other slot; the next save rewrites the named slot
+/// and keeps the one that loaded, writing its segments again rather than trusting them.
+#[test]
+fn a_save_after_swapped_slots_keeps_the_generation_that_loaded() {
+    let e = Engine::new(cfg());
+    let mut c = chain(2 * S as usize + 3);
+    let store = MemoryStore::new();
+    save(&store, &c, &e).unwrap(); // a
+    grow(&mut c, S as usize, 1);
+    save(&store, &c, &e).unwrap(); // b, named
+    let newest = c.tip();
+    let (a, b) = (
+        store.load(SLOT_A).unwrap().unwrap(),
+        store.load(SLOT_B).unwrap().unwrap(),
+    );
+    store.save(SLOT_A, &b).unwrap();
+    store.save(SLOT_B, &a).unwrap();
+    let (s, w) = load(&store, &cfg()).unwrap();
+    assert_eq!(s.headers.tip(), newest);
+    assert!(w.unwrap().to_string().contains("swapped"));
+    grow(&mut c, 1, 1);
+    let counting = Counting::default();
+    for k in store.keys() {
+        counting
+            .inner
+            .save(&k, &store.load(&k).unwrap().unwrap())
+            .unwrap();
+    }
+    let r = save(&counting, &c, &e).unwrap();
+    assert_eq!(
+        r.segments_written, 3,
+        "the kept generation's segments are not trusted"
+    );
+    assert_eq!(
+        counting.inner.load(SLOT_A).unwrap().unwrap(),
+        b,
+        "the slot that loaded is kept"
+    );
+    let (s, w) = load(&counting.inner, &cfg()).unwrap();
+    assert_eq!(w, None);
+    assert_same_chain(&s.headers, &c);
+    // Overwritten by the save after: the kept one still loads if the new one is lost.
+    counting.inner.remove(SLOT_B).unwrap();
+    let (s, _) = load(&counting.inner, &cfg()).unwrap();
+    assert_eq!(s.headers.tip(), newest);
+}

@@ -530,7 +530,16 @@ fn tag_len(index: u32, last: Hash256, known: &[&[SegRef]]) -> u8 {
     }
 }
 
-fn plan(headers: &HeaderChain, engine: &Engine, kept: &[SegRef], others: &[SegRef]) -> Plan {
+/// `kept`: the segments of the generation kept (never written over with other bytes);
+/// `trusted`: those of them known to be in the store (not written again); `others`: segments
+/// the store may hold besides.
+fn plan(
+    headers: &HeaderChain,
+    engine: &Engine,
+    kept: &[SegRef],
+    trusted: &[SegRef],
+    others: &[SegRef],
+) -> Plan {
     let network = headers.network();
     let seg_len = segment_len(network);
     let anchor_height = headers.anchor_height();
@@ -549,7 +558,7 @@ fn plan(headers: &HeaderChain, engine: &Engine, kept: &[SegRef], others: &[SegRe
         .collect();
     let to_write = segments
         .iter()
-        .filter(|r| !kept.contains(r))
+        .filter(|r| !trusted.contains(r))
         .copied()
         .collect();
     let partial_from = anchor_height + (n as u32) * seg_len;
@@ -620,51 +629,86 @@ const PLAN_ATTEMPTS: usize = 4;
 
 /// Saves a new generation of the state `src` holds (`docs/STORAGE.md`):
 ///
-/// 1. reads the head: the segments the kept generation (the one the head names) references,
-///    and those of the generation about to be overwritten and left over from earlier saves;
+/// 1. reads the head and the slot it names: when that slot holds the blob the head was written
+///    for (its tag), its generation is kept and the segments it lists are in the store (they
+///    were verified when it was loaded and are never removed while it is kept); the other slot
+///    is overwritten, and the segments it lists, those the head lists for it and those left
+///    over from earlier saves may be garbage. When it does not (lost, corrupt, slots swapped),
+///    the named slot is overwritten instead, the other one kept, and its segments, unverified,
+///    are written again (never with other bytes: a key names one content);
 /// 2. plans with the state held: the segment list, the slot blob (partial segment, engine,
 ///    ChainLock);
-/// 3. writes each full segment the kept generation does not reference (one at a time, each
-///    copied from the state just before it is written, and read back: a store that kept other
-///    bytes fails the save);
-/// 4. writes the slot the head does not name;
+/// 3. writes each full segment not known to be in the store (one at a time, each copied from
+///    the state just before it is written, and read back: a store that kept other bytes fails
+///    the save);
+/// 4. writes the slot;
 /// 5. removes the segments neither the new nor the kept generation references (a failed
 ///    removal is not an error: the key is listed in the head and removed by a later save);
 /// 6. writes the head: slot, generation, the slot's tag, the new and the kept generation's
 ///    segment lists and the keys left over.
 ///
-/// Never more than one segment and the slot blob are held at once. Interrupted at any store
-/// call, the kept generation stays loadable (none of its keys is written or removed, and the
-/// head still names it until step 6).
+/// Never more than one segment and the slot blob (or one slot read back) are held at once.
+/// Interrupted at any store call, the kept generation stays loadable (none of its keys is
+/// written with other bytes or removed, and the head names it until step 6, or names a slot
+/// that does not hold its generation).
 pub fn save_state(store: &dyn Store, src: &dyn StateSource) -> Result<SaveReport, StoreError> {
     let head = store.load(HEAD)?;
     let parsed = head.as_deref().and_then(parse_head);
     drop(head);
-    let (slot, generation) = match &parsed {
-        Some(h) => (other(h.slot), h.generation + 1),
-        None => (SLOT_A, 1),
+    // The slot the head names must hold the blob the head was written for (its tag): then its
+    // generation is the one kept, and its segments (verified when it was loaded, never removed
+    // since) need not be written again.
+    let named = match &parsed {
+        Some(h) => store.load(h.slot)?.map(|b| {
+            (
+                h.tag.is_none() || h.tag == Some(slot_tag(&b)),
+                slot_manifest(&b),
+            )
+        }),
+        None => None,
     };
-    // The segments of the generation kept (never written nor removed by this save), and those
-    // that may be garbage once the slot is overwritten.
-    let (kept, mut garbage) = match parsed {
-        Some(Head { lists: Some(l), .. }) => {
-            let mut g = l.other;
-            g.extend(l.left_over);
-            (l.named, g)
+    let (slot, generation, kept, trusted, mut garbage) = match (parsed, named) {
+        (Some(h), Some((true, named_segments))) => {
+            let slot = other(h.slot);
+            let mut garbage = slot_segments(store, slot)?;
+            if let Some(l) = h.lists {
+                garbage.extend(l.other);
+                garbage.extend(l.left_over);
+            }
+            (
+                slot,
+                h.generation + 1,
+                named_segments.clone(),
+                named_segments,
+                garbage,
+            )
         }
-        // A head written before segments existed: its generations reference none (a segmented
-        // slot written since by a save interrupted before its head is overwritten now).
-        Some(_) => (Vec::new(), Vec::new()),
-        // No usable head: the slots say what they reference.
-        None => (
-            slot_segments(store, other(slot))?,
-            slot_segments(store, slot)?,
+        // The head names a slot that does not hold its generation (lost, corrupt, or the slots
+        // swapped): the named slot is rewritten and the other one kept; its segments are not
+        // removed but, unverified, written again.
+        (Some(h), named) => {
+            let kept = slot_segments(store, other(h.slot))?;
+            let mut garbage = named.map(|n| n.1).unwrap_or_default();
+            if let Some(l) = h.lists {
+                garbage.extend(l.named);
+                garbage.extend(l.other);
+                garbage.extend(l.left_over);
+            }
+            (h.slot, h.generation + 1, kept, Vec::new(), garbage)
+        }
+        // No usable head: as above, slot A rewritten.
+        (None, _) => (
+            SLOT_A,
+            1,
+            slot_segments(store, SLOT_B)?,
+            Vec::new(),
+            slot_segments(store, SLOT_A)?,
         ),
     };
     let mut report = SaveReport::default();
     for _ in 0..PLAN_ATTEMPTS {
         let mut planned = None;
-        src.with_state(&mut |h, e| planned = Some(plan(h, e, &kept, &garbage)));
+        src.with_state(&mut |h, e| planned = Some(plan(h, e, &kept, &trusted, &garbage)));
         let p = planned.expect("the source calls back");
         let mut changed = false;
         for r in &p.to_write {
@@ -734,22 +778,28 @@ pub fn save_state(store: &dyn Store, src: &dyn StateSource) -> Result<SaveReport
 /// The segments the blob in `slot` references (none for a single-blob state, an absent slot or
 /// one that does not open).
 fn slot_segments(store: &dyn Store, slot: &str) -> Result<Vec<SegRef>, StoreError> {
-    let Some(bytes) = store.load(slot)? else {
-        return Ok(Vec::new());
-    };
+    Ok(store
+        .load(slot)?
+        .map(|b| slot_manifest(&b))
+        .unwrap_or_default())
+}
+
+/// The segments a slot blob references (none for a single-blob state or a blob that does not
+/// open).
+fn slot_manifest(bytes: &[u8]) -> Vec<SegRef> {
     let Some(network) = bytes
         .get(6)
         .and_then(|b| crate::persist::network_from_byte(*b))
     else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    let Ok(payload) = Envelope::segmented_state(network).open(&bytes) else {
-        return Ok(Vec::new());
+    let Ok(payload) = Envelope::segmented_state(network).open(bytes) else {
+        return Vec::new();
     };
     let mut at = 0;
-    Ok(read_slot_head(payload, &mut at)
+    read_slot_head(payload, &mut at)
         .map(|s| s.segments)
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// What a head record binds its slot to: the last 32 bytes of the blob written there (for a
