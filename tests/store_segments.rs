@@ -644,3 +644,59 @@ fn a_save_after_swapped_slots_keeps_the_generation_that_loaded() {
     let (s, _) = load(&counting.inner, &cfg()).unwrap();
     assert_eq!(s.headers.tip(), newest);
 }
+
+/// A store that silently keeps half of one write (and says it saved it all): a segment so
+/// damaged is caught when read back, the save fails and the next one writes it again, so the
+/// damage never spreads to both generations; the saves after always leave one that loads.
+#[test]
+fn a_store_that_silently_truncates_a_write_never_costs_both_generations() {
+    struct Lying {
+        inner: MemoryStore,
+        saves: AtomicUsize,
+        at: usize,
+    }
+    impl Store for Lying {
+        fn load(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.load(key)
+        }
+        fn save(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+            let n = self.saves.fetch_add(1, Ordering::SeqCst) + 1;
+            let keep = if n == self.at {
+                value.len() / 2
+            } else {
+                value.len()
+            };
+            self.inner.save(key, &value[..keep])
+        }
+        fn remove(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.remove(key)
+        }
+    }
+    let e = Engine::new(cfg());
+    let c0 = chain(2 * S as usize + 3);
+    let mut c1 = c0.clone();
+    grow(&mut c1, 2 * S as usize, 1);
+    let mut c2 = c1.clone();
+    grow(&mut c2, 1, 1);
+    let mut c3 = c2.clone();
+    grow(&mut c3, 1, 1);
+    // The first save writes 2 segments, slot, head; the second 2 segments, slot, head.
+    for at in 1..=8 {
+        let store = Lying {
+            inner: MemoryStore::new(),
+            saves: AtomicUsize::new(0),
+            at,
+        };
+        let _ = save(&store, &c0, &e);
+        let _ = save(&store, &c1, &e);
+        let _ = save(&store, &c2, &e);
+        let _ = save(&store, &c3, &e);
+        let (s, _) = load(&store.inner, &cfg())
+            .unwrap_or_else(|err| panic!("write {at} kept half: nothing loads: {err}"));
+        assert!(
+            [c2.tip(), c3.tip()].contains(&s.headers.tip()),
+            "write {at}: {:?}",
+            s.headers.tip()
+        );
+    }
+}
