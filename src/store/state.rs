@@ -191,11 +191,14 @@ fn take_u32(payload: &[u8], at: &mut usize, what: &str) -> Result<u32, StateErro
     ))
 }
 
+/// A saved ChainLock: height and block hash.
+type ChainLockPin = (u32, Hash256);
+
 /// The engine layer and the optional ChainLock layer at `*at`, which must end the payload.
 fn take_tail<'a>(
     payload: &'a [u8],
     at: &mut usize,
-) -> Result<(&'a [u8], Option<(u32, Hash256)>), StateError> {
+) -> Result<(&'a [u8], Option<ChainLockPin>), StateError> {
     let e = take_layer(payload, at, "engine")?;
     let lock = if payload.len() - *at >= 8 {
         let l = take_layer(payload, at, "chain lock")?;
@@ -341,7 +344,7 @@ fn read_slot_head(payload: &[u8], at: &mut usize) -> Result<SlotHead, StateError
     let list = take(
         payload,
         at,
-        n.checked_mul(SegRef::LEN).unwrap_or(usize::MAX),
+        n.saturating_mul(SegRef::LEN),
         "headers: segment list",
     )?;
     let mut segments = Vec::with_capacity(n);
