@@ -1072,6 +1072,13 @@ impl HeaderChain {
         Ok(chain)
     }
 
+    /// Makes exact room for `additional` more headers of a chain being restored (a segmented
+    /// state reserves segment by segment, as each is loaded, rather than trusting its count).
+    pub fn restore_reserve(&mut self, additional: usize) {
+        self.headers.reserve_exact(additional);
+        self.index.reserve(additional);
+    }
+
     /// Appends saved headers (ascending, the first on the current tip) to a chain being
     /// restored ([`HeaderChain::restore_anchor`]), revalidating every header as
     /// [`HeaderChain::connect`] would (linkage, PoW, difficulty, times, checkpoints). A header

@@ -389,10 +389,19 @@ fn restore(
     headers: &[BlockHeader],
 ) -> Result<(), crate::chain::ChainError> {
     match chain {
-        Some(c) => c.restore_extend(headers),
+        Some(c) => {
+            // Room for what was loaded, not for the count the slot declares (a slot of a few
+            // bytes could declare millions of headers).
+            c.restore_reserve(headers.len());
+            c.restore_extend(headers)
+        }
         None => {
-            let mut c =
-                HeaderChain::restore_anchor(network, slot.anchor_height, headers[0], slot.count)?;
+            let mut c = HeaderChain::restore_anchor(
+                network,
+                slot.anchor_height,
+                headers[0],
+                headers.len(),
+            )?;
             c.restore_extend(&headers[1..])?;
             *chain = Some(c);
             Ok(())
