@@ -19,10 +19,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let b = common::base();
     let net = b.cfg.network();
-    let env = match mode % 3 {
+    let env = match mode % 5 {
         0 => Envelope::header_chain(net),
         1 => Envelope::engine(net, b.cfg.params.fingerprint()),
-        _ => Envelope::state(net),
+        2 => Envelope::state(net),
+        3 => Envelope::segmented_state(net),
+        _ => Envelope::header_segment(net),
     };
     let blob = if mode & 0x80 != 0 {
         env.wrap(rest)
@@ -50,5 +52,12 @@ fuzz_target!(|data: &[u8]| {
                 state::decode(&b.cfg, &again).expect("a re-encoded state decodes");
             }
         }
+        // The segmented state's decoder on a store without segments: only a state whose chain
+        // fits in its partial segment can load.
+        BlobKind::SegmentedState => {
+            let _ = state::decode_in(&b.cfg, &blob, &dash_qrsync::store::MemoryStore::new());
+        }
+        // Segments are opened by the segmented state's decoder only.
+        BlobKind::HeaderSegment => {}
     }
 });

@@ -1031,7 +1031,23 @@ impl HeaderChain {
                 BlockHeader::from_array(&a)
             })
             .collect();
-        let mut chain = HeaderChain::new(network, anchor_height, headers[0]);
+        let mut chain = HeaderChain::restore_anchor(network, anchor_height, headers[0], count)?;
+        chain.restore_extend(&headers[1..])?;
+        Ok(chain)
+    }
+
+    /// Starts restoring a saved chain (a snapshot, or the segments of a segmented state): a
+    /// chain holding only `anchor` at `anchor_height`, which must still match a checkpoint at
+    /// its height (genesis at height 0) and have valid proof of work. `expected_len` is the
+    /// number of headers the saved chain holds (room is reserved for them). Extend it with
+    /// [`HeaderChain::restore_extend`].
+    pub fn restore_anchor(
+        network: Network,
+        anchor_height: u32,
+        anchor: BlockHeader,
+        expected_len: usize,
+    ) -> Result<HeaderChain, ChainError> {
+        let mut chain = HeaderChain::new(network, anchor_height, anchor);
         let anchor_hash = chain.tip_hash;
         let expected_anchor = if anchor_height == 0 {
             Some(params::genesis_hash(network))
@@ -1048,18 +1064,34 @@ impl HeaderChain {
                 });
             }
         }
-        pow::check_proof_of_work(&anchor_hash, headers[0].bits, network)
+        pow::check_proof_of_work(&anchor_hash, anchor.bits, network)
             .map_err(|e| e.at_height(anchor_height))?;
-        chain.headers.reserve(count - 1);
-        chain.index.reserve(count - 1);
-        for chunk in headers[1..].chunks(SNAPSHOT_CHUNK) {
-            let out = chain.connect(chunk)?;
+        let more = expected_len.saturating_sub(1);
+        chain.headers.reserve(more);
+        chain.index.reserve(more);
+        Ok(chain)
+    }
+
+    /// Makes exact room for `additional` more headers of a chain being restored (a segmented
+    /// state reserves segment by segment, as each is loaded, rather than trusting its count).
+    pub fn restore_reserve(&mut self, additional: usize) {
+        self.headers.reserve_exact(additional);
+        self.index.reserve(additional);
+    }
+
+    /// Appends saved headers (ascending, the first on the current tip) to a chain being
+    /// restored ([`HeaderChain::restore_anchor`]), revalidating every header as
+    /// [`HeaderChain::connect`] would (linkage, PoW, difficulty, times, checkpoints). A header
+    /// that is not new on the active chain is [`ChainError::SnapshotDuplicate`] (nothing a save
+    /// writes).
+    pub fn restore_extend(&mut self, headers: &[BlockHeader]) -> Result<(), ChainError> {
+        for chunk in headers.chunks(SNAPSHOT_CHUNK) {
+            let out = self.connect(chunk)?;
             if out.new_headers != chunk.len() || out.side_branch {
-                // Duplicate headers inside a snapshot: not something to_bytes writes.
                 return Err(ChainError::SnapshotDuplicate);
             }
         }
-        Ok(chain)
+        Ok(())
     }
 }
 

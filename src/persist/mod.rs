@@ -1,17 +1,19 @@
 //! The storage envelope every blob the library hands the host is wrapped in (pure, no I/O).
 //!
-//! One layout for the three blob kinds ([`BlobKind`]), all integers little-endian:
+//! One layout for every blob kind ([`BlobKind`]), all integers little-endian:
 //! ```text
 //! magic[4] | u16 format version | u8 network | fingerprint[32] (engine only) | payload | SHA256d[32]
 //! ```
 //! The checksum covers every byte before it. The format versions are the library's own
-//! ([`HEADER_CHAIN_FORMAT`], [`ENGINE_FORMAT`], [`STATE_FORMAT`]); they never follow the P2P
+//! ([`HEADER_CHAIN_FORMAT`], [`ENGINE_FORMAT`], [`STATE_FORMAT`], [`SEGMENTED_STATE_FORMAT`],
+//! [`HEADER_SEGMENT_FORMAT`]); they never follow the P2P
 //! protocol version. Where a payload uses P2P codecs (the engine's entries, commitments, CbTxs
 //! and snapshots) it encodes them at [`STORAGE_WIRE_VERSION`], a constant of this module: raising
 //! the protocol version the library advertises to peers does not change a stored byte.
 //!
-//! This is byte for byte the layout the three kinds had before they shared this code (main at
-//! ae38dcc), so blobs saved by earlier builds load unchanged (`src/store/state.rs` tests).
+//! This is byte for byte the layout the first three kinds had before they shared this code (main
+//! at ae38dcc), so blobs saved by earlier builds load unchanged (`src/store/state.rs` tests). The
+//! segmented state and its header segments (`docs/STORAGE.md`) use the same envelope.
 //!
 //! Opening a blob ([`Envelope::open`]) allocates nothing and checks, in this order: magic (a
 //! blob of another kind is named as such), size bounds (at most [`BlobKind::max_len`], at least
@@ -29,8 +31,13 @@ use std::fmt;
 pub const HEADER_CHAIN_FORMAT: u16 = 1;
 /// Format version of engine snapshots written and read by this library.
 pub const ENGINE_FORMAT: u16 = 2;
-/// Format version of client-state blobs written and read by this library.
+/// Format version of single-blob client states ([`BlobKind::State`]), read by this library
+/// (written by earlier builds; the library now writes [`BlobKind::SegmentedState`]).
 pub const STATE_FORMAT: u16 = 1;
+/// Format version of segmented client states written and read by this library.
+pub const SEGMENTED_STATE_FORMAT: u16 = 1;
+/// Format version of header-chain segments written and read by this library.
+pub const HEADER_SEGMENT_FORMAT: u16 = 1;
 
 /// P2P wire layout of the entries, commitments, CbTxs and quorum snapshots inside an engine
 /// snapshot of format [`ENGINE_FORMAT`]. Pinned: it is the protocol version those layouts had
@@ -49,13 +56,25 @@ pub enum BlobKind {
     HeaderChain,
     /// The masternode-list engine (`engine::Engine::to_bytes`).
     Engine,
-    /// The client state: a header chain and an engine (`store::state::encode`).
+    /// The client state as one blob: a header chain and an engine (`store::state::encode`,
+    /// written by earlier builds; still read).
     State,
+    /// The client state whose header chain is stored in segments of their own: the segment
+    /// list, the newest partial segment, the engine and the ChainLock (`store::state`).
+    SegmentedState,
+    /// A run of consecutive headers of the active chain (`store::state`).
+    HeaderSegment,
 }
 
 impl BlobKind {
     /// Every kind.
-    pub const ALL: [BlobKind; 3] = [BlobKind::HeaderChain, BlobKind::Engine, BlobKind::State];
+    pub const ALL: [BlobKind; 5] = [
+        BlobKind::HeaderChain,
+        BlobKind::Engine,
+        BlobKind::State,
+        BlobKind::SegmentedState,
+        BlobKind::HeaderSegment,
+    ];
 
     /// The four bytes a blob of this kind starts with.
     pub const fn magic(self) -> [u8; 4] {
@@ -63,6 +82,8 @@ impl BlobKind {
             BlobKind::HeaderChain => *b"DQHC",
             BlobKind::Engine => *b"DQSE",
             BlobKind::State => *b"DQSC",
+            BlobKind::SegmentedState => *b"DQSS",
+            BlobKind::HeaderSegment => *b"DQHS",
         }
     }
 
@@ -77,6 +98,8 @@ impl BlobKind {
             BlobKind::HeaderChain => HEADER_CHAIN_FORMAT,
             BlobKind::Engine => ENGINE_FORMAT,
             BlobKind::State => STATE_FORMAT,
+            BlobKind::SegmentedState => SEGMENTED_STATE_FORMAT,
+            BlobKind::HeaderSegment => HEADER_SEGMENT_FORMAT,
         }
     }
 
@@ -101,8 +124,10 @@ impl BlobKind {
     /// only foreign or corrupt data meets it.
     pub const fn max_len(self) -> usize {
         match self {
-            BlobKind::HeaderChain => 1 << 30,
+            BlobKind::HeaderChain | BlobKind::HeaderSegment => 1 << 30,
             BlobKind::Engine => 1 << 28,
+            // Its partial segment is far smaller than a chain; bounded as the single blob.
+            BlobKind::SegmentedState => BlobKind::State.max_len(),
             // Envelope, two u64 layer lengths, the two layers.
             BlobKind::State => {
                 BlobKind::State.min_len()
@@ -120,6 +145,8 @@ impl fmt::Display for BlobKind {
             BlobKind::HeaderChain => "header-chain snapshot",
             BlobKind::Engine => "engine snapshot",
             BlobKind::State => "client state blob",
+            BlobKind::SegmentedState => "segmented client state blob",
+            BlobKind::HeaderSegment => "header-chain segment",
         })
     }
 }
@@ -282,6 +309,24 @@ impl Envelope {
     pub fn state(network: Network) -> Envelope {
         Envelope {
             kind: BlobKind::State,
+            network,
+            fingerprint: None,
+        }
+    }
+
+    /// A segmented client-state blob for `network`.
+    pub fn segmented_state(network: Network) -> Envelope {
+        Envelope {
+            kind: BlobKind::SegmentedState,
+            network,
+            fingerprint: None,
+        }
+    }
+
+    /// A header-chain segment for `network`.
+    pub fn header_segment(network: Network) -> Envelope {
+        Envelope {
+            kind: BlobKind::HeaderSegment,
             network,
             fingerprint: None,
         }

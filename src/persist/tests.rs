@@ -14,6 +14,8 @@ fn envelope(kind: BlobKind, network: Network) -> Envelope {
         BlobKind::HeaderChain => Envelope::header_chain(network),
         BlobKind::Engine => Envelope::engine(network, fp(0xab)),
         BlobKind::State => Envelope::state(network),
+        BlobKind::SegmentedState => Envelope::segmented_state(network),
+        BlobKind::HeaderSegment => Envelope::header_segment(network),
     }
 }
 
@@ -39,12 +41,16 @@ fn network_byte_round_trips_for_every_network() {
 
 #[test]
 fn layout_per_kind() {
-    // Magic and version as the three kinds have written them since before this module.
-    let expected: [(BlobKind, &[u8; 4], u16, usize); 3] = [
+    // Magic and version as the first three kinds have written them since before this module,
+    // and the two kinds of the segmented state (`docs/STORAGE.md`).
+    let expected: [(BlobKind, &[u8; 4], u16, usize); 5] = [
         (BlobKind::HeaderChain, b"DQHC", 1, 7),
         (BlobKind::Engine, b"DQSE", 2, 39),
         (BlobKind::State, b"DQSC", 1, 7),
+        (BlobKind::SegmentedState, b"DQSS", 1, 7),
+        (BlobKind::HeaderSegment, b"DQHS", 1, 7),
     ];
+    assert_eq!(expected.len(), BlobKind::ALL.len());
     for (kind, magic, version, header) in expected {
         assert_eq!(BlobKind::from_magic(magic), Some(kind));
         let payload = b"some payload bytes";
@@ -96,8 +102,14 @@ fn storage_does_not_read_the_p2p_protocol_version() {
     // The engine's payload codecs are pinned to the version format 2 was defined with.
     assert_eq!(STORAGE_WIRE_VERSION, 70_237);
     assert_eq!(
-        [HEADER_CHAIN_FORMAT, ENGINE_FORMAT, STATE_FORMAT],
-        [1, 2, 1]
+        [
+            HEADER_CHAIN_FORMAT,
+            ENGINE_FORMAT,
+            STATE_FORMAT,
+            SEGMENTED_STATE_FORMAT,
+            HEADER_SEGMENT_FORMAT
+        ],
+        [1, 2, 1, 1, 1]
     );
     // No storage code (comments aside) refers to the advertised version: a bump of it would
     // otherwise change stored layouts silently.

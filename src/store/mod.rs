@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 #[error("store error: {0}")]
 pub struct StoreError(pub String);
 
-/// Blob storage the host provides. Keys are short ASCII names chosen by the library
-/// (`dqs.state.a`, `dqs.state.b`, `dqs.state.head`); the host must not interpret the bytes.
+/// Blob storage the host provides. Keys are short ASCII names chosen by the library, all
+/// starting with `dqs.` (`dqs.state.a`, `dqs.state.b`, `dqs.state.head` and header segments
+/// `dqs.hdr.<index>.<tag>`, see [`state::is_library_key`]); the host must not interpret the bytes.
 /// Calls come from a library thread, never from the host's own callbacks.
 pub trait Store: Send + Sync {
     /// The blob saved under `key`, or `None` when there is none.

@@ -1,16 +1,26 @@
 //! The client's saved state and its crash-safe layout in the host's store (`docs/STORAGE.md`).
 //!
 //! Two generations live under [`SLOT_A`] and [`SLOT_B`]; [`HEAD`] names the newest and is written
-//! last. A save that is interrupted at any point leaves the previous generation loadable: either
-//! the new slot is incomplete (head still points to the old one) or the head update did not
-//! happen (same). Loading verifies magic, version, network and checksum of every layer and falls
-//! back to the other generation before giving up.
+//! last. The header chain, the bulk of the state, is not in the slots: it is cut into segments of
+//! [`segment_len`] headers, each saved once under a key of its own (`dqs.hdr.<index>.<tag>`, the
+//! tag taken from the block hash of the segment's last header) when it is full; a slot holds the
+//! list of the segments its chain is made of, the newest partial segment, the engine and the
+//! ChainLock. A save ([`save_state`]) writes the full segments no kept generation holds yet, then
+//! the slot the head does not name, removes the segments neither the new nor the kept generation
+//! references, then writes the head. A save interrupted at any store call leaves the previous
+//! generation loadable: a segment the kept generation references is never written or removed, and
+//! the head, written last, still names it. Loading verifies magic, version, network and checksum
+//! of every blob (each segment, and that it is the one the slot lists) and falls back to the other
+//! generation before giving up. Single-blob states written by earlier builds ([`encode`]) load;
+//! the next save writes the segmented layout.
 
 use super::{Store, StoreError};
-use crate::chain::HeaderChain;
+use crate::chain::{HeaderChain, HeaderIndex};
 use crate::engine::{Engine, EngineConfig};
-use crate::hashes::sha256d;
+use crate::hashes::{sha256d, Hash256};
+use crate::network::Network;
 use crate::persist::{BlobKind, Envelope, EnvelopeError};
+use crate::wire::header::BlockHeader;
 
 /// Key of generation A.
 pub const SLOT_A: &str = "dqs.state.a";
@@ -18,14 +28,56 @@ pub const SLOT_A: &str = "dqs.state.a";
 pub const SLOT_B: &str = "dqs.state.b";
 /// Key naming the newest generation.
 pub const HEAD: &str = "dqs.state.head";
-/// Every key the library uses (it never touches any other).
+/// The library's fixed keys. Besides these it uses only header-segment keys, which start with
+/// [`SEGMENT_PREFIX`] ([`is_library_key`]); it never touches any other key.
 pub const KEYS: [&str; 3] = [SLOT_A, SLOT_B, HEAD];
+/// What every header-segment key starts with: `dqs.hdr.<index>.<tag>`, the index in decimal and
+/// the tag 16 (or, to avoid a clash with another segment at the same index, 64) lowercase hex
+/// digits of the block hash of the segment's last header.
+pub const SEGMENT_PREFIX: &str = "dqs.hdr.";
+
+/// True for a key the library may use: one of [`KEYS`] or a header-segment key.
+pub fn is_library_key(key: &str) -> bool {
+    if KEYS.contains(&key) {
+        return true;
+    }
+    let Some(rest) = key.strip_prefix(SEGMENT_PREFIX) else {
+        return false;
+    };
+    let Some((index, tag)) = rest.split_once('.') else {
+        return false;
+    };
+    !index.is_empty()
+        && index.bytes().all(|b| b.is_ascii_digit())
+        && matches!(tag.len(), 16 | 64)
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Headers per segment the library writes for `network`: 8,192 (655 KB; a year of mainnet is 26
+/// segments, the whole chain from genesis under 300). Regtest, whose chains are short test
+/// chains, uses 128 so that tests cross segment boundaries. The length is stored in each state,
+/// so a state written with another length still loads.
+pub const fn segment_len(network: Network) -> u32 {
+    match network {
+        Network::Regtest => 128,
+        _ => 8192,
+    }
+}
 
 const HEAD_MAGIC: &[u8; 4] = b"DQSH";
 /// Size of the optional ChainLock layer: height (u32 LE) and block hash.
 const CHAIN_LOCK_LAYER: usize = 4 + 32;
-/// Client state format version ([`crate::persist::STATE_FORMAT`]).
+/// Single-blob client state format version ([`crate::persist::STATE_FORMAT`]).
 pub const STATE_VERSION: u16 = BlobKind::State.version();
+/// Segment lengths a saved state may declare (what this library writes lies within).
+const SEGMENT_LEN_RANGE: std::ops::RangeInclusive<u32> = 16..=1 << 16;
+/// The most headers a saved chain may hold (as many as the largest header-chain snapshot).
+const MAX_SAVED_HEADERS: usize = (1 << 30) / 80;
+/// Tag lengths (hex digits) of a segment key.
+const SHORT_TAG: u8 = 16;
+const LONG_TAG: u8 = 64;
 
 /// Why saved state could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,8 +92,8 @@ pub enum StateError {
     /// a checksum mismatch, too short or too large).
     #[error("saved state is unusable: {0}")]
     Envelope(#[from] EnvelopeError),
-    /// The envelope is sound but its contents are unusable (a layer failed its checks, or the
-    /// layers do not agree).
+    /// The envelope is sound but its contents are unusable (a layer failed its checks, the
+    /// layers do not agree, or a header segment is missing, corrupt or not the one listed).
     #[error("saved state is unusable: {0}")]
     Corrupt(String),
 }
@@ -55,16 +107,16 @@ pub struct SavedState {
     pub engine: Engine,
 }
 
-/// Serializes a client state in the storage envelope ([`crate::persist`], kind
-/// [`BlobKind::State`]): `"DQSC"`, version, network, then the payload — u64 length and the
-/// header chain snapshot, u64 length and the engine snapshot, and when the chain is pinned by a
-/// ChainLock, u64 length (36) and the lock's height (u32) and block hash — then the checksum.
-/// Blobs without the last layer (all blobs written before it existed) load unpinned.
+/// Serializes a client state as one blob, the layout written before the header chain was
+/// segmented: the storage envelope ([`crate::persist`], kind [`BlobKind::State`]): `"DQSC"`,
+/// version, network, then the payload — u64 length and the header chain snapshot, u64 length
+/// and the engine snapshot, and when the chain is pinned by a ChainLock, u64 length (36) and the
+/// lock's height (u32) and block hash — then the checksum. Blobs without the last layer (all
+/// blobs written before it existed) load unpinned.
 ///
-/// Memory: the one buffer returned is allocated once with its exact size, and the header chain
-/// (the bulk of it) is written straight into it ([`HeaderChain::write_to`]), not built as a
-/// blob of its own and copied. Only the engine snapshot, a small part, is built first (its size
-/// is not known before), trimmed to its length and copied in.
+/// The client no longer writes this layout ([`save_state`] writes the segmented one); it is kept
+/// because such blobs still load ([`decode`]), to produce them in tests, and for tools that want
+/// a state as one blob.
 pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
     let mut e = engine.to_bytes();
     // Its buffer grew by doubling; give the spare room back before the large allocation.
@@ -81,14 +133,18 @@ pub fn encode(headers: &HeaderChain, engine: &Engine) -> Vec<u8> {
     out.extend_from_slice(&(e.len() as u64).to_le_bytes());
     out.extend_from_slice(&e);
     drop(e);
+    write_lock_layer(headers, &mut out);
+    env.seal_in(&mut out, start);
+    out
+}
+
+/// Appends the optional ChainLock layer (absent in blobs written before it existed).
+fn write_lock_layer(headers: &HeaderChain, out: &mut Vec<u8>) {
     if let Some((height, hash)) = headers.chain_lock() {
-        // Optional third layer (absent in blobs written before it existed): the best ChainLock.
         out.extend_from_slice(&(CHAIN_LOCK_LAYER as u64).to_le_bytes());
         out.extend_from_slice(&height.to_le_bytes());
         out.extend_from_slice(&hash.0);
     }
-    env.seal_in(&mut out, start);
-    out
 }
 
 /// A `u64`-length-prefixed layer of the payload at `*at`, advancing `at`. The length is checked
@@ -106,21 +162,46 @@ fn take_layer<'a>(payload: &'a [u8], at: &mut usize, what: &str) -> Result<&'a [
         .ok_or_else(|| {
             StateError::Corrupt(format!(
                 "{what}: length beyond the blob ({len} bytes declared, {} present)",
-                payload.len() - start
+                payload.len() - start.min(payload.len())
             ))
         })?;
     *at = end;
     Ok(&payload[start..end])
 }
 
-/// Decodes and fully checks a client state for `cfg`'s network.
-pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError> {
-    let payload = Envelope::state(cfg.network()).open(bytes)?;
-    let mut at = 0;
-    let h = take_layer(payload, &mut at, "headers")?;
-    let e = take_layer(payload, &mut at, "engine")?;
-    let lock = if payload.len() - at >= 8 {
-        let l = take_layer(payload, &mut at, "chain lock")?;
+/// `n` bytes of the payload at `*at`, advancing `at`.
+fn take<'a>(
+    payload: &'a [u8],
+    at: &mut usize,
+    n: usize,
+    what: &str,
+) -> Result<&'a [u8], StateError> {
+    let end = at
+        .checked_add(n)
+        .filter(|e| *e <= payload.len())
+        .ok_or_else(|| StateError::Corrupt(format!("{what}: truncated")))?;
+    let b = &payload[*at..end];
+    *at = end;
+    Ok(b)
+}
+
+fn take_u32(payload: &[u8], at: &mut usize, what: &str) -> Result<u32, StateError> {
+    Ok(u32::from_le_bytes(
+        take(payload, at, 4, what)?.try_into().expect("4 bytes"),
+    ))
+}
+
+/// A saved ChainLock: height and block hash.
+type ChainLockPin = (u32, Hash256);
+
+/// The engine layer and the optional ChainLock layer at `*at`, which must end the payload.
+fn take_tail<'a>(
+    payload: &'a [u8],
+    at: &mut usize,
+) -> Result<(&'a [u8], Option<ChainLockPin>), StateError> {
+    let e = take_layer(payload, at, "engine")?;
+    let lock = if payload.len() - *at >= 8 {
+        let l = take_layer(payload, at, "chain lock")?;
         if l.len() != CHAIN_LOCK_LAYER {
             return Err(StateError::Corrupt(format!(
                 "chain lock: {} bytes, expected {CHAIN_LOCK_LAYER}",
@@ -128,22 +209,42 @@ pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError
             )));
         }
         let height = u32::from_le_bytes(l[..4].try_into().expect("4 bytes"));
-        let hash = crate::hashes::Hash256(l[4..].try_into().expect("32 bytes"));
+        let hash = Hash256(l[4..].try_into().expect("32 bytes"));
         Some((height, hash))
     } else {
         None
     };
-    if at != payload.len() {
+    if *at != payload.len() {
         return Err(StateError::Corrupt(format!(
             "{} bytes after the engine layer",
-            payload.len() - at
+            payload.len() - *at
         )));
     }
-    let mut headers = HeaderChain::from_bytes(cfg.network(), h)
+    Ok((e, lock))
+}
+
+/// Decodes and fully checks a single-blob client state ([`encode`]) for `cfg`'s network. A
+/// segmented state needs its segments: [`decode_in`].
+pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError> {
+    let payload = Envelope::state(cfg.network()).open(bytes)?;
+    let mut at = 0;
+    let h = take_layer(payload, &mut at, "headers")?;
+    let (e, lock) = take_tail(payload, &mut at)?;
+    let headers = HeaderChain::from_bytes(cfg.network(), h)
         .map_err(|e| StateError::Corrupt(format!("headers: {e}")))?;
+    finish(cfg, headers, e, lock)
+}
+
+/// Pins the restored chain, decodes the engine and checks that its lists are on the chain.
+fn finish(
+    cfg: &EngineConfig,
+    mut headers: HeaderChain,
+    e: &[u8],
+    lock: Option<(u32, Hash256)>,
+) -> Result<SavedState, StateError> {
     if let Some((height, hash)) = lock {
         // The pin is on the saved chain, or above/off it (its block was not fetched yet).
-        if let Some(ours) = crate::chain::HeaderIndex::hash_at(&headers, height) {
+        if let Some(ours) = HeaderIndex::hash_at(&headers, height) {
             if ours != hash {
                 return Err(StateError::Corrupt(format!(
                     "the saved ChainLock at {height} conflicts with the saved header chain"
@@ -156,13 +257,561 @@ pub fn decode(cfg: &EngineConfig, bytes: &[u8]) -> Result<SavedState, StateError
         .map_err(|e| StateError::Corrupt(format!("engine: {e}")))?;
     // The engine's lists must be on the saved header chain.
     for (height, hash) in engine.held_lists() {
-        if crate::chain::HeaderIndex::hash_at(&headers, height) != Some(hash) {
+        if HeaderIndex::hash_at(&headers, height) != Some(hash) {
             return Err(StateError::Corrupt(format!(
                 "list at {height} is not on the saved header chain"
             )));
         }
     }
     Ok(SavedState { headers, engine })
+}
+
+/// Decodes and fully checks a client state of either layout for `cfg`'s network, reading a
+/// segmented state's header segments from `store` one at a time (never all at once).
+pub fn decode_in(
+    cfg: &EngineConfig,
+    bytes: &[u8],
+    store: &dyn Store,
+) -> Result<SavedState, StateError> {
+    if bytes.get(..4) == Some(&BlobKind::SegmentedState.magic()[..]) {
+        decode_segmented(cfg, bytes, store)
+    } else {
+        decode(cfg, bytes)
+    }
+}
+
+/// A full segment as a generation references it: its position in the chain (segment `index`
+/// holds the active headers `index × len .. (index + 1) × len`, counted from the anchor), the
+/// block hash of its last header (which, headers being linked by hash, fixes every header of
+/// it), and how many hex digits of that hash its key carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SegRef {
+    index: u32,
+    last: Hash256,
+    tag_len: u8,
+}
+
+impl SegRef {
+    /// The segment's key: `dqs.hdr.<index>.<tag>`.
+    fn key(&self) -> String {
+        let tag = hex::encode(self.last.0);
+        format!(
+            "{SEGMENT_PREFIX}{}.{}",
+            self.index,
+            &tag[..self.tag_len as usize]
+        )
+    }
+
+    const LEN: usize = 4 + 1 + 32;
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.index.to_le_bytes());
+        out.push(self.tag_len);
+        out.extend_from_slice(&self.last.0);
+    }
+
+    fn read(b: &[u8]) -> Option<SegRef> {
+        let tag_len = b[4];
+        matches!(tag_len, SHORT_TAG | LONG_TAG).then(|| SegRef {
+            index: u32::from_le_bytes(b[..4].try_into().expect("4 bytes")),
+            tag_len,
+            last: Hash256(b[5..37].try_into().expect("32 bytes")),
+        })
+    }
+}
+
+/// The segmented slot's payload before the partial headers.
+struct SlotHead {
+    seg_len: u32,
+    anchor_height: u32,
+    count: usize,
+    segments: Vec<SegRef>,
+    partial: usize,
+}
+
+/// Reads a segmented slot's payload up to its partial headers (`*at` left on them), checking
+/// every count against the others and the bytes present.
+fn read_slot_head(payload: &[u8], at: &mut usize) -> Result<SlotHead, StateError> {
+    let seg_len = take_u32(payload, at, "headers")?;
+    let anchor_height = take_u32(payload, at, "headers")?;
+    let count = take_u32(payload, at, "headers")? as usize;
+    let n = take_u32(payload, at, "headers")? as usize;
+    if !SEGMENT_LEN_RANGE.contains(&seg_len) {
+        return Err(StateError::Corrupt(format!(
+            "headers: segment length {seg_len} out of range"
+        )));
+    }
+    let list = take(
+        payload,
+        at,
+        n.saturating_mul(SegRef::LEN),
+        "headers: segment list",
+    )?;
+    let mut segments = Vec::with_capacity(n);
+    for (i, b) in list.chunks_exact(SegRef::LEN).enumerate() {
+        let r = SegRef::read(b)
+            .filter(|r| r.index as usize == i)
+            .ok_or_else(|| StateError::Corrupt(format!("headers: segment entry {i} is invalid")))?;
+        segments.push(r);
+    }
+    let partial = take_u32(payload, at, "headers")? as usize;
+    let full = n * seg_len as usize;
+    if count == 0 || count > MAX_SAVED_HEADERS || full.checked_add(partial) != Some(count) {
+        return Err(StateError::Corrupt(format!(
+            "headers: {count} headers do not make {n} segments of {seg_len} and {partial} more"
+        )));
+    }
+    (anchor_height as u64 + count as u64 - 1 <= u32::MAX as u64)
+        .then_some(())
+        .ok_or_else(|| StateError::Corrupt("headers: heights overflow".into()))?;
+    Ok(SlotHead {
+        seg_len,
+        anchor_height,
+        count,
+        segments,
+        partial,
+    })
+}
+
+fn parse_headers(bytes: &[u8]) -> Vec<BlockHeader> {
+    bytes
+        .chunks_exact(80)
+        .map(|c| BlockHeader::from_array(c.try_into().expect("80 bytes")))
+        .collect()
+}
+
+/// Adds `headers` to the chain being restored, starting it with the first one (the anchor) when
+/// there is no chain yet.
+fn restore(
+    chain: &mut Option<HeaderChain>,
+    network: Network,
+    slot: &SlotHead,
+    headers: &[BlockHeader],
+) -> Result<(), crate::chain::ChainError> {
+    match chain {
+        Some(c) => {
+            // Room for what was loaded, not for the count the slot declares (a slot of a few
+            // bytes could declare millions of headers).
+            c.restore_reserve(headers.len());
+            c.restore_extend(headers)
+        }
+        None => {
+            let mut c = HeaderChain::restore_anchor(
+                network,
+                slot.anchor_height,
+                headers[0],
+                headers.len(),
+            )?;
+            c.restore_extend(&headers[1..])?;
+            *chain = Some(c);
+            Ok(())
+        }
+    }
+}
+
+/// Decodes a segmented state: its slot blob, then each segment it lists, loaded from `store`,
+/// checked (envelope, position, length) and connected (every header revalidated), its last
+/// header's hash compared with the list's.
+fn decode_segmented(
+    cfg: &EngineConfig,
+    bytes: &[u8],
+    store: &dyn Store,
+) -> Result<SavedState, StateError> {
+    let network = cfg.network();
+    let payload = Envelope::segmented_state(network).open(bytes)?;
+    let mut at = 0;
+    let slot = read_slot_head(payload, &mut at)?;
+    let partial = take(
+        payload,
+        &mut at,
+        slot.partial * 80,
+        "headers: partial segment",
+    )?;
+    let (e, lock) = take_tail(payload, &mut at)?;
+    let mut chain: Option<HeaderChain> = None;
+    let env = Envelope::header_segment(network);
+    for r in &slot.segments {
+        let key = r.key();
+        let bad = |why: String| StateError::Corrupt(format!("headers: segment {key}: {why}"));
+        let blob = store
+            .load(&key)?
+            .ok_or_else(|| bad("missing from the store".into()))?;
+        let seg = env.open(&blob).map_err(|e| bad(e.to_string()))?;
+        let first = slot.anchor_height + r.index * slot.seg_len;
+        let expected_len = 8 + slot.seg_len as usize * 80;
+        if seg.len() != expected_len
+            || seg[..4] != first.to_le_bytes()
+            || seg[4..8] != slot.seg_len.to_le_bytes()
+        {
+            return Err(bad(format!(
+                "not the {} headers from height {first}",
+                slot.seg_len
+            )));
+        }
+        let headers = parse_headers(&seg[8..]);
+        drop(blob);
+        restore(&mut chain, network, &slot, &headers).map_err(|e| bad(e.to_string()))?;
+        let got = chain.as_ref().expect("restored").tip().1;
+        if got != r.last {
+            return Err(bad(format!(
+                "ends at block {got}, the state lists {}",
+                r.last
+            )));
+        }
+    }
+    if !partial.is_empty() {
+        restore(&mut chain, network, &slot, &parse_headers(partial))
+            .map_err(|e| StateError::Corrupt(format!("headers: partial segment: {e}")))?;
+    }
+    let headers = chain.expect("at least one header");
+    debug_assert_eq!(headers.len(), slot.count);
+    finish(cfg, headers, e, lock)
+}
+
+/// What a save reads the state from. Called several times during one save, each time briefly
+/// (whatever guards the state can be held for the call): once to plan the save, then once per
+/// header segment to write. Between calls the state may change; the save then plans again.
+pub trait StateSource {
+    /// Calls `f` with the header chain and the engine to save.
+    fn with_state(&self, f: &mut dyn FnMut(&HeaderChain, &Engine));
+    /// Calls `f` with the header chain to save.
+    fn with_headers(&self, f: &mut dyn FnMut(&HeaderChain));
+}
+
+/// A state held by the caller, to save as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot<'a> {
+    /// The header chain.
+    pub headers: &'a HeaderChain,
+    /// The engine.
+    pub engine: &'a Engine,
+}
+
+impl StateSource for Snapshot<'_> {
+    fn with_state(&self, f: &mut dyn FnMut(&HeaderChain, &Engine)) {
+        f(self.headers, self.engine)
+    }
+    fn with_headers(&self, f: &mut dyn FnMut(&HeaderChain)) {
+        f(self.headers)
+    }
+}
+
+/// What one save wrote and removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SaveReport {
+    /// Store calls that wrote (segments, slot, head).
+    pub writes: usize,
+    /// Bytes handed to the store's `save` in all.
+    pub bytes_written: usize,
+    /// Header segments written.
+    pub segments_written: usize,
+    /// Size of the slot blob written.
+    pub slot_bytes: usize,
+    /// Keys removed (segments no generation references any more).
+    pub removed: usize,
+    /// Segment keys whose removal failed; listed in the head and tried again by the next save.
+    pub left_over: usize,
+}
+
+/// A save's plan, made with the state held: the new generation's segment list, the segments
+/// the kept generation does not hold, and the slot blob.
+struct Plan {
+    anchor_height: u32,
+    seg_len: u32,
+    segments: Vec<SegRef>,
+    to_write: Vec<SegRef>,
+    slot_blob: Vec<u8>,
+}
+
+/// The tag length for segment `index` ending at `last`: the short tag, unless another segment
+/// at that index with the same short tag is known to the store (then the full hash).
+fn tag_len(index: u32, last: Hash256, known: &[&[SegRef]]) -> u8 {
+    let short = SegRef {
+        index,
+        last,
+        tag_len: SHORT_TAG,
+    };
+    let clash = known
+        .iter()
+        .flat_map(|l| l.iter())
+        .any(|r| r.index == index && r.last != last && r.key() == short.key());
+    if clash {
+        LONG_TAG
+    } else {
+        SHORT_TAG
+    }
+}
+
+/// `kept`: the segments of the generation kept (never written over with other bytes);
+/// `trusted`: those of them known to be in the store (not written again); `others`: segments
+/// the store may hold besides.
+fn plan(
+    headers: &HeaderChain,
+    engine: &Engine,
+    kept: &[SegRef],
+    trusted: &[SegRef],
+    others: &[SegRef],
+) -> Plan {
+    let network = headers.network();
+    let seg_len = segment_len(network);
+    let anchor_height = headers.anchor_height();
+    let count = headers.len();
+    let n = count / seg_len as usize;
+    let segments: Vec<SegRef> = (0..n as u32)
+        .map(|index| {
+            let last_height = anchor_height + (index + 1) * seg_len - 1;
+            let last = HeaderIndex::hash_at(headers, last_height).expect("on the active chain");
+            SegRef {
+                index,
+                last,
+                tag_len: tag_len(index, last, &[kept, others]),
+            }
+        })
+        .collect();
+    let to_write = segments
+        .iter()
+        .filter(|r| !trusted.contains(r))
+        .copied()
+        .collect();
+    let partial_from = anchor_height + (n as u32) * seg_len;
+    let partial = count - n * seg_len as usize;
+
+    let mut e = engine.to_bytes();
+    e.shrink_to_fit();
+    let env = Envelope::segmented_state(network);
+    let lock_len = headers.chain_lock().map_or(0, |_| 8 + CHAIN_LOCK_LAYER);
+    let payload_len = 20 + n * SegRef::LEN + partial * 80 + 8 + e.len() + lock_len;
+    let mut out = Vec::with_capacity(env.blob_len(payload_len));
+    let start = env.begin_in(&mut out);
+    out.extend_from_slice(&seg_len.to_le_bytes());
+    out.extend_from_slice(&anchor_height.to_le_bytes());
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    for r in &segments {
+        r.write(&mut out);
+    }
+    out.extend_from_slice(&(partial as u32).to_le_bytes());
+    for h in partial_from..partial_from + partial as u32 {
+        out.extend_from_slice(&headers.header_at(h).expect("active").to_array());
+    }
+    out.extend_from_slice(&(e.len() as u64).to_le_bytes());
+    out.extend_from_slice(&e);
+    drop(e);
+    write_lock_layer(headers, &mut out);
+    env.seal_in(&mut out, start);
+    debug_assert_eq!(out.len(), env.blob_len(payload_len));
+    Plan {
+        anchor_height,
+        seg_len,
+        segments,
+        to_write,
+        slot_blob: out,
+    }
+}
+
+/// The blob of segment `r` of a chain anchored at `anchor_height`, or `None` when the chain no
+/// longer holds that segment (it changed since the plan).
+fn segment_blob(
+    headers: &HeaderChain,
+    anchor_height: u32,
+    seg_len: u32,
+    r: &SegRef,
+) -> Option<Vec<u8>> {
+    let first = anchor_height + r.index * seg_len;
+    let last = first + seg_len - 1;
+    if headers.anchor_height() != anchor_height
+        || HeaderIndex::hash_at(headers, last) != Some(r.last)
+    {
+        return None;
+    }
+    let env = Envelope::header_segment(headers.network());
+    let mut out = Vec::with_capacity(env.blob_len(8 + seg_len as usize * 80));
+    let start = env.begin_in(&mut out);
+    out.extend_from_slice(&first.to_le_bytes());
+    out.extend_from_slice(&seg_len.to_le_bytes());
+    for h in first..=last {
+        out.extend_from_slice(&headers.header_at(h)?.to_array());
+    }
+    env.seal_in(&mut out, start);
+    Some(out)
+}
+
+/// How often a save plans again when the state changed under it before giving up.
+const PLAN_ATTEMPTS: usize = 4;
+
+/// Saves a new generation of the state `src` holds (`docs/STORAGE.md`):
+///
+/// 1. reads the head and the slot it names: when that slot holds the blob the head was written
+///    for (its tag), its generation is kept and the segments it lists are in the store (they
+///    were verified when it was loaded and are never removed while it is kept); the other slot
+///    is overwritten, and the segments it lists, those the head lists for it and those left
+///    over from earlier saves may be garbage. When it does not (lost, corrupt, slots swapped),
+///    the named slot is overwritten instead, the other one kept, and its segments, unverified,
+///    are written again (never with other bytes: a key names one content);
+/// 2. plans with the state held: the segment list, the slot blob (partial segment, engine,
+///    ChainLock);
+/// 3. writes each full segment not known to be in the store (one at a time, each copied from
+///    the state just before it is written, and read back: a store that kept other bytes fails
+///    the save);
+/// 4. writes the slot;
+/// 5. removes the segments neither the new nor the kept generation references (a failed
+///    removal is not an error: the key is listed in the head and removed by a later save);
+/// 6. writes the head: slot, generation, the slot's tag, the new and the kept generation's
+///    segment lists and the keys left over.
+///
+/// Never more than one segment and the slot blob (or one slot read back) are held at once.
+/// Interrupted at any store call, the kept generation stays loadable (none of its keys is
+/// written with other bytes or removed, and the head names it until step 6, or names a slot
+/// that does not hold its generation).
+pub fn save_state(store: &dyn Store, src: &dyn StateSource) -> Result<SaveReport, StoreError> {
+    let head = store.load(HEAD)?;
+    let parsed = head.as_deref().and_then(parse_head);
+    drop(head);
+    // The slot the head names must hold the blob the head was written for (its tag): then its
+    // generation is the one kept, and its segments (verified when it was loaded, never removed
+    // since) need not be written again.
+    let named = match &parsed {
+        Some(h) => store.load(h.slot)?.map(|b| {
+            (
+                h.tag.is_none() || h.tag == Some(slot_tag(&b)),
+                slot_manifest(&b),
+            )
+        }),
+        None => None,
+    };
+    let (slot, generation, kept, trusted, mut garbage) = match (parsed, named) {
+        (Some(h), Some((true, named_segments))) => {
+            let slot = other(h.slot);
+            let mut garbage = slot_segments(store, slot)?;
+            if let Some(l) = h.lists {
+                garbage.extend(l.other);
+                garbage.extend(l.left_over);
+            }
+            (
+                slot,
+                h.generation + 1,
+                named_segments.clone(),
+                named_segments,
+                garbage,
+            )
+        }
+        // The head names a slot that does not hold its generation (lost, corrupt, or the slots
+        // swapped): the named slot is rewritten and the other one kept; its segments are not
+        // removed but, unverified, written again.
+        (Some(h), named) => {
+            let kept = slot_segments(store, other(h.slot))?;
+            let mut garbage = named.map(|n| n.1).unwrap_or_default();
+            if let Some(l) = h.lists {
+                garbage.extend(l.named);
+                garbage.extend(l.other);
+                garbage.extend(l.left_over);
+            }
+            (h.slot, h.generation + 1, kept, Vec::new(), garbage)
+        }
+        // No usable head: as above, slot A rewritten.
+        (None, _) => (
+            SLOT_A,
+            1,
+            slot_segments(store, SLOT_B)?,
+            Vec::new(),
+            slot_segments(store, SLOT_A)?,
+        ),
+    };
+    let mut report = SaveReport::default();
+    for _ in 0..PLAN_ATTEMPTS {
+        let mut planned = None;
+        src.with_state(&mut |h, e| planned = Some(plan(h, e, &kept, &trusted, &garbage)));
+        let p = planned.expect("the source calls back");
+        let mut changed = false;
+        for r in &p.to_write {
+            let mut blob = None;
+            src.with_headers(&mut |h| blob = segment_blob(h, p.anchor_height, p.seg_len, r));
+            let Some(blob) = blob else {
+                changed = true;
+                break;
+            };
+            let key = r.key();
+            // Written now: garbage unless the new generation references it.
+            garbage.push(*r);
+            store.save(&key, &blob)?;
+            report.writes += 1;
+            report.bytes_written += blob.len();
+            report.segments_written += 1;
+            if store.load(&key)?.as_deref() != Some(&blob[..]) {
+                return Err(StoreError(format!(
+                    "{key}: the store returned other bytes than were just saved"
+                )));
+            }
+        }
+        if changed {
+            continue;
+        }
+        store.save(slot, &p.slot_blob)?;
+        report.writes += 1;
+        report.bytes_written += p.slot_blob.len();
+        report.slot_bytes = p.slot_blob.len();
+        let tag = slot_tag(&p.slot_blob);
+        drop(p.slot_blob);
+        let keep: std::collections::HashSet<String> =
+            p.segments.iter().chain(&kept).map(SegRef::key).collect();
+        let mut left_over: Vec<SegRef> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in &garbage {
+            let key = r.key();
+            if keep.contains(&key) || !seen.insert(key.clone()) {
+                continue;
+            }
+            match store.remove(&key) {
+                Ok(()) => report.removed += 1,
+                Err(_) => left_over.push(*r),
+            }
+        }
+        report.left_over = left_over.len();
+        let head = head_bytes(
+            slot,
+            generation,
+            &tag,
+            Some(&HeadLists {
+                named: p.segments,
+                other: kept,
+                left_over,
+            }),
+        );
+        store.save(HEAD, &head)?;
+        report.writes += 1;
+        report.bytes_written += head.len();
+        return Ok(report);
+    }
+    Err(StoreError(
+        "the header chain kept changing during the save; saved at the next one".into(),
+    ))
+}
+
+/// The segments the blob in `slot` references (none for a single-blob state, an absent slot or
+/// one that does not open).
+fn slot_segments(store: &dyn Store, slot: &str) -> Result<Vec<SegRef>, StoreError> {
+    Ok(store
+        .load(slot)?
+        .map(|b| slot_manifest(&b))
+        .unwrap_or_default())
+}
+
+/// The segments a slot blob references (none for a single-blob state or a blob that does not
+/// open).
+fn slot_manifest(bytes: &[u8]) -> Vec<SegRef> {
+    let Some(network) = bytes
+        .get(6)
+        .and_then(|b| crate::persist::network_from_byte(*b))
+    else {
+        return Vec::new();
+    };
+    let Ok(payload) = Envelope::segmented_state(network).open(bytes) else {
+        return Vec::new();
+    };
+    let mut at = 0;
+    read_slot_head(payload, &mut at)
+        .map(|s| s.segments)
+        .unwrap_or_default()
 }
 
 /// What a head record binds its slot to: the last 32 bytes of the blob written there (for a
@@ -175,26 +824,66 @@ fn slot_tag(blob: &[u8]) -> [u8; 32] {
     }
 }
 
-/// Head record: magic, slot byte, u64 generation, the slot's tag ([`slot_tag`]), then the first
-/// four bytes of the SHA256d of what precedes.
-fn head_bytes(slot: &str, generation: u64, tag: &[u8; 32]) -> Vec<u8> {
+/// The segment lists a head carries (absent in heads written before segments existed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeadLists {
+    /// The segments of the generation the head names.
+    named: Vec<SegRef>,
+    /// The segments of the generation in the other slot when the head was written.
+    other: Vec<SegRef>,
+    /// Segments a save could not remove.
+    left_over: Vec<SegRef>,
+}
+
+/// A parsed head record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Head {
+    slot: &'static str,
+    generation: u64,
+    /// The slot's tag (absent in the 17-byte head written before the tag existed).
+    tag: Option<[u8; 32]>,
+    lists: Option<HeadLists>,
+}
+
+/// The fixed part of a head: magic, slot byte, u64 generation, tag.
+const HEAD_FIXED: usize = 4 + 1 + 8 + 32;
+
+/// Head record: magic, slot byte, u64 generation, the slot's tag ([`slot_tag`]); then, when
+/// `lists` is given, three segment lists (u32 count and 37-byte entries each: u32 index, u8 tag
+/// length, last block hash) and the SHA256d of what precedes (32 bytes); without lists, the
+/// first four bytes of that SHA256d (the 49-byte head of earlier builds).
+fn head_bytes(slot: &str, generation: u64, tag: &[u8; 32], lists: Option<&HeadLists>) -> Vec<u8> {
     let mut b = HEAD_MAGIC.to_vec();
     b.push(if slot == SLOT_A { b'a' } else { b'b' });
     b.extend_from_slice(&generation.to_le_bytes());
     b.extend_from_slice(tag);
+    let sum_len = match lists {
+        Some(l) => {
+            for list in [&l.named, &l.other, &l.left_over] {
+                b.extend_from_slice(&(list.len() as u32).to_le_bytes());
+                for r in list {
+                    r.write(&mut b);
+                }
+            }
+            32
+        }
+        None => 4,
+    };
     let sum = sha256d(&b);
-    b.extend_from_slice(&sum.0[..4]);
+    b.extend_from_slice(&sum.0[..sum_len]);
     b
 }
 
-/// A parsed head: the slot it names, the generation, and the slot's tag (absent in the shorter
-/// head written before the tag existed, which is still read).
-fn parse_head(b: &[u8]) -> Option<(&'static str, u64, Option<[u8; 32]>)> {
-    let body = match b.len() {
-        17 | 49 => &b[..b.len() - 4],
+/// Parses a head record of any of its three forms (17 bytes: no tag; 49 bytes: tag; longer:
+/// tag and segment lists).
+fn parse_head(b: &[u8]) -> Option<Head> {
+    let sum_len = match b.len() {
+        17 | 49 => 4,
+        n if n >= HEAD_FIXED + 12 + 32 => 32,
         _ => return None,
     };
-    if &b[..4] != HEAD_MAGIC || sha256d(body).0[..4] != b[body.len()..] {
+    let body = &b[..b.len() - sum_len];
+    if &b[..4] != HEAD_MAGIC || sha256d(body).0[..sum_len] != b[body.len()..] {
         return None;
     }
     let slot = match b[4] {
@@ -203,21 +892,41 @@ fn parse_head(b: &[u8]) -> Option<(&'static str, u64, Option<[u8; 32]>)> {
         _ => return None,
     };
     let generation = u64::from_le_bytes(b[5..13].try_into().ok()?);
-    let tag = (b.len() == 49).then(|| b[13..45].try_into().expect("32 bytes"));
-    Some((slot, generation, tag))
-}
-
-/// Writes a new generation: the slot the head does not name, then the head (which names the
-/// slot, the generation and the slot's tag).
-pub fn save(store: &dyn Store, blob: &[u8]) -> Result<(), StoreError> {
-    let current = store.load(HEAD)?.as_deref().and_then(parse_head);
-    let (slot, generation) = match current {
-        Some((SLOT_A, g, _)) => (SLOT_B, g + 1),
-        Some((_, g, _)) => (SLOT_A, g + 1),
-        None => (SLOT_A, 1),
+    let tag = (body.len() >= HEAD_FIXED).then(|| b[13..45].try_into().expect("32 bytes"));
+    let lists = if sum_len == 32 {
+        let mut at = HEAD_FIXED;
+        let mut read = || -> Option<Vec<SegRef>> {
+            let n = u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize;
+            at += 4;
+            let end = at.checked_add(n.checked_mul(SegRef::LEN)?)?;
+            let list = body
+                .get(at..end)?
+                .chunks_exact(SegRef::LEN)
+                .map(SegRef::read)
+                .collect::<Option<Vec<_>>>()?;
+            at = end;
+            Some(list)
+        };
+        let named = read()?;
+        let other = read()?;
+        let left_over = read()?;
+        if at != body.len() {
+            return None;
+        }
+        Some(HeadLists {
+            named,
+            other,
+            left_over,
+        })
+    } else {
+        None
     };
-    store.save(slot, blob)?;
-    store.save(HEAD, &head_bytes(slot, generation, &slot_tag(blob)))
+    Some(Head {
+        slot,
+        generation,
+        tag,
+        lists,
+    })
 }
 
 fn other(slot: &str) -> &'static str {
@@ -239,7 +948,10 @@ pub fn load(
     cfg: &EngineConfig,
 ) -> Result<(SavedState, Option<StateError>), StateError> {
     let head = store.load(HEAD)?;
-    let parsed = head.as_deref().and_then(parse_head);
+    let parsed = head
+        .as_deref()
+        .and_then(parse_head)
+        .map(|h| (h.slot, h.generation, h.tag));
     let order: [&str; 2] = match parsed {
         Some((slot, _, _)) => [slot, other(slot)],
         None => [SLOT_A, SLOT_B],
@@ -248,6 +960,7 @@ pub fn load(
     if head.is_some() && parsed.is_none() {
         first_error = Some(StateError::Corrupt("the head record is corrupt".into()));
     }
+    drop(head);
     // Slots that hold another generation than the head names, tried last.
     let mut other_generation: Vec<(&str, Vec<u8>)> = Vec::new();
     for slot in order {
@@ -259,7 +972,7 @@ pub fn load(
                 other_generation.push((slot, bytes));
                 continue;
             }
-            match decode(cfg, &bytes) {
+            match decode_in(cfg, &bytes, store) {
                 Ok(s) => {
                     let warning = if slot != named {
                         // The slots were swapped (or the head's slot rewritten by someone
@@ -276,14 +989,16 @@ pub fn load(
                     };
                     return Ok((s, warning));
                 }
+                Err(StateError::Store(e)) => return Err(StateError::Store(e)),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
             }
             continue;
         }
-        match decode(cfg, &bytes) {
+        match decode_in(cfg, &bytes, store) {
             Ok(s) => return Ok((s, first_error)),
+            Err(StateError::Store(e)) => return Err(StateError::Store(e)),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -291,7 +1006,7 @@ pub fn load(
     }
     if let Some((named, generation, _)) = parsed {
         for (slot, bytes) in other_generation {
-            match decode(cfg, &bytes) {
+            match decode_in(cfg, &bytes, store) {
                 Ok(s) => {
                     let why = match &first_error {
                         Some(e) => format!("generation {generation} is unusable ({e})"),
@@ -305,6 +1020,7 @@ pub fn load(
                         ))),
                     ));
                 }
+                Err(StateError::Store(e)) => return Err(StateError::Store(e)),
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -412,6 +1128,20 @@ mod tests {
     /// `head_bytes(SLOT_A, 1)` and `head_bytes(SLOT_B, 2)` at ae38dcc (before the slot tag).
     const HEAD_A1_AE38DCC: &str = "4451534861010000000000000020848f1c";
     const HEAD_B2_AE38DCC: &str = "44515348620200000000000000e2b47ea5";
+
+    /// Writes `blob` as the next generation the way builds before segments did: the slot the
+    /// head does not name, then the 49-byte head.
+    fn save_blob(store: &dyn Store, blob: &[u8]) {
+        let current = store.load(HEAD).unwrap().as_deref().and_then(parse_head);
+        let (slot, generation) = match current {
+            Some(h) => (other(h.slot), h.generation + 1),
+            None => (SLOT_A, 1),
+        };
+        store.save(slot, blob).unwrap();
+        store
+            .save(HEAD, &head_bytes(slot, generation, &slot_tag(blob), None))
+            .unwrap();
+    }
 
     fn old_state() -> Vec<u8> {
         hex::decode(STATE_AE38DCC).unwrap()
@@ -551,13 +1281,14 @@ mod tests {
         // The head written since then also carries its slot's tag; the older, shorter head
         // (no tag) is still read, and so are its slots.
         let a1 = hex::decode(HEAD_A1_AE38DCC).unwrap();
-        assert_eq!(parse_head(&a1), Some((SLOT_A, 1, None)));
+        let short = |h: Option<Head>| h.map(|h| (h.slot, h.generation, h.tag, h.lists));
+        assert_eq!(short(parse_head(&a1)), Some((SLOT_A, 1, None, None)));
         assert_eq!(
-            hex::encode(&head_bytes(SLOT_A, 1, &[0; 32])[..13]),
+            hex::encode(&head_bytes(SLOT_A, 1, &[0; 32], None)[..13]),
             &HEAD_A1_AE38DCC[..26]
         );
         let b2 = hex::decode(HEAD_B2_AE38DCC).unwrap();
-        assert_eq!(parse_head(&b2), Some((SLOT_B, 2, None)));
+        assert_eq!(short(parse_head(&b2)), Some((SLOT_B, 2, None, None)));
         let b = old_state();
         for (head, slot) in [(HEAD_A1_AE38DCC, SLOT_A), (HEAD_B2_AE38DCC, SLOT_B)] {
             let store = crate::store::MemoryStore::new();
@@ -566,11 +1297,26 @@ mod tests {
             let (s, skipped) = load(&store, &cfg()).unwrap();
             assert_eq!(skipped, None);
             assert_eq!(s.headers.tip().0, 3);
-            // The next save goes to the other slot, one generation up.
-            save(&store, &b).unwrap();
+            // The next save goes to the other slot, one generation up, in the segmented layout.
+            let report = save_state(
+                &store,
+                &Snapshot {
+                    headers: &s.headers,
+                    engine: &s.engine,
+                },
+            )
+            .unwrap();
+            assert_eq!((report.writes, report.segments_written), (2, 0));
             let next = parse_head(&store.load(HEAD).unwrap().unwrap()).unwrap();
-            assert_ne!(next.0, slot);
-            assert_eq!(next.1, if slot == SLOT_A { 2 } else { 3 });
+            assert_ne!(next.slot, slot);
+            assert_eq!(next.generation, if slot == SLOT_A { 2 } else { 3 });
+            assert_eq!(&store.load(next.slot).unwrap().unwrap()[..4], b"DQSS");
+            let (again, skipped) = load(&store, &cfg()).unwrap();
+            assert_eq!(skipped, None);
+            assert_eq!(again.headers.tip(), s.headers.tip());
+            assert_eq!(again.engine.to_bytes(), s.engine.to_bytes());
+            // The old generation is still there, untouched.
+            assert_eq!(store.load(slot).unwrap().unwrap(), b);
         }
     }
 
@@ -586,8 +1332,8 @@ mod tests {
         pinned.restore_chain_lock(3, pinned.hash_at(3).unwrap());
         let newer = encode(&pinned, &e);
         let store = crate::store::MemoryStore::new();
-        save(&store, &older).unwrap(); // a, generation 1
-        save(&store, &newer).unwrap(); // b, generation 2 (the head names b)
+        save_blob(&store, &older); // a, generation 1
+        save_blob(&store, &newer); // b, generation 2 (the head names b)
         let (s, w) = load(&store, &cfg()).unwrap();
         assert!(s.headers.chain_lock().is_some());
         assert_eq!(w, None);

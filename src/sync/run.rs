@@ -82,28 +82,41 @@ pub(super) async fn restore(sh: &Arc<Shared>) {
     }
 }
 
+/// The client's state as the save reads it: briefly, once to plan and once per header segment
+/// written, never copied whole (`store::state::save_state`).
+struct LiveState(Arc<Shared>);
+
+impl crate::store::state::StateSource for LiveState {
+    fn with_state(&self, f: &mut dyn FnMut(&crate::chain::HeaderChain, &crate::engine::Engine)) {
+        // Headers below the anchor are not saved, so neither are the lists at those blocks (a
+        // saved list must be on the saved chain); they are fetched again if still needed.
+        self.0.with_state(|s| {
+            let anchor = s.headers.anchor_height();
+            if s.engine
+                .held_lists()
+                .first()
+                .is_some_and(|(h, _)| *h < anchor)
+            {
+                f(&s.headers, &s.engine.without_lists_below(anchor))
+            } else {
+                f(&s.headers, &s.engine)
+            }
+        })
+    }
+    fn with_headers(&self, f: &mut dyn FnMut(&crate::chain::HeaderChain)) {
+        self.0.with_state(|s| f(&s.headers))
+    }
+}
+
 /// Saves the current state through the host's store (on a blocking thread).
 pub(super) async fn persist(sh: &Arc<Shared>) {
-    // Headers below the anchor are not saved, so neither are the lists at those blocks (a
-    // saved list must be on the saved chain); they are fetched again if still needed.
-    let blob = sh.with_state(|s| {
-        let anchor = s.headers.anchor_height();
-        if s.engine
-            .held_lists()
-            .first()
-            .is_some_and(|(h, _)| *h < anchor)
-        {
-            let engine = s.engine.without_lists_below(anchor);
-            crate::store::state::encode(&s.headers, &engine)
-        } else {
-            crate::store::state::encode(&s.headers, &s.engine)
-        }
-    });
     let store = sh.store.clone();
+    let live = LiveState(sh.clone());
     let r =
-        tokio::task::spawn_blocking(move || crate::store::state::save(store.as_ref(), &blob)).await;
+        tokio::task::spawn_blocking(move || crate::store::state::save_state(store.as_ref(), &live))
+            .await;
     match r {
-        Ok(Ok(())) => {}
+        Ok(Ok(_)) => {}
         Ok(Err(e)) => sh.error(ErrorKind::Store, format!("cannot save state: {e}"), true),
         Err(e) if e.is_cancelled() || sh.stopping() => {}
         Err(_) => sh.error(ErrorKind::Internal, "state saving task failed", true),
