@@ -445,17 +445,22 @@ fn unknown_commands_are_ignored_and_charged_by_name() {
                     .await
                     .unwrap();
             }
-            // Answer the client's ping once it comes.
+            // Answer the client's first ping; its second one starts the flood (so that the
+            // client's checks in between see the three commands alone, however it is scheduled).
             let mut dec = FrameDecoder::new(NET);
             let mut buf = [0u8; 4096];
+            let mut pings = 0;
             'ping: loop {
                 let n = s.read(&mut buf).await.unwrap();
                 dec.push(&buf[..n]).unwrap();
                 while let Some(m) = dec.pop().unwrap() {
                     if m.command == "ping" {
+                        pings += 1;
+                        if pings == 2 {
+                            break 'ping;
+                        }
                         let pong = encode_frame(NET, "pong", &m.payload);
                         s.write_all(&pong).await.unwrap();
-                        break 'ping;
                     }
                 }
             }
@@ -481,6 +486,11 @@ fn unknown_commands_are_ignored_and_charged_by_name() {
         // The three unknown commands arrived before the pong: counted, charged, no notice.
         assert_eq!(counters.unsolicited_in.load(Ordering::Relaxed), 3);
         assert!(rx.try_recv().is_err(), "an unknown command is no notice");
+        // The second ping is never answered: the flood closes the connection, failing it.
+        let r = peer
+            .request(Message::Ping(12), Expect::Pong(12), Duration::from_secs(60))
+            .await;
+        assert!(r.is_err(), "{r:?}");
         let n = tokio::time::timeout(Duration::from_secs(60), rx.recv())
             .await
             .unwrap()
