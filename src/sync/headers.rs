@@ -89,6 +89,20 @@ fn answered(
     others_ahead
 }
 
+/// Headers from `peer` that the chain refused: the peer is banned when the refusal proves it
+/// wrong, otherwise only that connection is dropped.
+fn refused(sh: &Shared, peers: &mut Peers, peer: &Peer, e: &crate::chain::ChainError) {
+    if e.penalty() == Penalty::Ban {
+        misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"))
+    } else {
+        lost(
+            sh,
+            peers,
+            &NetError::Closed(peer.conn_id(), format!("headers not usable: {e}")),
+        )
+    }
+}
+
 /// Headers with their block hashes, computed off the async threads.
 type Hashed = (Vec<BlockHeader>, Vec<Hash256>);
 
@@ -209,18 +223,7 @@ async fn sync_sequential(
                     }
                     Err(e) => {
                         pending = None;
-                        if e.penalty() == Penalty::Ban {
-                            misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"))
-                        } else {
-                            lost(
-                                sh,
-                                peers,
-                                &NetError::Closed(
-                                    peer.conn_id(),
-                                    format!("headers not usable: {e}"),
-                                ),
-                            )
-                        }
+                        refused(sh, peers, &peer, &e);
                     }
                 }
             }
@@ -844,18 +847,7 @@ async fn connect_tail(
                         sh.progress();
                     }
                     Err(e) => {
-                        if e.penalty() == Penalty::Ban {
-                            misbehaved(sh, peers, peer.addr, format!("invalid headers: {e}"));
-                        } else {
-                            lost(
-                                sh,
-                                peers,
-                                &NetError::Closed(
-                                    peer.conn_id(),
-                                    format!("headers not usable: {e}"),
-                                ),
-                            );
-                        }
+                        refused(sh, peers, &peer, &e);
                         return Ok(None);
                     }
                 }
