@@ -65,7 +65,7 @@ pub fn requirements(cp: &ChainParams, llmq_type: u8, base_height: u32) -> Requir
 }
 
 /// What of `req` the source does not hold.
-fn missing(req: &Requirements, lists: &dyn ListSource) -> Requirements {
+pub(crate) fn missing(req: &Requirements, lists: &dyn ListSource) -> Requirements {
     Requirements {
         list_heights: req
             .list_heights

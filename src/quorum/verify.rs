@@ -362,21 +362,7 @@ pub fn members_cached(
     }
     // Cheap availability check before any point decoding: pending commitments are re-tried on
     // every feed.
-    let req = members::requirements(cp, c.llmq_type, base_height);
-    let lacking = Requirements {
-        list_heights: req
-            .list_heights
-            .iter()
-            .copied()
-            .filter(|h| lists.list_at(*h).is_none())
-            .collect(),
-        snapshot_heights: req
-            .snapshot_heights
-            .iter()
-            .copied()
-            .filter(|h| lists.snapshot_at(*h).is_none())
-            .collect(),
-    };
+    let lacking = members::missing(&members::requirements(cp, c.llmq_type, base_height), lists);
     if !lacking.list_heights.is_empty() || !lacking.snapshot_heights.is_empty() {
         return Err(Verdict::Unverifiable(lacking));
     }
