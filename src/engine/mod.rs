@@ -238,9 +238,11 @@ pub struct Engine {
 /// Decoded operator keys kept between feeds; beyond this the cache starts over.
 const MAX_CACHED_KEYS: usize = 65_536;
 
-/// Lists and snapshots visible during a feed: the staged ones first, then the engine's.
-struct Staged<'a> {
-    engine: &'a Engine,
+/// What one feed changes: the lists, snapshots, validated quorums and decoded keys it adds,
+/// the pending commitments it leaves and its outcome. Built while the feed is staged, applied
+/// by `Engine::commit` once every check has passed.
+#[derive(Default)]
+struct Delta {
     lists: HashMap<Hash256, Arc<MasternodeList>>,
     by_height: BTreeMap<u32, Hash256>,
     snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
@@ -248,6 +250,13 @@ struct Staged<'a> {
     pending: BTreeMap<QuorumKey, Pending>,
     outcome: FeedOutcome,
     new_keys: verify::KeyMap,
+}
+
+/// A feed in progress: its [`Delta`] over the engine. Lists and snapshots visible during the
+/// feed are the staged ones first, then the engine's.
+struct Staged<'a> {
+    engine: &'a Engine,
+    delta: Delta,
     /// `quorumsCLSigs` claims of the diffs applied, compared once every diff of the feed is in:
     /// (diff block, each new quorum with the signature it is given).
     cl_claims: Vec<(Hash256, Vec<ClClaim>)>,
@@ -256,41 +265,16 @@ struct Staged<'a> {
 /// One new quorum's `quorumsCLSigs` claim: its key, its `quorumIndex` and the signature given.
 type ClClaim = (QuorumKey, i16, [u8; 96]);
 
-/// The owned result of a successful feed, applied by `Engine::commit`.
-struct Changes {
-    lists: HashMap<Hash256, Arc<MasternodeList>>,
-    by_height: BTreeMap<u32, Hash256>,
-    snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
-    quorums: HashMap<QuorumKey, ValidatedQuorum>,
-    pending: BTreeMap<QuorumKey, Pending>,
-    outcome: FeedOutcome,
-    new_keys: verify::KeyMap,
-}
-
-impl Staged<'_> {
-    fn into_changes(self) -> Changes {
-        Changes {
-            lists: self.lists,
-            by_height: self.by_height,
-            snapshots: self.snapshots,
-            quorums: self.quorums,
-            pending: self.pending,
-            outcome: self.outcome,
-            new_keys: self.new_keys,
-        }
-    }
-}
-
 impl ListSource for Staged<'_> {
     fn list_at(&self, height: u32) -> Option<&MasternodeList> {
-        if let Some(h) = self.by_height.get(&height) {
-            return self.lists.get(h).map(|l| l.as_ref());
+        if let Some(h) = self.delta.by_height.get(&height) {
+            return self.delta.lists.get(h).map(|l| l.as_ref());
         }
         self.engine.list_at_height(height)
     }
 
     fn snapshot_at(&self, cycle_height: u32) -> Option<&QuorumSnapshot> {
-        if let Some((_, s)) = self.snapshots.get(&cycle_height) {
+        if let Some((_, s)) = self.delta.snapshots.get(&cycle_height) {
             return Some(s);
         }
         self.engine
@@ -312,7 +296,8 @@ impl ListSource for Engine {
 
 impl Staged<'_> {
     fn list_by_hash(&self, h: &Hash256) -> Option<Arc<MasternodeList>> {
-        self.lists
+        self.delta
+            .lists
             .get(h)
             .cloned()
             .or_else(|| self.engine.lists.get(h).cloned())
@@ -375,12 +360,15 @@ impl Staged<'_> {
         }
         let list = Arc::new(list);
         if !self.engine.lists.contains_key(&list.block_hash)
-            && !self.lists.contains_key(&list.block_hash)
+            && !self.delta.lists.contains_key(&list.block_hash)
         {
-            self.outcome.lists_added.push((height, list.block_hash));
+            self.delta
+                .outcome
+                .lists_added
+                .push((height, list.block_hash));
         }
-        self.by_height.insert(height, list.block_hash);
-        self.lists.insert(list.block_hash, list.clone());
+        self.delta.by_height.insert(height, list.block_hash);
+        self.delta.lists.insert(list.block_hash, list.clone());
         // Every new commitment becomes a candidate for validation.
         for q in &diff.new_quorums {
             self.note_commitment(q, headers)?;
@@ -450,7 +438,7 @@ impl Staged<'_> {
                 "quorumsCLSigs checked"
             );
         }
-        self.outcome.cl_sigs.add(&tally);
+        self.delta.outcome.cl_sigs.add(&tally);
         Ok(())
     }
 
@@ -462,11 +450,12 @@ impl Staged<'_> {
     ) -> Result<(), EngineError> {
         let key = (q.llmq_type, q.quorum_hash);
         let known = self
+            .delta
             .quorums
             .get(&key)
             .or_else(|| self.engine.quorums.get(&key))
             .map(|v| v.commitment.clone())
-            .or_else(|| self.pending.get(&key).map(|p| p.commitment.clone()));
+            .or_else(|| self.delta.pending.get(&key).map(|p| p.commitment.clone()));
         if let Some(known) = known {
             if *known != *q {
                 return Err(EngineError::ConflictingCommitment {
@@ -477,7 +466,7 @@ impl Staged<'_> {
             return Ok(());
         }
         let base_height = headers.height_of(&q.quorum_hash);
-        self.pending.insert(
+        self.delta.pending.insert(
             key,
             Pending {
                 commitment: Arc::new(q.clone()),
@@ -571,19 +560,16 @@ impl Engine {
     fn stage(&self) -> Staged<'_> {
         Staged {
             engine: self,
-            lists: HashMap::new(),
-            by_height: BTreeMap::new(),
-            snapshots: BTreeMap::new(),
-            quorums: HashMap::new(),
-            pending: self.pending.clone(),
-            outcome: FeedOutcome::default(),
-            new_keys: verify::KeyMap::new(),
+            delta: Delta {
+                pending: self.pending.clone(),
+                ..Delta::default()
+            },
             cl_claims: Vec::new(),
         }
     }
 
-    fn commit(&mut self, changes: Changes, new_tip: Option<Hash256>) -> FeedOutcome {
-        let Changes {
+    fn commit(&mut self, delta: Delta, new_tip: Option<Hash256>) -> FeedOutcome {
+        let Delta {
             lists,
             by_height,
             snapshots,
@@ -591,7 +577,7 @@ impl Engine {
             pending,
             mut outcome,
             new_keys,
-        } = changes;
+        } = delta;
         if !new_keys.is_empty() {
             if self.keys.len() + new_keys.len() > MAX_CACHED_KEYS {
                 self.keys = Arc::default();
@@ -630,8 +616,7 @@ impl Engine {
         staged.check_cl_claims(headers)?;
         staged.validate_pending(headers)?;
         let tip = list.block_hash;
-        let changes = staged.into_changes();
-        Ok(self.commit(changes, Some(tip)))
+        Ok(self.commit(staged.delta, Some(tip)))
     }
 
     /// Feeds one `qrinfo`: applies its diffs in Core's build order (W-26), stores its snapshots
@@ -696,8 +681,7 @@ impl Engine {
         staged.check_cl_claims(headers)?;
         staged.validate_pending(headers)?;
         let tip = lists.last().map(|l| l.block_hash);
-        let changes = staged.into_changes();
-        Ok(self.commit(changes, tip))
+        Ok(self.commit(staged.delta, tip))
     }
 
     /// What lists (and whether a qrinfo) are needed to validate every active quorum at the tip
@@ -748,7 +732,8 @@ impl Staged<'_> {
     /// Stores the snapshot of the cycle at `cycle_height`, remembering the hash of its work
     /// block (cycle − 8), which is what the qrinfo's diff proved.
     fn store_snapshot(&mut self, cycle_height: u32, work_hash: Hash256, snap: &QuorumSnapshot) {
-        self.snapshots
+        self.delta
+            .snapshots
             .insert(cycle_height, (work_hash, Arc::new(snap.clone())));
     }
 }

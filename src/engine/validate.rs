@@ -38,7 +38,7 @@ impl Staged<'_> {
         &mut self,
         headers: &dyn HeaderIndex,
     ) -> Result<(), EngineError> {
-        let bins = plan(&self.engine.cfg, &self.pending, headers);
+        let bins = plan(&self.engine.cfg, &self.delta.pending, headers);
         let known = self.engine.keys.clone();
         let checked = run(&self.engine.cfg.params, headers, &*self, known, bins);
         self.apply_checked(checked)
@@ -52,7 +52,7 @@ impl Staged<'_> {
             new_keys,
         } = checked;
         // Kept for later feeds once this one commits.
-        self.new_keys.extend(new_keys);
+        self.delta.new_keys.extend(new_keys);
         // Deterministic order of outcomes and of the first failure reported.
         results.sort_by_key(|(key, _, height, _)| (*height, *key));
         if let Some((key, _, _, Verdict::Invalid(reason))) = results
@@ -71,7 +71,7 @@ impl Staged<'_> {
                 bls_verifications,
             } = verdict
             {
-                self.outcome.bls_verifications += bls_verifications;
+                self.delta.outcome.bls_verifications += bls_verifications;
                 let info = QuorumInfo {
                     llmq_type: commitment.llmq_type,
                     quorum_hash: commitment.quorum_hash,
@@ -80,9 +80,9 @@ impl Staged<'_> {
                     public_key: public_key.to_bytes(crate::quorum::bls::Scheme::Basic),
                     legacy_scheme: !commitment.is_basic_scheme(),
                 };
-                self.outcome.quorums_validated.push(info.clone());
-                self.pending.remove(&key);
-                self.quorums.insert(
+                self.delta.outcome.quorums_validated.push(info.clone());
+                self.delta.pending.remove(&key);
+                self.delta.quorums.insert(
                     key,
                     ValidatedQuorum {
                         info,
