@@ -12,17 +12,19 @@ pub mod clsigs;
 mod locks;
 mod missing;
 pub mod persist;
+mod validate;
 
 pub use clsigs::{ClSigChecks, ClSigsFault};
 pub use locks::{select_non_rotated_quorum, LockFailure, LockVerdict};
 pub use missing::{ColdStartPlan, MissingLists};
+pub use validate::VALIDATION_THREADS;
 
 use crate::chain::HeaderIndex;
 use crate::hashes::Hash256;
 use crate::network::{ChainParams, Network};
 use crate::quorum::bls::PublicKey;
 use crate::quorum::params::LlmqConfig;
-use crate::quorum::verify::{self, ListSource, QuorumFailure, Verdict};
+use crate::quorum::verify::{self, ListSource, QuorumFailure};
 use crate::sml::{self, MasternodeList, QuorumKey, SmlError};
 use crate::wire::commitment::FinalCommitment;
 use crate::wire::mnlistdiff::MnListDiff;
@@ -236,9 +238,11 @@ pub struct Engine {
 /// Decoded operator keys kept between feeds; beyond this the cache starts over.
 const MAX_CACHED_KEYS: usize = 65_536;
 
-/// Lists and snapshots visible during a feed: the staged ones first, then the engine's.
-struct Staged<'a> {
-    engine: &'a Engine,
+/// What one feed changes: the lists, snapshots, validated quorums and decoded keys it adds,
+/// the pending commitments it leaves and its outcome. Built while the feed is staged, applied
+/// by `Engine::commit` once every check has passed.
+#[derive(Default)]
+struct Delta {
     lists: HashMap<Hash256, Arc<MasternodeList>>,
     by_height: BTreeMap<u32, Hash256>,
     snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
@@ -246,6 +250,13 @@ struct Staged<'a> {
     pending: BTreeMap<QuorumKey, Pending>,
     outcome: FeedOutcome,
     new_keys: verify::KeyMap,
+}
+
+/// A feed in progress: its [`Delta`] over the engine. Lists and snapshots visible during the
+/// feed are the staged ones first, then the engine's.
+struct Staged<'a> {
+    engine: &'a Engine,
+    delta: Delta,
     /// `quorumsCLSigs` claims of the diffs applied, compared once every diff of the feed is in:
     /// (diff block, each new quorum with the signature it is given).
     cl_claims: Vec<(Hash256, Vec<ClClaim>)>,
@@ -254,41 +265,16 @@ struct Staged<'a> {
 /// One new quorum's `quorumsCLSigs` claim: its key, its `quorumIndex` and the signature given.
 type ClClaim = (QuorumKey, i16, [u8; 96]);
 
-/// The owned result of a successful feed, applied by `Engine::commit`.
-struct Changes {
-    lists: HashMap<Hash256, Arc<MasternodeList>>,
-    by_height: BTreeMap<u32, Hash256>,
-    snapshots: BTreeMap<u32, (Hash256, Arc<QuorumSnapshot>)>,
-    quorums: HashMap<QuorumKey, ValidatedQuorum>,
-    pending: BTreeMap<QuorumKey, Pending>,
-    outcome: FeedOutcome,
-    new_keys: verify::KeyMap,
-}
-
-impl Staged<'_> {
-    fn into_changes(self) -> Changes {
-        Changes {
-            lists: self.lists,
-            by_height: self.by_height,
-            snapshots: self.snapshots,
-            quorums: self.quorums,
-            pending: self.pending,
-            outcome: self.outcome,
-            new_keys: self.new_keys,
-        }
-    }
-}
-
 impl ListSource for Staged<'_> {
     fn list_at(&self, height: u32) -> Option<&MasternodeList> {
-        if let Some(h) = self.by_height.get(&height) {
-            return self.lists.get(h).map(|l| l.as_ref());
+        if let Some(h) = self.delta.by_height.get(&height) {
+            return self.delta.lists.get(h).map(|l| l.as_ref());
         }
         self.engine.list_at_height(height)
     }
 
     fn snapshot_at(&self, cycle_height: u32) -> Option<&QuorumSnapshot> {
-        if let Some((_, s)) = self.snapshots.get(&cycle_height) {
+        if let Some((_, s)) = self.delta.snapshots.get(&cycle_height) {
             return Some(s);
         }
         self.engine
@@ -310,7 +296,8 @@ impl ListSource for Engine {
 
 impl Staged<'_> {
     fn list_by_hash(&self, h: &Hash256) -> Option<Arc<MasternodeList>> {
-        self.lists
+        self.delta
+            .lists
             .get(h)
             .cloned()
             .or_else(|| self.engine.lists.get(h).cloned())
@@ -373,12 +360,15 @@ impl Staged<'_> {
         }
         let list = Arc::new(list);
         if !self.engine.lists.contains_key(&list.block_hash)
-            && !self.lists.contains_key(&list.block_hash)
+            && !self.delta.lists.contains_key(&list.block_hash)
         {
-            self.outcome.lists_added.push((height, list.block_hash));
+            self.delta
+                .outcome
+                .lists_added
+                .push((height, list.block_hash));
         }
-        self.by_height.insert(height, list.block_hash);
-        self.lists.insert(list.block_hash, list.clone());
+        self.delta.by_height.insert(height, list.block_hash);
+        self.delta.lists.insert(list.block_hash, list.clone());
         // Every new commitment becomes a candidate for validation.
         for q in &diff.new_quorums {
             self.note_commitment(q, headers)?;
@@ -448,7 +438,7 @@ impl Staged<'_> {
                 "quorumsCLSigs checked"
             );
         }
-        self.outcome.cl_sigs.add(&tally);
+        self.delta.outcome.cl_sigs.add(&tally);
         Ok(())
     }
 
@@ -460,11 +450,12 @@ impl Staged<'_> {
     ) -> Result<(), EngineError> {
         let key = (q.llmq_type, q.quorum_hash);
         let known = self
+            .delta
             .quorums
             .get(&key)
             .or_else(|| self.engine.quorums.get(&key))
             .map(|v| v.commitment.clone())
-            .or_else(|| self.pending.get(&key).map(|p| p.commitment.clone()));
+            .or_else(|| self.delta.pending.get(&key).map(|p| p.commitment.clone()));
         if let Some(known) = known {
             if *known != *q {
                 return Err(EngineError::ConflictingCommitment {
@@ -475,7 +466,7 @@ impl Staged<'_> {
             return Ok(());
         }
         let base_height = headers.height_of(&q.quorum_hash);
-        self.pending.insert(
+        self.delta.pending.insert(
             key,
             Pending {
                 commitment: Arc::new(q.clone()),
@@ -484,229 +475,7 @@ impl Staged<'_> {
         );
         Ok(())
     }
-
-    /// Validates every pending commitment whose lists are now available, on up to
-    /// [`VALIDATION_THREADS`] threads (member computation and BLS dominate a sync's CPU). Any
-    /// invalid one fails the whole feed.
-    fn validate_pending(&mut self, headers: &dyn HeaderIndex) -> Result<(), EngineError> {
-        let cfg = &self.engine.cfg;
-        // Work items: (group, key, commitment, base height). Rotated quorums of one cycle share
-        // their members, so a cycle stays on one thread (its member cache is per thread).
-        let mut groups: BTreeMap<(u8, u32, Hash256), Vec<Job>> = BTreeMap::new();
-        for (key, p) in &self.pending {
-            let Some(base_height) = p.base_height.or_else(|| headers.height_of(&key.1)) else {
-                continue;
-            };
-            if !cfg.wants_type(key.0) {
-                continue;
-            }
-            let group = match cfg.llmq().params(key.0) {
-                Some(par) if cfg.params.is_rotation_enabled(key.0, base_height) => (
-                    key.0,
-                    base_height - base_height % par.dkg_interval.max(1),
-                    Hash256::ZERO,
-                ),
-                _ => (key.0, base_height, key.1),
-            };
-            groups
-                .entry(group)
-                .or_default()
-                .push((*key, p.commitment.clone(), base_height));
-        }
-        // Greedy packing of the groups onto the threads, largest first.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = VALIDATION_THREADS.min(cores).min(groups.len()).max(1);
-        let mut groups: Vec<_> = groups.into_values().collect();
-        groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-        let mut bins: Vec<Vec<Job>> = vec![Vec::new(); threads];
-        for g in groups {
-            if let Some(bin) = bins.iter_mut().min_by_key(|b| b.len()) {
-                bin.extend(g);
-            }
-        }
-        /// Runs `f` on every item: the first on this thread, each other one on a thread of its own
-        /// (on this thread too when none can be started). A panic in a worker is re-raised here, as it
-        /// would be without threads.
-        fn on_threads<T: Send, R: Send>(
-            items: &[std::sync::Mutex<T>],
-            f: &(dyn Fn(&mut T) -> R + Sync),
-        ) -> Vec<R> {
-            let call =
-                |m: &std::sync::Mutex<T>| f(&mut m.lock().unwrap_or_else(|p| p.into_inner()));
-            let Some((first, rest)) = items.split_first() else {
-                return Vec::new();
-            };
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = rest
-                    .iter()
-                    .map(|m| {
-                        std::thread::Builder::new()
-                            .name("dqs-validate".into())
-                            .spawn_scoped(scope, move || call(m))
-                    })
-                    .collect();
-                let mut out = vec![call(first)];
-                for (h, m) in handles.into_iter().zip(rest) {
-                    out.push(match h {
-                        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                        Err(_) => call(m),
-                    });
-                }
-                out
-            })
-        }
-        let this = &*self;
-        let cp = &this.engine.cfg.params;
-        /// One thread's share: its jobs, its member cache and what phase 1 computed.
-        struct Bin {
-            jobs: Vec<Job>,
-            cache: verify::MemberCache,
-            members: Vec<Result<Vec<Arc<crate::wire::sml_entry::SmlEntry>>, Verdict>>,
-        }
-        let bins: Vec<std::sync::Mutex<Bin>> = bins
-            .into_iter()
-            .map(|jobs| {
-                std::sync::Mutex::new(Bin {
-                    jobs,
-                    cache: verify::MemberCache::with_known_keys(this.engine.keys.clone()),
-                    members: Vec::new(),
-                })
-            })
-            .collect();
-        // Phase 1, per bin: the cheap checks and member computation; the signers' operator
-        // keys not decoded by an earlier feed.
-        let wanted = on_threads(&bins, &|bin: &mut Bin| {
-            let Bin {
-                jobs,
-                cache,
-                members,
-            } = bin;
-            *members = jobs
-                .iter()
-                .map(|(_, c, h)| verify::members_cached(cp, c, *h, headers, this, cache))
-                .collect();
-            jobs.iter()
-                .zip(members.iter())
-                .filter_map(|((_, c, _), m)| m.as_ref().ok().map(|m| (c, m)))
-                .flat_map(|(c, m)| cache.undecoded_signer_keys(c, m))
-                .collect::<Vec<_>>()
-        });
-        // Phase 2: each of those keys decoded once (a masternode sits in quorums of several
-        // bins), split evenly over the threads. Keys that do not decode are left out; their
-        // commitments fail in phase 3 with the member's position.
-        let mut wanted: Vec<_> = wanted.into_iter().flatten().collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let chunk = wanted.len().div_ceil(threads).max(1);
-        let chunks: Vec<std::sync::Mutex<&[verify::KeyId]>> =
-            wanted.chunks(chunk).map(std::sync::Mutex::new).collect();
-        let mut decoded = verify::KeyMap::new();
-        for part in on_threads(&chunks, &|ids: &mut &[verify::KeyId]| {
-            verify::decode_operator_keys(ids)
-        }) {
-            decoded.extend(part);
-        }
-        let decoded = Arc::new(decoded);
-        // Phase 3, per bin: structure, keys, secure aggregation, then every signature of the
-        // bin in one multi-pairing per scheme; a failing batch is bisected so each commitment
-        // gets exactly the verdict a one-by-one check gives.
-        let outputs = on_threads(&bins, &|bin: &mut Bin| {
-            bin.cache.add_known_keys(decoded.clone());
-            let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(bin.jobs.len());
-            let mut pending = Vec::new();
-            let mut slots = Vec::new();
-            let members = std::mem::take(&mut bin.members);
-            for (i, ((_, c, h), m)) in bin.jobs.iter().zip(members).enumerate() {
-                let prepared =
-                    m.and_then(|m| verify::prepare_members_cached(cp, c, *h, &m, &mut bin.cache));
-                match prepared {
-                    Ok(p) => {
-                        pending.push(p);
-                        slots.push(i);
-                        verdicts.push(None);
-                    }
-                    Err(v) => verdicts.push(Some(v)),
-                }
-            }
-            let (checked, stats) = verify::verify_signatures_batched(&pending);
-            for (slot, v) in slots.into_iter().zip(checked) {
-                verdicts[slot] = Some(v);
-            }
-            let results: Vec<_> = bin
-                .jobs
-                .iter()
-                .zip(verdicts)
-                .filter_map(|((key, c, h), v)| v.map(|v| (*key, c.clone(), *h, v)))
-                .collect();
-            let new_keys = std::mem::take(&mut bin.cache).into_new_keys();
-            (results, new_keys, stats)
-        });
-        let mut results = Vec::new();
-        let mut new_keys = Arc::unwrap_or_clone(decoded);
-        let mut stats = verify::BatchStats::default();
-        for (r, k, s) in outputs {
-            results.extend(r);
-            new_keys.extend(k);
-            stats += s;
-        }
-        tracing::debug!(
-            commitments = results.len(),
-            signatures = stats.signatures,
-            multi_pairings = stats.batches,
-            miller_loops = stats.miller_loops,
-            "quorum signatures verified in batches"
-        );
-        // Kept for later feeds once this one commits.
-        self.new_keys.extend(new_keys);
-        // Deterministic order of outcomes and of the first failure reported.
-        results.sort_by_key(|(key, _, height, _)| (*height, *key));
-        if let Some((key, _, _, Verdict::Invalid(reason))) = results
-            .iter()
-            .find(|(_, _, _, v)| matches!(v, Verdict::Invalid(_)))
-        {
-            return Err(EngineError::InvalidQuorum {
-                llmq_type: key.0,
-                quorum_hash: key.1,
-                reason: reason.clone(),
-            });
-        }
-        for (key, commitment, base_height, verdict) in results {
-            if let Verdict::Valid {
-                public_key,
-                bls_verifications,
-            } = verdict
-            {
-                self.outcome.bls_verifications += bls_verifications;
-                let info = QuorumInfo {
-                    llmq_type: commitment.llmq_type,
-                    quorum_hash: commitment.quorum_hash,
-                    height: base_height,
-                    index: commitment.quorum_index,
-                    public_key: public_key.to_bytes(crate::quorum::bls::Scheme::Basic),
-                    legacy_scheme: !commitment.is_basic_scheme(),
-                };
-                self.outcome.quorums_validated.push(info.clone());
-                self.pending.remove(&key);
-                self.quorums.insert(
-                    key,
-                    ValidatedQuorum {
-                        info,
-                        commitment,
-                        public_key,
-                    },
-                );
-            }
-        }
-        Ok(())
-    }
 }
-
-/// One commitment to validate: its key, the commitment and its base height.
-type Job = (QuorumKey, Arc<FinalCommitment>, u32);
-
-/// Threads used to validate the quorums of one feed (a phone has at least this many cores;
-/// the work is split by rotation cycle, so more rarely helps).
-pub const VALIDATION_THREADS: usize = 4;
 
 impl Engine {
     /// An empty engine.
@@ -791,19 +560,16 @@ impl Engine {
     fn stage(&self) -> Staged<'_> {
         Staged {
             engine: self,
-            lists: HashMap::new(),
-            by_height: BTreeMap::new(),
-            snapshots: BTreeMap::new(),
-            quorums: HashMap::new(),
-            pending: self.pending.clone(),
-            outcome: FeedOutcome::default(),
-            new_keys: verify::KeyMap::new(),
+            delta: Delta {
+                pending: self.pending.clone(),
+                ..Delta::default()
+            },
             cl_claims: Vec::new(),
         }
     }
 
-    fn commit(&mut self, changes: Changes, new_tip: Option<Hash256>) -> FeedOutcome {
-        let Changes {
+    fn commit(&mut self, delta: Delta, new_tip: Option<Hash256>) -> FeedOutcome {
+        let Delta {
             lists,
             by_height,
             snapshots,
@@ -811,7 +577,7 @@ impl Engine {
             pending,
             mut outcome,
             new_keys,
-        } = changes;
+        } = delta;
         if !new_keys.is_empty() {
             if self.keys.len() + new_keys.len() > MAX_CACHED_KEYS {
                 self.keys = Arc::default();
@@ -850,8 +616,7 @@ impl Engine {
         staged.check_cl_claims(headers)?;
         staged.validate_pending(headers)?;
         let tip = list.block_hash;
-        let changes = staged.into_changes();
-        Ok(self.commit(changes, Some(tip)))
+        Ok(self.commit(staged.delta, Some(tip)))
     }
 
     /// Feeds one `qrinfo`: applies its diffs in Core's build order (W-26), stores its snapshots
@@ -916,8 +681,7 @@ impl Engine {
         staged.check_cl_claims(headers)?;
         staged.validate_pending(headers)?;
         let tip = lists.last().map(|l| l.block_hash);
-        let changes = staged.into_changes();
-        Ok(self.commit(changes, tip))
+        Ok(self.commit(staged.delta, tip))
     }
 
     /// What lists (and whether a qrinfo) are needed to validate every active quorum at the tip
@@ -968,7 +732,8 @@ impl Staged<'_> {
     /// Stores the snapshot of the cycle at `cycle_height`, remembering the hash of its work
     /// block (cycle − 8), which is what the qrinfo's diff proved.
     fn store_snapshot(&mut self, cycle_height: u32, work_hash: Hash256, snap: &QuorumSnapshot) {
-        self.snapshots
+        self.delta
+            .snapshots
             .insert(cycle_height, (work_hash, Arc::new(snap.clone())));
     }
 }
