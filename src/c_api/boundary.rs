@@ -248,3 +248,61 @@ pub extern "C" fn dqs_last_error_message(buf: *mut c_char, len: usize) -> usize 
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        let mut buf = [0 as c_char; 128];
+        let n = dqs_last_error_message(buf.as_mut_ptr(), buf.len());
+        let bytes: Vec<u8> = buf[..n].iter().map(|&c| c as u8).collect();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn fallible_calls_report_errors_and_panics_through_the_last_error() {
+        assert_eq!(guard(|| -> FfiResult { Ok(()) }), dqs_result::Ok);
+        assert_eq!(
+            guard(|| -> FfiResult { Err(null("x")) }),
+            dqs_result::ErrNull
+        );
+        assert_eq!(last_error(), "x is NULL");
+        assert_eq!(dqs_last_error_length(), "x is NULL".len());
+        let r = guard(|| -> FfiResult { panic!("boom {}", 1) });
+        assert_eq!(r, dqs_result::ErrPanic);
+        assert_eq!(last_error(), "panic inside dash-qrsync: boom 1");
+        let r = guard(|| -> FfiResult { std::panic::panic_any(7u8) });
+        assert_eq!(r, dqs_result::ErrPanic);
+        assert_eq!(last_error(), "panic inside dash-qrsync: unknown panic");
+    }
+
+    #[test]
+    fn other_return_types_give_their_neutral_value_and_keep_the_last_error() {
+        set_last_error("earlier");
+        assert_eq!(guard(|| 5usize), 5);
+        assert_eq!(guard(|| -> usize { panic!("boom") }), 0);
+        assert_eq!(guard(|| -> u32 { panic!("boom") }), 0);
+        guard(|| -> () { panic!("boom") });
+        assert_eq!(last_error(), "earlier");
+    }
+
+    #[test]
+    fn handles_are_checked_for_null_and_freed_once() {
+        let mut h: *mut u64 = std::ptr::null_mut();
+        assert_eq!(
+            new_handle(9u64, std::ptr::null_mut(), "out"),
+            Err(null("out"))
+        );
+        assert_eq!(new_handle(9u64, &mut h, "out"), Ok(()));
+        assert_eq!(handle_ref(h, "h").map(|v| *v), Ok(9));
+        *handle_mut(h, "h").unwrap() = 10;
+        assert_eq!(handle_ref(h, "h").map(|v| *v), Ok(10));
+        assert_eq!(
+            handle_ref::<u64>(std::ptr::null(), "h").map(|v| *v),
+            Err(null("h"))
+        );
+        free_handle(h);
+        free_handle::<u64>(std::ptr::null_mut());
+    }
+}
