@@ -295,11 +295,11 @@ mod tests {
             Err(null("out"))
         );
         assert_eq!(new_handle(9u64, &mut h, "out"), Ok(()));
-        assert_eq!(handle_ref(h, "h").map(|v| *v), Ok(9));
+        assert_eq!(handle_ref(h, "h").copied(), Ok(9));
         *handle_mut(h, "h").unwrap() = 10;
-        assert_eq!(handle_ref(h, "h").map(|v| *v), Ok(10));
+        assert_eq!(handle_ref(h, "h").copied(), Ok(10));
         assert_eq!(
-            handle_ref::<u64>(std::ptr::null(), "h").map(|v| *v),
+            handle_ref::<u64>(std::ptr::null(), "h").copied(),
             Err(null("h"))
         );
         free_handle(h);
