@@ -1,9 +1,9 @@
 //! The client object: `dqs_client_*` (lifecycle, status and the lookups), thin projections of
 //! [`Client`].
 
-use super::boundary::set_last_error;
 use super::boundary::{
-    bytes, client_ref, config_ref, err, free_handle, guard, new_handle, null, out, FfiResult,
+    bytes, client_ref, config_ref, err, free_handle, guard, new_handle, null, out, set_last_error,
+    FfiResult,
 };
 use super::config::dqs_config;
 use super::events::{dqs_callbacks, listener_from_c};
