@@ -42,18 +42,6 @@ typedef enum dqs_result {
   DQS_RESULT_ERR_PANIC = 8,
 } dqs_result;
 
-// Networks.
-typedef enum dqs_network {
-  // Mainnet.
-  DQS_NETWORK_MAINNET = 0,
-  // Testnet.
-  DQS_NETWORK_TESTNET = 1,
-  // A devnet.
-  DQS_NETWORK_DEVNET = 2,
-  // Regtest (and the built-in simulated network).
-  DQS_NETWORK_REGTEST = 3,
-} dqs_network;
-
 // Client states.
 typedef enum dqs_state {
   // Created, not started.
@@ -102,6 +90,18 @@ typedef enum dqs_lock_status {
   // Not decidable yet (reason in the last-error message); try again after sync.
   DQS_LOCK_STATUS_UNKNOWN = 2,
 } dqs_lock_status;
+
+// Networks.
+typedef enum dqs_network {
+  // Mainnet.
+  DQS_NETWORK_MAINNET = 0,
+  // Testnet.
+  DQS_NETWORK_TESTNET = 1,
+  // A devnet.
+  DQS_NETWORK_DEVNET = 2,
+  // Regtest (and the built-in simulated network).
+  DQS_NETWORK_REGTEST = 3,
+} dqs_network;
 
 // The type of a masternode.
 typedef enum dqs_masternode_type {
@@ -411,6 +411,70 @@ size_t dqs_last_error_length(void);
 // NUL, or 0 when there is no message or `buf` is NULL / `len` is 0.
 size_t dqs_last_error_message(char *buf, size_t len);
 
+// Creates a client from `config` (copied; the caller still frees it). `store` may be NULL
+// (state kept in memory only); `callbacks` may be NULL. Both structs are copied; the function
+// pointers and `user_data` inside must stay valid until `dqs_client_free` returns. On success
+// `*out` owns the client: free it with `dqs_client_free`. Nothing runs before
+// `dqs_client_start`.
+enum dqs_result dqs_client_new(const struct dqs_config *config,
+                               const struct dqs_store *store,
+                               const struct dqs_callbacks *callbacks,
+                               struct dqs_client **out);
+
+// Starts syncing in the background; returns at once.
+enum dqs_result dqs_client_start(const struct dqs_client *client);
+
+// Stops every task and connection (bounded time). Safe from any thread and from inside a
+// callback. A stopped client can be started again.
+enum dqs_result dqs_client_stop(const struct dqs_client *client);
+
+// Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
+// any other thread, no callback runs after it returns. No store call begins once it was
+// entered: it first waits for a store call in progress (see `dqs_store`), then stops.
+void dqs_client_free(struct dqs_client *client);
+
+// Fills `*out` with the client's status.
+enum dqs_result dqs_client_status(const struct dqs_client *client, struct dqs_status *out_status);
+
+// Looks up a validated quorum by type and 32-byte hash (internal order). Returns
+// `DQS_RESULT_ERR_NOT_FOUND` when it is not validated (or unknown).
+enum dqs_result dqs_client_quorum(const struct dqs_client *client,
+                                  uint8_t llmq_type,
+                                  const uint8_t *quorum_hash,
+                                  struct dqs_quorum *out_quorum);
+
+// Copies the validated quorums of a type (newest first) into `out_quorums` (an array of
+// `capacity` elements owned by the caller; may be NULL when `capacity` is 0) and writes the
+// total count to `*out_count`. Returns `DQS_RESULT_ERR_BUFFER_TOO_SMALL` (after copying
+// `capacity` of them) when the array is too small.
+enum dqs_result dqs_client_quorums(const struct dqs_client *client,
+                                   uint8_t llmq_type,
+                                   struct dqs_quorum *out_quorums,
+                                   size_t capacity,
+                                   size_t *out_count);
+
+// Verifies a serialized `clsig` payload (`data`, `len` bytes, borrowed) against the validated
+// quorums. On `DQS_RESULT_OK`, `*out_status` says valid / invalid / unknown; for the latter two
+// the reason is the thread's last-error message. Every pointer is checked first: a NULL one is
+// `DQS_RESULT_ERR_NULL` before the bytes are decoded or any signature checked.
+enum dqs_result dqs_client_verify_clsig(const struct dqs_client *client,
+                                        const uint8_t *data,
+                                        size_t len,
+                                        enum dqs_lock_status *out_status);
+
+// Verifies a serialized `isdlock` payload like `dqs_client_verify_clsig`.
+enum dqs_result dqs_client_verify_islock(const struct dqs_client *client,
+                                         const uint8_t *data,
+                                         size_t len,
+                                         enum dqs_lock_status *out_status);
+
+// Writes the 32-byte block hash (internal byte order) of the header chain at `height` to
+// `out_hash` (32 writable bytes owned by the caller). `DQS_RESULT_ERR_NOT_FOUND` when the
+// chain does not reach that height (or starts above it).
+enum dqs_result dqs_client_block_hash(const struct dqs_client *client,
+                                      uint32_t height,
+                                      uint8_t *out_hash);
+
 // Creates a configuration with the defaults for `network` (a `dqs_network` value; passed as
 // an integer so that an out-of-range value is an error, not undefined behaviour). No peers
 // yet. On success `*out` owns it: free it with `dqs_config_free` (a client copies what it
@@ -531,70 +595,6 @@ enum dqs_result dqs_config_start_height(const struct dqs_config *config, uint32_
 
 // Whether to keep following the tip after the first sync (default true).
 enum dqs_result dqs_config_set_follow_tip(struct dqs_config *config, bool follow);
-
-// Creates a client from `config` (copied; the caller still frees it). `store` may be NULL
-// (state kept in memory only); `callbacks` may be NULL. Both structs are copied; the function
-// pointers and `user_data` inside must stay valid until `dqs_client_free` returns. On success
-// `*out` owns the client: free it with `dqs_client_free`. Nothing runs before
-// `dqs_client_start`.
-enum dqs_result dqs_client_new(const struct dqs_config *config,
-                               const struct dqs_store *store,
-                               const struct dqs_callbacks *callbacks,
-                               struct dqs_client **out);
-
-// Starts syncing in the background; returns at once.
-enum dqs_result dqs_client_start(const struct dqs_client *client);
-
-// Stops every task and connection (bounded time). Safe from any thread and from inside a
-// callback. A stopped client can be started again.
-enum dqs_result dqs_client_stop(const struct dqs_client *client);
-
-// Stops and frees a client. NULL is ignored. Safe from inside one of its own callbacks; from
-// any other thread, no callback runs after it returns. No store call begins once it was
-// entered: it first waits for a store call in progress (see `dqs_store`), then stops.
-void dqs_client_free(struct dqs_client *client);
-
-// Fills `*out` with the client's status.
-enum dqs_result dqs_client_status(const struct dqs_client *client, struct dqs_status *out_status);
-
-// Looks up a validated quorum by type and 32-byte hash (internal order). Returns
-// `DQS_RESULT_ERR_NOT_FOUND` when it is not validated (or unknown).
-enum dqs_result dqs_client_quorum(const struct dqs_client *client,
-                                  uint8_t llmq_type,
-                                  const uint8_t *quorum_hash,
-                                  struct dqs_quorum *out_quorum);
-
-// Copies the validated quorums of a type (newest first) into `out_quorums` (an array of
-// `capacity` elements owned by the caller; may be NULL when `capacity` is 0) and writes the
-// total count to `*out_count`. Returns `DQS_RESULT_ERR_BUFFER_TOO_SMALL` (after copying
-// `capacity` of them) when the array is too small.
-enum dqs_result dqs_client_quorums(const struct dqs_client *client,
-                                   uint8_t llmq_type,
-                                   struct dqs_quorum *out_quorums,
-                                   size_t capacity,
-                                   size_t *out_count);
-
-// Verifies a serialized `clsig` payload (`data`, `len` bytes, borrowed) against the validated
-// quorums. On `DQS_RESULT_OK`, `*out_status` says valid / invalid / unknown; for the latter two
-// the reason is the thread's last-error message. Every pointer is checked first: a NULL one is
-// `DQS_RESULT_ERR_NULL` before the bytes are decoded or any signature checked.
-enum dqs_result dqs_client_verify_clsig(const struct dqs_client *client,
-                                        const uint8_t *data,
-                                        size_t len,
-                                        enum dqs_lock_status *out_status);
-
-// Verifies a serialized `isdlock` payload like `dqs_client_verify_clsig`.
-enum dqs_result dqs_client_verify_islock(const struct dqs_client *client,
-                                         const uint8_t *data,
-                                         size_t len,
-                                         enum dqs_lock_status *out_status);
-
-// Writes the 32-byte block hash (internal byte order) of the header chain at `height` to
-// `out_hash` (32 writable bytes owned by the caller). `DQS_RESULT_ERR_NOT_FOUND` when the
-// chain does not reach that height (or starts above it).
-enum dqs_result dqs_client_block_hash(const struct dqs_client *client,
-                                      uint32_t height,
-                                      uint8_t *out_hash);
 
 // Writes to `*out_list` a new snapshot of the validated masternode list at the client's tip
 // (the address book). The caller owns it and frees it with `dqs_masternode_list_free`.

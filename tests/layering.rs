@@ -79,7 +79,7 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     // The FFI layers: projections of the client API only.
     (
-        "src/c_api/mod.rs",
+        "src/c_api",
         &[
             "engine", "wire", "chain", "sml", "quorum", "sync", "net", "runtime", "persist",
         ],

@@ -3,11 +3,14 @@
 //! `dqs_masternode_list_free`. Structs the library fills carry a `struct_size` the caller sets
 //! to `sizeof` (the library refuses a smaller one), so they can grow at the end.
 
-use super::{client_ref, guard, null, out, FfiResult};
-use super::{dqs_client, dqs_result};
+use super::boundary::{
+    bytes, client_ref, err, free_handle, guard, handle_ref, null, out, FfiResult,
+};
+use super::client::dqs_client;
+use super::types::dqs_result;
 use crate::api::{AddressKind, AddressPurpose, MasternodeBook, MasternodeType, MasternodesChanged};
+use crate::bindings::config_ops;
 use std::ffi::{c_char, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The type of a masternode.
 #[repr(C)]
@@ -182,15 +185,8 @@ pub struct dqs_masternode_address {
     pub host_port: *const c_char,
 }
 
-fn list_ref<'a>(
-    l: *const dqs_masternode_list,
-) -> Result<&'a dqs_masternode_list, (dqs_result, String)> {
-    if l.is_null() {
-        return Err(null("list"));
-    }
-    // SAFETY: `l` was returned by `dqs_client_masternodes` and not freed (caller contract);
-    // it is only read.
-    Ok(unsafe { &*l })
+fn list_ref<'a>(l: *const dqs_masternode_list) -> FfiResult<&'a dqs_masternode_list> {
+    handle_ref(l, "list")
 }
 
 /// Checks the caller-set `struct_size` at the start of `*p` (a `T` the library fills).
@@ -254,13 +250,7 @@ pub extern "C" fn dqs_client_masternodes(
 /// pointer read from it becomes invalid.
 #[no_mangle]
 pub extern "C" fn dqs_masternode_list_free(list: *mut dqs_masternode_list) {
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        if !list.is_null() {
-            // SAFETY: `list` came from `dqs_client_masternodes` and is freed once (caller
-            // contract).
-            drop(unsafe { Box::from_raw(list) });
-        }
-    }));
+    guard(|| free_handle(list))
 }
 
 /// Fills `*out_info` (its `struct_size` set by the caller) with the list's height, block,
@@ -382,8 +372,8 @@ pub extern "C" fn dqs_masternode_list_find(
 ) -> dqs_result {
     guard(|| {
         let l = list_ref(list)?;
-        let h = super::config_ops::hash_from(super::bytes(pro_reg_tx_hash, 32, "pro_reg_tx_hash")?)
-            .map_err(super::err)?;
+        let h =
+            config_ops::hash_from(bytes(pro_reg_tx_hash, 32, "pro_reg_tx_hash")?).map_err(err)?;
         let i = l
             .book
             .entries

@@ -1,9 +1,11 @@
 //! C entry points for the built-in simulated network (feature `simnet`), so C programs can
 //! test offline: a projection of [`crate::simnet::LocalSimnet`].
 
-use super::{copy_bytes_out, dqs_result, guard, null, out};
+use super::boundary::{
+    copy_bytes_out, free_handle, guard, handle_ref, new_handle, null, out, FfiResult,
+};
+use super::types::dqs_result;
 use crate::simnet::LocalSimnet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A running simulated network (opaque): a regtest chain served on 127.0.0.1. Create with
 /// `dqs_simnet_start`, free with `dqs_simnet_free`.
@@ -11,13 +13,8 @@ pub struct dqs_simnet {
     inner: LocalSimnet,
 }
 
-fn net_ref<'a>(net: *const dqs_simnet) -> Result<&'a LocalSimnet, (dqs_result, String)> {
-    if net.is_null() {
-        return Err(null("net"));
-    }
-    // SAFETY: `net` came from `dqs_simnet_start` and is not freed (caller contract);
-    // `LocalSimnet` is only read through shared references here.
-    Ok(unsafe { &(*net).inner })
+fn net_ref<'a>(net: *const dqs_simnet) -> FfiResult<&'a LocalSimnet> {
+    Ok(&handle_ref(net, "net")?.inner)
 }
 
 /// Generates the regtest preset from `seed` and serves it on loopback. On success `*out` owns
@@ -37,9 +34,7 @@ pub extern "C" fn dqs_simnet_start(
         }
         let inner = LocalSimnet::start(seed).map_err(|e| (dqs_result::ErrInternal, e))?;
         out(out_port, inner.port(), "out_port")?;
-        // SAFETY: `out_net` is non-NULL and writable (caller contract).
-        unsafe { *out_net = Box::into_raw(Box::new(dqs_simnet { inner })) };
-        Ok(())
+        new_handle(dqs_simnet { inner }, out_net, "out")
     })
 }
 
@@ -71,10 +66,7 @@ pub extern "C" fn dqs_simnet_serve_entry_version(
 /// Height of the simulated chain's tip (0 for NULL).
 #[no_mangle]
 pub extern "C" fn dqs_simnet_tip_height(net: *const dqs_simnet) -> u32 {
-    catch_unwind(AssertUnwindSafe(|| {
-        net_ref(net).map_or(0, |n| n.tip_height())
-    }))
-    .unwrap_or(0)
+    guard(|| net_ref(net).map_or(0, |n| n.tip_height()))
 }
 
 /// Copies the network's ChainLock for the block at `height`, serialized as a `clsig` payload
@@ -123,11 +115,5 @@ pub extern "C" fn dqs_simnet_latest_islock(
 /// Stops serving and frees the network. NULL is ignored.
 #[no_mangle]
 pub extern "C" fn dqs_simnet_free(net: *mut dqs_simnet) {
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        if net.is_null() {
-            return;
-        }
-        // SAFETY: `net` came from `dqs_simnet_start` and is freed once (caller contract).
-        drop(unsafe { Box::from_raw(net) });
-    }));
+    guard(|| free_handle(net))
 }
